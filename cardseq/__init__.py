@@ -1,0 +1,52 @@
+"""cardseq: card series and collision-free card numbers in bulk."""
+
+from ._engine import COMPILED
+from .block import Block
+from .errors import (
+    CardSeqError,
+    CountTooLarge,
+    GenerationDisabled,
+    InvalidArgument,
+    InvalidCount,
+    InvalidLength,
+    InvalidNumber,
+    InvalidOffset,
+    InvalidPrefix,
+    InvalidSeries,
+    InvalidStatusLabel,
+    InvalidSuffix,
+    LabelNotMapped,
+    LengthTooLong,
+    LengthTooShort,
+    SeriesExhausted,
+    SeriesExists,
+    SeriesOverlap,
+)
+from .series import CardSeries, Method
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "COMPILED",
+    "Block",
+    "CardSeqError",
+    "CardSeries",
+    "CountTooLarge",
+    "GenerationDisabled",
+    "InvalidArgument",
+    "InvalidCount",
+    "InvalidLength",
+    "InvalidNumber",
+    "InvalidOffset",
+    "InvalidPrefix",
+    "InvalidSeries",
+    "InvalidStatusLabel",
+    "InvalidSuffix",
+    "LabelNotMapped",
+    "LengthTooLong",
+    "LengthTooShort",
+    "Method",
+    "SeriesExhausted",
+    "SeriesExists",
+    "SeriesOverlap",
+]

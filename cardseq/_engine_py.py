@@ -1,0 +1,130 @@
+"""The engine in readable Python (with NumPy): the twin of ``_engine_c.pyx``.
+
+Same function names, same arguments, same bytes out. It formats column by column over
+whole arrays instead of number by number, so it stays fast where no compiler is
+available; the compiled twin steps a counter digit by digit instead. Neither does I/O.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from . import checkdigit
+
+# Numbers per pass: bounds the temporary int64 arrays (8 bytes per number each).
+_CHUNK = 1 << 18
+# Decimal digits that fit an int64 with room for adding a chunk's worth of indexes.
+_LOW_DIGITS = 18
+_NEWLINE = 10
+_ZERO = 48
+
+
+class Layout(NamedTuple):
+    """What an engine needs to know of a series to write its numbers."""
+
+    prefix: bytes
+    suffix: bytes
+    width: int  # counter digits
+    check: int  # checkdigit.NONE, LUHN or MOD7
+    check_prefix: str  # the prefix when it takes part in the check digit, else ""
+    offset: int
+
+    @property
+    def length(self) -> int:
+        return len(self.prefix) + self.width + (self.check != checkdigit.NONE) + len(self.suffix)
+
+
+def render_into(out, stride: int, layout: Layout, first_index: int, count: int,
+                descending: bool) -> None:
+    """Write ``count`` numbers into the byte buffer ``out``, one every ``stride`` bytes.
+
+    The first is the number at ``first_index``; the next ones follow upwards, or
+    downwards when ``descending``. A stride one longer than the number ends each
+    record with a newline. The caller has checked the range against the capacity.
+    """
+    if count <= 0:
+        return
+    if stride < layout.length:
+        raise ValueError(f"stride {stride} is shorter than the number ({layout.length})")
+    flat = np.frombuffer(out, dtype=np.uint8)
+    if flat.size < count * stride:
+        raise ValueError(f"buffer of {flat.size} bytes is too small for {count} records")
+    rows = flat[: count * stride].reshape(count, stride)
+    step = -1 if descending else 1
+    for done in range(0, count, _CHUNK):
+        n = min(_CHUNK, count - done)
+        _render_rows(rows[done : done + n], layout, first_index + step * done, n, step)
+
+
+def render_list(layout: Layout, first_index: int, count: int, descending: bool) -> list[str]:
+    """The same numbers as :func:`render_into`, as a list of ``str``."""
+    if count <= 0:
+        return []
+    stride = layout.length + 1
+    buf = np.empty(count * stride, dtype=np.uint8)
+    render_into(buf, stride, layout, first_index, count, descending)
+    return buf[:-1].tobytes().decode("ascii").split("\n")
+
+
+def _render_rows(rows: np.ndarray, layout: Layout, first_index: int, n: int, step: int) -> None:
+    head = len(layout.prefix)
+    tail = head + layout.width
+    digits = _counter_digits(layout.offset + first_index, n, layout.width, step)
+    rows[:, :head] = np.frombuffer(layout.prefix, dtype=np.uint8)
+    rows[:, head:tail] = digits + _ZERO
+    if layout.check != checkdigit.NONE:
+        rows[:, tail] = _check_digits(digits, layout) + _ZERO
+        tail += 1
+    rows[:, tail : layout.length] = np.frombuffer(layout.suffix, dtype=np.uint8)
+    if rows.shape[1] > layout.length:
+        rows[:, layout.length :] = _NEWLINE
+
+
+def _counter_digits(first: int, n: int, width: int, step: int) -> np.ndarray:
+    """Digits (values 0..9) of ``first, first+step, ...``: shape ``(n, width)``.
+
+    The low 18 digits are computed in int64; wider counters take their high digits
+    from two precomputed rows (``n`` is far below 10**18, so the low part wraps at
+    most once within a chunk).
+    """
+    low_width = min(width, _LOW_DIGITS)
+    modulus = 10**low_width
+    high, low = divmod(first, modulus)
+    values = low + step * np.arange(n, dtype=np.int64)
+    wrapped = (values < 0) if step < 0 else (values >= modulus)
+    values[wrapped] -= step * modulus
+    digits = np.empty((n, width), dtype=np.uint8)
+    for column in range(width - 1, width - 1 - low_width, -1):
+        values, digit = np.divmod(values, 10)
+        digits[:, column] = digit
+    high_width = width - low_width
+    if high_width:
+        rows = np.array([_digit_row(high, high_width), _digit_row(high + step, high_width)])
+        digits[:, :high_width] = rows[wrapped.astype(np.intp)]
+    return digits
+
+
+def _digit_row(value: int, width: int) -> np.ndarray:
+    return np.frombuffer(b"%0*d" % (width, value), dtype=np.uint8) - _ZERO
+
+
+_LUHN_WEIGHTS = np.array([range(10), checkdigit.DOUBLED], dtype=np.int32)
+
+
+def _check_digits(digits: np.ndarray, layout: Layout) -> np.ndarray:
+    """Check digits of each row of counter ``digits`` with the layout's prefix."""
+    width = layout.width
+    # The prefix's share: the payload with a zero counter (zeros add nothing to either).
+    prefix_payload = layout.check_prefix + "0" * width
+    if layout.check == checkdigit.LUHN:
+        total = np.full(len(digits), (10 - checkdigit.luhn(prefix_payload)) % 10, np.int32)
+        for column in range(width):
+            doubled = (width - 1 - column) % 2 == 0
+            total += _LUHN_WEIGHTS[int(doubled)][digits[:, column]]
+        return ((10 - total % 10) % 10).astype(np.uint8)
+    remainder = np.zeros(len(digits), dtype=np.int32)
+    for column in range(width):
+        remainder = (remainder * 10 + digits[:, column]) % 7
+    return ((remainder + checkdigit.mod7(prefix_payload)) % 7).astype(np.uint8)

@@ -1,0 +1,126 @@
+"""Errors a caller can cause, each with the reference domain's numeric ``code``.
+
+Every message names the field at fault and the value it had, so that a CLI or an
+HTTP server can pass it on unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_SHOW_MAX = 60
+
+
+def show(value: Any) -> str:
+    """``repr`` of a user's value, cut short so junk input cannot flood a message."""
+    text = repr(value)
+    if len(text) > _SHOW_MAX:
+        text = text[: _SHOW_MAX - 3] + "..."
+    return text
+
+
+class CardSeqError(Exception):
+    """Base of all cardseq errors: ``code`` (int), ``message``, ``field``, ``value``."""
+
+    code: int = 500
+
+    def __init__(self, message: str, *, field: str | None = None, value: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.value = value
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error object of the reference API: ``{"code": ..., "message": ...}``."""
+        return {"code": self.code, "message": self.message}
+
+    @classmethod
+    def bad(cls, field: str, value: Any, why: str) -> CardSeqError:
+        """An error for ``field`` holding ``value``, with the reason ``why``."""
+        return cls(f"{field} {show(value)} {why}", field=field, value=value)
+
+
+class InvalidArgument(CardSeqError, ValueError):
+    """An argument outside what the call accepts (e.g. ``order``, a negative ``start``)."""
+
+    code = 701
+
+
+class SeriesExhausted(CardSeqError, IndexError):
+    """Not enough numbers left in the series for the request; nothing was reserved."""
+
+    code = 702
+
+
+class GenerationDisabled(CardSeqError):
+    code = 703
+
+
+class InvalidSeries(CardSeqError, ValueError):
+    """Unknown or invalid card series (including an unknown method or a bad code)."""
+
+    code = 3000
+
+
+class SeriesExists(CardSeqError):
+    code = 3002
+
+
+class InvalidLength(CardSeqError, ValueError):
+    """The length leaves no room for the counter (and check digit) of the method."""
+
+    code = 3005
+
+
+class SeriesOverlap(CardSeqError):
+    code = 3006
+
+
+class InvalidNumber(CardSeqError, ValueError):
+    """A card number that is not one of the series; ``reason`` says which part is wrong."""
+
+    code = 3010
+
+    def __init__(self, message: str, *, field: str | None = None, value: Any = None,
+                 reason: str = "") -> None:
+        super().__init__(message, field=field, value=value)
+        self.reason = reason
+
+
+class InvalidStatusLabel(CardSeqError, ValueError):
+    code = 3017
+
+
+class LabelNotMapped(CardSeqError, ValueError):
+    code = 3018
+
+
+class InvalidPrefix(CardSeqError, ValueError):
+    code = 3022
+
+
+class InvalidSuffix(CardSeqError, ValueError):
+    code = 3023
+
+
+class LengthTooLong(CardSeqError, ValueError):
+    code = 3024
+
+
+class InvalidCount(CardSeqError, ValueError):
+    code = 3025
+
+
+class CountTooLarge(CardSeqError, ValueError):
+    code = 3026
+
+
+class LengthTooShort(CardSeqError, ValueError):
+    code = 3028
+
+
+class InvalidOffset(CardSeqError, ValueError):
+    code = 3047

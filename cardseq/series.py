@@ -1,0 +1,245 @@
+"""A card series: the space of numbers ``prefix + counter + [check digit] + suffix``.
+
+>>> gold = CardSeries("GOLD", prefix="GOLD", suffix="2021", length=24, offset=10)
+>>> gold.format(0)
+'GOLD00000000000000102021'
+>>> gold.parse('GOLD00000000000000122021')
+2
+"""
+
+from __future__ import annotations
+
+import enum
+import operator
+from dataclasses import KW_ONLY, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from . import checkdigit
+from ._engine import Layout
+from .errors import (
+    InvalidArgument,
+    InvalidCount,
+    InvalidLength,
+    InvalidNumber,
+    InvalidOffset,
+    InvalidPrefix,
+    InvalidSeries,
+    InvalidSuffix,
+    LengthTooLong,
+    LengthTooShort,
+    SeriesExhausted,
+    show,
+)
+
+if TYPE_CHECKING:
+    from .block import Block
+
+MIN_LENGTH, MAX_LENGTH = 5, 150
+MAX_AFFIX = 50
+MAX_CODE = 50
+
+
+class Method(str, enum.Enum):
+    """How index ``i`` becomes a counter, and which check digit follows it."""
+
+    DEFAULT = "DEFAULT"
+    LUHN = "LUHN"
+    MOD7 = "MOD7"
+    RANDOM = "RANDOM"
+    RANDOM_LUHN = "RANDOM_LUHN"
+    RANDOM_MOD7 = "RANDOM_MOD7"
+
+    @property
+    def check(self) -> int:
+        """The check-digit kind (``checkdigit.NONE``, ``LUHN`` or ``MOD7``)."""
+        if self.value.endswith("LUHN"):
+            return checkdigit.LUHN
+        if self.value.endswith("MOD7"):
+            return checkdigit.MOD7
+        return checkdigit.NONE
+
+    @property
+    def keyed(self) -> bool:
+        """True for the non-sequential methods, whose order comes from a key."""
+        return self.value.startswith("RANDOM")
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+    @classmethod
+    def parse(cls, value: Any) -> Method:
+        """A method from its name, case-insensitive; the reference aliases included."""
+        if isinstance(value, Method):
+            return value
+        name = value.strip().upper() if isinstance(value, str) else value
+        name = _ALIASES.get(name, name)
+        try:
+            return cls(name)
+        except ValueError:
+            names = ", ".join(m.value for m in cls)
+            raise InvalidSeries.bad("method", value, f"is not one of {names}") from None
+
+
+_ALIASES = {"LUHNALGO": "LUHN", "MOD7_ALGO": "MOD7"}
+
+
+def _is_alnum(text: str) -> bool:
+    return text.isascii() and (text == "" or text.isalnum())
+
+
+def whole_number(value: Any) -> int | None:
+    """``value`` as an int if it is an integer (bool excluded), else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
+def positive_count(count: Any) -> int:
+    """``count`` as an int >= 1, or ``InvalidCount`` (3025)."""
+    number = whole_number(count)
+    if number is None or number < 1:
+        raise InvalidCount.bad("count", count, "must be a positive integer")
+    return number
+
+
+@dataclass(frozen=True)
+class CardSeries:
+    """A validated card series. Invalid fields raise the matching ``CardSeqError``."""
+
+    code: str
+    _: KW_ONLY
+    length: int
+    prefix: str = ""
+    suffix: str = ""
+    offset: int = 0
+    method: Method | str = Method.DEFAULT
+    key: bytes | None = field(default=None, repr=False)
+
+    counter_width: int = field(init=False, compare=False)
+    capacity: int = field(init=False, repr=False, compare=False)
+    _layout: Layout = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.code, str) or not self.code or len(self.code) > MAX_CODE \
+                or not _is_alnum(self.code.replace("_", "").replace("-", "")):
+            raise InvalidSeries.bad(
+                "code", self.code,
+                f"must be 1..{MAX_CODE} ASCII letters, digits, '_' or '-'")
+        if not isinstance(self.prefix, str) or len(self.prefix) > MAX_AFFIX \
+                or not _is_alnum(self.prefix):
+            raise InvalidPrefix.bad(
+                "prefix", self.prefix, f"must be 0..{MAX_AFFIX} ASCII letters or digits")
+        if not isinstance(self.suffix, str) or len(self.suffix) > MAX_AFFIX \
+                or not _is_alnum(self.suffix):
+            raise InvalidSuffix.bad(
+                "suffix", self.suffix, f"must be 0..{MAX_AFFIX} ASCII letters or digits")
+        length = whole_number(self.length)
+        if length is None:
+            raise InvalidLength.bad("length", self.length, "must be an integer")
+        if length > MAX_LENGTH:
+            raise LengthTooLong.bad("length", self.length, f"is above {MAX_LENGTH}")
+        if length < MIN_LENGTH:
+            raise LengthTooShort.bad("length", self.length, f"is below {MIN_LENGTH}")
+        method = Method.parse(self.method)
+        if method.keyed:
+            raise InvalidSeries.bad("method", self.method, "is not available yet")
+        has_check = method.check != checkdigit.NONE
+        body = length - len(self.prefix) - len(self.suffix)
+        if body < 1 + has_check:
+            need = len(self.prefix) + len(self.suffix) + 1 + has_check
+            raise InvalidLength.bad(
+                "length", self.length,
+                f"leaves {body} digit(s) for the counter{' and check digit' if has_check else ''}"
+                f" after prefix {self.prefix!r} and suffix {self.suffix!r}; "
+                f"method {method} needs length >= {need}")
+        width = body - has_check
+        offset = whole_number(self.offset)
+        if offset is None or not 0 <= offset < 10**width:
+            raise InvalidOffset.bad(
+                "offset", self.offset, f"must be an integer from 0 to {10**width - 1}"
+                f" (the counter has {width} digit(s))")
+        if self.key is not None:
+            raise InvalidSeries.bad("key", "<hidden>", f"is only for keyed methods, not {method}")
+        set_ = object.__setattr__
+        set_(self, "length", length)
+        set_(self, "offset", offset)
+        set_(self, "method", method)
+        set_(self, "counter_width", width)
+        set_(self, "capacity", 10**width - offset)
+        check_prefix = self.prefix if self.prefix.isdigit() else ""
+        set_(self, "_layout", Layout(self.prefix.encode("ascii"), self.suffix.encode("ascii"),
+                                     width, method.check, check_prefix, offset))
+
+    def index(self, index: Any, name: str = "index") -> int:
+        """``index`` as an int inside ``[0, capacity)``, or the error naming it."""
+        value = whole_number(index)
+        if value is None or value < 0:
+            raise InvalidArgument.bad(name, index, "must be a non-negative integer")
+        if value >= self.capacity:
+            raise SeriesExhausted.bad(
+                name, index, f"is past the end of series {self.code!r}"
+                f" (capacity {self.capacity})")
+        return value
+
+    def format(self, index: int) -> str:
+        """The number at ``index``."""
+        i = self.index(index)
+        layout = self._layout
+        digits = "%0*d" % (layout.width, layout.offset + i)
+        check = ""
+        if layout.check != checkdigit.NONE:
+            check = str(checkdigit.compute(layout.check, layout.check_prefix + digits))
+        return f"{self.prefix}{digits}{check}{self.suffix}"
+
+    def parse(self, number: Any) -> int:
+        """The index of ``number``; ``InvalidNumber`` (with ``.reason``) if it is not one."""
+
+        def bad(reason: str, why: str) -> InvalidNumber:
+            return InvalidNumber(f"number {show(number)} {why}", field="number",
+                                 value=number, reason=reason)
+
+        text = number
+        if isinstance(text, (bytes, bytearray)):
+            text = text.decode("ascii", "replace")
+        if not isinstance(text, str):
+            raise bad("type", "is not a string")
+        if len(text) != self.length:
+            raise bad("length", f"has {len(text)} characters; series {self.code!r}"
+                                f" has {self.length}")
+        if not text.startswith(self.prefix):
+            raise bad("prefix", f"does not start with the prefix {self.prefix!r}")
+        if not text.endswith(self.suffix):
+            raise bad("suffix", f"does not end with the suffix {self.suffix!r}")
+        body = text[len(self.prefix): self.length - len(self.suffix)]
+        if not (body.isascii() and body.isdigit()):
+            raise bad("digits", f"has a non-digit in its counter {body!r}")
+        layout = self._layout
+        digits = body[: layout.width]
+        if layout.check != checkdigit.NONE:
+            expected = checkdigit.compute(layout.check, layout.check_prefix + digits)
+            if body[-1] != str(expected):
+                raise bad("check digit", f"has check digit {body[-1]}, expected {expected}")
+        counter = int(digits)
+        if counter < layout.offset:
+            raise bad("range", f"has counter {counter}, below the series offset {layout.offset}")
+        return counter - layout.offset
+
+    def is_valid(self, number: Any) -> bool:
+        """True when ``number`` is a number of this series. Never raises."""
+        try:
+            self.parse(number)
+        except InvalidNumber:
+            return False
+        return True
+
+    def block(self, start: int, count: int) -> Block:
+        """The numbers at indexes ``[start, start + count)`` (reserves nothing)."""
+        from .block import Block
+
+        return Block(self, start, count)
