@@ -1,4 +1,5 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
+# cython: language_level=3, boundscheck=False, wraparound=False
+# cython: initializedcheck=False, cdivision=True
 """The engine's hot loops, compiled: the twin of ``_engine_py.py``.
 
 Same function names, same arguments, same bytes out. Consecutive counters differ in
@@ -181,7 +182,7 @@ def render_into(out, Py_ssize_t stride, layout, object first_index, Py_ssize_t c
     if count <= 0:
         return
     cdef Run r
-    keep = start_run(&r, layout, first_index, stride, descending)
+    _keep = start_run(&r, layout, first_index, stride, descending)
     cdef unsigned char[::1] buf = out
     if buf.shape[0] < count * stride:
         raise ValueError(f"buffer of {buf.shape[0]} bytes is too small for {count} records")
@@ -202,7 +203,7 @@ def render_list(layout, object first_index, Py_ssize_t count, bint descending):
         return []
     cdef Run r
     cdef Py_ssize_t length = layout.length
-    keep = start_run(&r, layout, first_index, length, descending)
+    _keep = start_run(&r, layout, first_index, length, descending)
     cdef list result = PyList_New(count)
     cdef unsigned char* src
     cdef Py_ssize_t n, k, i = 0

@@ -101,7 +101,9 @@ def _counter_digits(first: int, n: int, width: int, step: int) -> np.ndarray:
         digits[:, column] = digit
     high_width = width - low_width
     if high_width:
-        rows = np.array([_digit_row(high, high_width), _digit_row(high + step, high_width)])
+        # (mod: when nothing wraps, high + step may not fit the width, and is unused)
+        other = (high + step) % 10**high_width
+        rows = np.array([_digit_row(high, high_width), _digit_row(other, high_width)])
         digits[:, :high_width] = rows[wrapped.astype(np.intp)]
     return digits
 

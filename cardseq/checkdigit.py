@@ -7,7 +7,7 @@ hold all of them to these and to independent validators.
 >>> luhn("7992739871")
 3
 >>> mod7("123456")
-5
+4
 """
 
 from __future__ import annotations

@@ -161,9 +161,10 @@ class CardSeries:
         width = body - has_check
         offset = whole_number(self.offset)
         if offset is None or not 0 <= offset < 10**width:
+            top = 10**width - 1 if width <= 20 else f"10**{width} - 1"
             raise InvalidOffset.bad(
-                "offset", self.offset, f"must be an integer from 0 to {10**width - 1}"
-                f" (the counter has {width} digit(s))")
+                "offset", self.offset,
+                f"must be an integer from 0 to {top} (the counter has {width} digit(s))")
         if self.key is not None:
             raise InvalidSeries.bad("key", "<hidden>", f"is only for keyed methods, not {method}")
         set_ = object.__setattr__

@@ -1,0 +1,122 @@
+"""Engine throughput against baselines, measured side by side in one process.
+
+    python benchmarks/ratios.py [--n 10000000] [--rounds 5]
+
+Cases compared with each other run in turn, once per round, so that a noisy neighbour
+slows all of them alike; a case's figure is its best round, with the median beside it.
+The script exits 1 when a ratio misses its target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+import cardseq
+from cardseq import CardSeries, _engine_py
+
+LENGTH = 23
+
+
+def series(method: str) -> CardSeries:
+    return CardSeries("Test", prefix="Test09", suffix="end", length=LENGTH, method=method)
+
+
+def measure(cases: dict[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:
+    """Run the cases in turn, ``rounds`` times after one discarded warm-up round.
+
+    Only cases that are compared with each other share a call: the allocator's state
+    (whether a large array gets fresh pages or reuses freed ones) then is the same for
+    both sides of a ratio.
+    """
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for round_ in range(rounds + 1):
+        for name, run in cases.items():
+            gc.collect()
+            began = time.perf_counter()
+            result = run()
+            took = time.perf_counter() - began
+            del result
+            if round_:
+                times[name].append(took)
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=10_000_000, help="numbers per case")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    n, small = args.n, args.n // 10
+    if not cardseq.COMPILED:
+        print("warning: the compiled engine is not loaded; the figures are the pure twin's")
+    blocks = {m: series(m).block(0, n) for m in ("DEFAULT", "LUHN", "MOD7")}
+    layout = series("DEFAULT")._layout
+
+    def pure_twin() -> np.ndarray:
+        out = np.empty(small, dtype=f"S{LENGTH}")
+        _engine_py.render_into(out.view(np.uint8), LENGTH, layout, 0, small, False)
+        return out
+
+    groups: list[dict[str, Callable[[], object]]] = [
+        {
+            "numpy fill (baseline)": lambda: np.full(n * LENGTH, 48, np.uint8),
+            "DEFAULT to_numpy": blocks["DEFAULT"].to_numpy,
+            "LUHN to_numpy": blocks["LUHN"].to_numpy,
+            "MOD7 to_numpy": blocks["MOD7"].to_numpy,
+        },
+        {
+            "[str(i) for i in range(N)] (baseline)": lambda: [str(i) for i in range(n)],
+            "DEFAULT to_list": blocks["DEFAULT"].to_list,
+        },
+        {
+            "f-string loop, N/10 (baseline)": lambda: [f"Test09{i:014d}end" for i in range(small)],
+            "DEFAULT to_numpy, N/10": series("DEFAULT").block(0, small).to_numpy,
+            "pure twin to_numpy, N/10": pure_twin,
+        },
+    ]
+    cases = {name: run for group in groups for name, run in group.items()}
+    times = {name: t for group in groups for name, t in measure(group, args.rounds).items()}
+    best = {name: min(t) for name, t in times.items()}
+
+    print(f"cardseq {cardseq.__version__}, compiled={cardseq.COMPILED}, numpy {np.__version__},"
+          f" Python {platform.python_version()}, {platform.machine()}")
+    print(f"N = {n:,}, {LENGTH}-character numbers, best and median of {args.rounds} rounds\n")
+    width = max(map(len, cases))
+    for name in cases:
+        count = small if "N/10" in name else n
+        print(f"{name:<{width}}  best {best[name] * 1e3:9.1f} ms"
+              f"  median {statistics.median(times[name]) * 1e3:9.1f} ms"
+              f"  {count / best[name] / 1e6:8.1f} M/s")
+
+    checks = [
+        ("DEFAULT to_numpy / numpy fill", best["DEFAULT to_numpy"]
+         / best["numpy fill (baseline)"], 2.0),
+        ("LUHN to_numpy / DEFAULT to_numpy", best["LUHN to_numpy"] / best["DEFAULT to_numpy"],
+         1.5),
+        ("MOD7 to_numpy / DEFAULT to_numpy", best["MOD7 to_numpy"] / best["DEFAULT to_numpy"],
+         1.5),
+        ("to_list / [str(i) ...]", best["DEFAULT to_list"]
+         / best["[str(i) for i in range(N)] (baseline)"], 1.5),
+    ]
+    print()
+    failed = False
+    for label, ratio, target in checks:
+        ok = ratio <= target
+        failed |= not ok
+        print(f"{label:<36} {ratio:5.2f}x  (target <= {target}x)  {'ok' if ok else 'MISSED'}")
+    fstring = best["f-string loop, N/10 (baseline)"]
+    print(f"{'compiled speedup over f-string loop':<36} {fstring / best['DEFAULT to_numpy, N/10']:5.1f}x")
+    print(f"{'pure twin speedup over f-string loop':<36} {fstring / best['pure twin to_numpy, N/10']:5.1f}x")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

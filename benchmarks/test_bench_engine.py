@@ -1,0 +1,72 @@
+"""pytest-benchmark cases for the engine: python -m pytest benchmarks [--benchmark-only].
+
+N is 10 million by default, as in the figures the project quotes; CARDSEQ_BENCH_N
+makes it smaller for a quick look.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+import pytest
+
+from cardseq import CardSeries, _engine_py
+
+N = int(os.environ.get("CARDSEQ_BENCH_N", 10_000_000))
+LENGTH = 23
+
+
+def series(method: str) -> CardSeries:
+    return CardSeries("Test", prefix="Test09", suffix="end", length=LENGTH, method=method)
+
+
+def test_baseline_numpy_fill(benchmark):
+    """What any array of this size costs: allocate N * 23 bytes and write each one."""
+    benchmark(np.full, N * LENGTH, 48, np.uint8)
+
+
+@pytest.mark.parametrize("method", ["DEFAULT", "LUHN", "MOD7"])
+def test_to_numpy(benchmark, method):
+    block = series(method).block(0, N)
+    benchmark(block.to_numpy)
+
+
+def test_to_numpy_desc(benchmark):
+    block = series("LUHN").block(0, N)
+    benchmark(block.to_numpy, "desc")
+
+
+def test_baseline_str_range(benchmark):
+    benchmark(lambda: [str(i) for i in range(N)])
+
+
+def test_to_list(benchmark):
+    block = series("DEFAULT").block(0, N)
+    benchmark(block.to_list)
+
+
+def test_write(benchmark):
+    block = series("LUHN").block(0, N)
+
+    def write():
+        block.write(io.BytesIO())
+
+    benchmark(write)
+
+
+def test_pure_twin_to_numpy(benchmark):
+    layout = series("DEFAULT")._layout
+    n = N // 10
+
+    def run():
+        out = np.empty(n, dtype=f"S{LENGTH}")
+        _engine_py.render_into(out.view(np.uint8), LENGTH, layout, 0, n, False)
+
+    benchmark(run)
+
+
+def test_baseline_fstring_loop(benchmark):
+    n = N // 10
+    benchmark(lambda: [f"Test09{i:014d}end" for i in range(n)])
