@@ -13,9 +13,29 @@ machine integer, so any width works.
 
 from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.ref cimport Py_INCREF
-from libc.string cimport memcpy
+from libc.stdint cimport uint64_t
+from libc.string cimport memcpy, memset
 
-from . import checkdigit
+from . import _engine_py, checkdigit
+from .permutation import ROUNDS as _ROUNDS
+
+
+cdef extern from *:
+    """
+    typedef unsigned __int128 cardseq_u128;
+
+    /* Cut the last 19 decimal digits off *v and return them. In C, because Cython
+       takes u128 for a 64-bit type and would narrow the division. */
+    static inline uint64_t cardseq_split19(cardseq_u128 *v) {
+        uint64_t low = (uint64_t)(*v % 10000000000000000000ULL);
+        *v /= 10000000000000000000ULL;
+        return low;
+    }
+    """
+    # Cython only needs to know it is an unsigned integer; C sees 128 bits. Shifts,
+    # additions and comparisons come out right; division goes through C helpers.
+    ctypedef unsigned long long u128 "cardseq_u128"
+    uint64_t split19 "cardseq_split19"(u128* value) noexcept nogil
 
 
 cdef extern from "Python.h":
@@ -176,11 +196,251 @@ cdef tuple start_run(Run* r, layout, object first_index, Py_ssize_t stride, bint
     return number, records
 
 
+# ---- keyed methods: counter = offset + P_k(index) ----------------------------------
+#
+# Consecutive indexes give unrelated counters, so each number is written in full: the
+# permutation (permutation.py has the definition this mirrors) gives a value of up to
+# 128 bits, whose digits go right to left, and the check digit comes from those digits.
+
+DEF ROUNDS = 8
+DEF NATIVE_DIGITS = 38  # 10**38 < 2**128: counters this wide fit the 128-bit path
+assert _ROUNDS == ROUNDS, "permutation.ROUNDS and the compiled engine disagree"
+
+cdef struct Keyed:
+    uint64_t states[ROUNDS][4]  # each round's SipHash initial state
+    int low_bits
+    uint64_t low_mask
+    uint64_t high_mask
+    u128 capacity
+    u128 offset
+    Py_ssize_t head  # length of the prefix: where the counter starts
+    Py_ssize_t width
+    int check
+    int prefix_share  # the prefix's part of the check digit (see _engine_py)
+
+
+cdef inline uint64_t rotl(uint64_t x, int bits) noexcept nogil:
+    return (x << bits) | (x >> (64 - bits))
+
+
+cdef inline void sipround(uint64_t* v) noexcept nogil:
+    v[0] += v[1]
+    v[1] = rotl(v[1], 13) ^ v[0]
+    v[0] = rotl(v[0], 32)
+    v[2] += v[3]
+    v[3] = rotl(v[3], 16) ^ v[2]
+    v[0] += v[3]
+    v[3] = rotl(v[3], 21) ^ v[0]
+    v[2] += v[1]
+    v[1] = rotl(v[1], 17) ^ v[2]
+    v[2] = rotl(v[2], 32)
+
+
+cdef inline uint64_t siphash13(const uint64_t* state, uint64_t word) noexcept nogil:
+    # SipHash-1-3 of one word: permutation.siphash() with its default rounds.
+    cdef uint64_t v[4]
+    cdef uint64_t last = (<uint64_t>8) << 56
+    v[0] = state[0]
+    v[1] = state[1]
+    v[2] = state[2]
+    v[3] = state[3] ^ word
+    sipround(v)
+    v[0] ^= word
+    v[3] ^= last
+    sipround(v)
+    v[0] ^= last
+    v[2] ^= 0xFF
+    sipround(v)
+    sipround(v)
+    sipround(v)
+    return v[0] ^ v[1] ^ v[2] ^ v[3]
+
+
+DEF LANES = 16
+
+
+cdef inline void encrypt_lanes(const Keyed* k, uint64_t* high, uint64_t* low,
+                               Py_ssize_t n) noexcept nogil:
+    # The lanes are independent: interleaving their hash chains keeps the CPU's
+    # arithmetic units busy where one chain alone would leave them waiting.
+    cdef int r
+    cdef Py_ssize_t j
+    for r in range(ROUNDS):
+        if r % 2 == 0:
+            for j in range(n):
+                low[j] ^= siphash13(k.states[r], high[j]) & k.low_mask
+        else:
+            for j in range(n):
+                high[j] ^= siphash13(k.states[r], low[j]) & k.high_mask
+
+
+cdef inline void permute_lanes(const Keyed* k, u128* x, Py_ssize_t n) noexcept nogil:
+    """Replace the indexes ``x[0:n]`` (``n <= LANES``) with their images under P_k."""
+    cdef uint64_t high[LANES]
+    cdef uint64_t low[LANES]
+    cdef Py_ssize_t pending[LANES]
+    cdef Py_ssize_t j, left = n, still
+    cdef u128 value
+    for j in range(n):
+        pending[j] = j
+    while left:  # cycle walking: values outside the capacity go round again
+        for j in range(left):
+            value = x[pending[j]]
+            high[j] = <uint64_t>(value >> k.low_bits)
+            low[j] = (<uint64_t>value) & k.low_mask
+        encrypt_lanes(k, high, low, left)
+        still = 0
+        for j in range(left):
+            value = ((<u128>high[j]) << k.low_bits) | low[j]
+            x[pending[j]] = value
+            if value >= k.capacity:
+                pending[still] = pending[j]
+                still += 1
+        left = still
+
+
+cdef int LUHN_SHARE[2][10]
+LUHN_SHARE[0][:] = [0, 2, 4, 6, 8, 1, 3, 5, 7, 9]  # even distance from the end: doubled
+LUHN_SHARE[1][:] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+
+
+cdef inline void put_counter(const Keyed* k, unsigned char* record, u128 value) noexcept nogil:
+    """Write ``value`` as the zero-padded counter of ``record``, then its check digit."""
+    cdef Py_ssize_t pos = k.head + k.width - 1
+    cdef Py_ssize_t n, i
+    cdef uint64_t part
+    cdef int digit, odd = 0, luhn = 0, mod7 = 0
+    cdef int weight7 = 1  # 10**(19 * chunk) mod 7: 1, 3, 2, 6, 4, 5, ...
+    while pos >= k.head:  # in chunks of 19 digits (one uint64) from the right
+        if value >> 64:
+            part = split19(&value)
+            n = 19
+        else:
+            part = <uint64_t>value
+            value = 0
+            n = pos - k.head + 1
+        if k.check == MOD7:
+            mod7 = (mod7 + <int>(part % 7) * weight7) % 7
+            weight7 = weight7 * 3 % 7
+        for i in range(n):
+            digit = <int>(part % 10)
+            part = part / 10
+            record[pos] = <unsigned char>(48 + digit)
+            luhn += LUHN_SHARE[odd][digit]
+            odd ^= 1
+            pos -= 1
+    if k.check == LUHN:
+        record[k.head + k.width] = <unsigned char>(48 + (10 - (luhn + k.prefix_share) % 10) % 10)
+    elif k.check == MOD7:
+        record[k.head + k.width] = <unsigned char>(48 + (mod7 + k.prefix_share) % 7)
+
+
+cdef u128 as_u128(object value) except? 0:
+    return ((<u128><uint64_t>(value >> 64)) << 64) | <uint64_t>(value & 0xFFFFFFFFFFFFFFFF)
+
+
+cdef bytes start_keyed(Keyed* k, layout):
+    """Set ``k`` up for ``layout``; return the number with a zero counter (a template)."""
+    perm = layout.perm
+    cdef int r, j
+    for r in range(ROUNDS):
+        for j in range(4):
+            k.states[r][j] = perm.states[r][j]
+    k.low_bits = perm.low_bits
+    k.low_mask = (1 << perm.low_bits) - 1
+    k.high_mask = (1 << perm.high_bits) - 1
+    k.capacity = as_u128(perm.capacity)
+    k.offset = as_u128(layout.offset)
+    k.head = len(layout.prefix)
+    k.width = layout.width
+    k.check = layout.check
+    zeros = layout.check_prefix + "0" * layout.width
+    k.prefix_share = 0
+    if layout.check == LUHN:
+        k.prefix_share = (10 - checkdigit.luhn(zeros)) % 10
+    elif layout.check == MOD7:
+        k.prefix_share = checkdigit.mod7(zeros)
+    check = b"0" if layout.check != NO_CHECK else b""
+    return layout.prefix + b"0" * layout.width + check + layout.suffix
+
+
+cdef inline u128 fill_lanes(u128* x, u128 index, Py_ssize_t n, bint down) noexcept nogil:
+    """Put the next ``n`` indexes from ``index`` into ``x``; return the one after them."""
+    cdef Py_ssize_t j
+    for j in range(n):
+        x[j] = index
+        if down:
+            index -= 1
+        else:
+            index += 1
+    return index
+
+
+cdef keyed_into(unsigned char[::1] buf, Py_ssize_t stride, layout, object first_index,
+                Py_ssize_t count, bint descending):
+    cdef Keyed k
+    cdef bytes template = start_keyed(&k, layout)
+    cdef Py_ssize_t length = len(template)
+    cdef const unsigned char* blank = template
+    cdef unsigned char* dst = &buf[0]
+    cdef u128 index = as_u128(first_index)
+    cdef u128 x[LANES]
+    cdef Py_ssize_t done = 0, n, j
+    with nogil:
+        while done < count:
+            n = min(LANES, count - done)
+            index = fill_lanes(x, index, n, descending)
+            permute_lanes(&k, x, n)
+            for j in range(n):
+                memcpy(dst, blank, length)
+                put_counter(&k, dst, k.offset + x[j])
+                if stride > length:
+                    memset(dst + length, 10, stride - length)
+                dst += stride
+            done += n
+
+
+cdef list keyed_list(layout, object first_index, Py_ssize_t count, bint descending):
+    cdef Keyed k
+    cdef bytes template = start_keyed(&k, layout)
+    cdef Py_ssize_t length = len(template)
+    cdef const unsigned char* blank = template
+    cdef u128 index = as_u128(first_index)
+    cdef u128 x[LANES]
+    cdef list result = PyList_New(count)
+    cdef Py_ssize_t done = 0, n, j
+    cdef unsigned char* data
+    while done < count:
+        n = min(LANES, count - done)
+        index = fill_lanes(x, index, n, descending)
+        permute_lanes(&k, x, n)
+        for j in range(n):
+            text = PyUnicode_New(length, 127)
+            data = <unsigned char*>PyUnicode_DATA(text)
+            memcpy(data, blank, length)
+            put_counter(&k, data, k.offset + x[j])
+            Py_INCREF(text)
+            PyList_SET_ITEM(result, done + j, text)
+        done += n
+    return result
+
+
+# ---- entry points -------------------------------------------------------------------
+
 def render_into(out, Py_ssize_t stride, layout, object first_index, Py_ssize_t count,
                 bint descending):
     """Write ``count`` numbers into ``out``, one every ``stride`` bytes (see the twin)."""
     if count <= 0:
         return
+    if layout.perm is not None:
+        if layout.width > NATIVE_DIGITS:  # beyond 128 bits: the twin's Python integers
+            return _engine_py.render_into(out, stride, layout, first_index, count,
+                                          descending)
+        if stride < layout.length:
+            raise ValueError(f"stride {stride} is shorter than the number ({layout.length})")
+        if len(out) < count * stride:
+            raise ValueError(f"buffer of {len(out)} bytes is too small for {count} records")
+        return keyed_into(out, stride, layout, first_index, count, descending)
     cdef Run r
     _keep = start_run(&r, layout, first_index, stride, descending)
     cdef unsigned char[::1] buf = out
@@ -201,6 +461,10 @@ def render_list(layout, object first_index, Py_ssize_t count, bint descending):
     """The same numbers as :func:`render_into`, as a list of ``str``."""
     if count <= 0:
         return []
+    if layout.perm is not None:
+        if layout.width > NATIVE_DIGITS:
+            return _engine_py.render_list(layout, first_index, count, descending)
+        return keyed_list(layout, first_index, count, descending)
     cdef Run r
     cdef Py_ssize_t length = layout.length
     _keep = start_run(&r, layout, first_index, length, descending)

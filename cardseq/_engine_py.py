@@ -7,11 +7,14 @@ available; the compiled twin steps a counter digit by digit instead. Neither doe
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from . import checkdigit
+
+if TYPE_CHECKING:
+    from .permutation import Permutation
 
 # Numbers per pass: bounds the temporary int64 arrays (8 bytes per number each).
 _CHUNK = 1 << 18
@@ -30,6 +33,7 @@ class Layout(NamedTuple):
     check: int  # checkdigit.NONE, LUHN or MOD7
     check_prefix: str  # the prefix when it takes part in the check digit, else ""
     offset: int
+    perm: Permutation | None = None  # the RANDOM methods' P_k; None: counter = offset + i
 
     @property
     def length(self) -> int:
@@ -71,7 +75,10 @@ def render_list(layout: Layout, first_index: int, count: int, descending: bool) 
 def _render_rows(rows: np.ndarray, layout: Layout, first_index: int, n: int, step: int) -> None:
     head = len(layout.prefix)
     tail = head + layout.width
-    digits = _counter_digits(layout.offset + first_index, n, layout.width, step)
+    if layout.perm is None:
+        digits = _counter_digits(layout.offset + first_index, n, layout.width, step)
+    else:
+        digits = _keyed_digits(layout, layout.perm, first_index, n, step)
     rows[:, :head] = np.frombuffer(layout.prefix, dtype=np.uint8)
     rows[:, head:tail] = digits + _ZERO
     if layout.check != checkdigit.NONE:
@@ -96,9 +103,7 @@ def _counter_digits(first: int, n: int, width: int, step: int) -> np.ndarray:
     wrapped = (values < 0) if step < 0 else (values >= modulus)
     values[wrapped] -= step * modulus
     digits = np.empty((n, width), dtype=np.uint8)
-    for column in range(width - 1, width - 1 - low_width, -1):
-        values, digit = np.divmod(values, 10)
-        digits[:, column] = digit
+    _put_digits(digits, values, low_width)
     high_width = width - low_width
     if high_width:
         # (mod: when nothing wraps, high + step may not fit the width, and is unused)
@@ -106,6 +111,33 @@ def _counter_digits(first: int, n: int, width: int, step: int) -> np.ndarray:
         rows = np.array([_digit_row(high, high_width), _digit_row(other, high_width)])
         digits[:, :high_width] = rows[wrapped.astype(np.intp)]
     return digits
+
+
+def _put_digits(digits: np.ndarray, values: np.ndarray, count: int) -> None:
+    """Write the last ``count`` decimal digits of ``values`` into ``digits``' last columns."""
+    width = digits.shape[1]
+    for column in range(width - 1, width - 1 - count, -1):
+        values, digit = np.divmod(values, 10)
+        digits[:, column] = digit
+
+
+def _keyed_digits(layout: Layout, perm: Permutation, first_index: int, n: int,
+                  step: int) -> np.ndarray:
+    """Counter digits ``offset + P_k(i)`` for the indexes from ``first_index``.
+
+    Counters of up to 18 digits go through NumPy arrays; wider ones, one number at a
+    time through Python integers (correct, and much slower).
+    """
+    width = layout.width
+    if width <= _LOW_DIGITS:
+        indexes = (first_index + step * np.arange(n, dtype=np.int64)).astype(np.uint64)
+        values = perm.forward_array(indexes).astype(np.int64) + layout.offset
+        digits = np.empty((n, width), dtype=np.uint8)
+        _put_digits(digits, values, width)
+        return digits
+    text = b"".join(b"%0*d" % (width, layout.offset + perm.forward(first_index + step * k))
+                    for k in range(n))
+    return (np.frombuffer(text, dtype=np.uint8) - _ZERO).reshape(n, width)
 
 
 def _digit_row(value: int, width: int) -> np.ndarray:

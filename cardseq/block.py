@@ -6,7 +6,9 @@ the caller opened. It holds no numbers: each output call formats them afresh.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -18,6 +20,35 @@ from .series import CardSeries, positive_count
 
 ORDERS = ("asc", "desc")
 WRITE_CHUNK_BYTES = 4 << 20
+# Keyed numbers cost CPU, not memory bandwidth: past this many, a call spreads them
+# over the cores (the engine releases the GIL). CARDSEQ_THREADS=1 keeps one thread.
+PARALLEL_MIN = 1 << 16
+
+
+def _threads() -> int:
+    setting = os.environ.get("CARDSEQ_THREADS")
+    if setting:
+        return max(1, int(setting))
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+
+
+def _render(out: Any, stride: int, layout: _engine.Layout, first: int, count: int,
+            descending: bool) -> None:
+    """``_engine.render_into``, split over threads for large keyed ranges."""
+    threads = _threads() if layout.perm is not None and count >= PARALLEL_MIN else 1
+    if threads == 1:
+        _engine.render_into(out, stride, layout, first, count, descending)
+        return
+    step = -1 if descending else 1
+    share = -(-count // threads)
+    view = memoryview(out).cast("B")
+    with ThreadPoolExecutor(threads) as pool:
+        jobs = [pool.submit(_engine.render_into, view[done * stride: (done + n) * stride],
+                            stride, layout, first + step * done, n, descending)
+                for done in range(0, count, share) for n in [min(share, count - done)]]
+        for job in jobs:
+            job.result()
 
 
 @dataclass(frozen=True)
@@ -56,8 +87,8 @@ class Block:
         descending = _descending(order)
         length = self.series.length
         out = np.empty(self.count, dtype=f"S{length}")
-        _engine.render_into(out.view(np.uint8), length, self.series._layout,
-                            self._first(descending), self.count, descending)
+        _render(out.view(np.uint8), length, self.series._layout, self._first(descending),
+                self.count, descending)
         return out
 
     def to_list(self, order: str = "asc") -> list[str]:
@@ -79,7 +110,7 @@ class Block:
         buf = np.empty(min(per_chunk, self.count) * stride, dtype=np.uint8)
         written = 0
         for first, n in self._chunks(order, per_chunk):
-            _engine.render_into(buf, stride, self.series._layout, first, n, descending)
+            _render(buf, stride, self.series._layout, first, n, descending)
             fp.write(memoryview(buf)[: n * stride])
             written += n * stride
         return written

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import enum
 import operator
+import secrets
 from dataclasses import KW_ONLY, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import checkdigit
 from ._engine import Layout
+from .permutation import MAX_KEY, MIN_KEY, Permutation
 from .errors import (
     InvalidArgument,
     InvalidCount,
@@ -120,6 +122,7 @@ class CardSeries:
     offset: int = 0
     method: Method | str = Method.DEFAULT
     key: bytes | None = field(default=None, repr=False)
+    """The RANDOM methods' secret (16..64 bytes; a fresh 32 from ``secrets`` if None)."""
 
     counter_width: int = field(init=False, compare=False)
     capacity: int = field(init=False, repr=False, compare=False)
@@ -147,8 +150,6 @@ class CardSeries:
         if length < MIN_LENGTH:
             raise LengthTooShort.bad("length", self.length, f"is below {MIN_LENGTH}")
         method = Method.parse(self.method)
-        if method.keyed:
-            raise InvalidSeries.bad("method", self.method, "is not available yet")
         has_check = method.check != checkdigit.NONE
         body = length - len(self.prefix) - len(self.suffix)
         if body < 1 + has_check:
@@ -165,17 +166,50 @@ class CardSeries:
             raise InvalidOffset.bad(
                 "offset", self.offset,
                 f"must be an integer from 0 to {top} (the counter has {width} digit(s))")
-        if self.key is not None:
-            raise InvalidSeries.bad("key", "<hidden>", f"is only for keyed methods, not {method}")
+        key = self._checked_key(method)
         set_ = object.__setattr__
+        set_(self, "key", key)
         set_(self, "length", length)
         set_(self, "offset", offset)
         set_(self, "method", method)
         set_(self, "counter_width", width)
         set_(self, "capacity", 10**width - offset)
         check_prefix = self.prefix if self.prefix.isdigit() else ""
+        perm = Permutation(key, 10**width - offset) if key is not None else None
         set_(self, "_layout", Layout(self.prefix.encode("ascii"), self.suffix.encode("ascii"),
-                                     width, method.check, check_prefix, offset))
+                                     width, method.check, check_prefix, offset, perm))
+
+    def _checked_key(self, method: Method) -> bytes | None:
+        """The key of a keyed method (a fresh one if none was given); None otherwise.
+
+        Messages name the key's type or size, never its bytes.
+        """
+        key = self.key
+        if not method.keyed:
+            if key is not None:
+                raise InvalidSeries(f"key is only for the RANDOM methods, not {method}",
+                                    field="key")
+            return None
+        if key is None:
+            return secrets.token_bytes(32)
+        if isinstance(key, (bytearray, memoryview)):
+            key = bytes(key)
+        if not isinstance(key, bytes):
+            raise InvalidSeries(f"key must be bytes, not {type(key).__name__}", field="key")
+        if not MIN_KEY <= len(key) <= MAX_KEY:
+            raise InvalidSeries(
+                f"key has {len(key)} bytes; it must have {MIN_KEY} to {MAX_KEY}", field="key")
+        return key
+
+    def to_dict(self, *, include_key: bool = False) -> dict[str, Any]:
+        """The series' configuration; the key (hex) only when asked for."""
+        config: dict[str, Any] = {
+            "code": self.code, "prefix": self.prefix, "suffix": self.suffix,
+            "length": self.length, "offset": self.offset, "method": self.method.value,
+        }
+        if include_key and self.key is not None:
+            config["key"] = self.key.hex()
+        return config
 
     def index(self, index: Any, name: str = "index") -> int:
         """``index`` as an int inside ``[0, capacity)``, or the error naming it."""
@@ -192,7 +226,8 @@ class CardSeries:
         """The number at ``index``."""
         i = self.index(index)
         layout = self._layout
-        digits = "%0*d" % (layout.width, layout.offset + i)
+        value = layout.perm.forward(i) if layout.perm else i
+        digits = "%0*d" % (layout.width, layout.offset + value)
         check = ""
         if layout.check != checkdigit.NONE:
             check = str(checkdigit.compute(layout.check, layout.check_prefix + digits))
@@ -229,7 +264,8 @@ class CardSeries:
         counter = int(digits)
         if counter < layout.offset:
             raise bad("range", f"has counter {counter}, below the series offset {layout.offset}")
-        return counter - layout.offset
+        value = counter - layout.offset
+        return layout.perm.inverse(value) if layout.perm else value
 
     def is_valid(self, number: Any) -> bool:
         """True when ``number`` is a number of this series. Never raises."""

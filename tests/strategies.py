@@ -10,6 +10,8 @@ from cardseq import CardSeries, Method
 from cardseq.series import MAX_LENGTH, MIN_LENGTH
 
 SEQUENTIAL = [Method.DEFAULT, Method.LUHN, Method.MOD7]
+KEYED = [Method.RANDOM, Method.RANDOM_LUHN, Method.RANDOM_MOD7]
+ALL = SEQUENTIAL + KEYED
 ALNUM = string.ascii_letters + string.digits
 
 
@@ -38,8 +40,9 @@ def series(draw, methods=tuple(SEQUENTIAL), max_width: int = 148) -> CardSeries:
     width = draw(st.one_of(st.integers(low, min(high, 20)), st.integers(low, high)))
     top = 10**width - 1
     offset = draw(st.one_of(st.just(0), st.integers(0, top), st.integers(max(0, top - 5), top)))
+    key = draw(st.binary(min_size=16, max_size=64)) if method.keyed else None
     return CardSeries("S1", prefix=prefix, suffix=suffix, length=fixed + width,
-                      offset=offset, method=method)
+                      offset=offset, method=method, key=key)
 
 
 @st.composite
@@ -52,7 +55,10 @@ def ranges(draw, s: CardSeries, max_count: int = 500) -> tuple[int, int]:
 
 
 @st.composite
-def series_and_range(draw, methods=tuple(SEQUENTIAL), max_count: int = 500):
-    s = draw(series(methods))
+def series_and_range(draw, methods=tuple(SEQUENTIAL), max_count: int = 500,
+                     max_width: int = 148):
+    s = draw(series(methods, max_width))
+    if s.method.keyed:
+        max_count = min(max_count, 200)
     start, count = draw(ranges(s, max_count))
     return s, start, count
