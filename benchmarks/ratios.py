@@ -20,7 +20,7 @@ from collections.abc import Callable
 import numpy as np
 
 import cardseq
-from cardseq import CardSeries, _engine_py
+from cardseq import CardSeries, _engine, _engine_py
 
 LENGTH = 23
 
@@ -53,6 +53,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000_000, help="numbers per case")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--keyed-n", type=int, default=2_000_000,
+                        help="numbers per keyed case (ff3 gets 1/100 of them)")
     args = parser.parse_args()
     n, small = args.n, args.n // 10
     if not cardseq.COMPILED:
@@ -82,6 +84,40 @@ def main() -> int:
             "pure twin to_numpy, N/10": pure_twin,
         },
     ]
+    keyed_n = args.keyed_n
+    # RANDOM_LUHN with a 16-digit counter (and a 6-digit issuer prefix)
+    keyed = CardSeries("Gift", prefix="600000", length=23, method="RANDOM_LUHN",
+                       key=bytes(range(32)))
+    keyed_block = keyed.block(0, keyed_n)
+
+    def keyed_one_thread() -> np.ndarray:
+        out = np.empty(keyed_n, dtype="S23")
+        _engine.render_into(out.view(np.uint8), 23, keyed._layout, 0, keyed_n, False)
+        return out
+
+    def keyed_pure() -> np.ndarray:
+        out = np.empty(keyed_n // 10, dtype="S23")
+        _engine_py.render_into(out.view(np.uint8), 23, keyed._layout, 0, keyed_n // 10, False)
+        return out
+
+    keyed_group: dict[str, Callable[[], object]] = {
+        "RANDOM_LUHN to_numpy, all cores": keyed_block.to_numpy,
+        "RANDOM_LUHN render, one thread": keyed_one_thread,
+        "RANDOM_LUHN pure twin, N/10": keyed_pure,
+    }
+    try:
+        from ff3 import FF3Cipher
+    except ImportError:
+        print("note: ff3 is not installed (pip install -e '.[bench]'): no FF3-1 comparison")
+    else:
+        cipher = FF3Cipher("EF4359D8D580AA4F7F036D6F04FC6A94", "D8E7920AFA330A73")
+        keyed_group["ff3 FF3-1 encrypt, N/100"] = lambda: [
+            cipher.encrypt("%016d" % i) for i in range(keyed_n // 100)]
+    groups.append(keyed_group)
+    counts = {"RANDOM_LUHN pure twin, N/10": keyed_n // 10,
+              "ff3 FF3-1 encrypt, N/100": keyed_n // 100}
+    counts.update(dict.fromkeys(("RANDOM_LUHN to_numpy, all cores",
+                                 "RANDOM_LUHN render, one thread"), keyed_n))
     cases = {name: run for group in groups for name, run in group.items()}
     times = {name: t for group in groups for name, t in measure(group, args.rounds).items()}
     best = {name: min(t) for name, t in times.items()}
@@ -91,7 +127,7 @@ def main() -> int:
     print(f"N = {n:,}, {LENGTH}-character numbers, best and median of {args.rounds} rounds\n")
     width = max(map(len, cases))
     for name in cases:
-        count = small if "N/10" in name else n
+        count = counts.get(name, small if "N/10" in name else n)
         print(f"{name:<{width}}  best {best[name] * 1e3:9.1f} ms"
               f"  median {statistics.median(times[name]) * 1e3:9.1f} ms"
               f"  {count / best[name] / 1e6:8.1f} M/s")
@@ -115,6 +151,18 @@ def main() -> int:
     fstring = best["f-string loop, N/10 (baseline)"]
     print(f"{'compiled speedup over f-string loop':<36} {fstring / best['DEFAULT to_numpy, N/10']:5.1f}x")
     print(f"{'pure twin speedup over f-string loop':<36} {fstring / best['pure twin to_numpy, N/10']:5.1f}x")
+    rate = {name: counts[name] / best[name] for name in keyed_group}
+    for label, name in (("RANDOM_LUHN, all cores", "RANDOM_LUHN to_numpy, all cores"),
+                        ("RANDOM_LUHN, one thread", "RANDOM_LUHN render, one thread")):
+        ok = rate[name] >= 5e6
+        failed |= not ok
+        print(f"{label + ' (M numbers/s)':<36} {rate[name] / 1e6:5.2f}   (target >= 5)"
+              f"      {'ok' if ok else 'MISSED'}")
+    if "ff3 FF3-1 encrypt, N/100" in rate:
+        ff3_rate = rate["ff3 FF3-1 encrypt, N/100"]
+        print(f"{'RANDOM_LUHN speedup over ff3 FF3-1':<36} "
+              f"{rate['RANDOM_LUHN render, one thread'] / ff3_rate:5.0f}x one thread, "
+              f"{rate['RANDOM_LUHN to_numpy, all cores'] / ff3_rate:.0f}x all cores")
     return 1 if failed else 0
 
 

@@ -129,17 +129,23 @@ cdef inline void set_check_chars(Run* r) noexcept nogil:
 cdef Py_ssize_t take(Run* r, Py_ssize_t want, unsigned char** out) noexcept nogil:
     """Point ``out`` at up to ``want`` consecutive records; return how many."""
     cdef Py_ssize_t j, k, first, n
-    cdef unsigned char* record
+    cdef Py_ssize_t stride = r.stride
+    cdef unsigned char* column
+    cdef unsigned char digit
     if r.pos == r.size:
         first = step(&r.base, r.down)
-        set_check_chars(r)
-        for j in range(r.size):
-            record = r.records + j * r.stride
-            # Usually one digit changed: a byte loop beats a call to memcpy here.
-            for k in range(first, r.base.unit + 1):
-                record[k] = r.base.number[k]
-            if r.base.check != NO_CHECK:
-                record[r.base.end + 1] = r.check_chars[r.low_share[j]]
+        # Patch column by column: usually one digit changed, and a strided store over
+        # the records is all it takes.
+        for k in range(first, r.base.unit + 1):
+            digit = r.base.number[k]
+            column = r.records + k
+            for j in range(r.size):
+                column[j * stride] = digit
+        if r.base.check != NO_CHECK:
+            set_check_chars(r)
+            column = r.records + r.base.end + 1
+            for j in range(r.size):
+                column[j * stride] = r.check_chars[r.low_share[j]]
         r.pos = 0
     n = min(r.size - r.pos, want)
     out[0] = r.records + r.pos * r.stride
