@@ -21,6 +21,7 @@ from .errors import (
     SeriesExhausted,
     SeriesExists,
     SeriesOverlap,
+    StoreError,
 )
 from .series import CardSeries, Method
 
@@ -49,4 +50,5 @@ __all__ = [
     "SeriesExhausted",
     "SeriesExists",
     "SeriesOverlap",
+    "StoreError",
 ]

@@ -7,7 +7,7 @@ the caller opened. It holds no numbers: each output call formats them afresh.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Any
@@ -19,6 +19,12 @@ from .errors import InvalidArgument, SeriesExhausted
 from .series import CardSeries, positive_count
 
 ORDERS = ("asc", "desc")
+# Output formats of write(): (header, before each number, after each number).
+FORMATS = {
+    "txt": (b"", b"", b"\n"),
+    "csv": (b"number\n", b"", b"\n"),
+    "jsonl": (b"", b'{"number": "', b'"}\n'),
+}
 WRITE_CHUNK_BYTES = 4 << 20
 # Keyed numbers cost CPU, not memory bandwidth: past this many, a call spreads them
 # over the cores (the engine releases the GIL). CARDSEQ_THREADS=1 keeps one thread.
@@ -97,22 +103,37 @@ class Block:
         return _engine.render_list(self.series._layout, self._first(descending), self.count,
                                    descending)
 
-    def write(self, fp: IO[bytes] | Any, order: str = "asc", *,
-              chunk_bytes: int = WRITE_CHUNK_BYTES) -> int:
-        """Stream the numbers to the binary file ``fp``, one ASCII line each.
+    def write(self, fp: IO[bytes] | Any, order: str = "asc", *, fmt: str = "txt",
+              chunk_bytes: int = WRITE_CHUNK_BYTES,
+              progress: Callable[[int], object] | None = None) -> int:
+        """Stream the numbers to the binary file ``fp``, one line each.
 
-        Memory stays at about ``chunk_bytes`` whatever the count. Returns the number
-        of bytes written.
+        ``fmt``: ``txt`` (the number), ``csv`` (a ``number`` header, then the numbers)
+        or ``jsonl`` (``{"number": "..."}``). Memory stays near ``chunk_bytes`` whatever
+        the count; ``progress(n)`` is called after each chunk with the numbers written
+        in it. Returns the number of bytes written.
         """
         descending = _descending(order)
-        stride = self.series.length + 1
+        if fmt not in FORMATS:
+            raise InvalidArgument.bad("format", fmt, f"must be one of {', '.join(FORMATS)}")
+        header, before, after = FORMATS[fmt]
+        length = self.series.length
+        stride = len(before) + length + len(after)
         per_chunk = max(1, chunk_bytes // stride)
-        buf = np.empty(min(per_chunk, self.count) * stride, dtype=np.uint8)
-        written = 0
+        # (one spare row: the engine pads the last number's record to a full stride)
+        rows = np.empty((min(per_chunk, self.count) + 1, stride), dtype=np.uint8)
+        rows[:, :len(before)] = np.frombuffer(before, dtype=np.uint8)
+        flat = rows.reshape(-1)
+        fp.write(header)
+        written = len(header)
         for first, n in self._chunks(order, per_chunk):
-            _render(buf, stride, self.series._layout, first, n, descending)
-            fp.write(memoryview(buf)[: n * stride])
+            # The engine writes each number `stride` bytes apart, after `before`.
+            _render(flat[len(before):], stride, self.series._layout, first, n, descending)
+            rows[:n, len(before) + length:] = np.frombuffer(after, dtype=np.uint8)
+            fp.write(memoryview(flat)[: n * stride])
             written += n * stride
+            if progress is not None:
+                progress(n)
         return written
 
     def _first(self, descending: bool) -> int:

@@ -43,6 +43,15 @@ class CardSeqError(Exception):
         return cls(f"{field} {show(value)} {why}", field=field, value=value)
 
 
+class StoreError(CardSeqError):
+    """The store failed (database unreachable, disk full, ...): not the caller's input.
+
+    Nothing was reserved by the failed call; a retry may succeed.
+    """
+
+    code = 500
+
+
 class InvalidArgument(CardSeqError, ValueError):
     """An argument outside what the call accepts (e.g. ``order``, a negative ``start``)."""
 

@@ -110,6 +110,28 @@ def positive_count(count: Any) -> int:
     return number
 
 
+def number_pattern(prefix: str, suffix: str, length: int) -> str:
+    """A series' numbers' shape: literal prefix and suffix, ``#`` for each digit slot
+    (counter and check digit alike, whatever the method)."""
+    return f"{prefix}{'#' * (length - len(prefix) - len(suffix))}{suffix}"
+
+
+def patterns_overlap(a: str, b: str) -> bool:
+    """Whether two number patterns can match one number (DESIGN 2.2).
+
+    Same length, and position by position compatible: two literals only if equal, a
+    digit slot with any digit. Prefix ``12`` and prefix ``123`` at one length overlap;
+    ``GOLD`` and ``SILV`` never do.
+
+    >>> patterns_overlap("12####", "123###"), patterns_overlap("GO####", "SI####")
+    (True, False)
+    """
+    if len(a) != len(b):
+        return False
+    return all(x == y or (x == "#" and y.isdigit()) or (y == "#" and x.isdigit())
+               for x, y in zip(a, b))
+
+
 @dataclass(frozen=True)
 class CardSeries:
     """A validated card series. Invalid fields raise the matching ``CardSeqError``."""
@@ -274,6 +296,15 @@ class CardSeries:
         except InvalidNumber:
             return False
         return True
+
+    @property
+    def pattern(self) -> str:
+        """The number's shape: see :func:`number_pattern`."""
+        return number_pattern(self.prefix, self.suffix, self.length)
+
+    def overlaps(self, other: CardSeries) -> bool:
+        """Whether a number could belong to both series: see :func:`patterns_overlap`."""
+        return patterns_overlap(self.pattern, other.pattern)
 
     def block(self, start: int, count: int) -> Block:
         """The numbers at indexes ``[start, start + count)`` (reserves nothing)."""

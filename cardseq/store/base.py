@@ -1,0 +1,387 @@
+"""What every store does, in SQL that SQLite and PostgreSQL both run.
+
+A store keeps the series registry and the ledger. Its one promise: a block of indexes
+is committed as reserved, atomically and durably, before any number of it reaches the
+caller. The backends differ in how they connect, in column types, and in the single
+step that advances a series (``_advance``).
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import datetime as dt
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..block import Block
+from ..errors import (
+    GenerationDisabled,
+    InvalidArgument,
+    InvalidSeries,
+    InvalidStatusLabel,
+    SeriesExhausted,
+    SeriesExists,
+    SeriesOverlap,
+    StoreError,
+    show,
+)
+from ..series import (
+    CardSeries,
+    number_pattern,
+    patterns_overlap,
+    positive_count,
+    whole_number,
+)
+
+SCHEMA_VERSION = 1
+DEFAULT_LABEL = "NOT_ISSUED"
+_LABEL = re.compile(r"[A-Za-z0-9_]{1,50}")
+_REQUEST_ID_MAX = 200
+
+SeriesRef = int | str | CardSeries
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """A registered series and its state."""
+
+    id: int
+    series: CardSeries
+    enabled: bool
+    next_index: int  # reserved so far: indexes below it are taken
+    created_at: dt.datetime
+
+    @property
+    def remaining(self) -> int:
+        return self.series.capacity - self.next_index
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One reservation (``kind="reserved"``), or an unused remainder given back
+    (``kind="unused"``: those indexes were never handed out, and are never reused)."""
+
+    id: int
+    series_id: int
+    start: int
+    count: int
+    status_label: str
+    kind: str
+    request_id: str | None
+    created_at: dt.datetime
+
+    @property
+    def stop(self) -> int:
+        return self.start + self.count
+
+
+def check_label(label: Any) -> str:
+    if not isinstance(label, str) or not _LABEL.fullmatch(label):
+        raise InvalidStatusLabel.bad(
+            "statusLabel", label, "must be 1..50 ASCII letters, digits or '_'")
+    return label
+
+
+def check_request_id(request_id: Any) -> str | None:
+    if request_id is None:
+        return None
+    if not isinstance(request_id, str) or not 0 < len(request_id) <= _REQUEST_ID_MAX:
+        raise InvalidArgument.bad(
+            "request_id", request_id, f"must be a string of 1..{_REQUEST_ID_MAX} characters")
+    return request_id
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def check_schema(store: Store, cur: Any) -> None:
+    """Record the schema version in a new database; refuse one from a newer cardseq.
+
+    Later versions add their migrations here, keyed by the version they start from.
+    """
+    row = store._run(cur, "SELECT version FROM cardseq_schema").fetchone()
+    if row is None:
+        store._run(cur, "INSERT INTO cardseq_schema (version) VALUES (?)", (SCHEMA_VERSION,))
+    elif row[0] > SCHEMA_VERSION:
+        raise StoreError(f"the database at {store.url} has schema version {row[0]}, newer than"
+                         f" this cardseq's ({SCHEMA_VERSION}): upgrade cardseq")
+
+
+class Store(abc.ABC):
+    """A series registry and block ledger over a SQL database."""
+
+    #: placeholder of the backend's DB-API driver
+    param = "?"
+    #: where the store is, for messages (never with a password)
+    url = ""
+
+    def __init__(self) -> None:
+        self._cache: dict[int, CardSeries] = {}  # definitions never change once created
+        self._codes: dict[str, int] = {}
+        self._cache_lock = threading.Lock()
+
+    # ---- the backend's part --------------------------------------------------------
+
+    @abc.abstractmethod
+    def _transaction(self) -> contextlib.AbstractContextManager[Any]:
+        """A cursor inside a write transaction: committed on exit, rolled back on error.
+
+        Database errors come out as ``StoreError``.
+        """
+
+    @abc.abstractmethod
+    def _advance(self, cur: Any, series_id: int, count: int, label: str,
+                 request_id: str | None) -> int | None:
+        """Take ``count`` indexes of an enabled series that has them and write their
+        ledger row; return the start, or None when it cannot (disabled, exhausted).
+        Runs in the caller's transaction."""
+
+    @abc.abstractmethod
+    def _to_db(self, value: int) -> Any:
+        """An index or count as the database stores it (it may exceed 64 bits)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the connections."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _sql(self, text: str) -> str:
+        return text if self.param == "?" else text.replace("?", self.param)
+
+    def _run(self, cur: Any, text: str, args: tuple[Any, ...] = ()) -> Any:
+        cur.execute(self._sql(text), args)
+        return cur
+
+    # ---- series --------------------------------------------------------------------
+
+    def create_series(self, series: CardSeries, *, enabled: bool = True) -> int:
+        """Register ``series``; return its new integer id.
+
+        A code in use is 3002; a number space that can meet an existing series' is
+        3006 (any overlap, not only the same prefix, suffix and length).
+        """
+        if not isinstance(series, CardSeries):
+            raise InvalidSeries.bad("series", series, "is not a CardSeries")
+        with self._transaction() as cur:
+            self._lock_registry(cur)
+            if self._run(cur, "SELECT id FROM cardseq_series WHERE code = ?",
+                         (series.code,)).fetchone():
+                raise SeriesExists.bad("code", series.code, "is already a series code")
+            rows = self._run(cur, "SELECT id, code, prefix, suffix FROM cardseq_series"
+                                  " WHERE length = ?", (series.length,)).fetchall()
+            for series_id, code, prefix, suffix in rows:
+                other = number_pattern(prefix, suffix, series.length)
+                if patterns_overlap(series.pattern, other):
+                    raise SeriesOverlap(
+                        f"series {series.code!r} ({series.pattern}) can produce the same "
+                        f"numbers as series {code!r} ({other}), id {series_id}",
+                        field="prefix", value=series.prefix)
+            return self._insert_series(cur, series, enabled)
+
+    def _lock_registry(self, cur: Any) -> None:
+        """Serialise series creation (the overlap check reads all series)."""
+
+    def _insert_series(self, cur: Any, series: CardSeries, enabled: bool) -> int:
+        cur = self._run(
+            cur,
+            "INSERT INTO cardseq_series (code, prefix, suffix, length, start_offset, method,"
+            " key, enabled, next_index, capacity, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (series.code, series.prefix, series.suffix, series.length,
+             self._to_db(series.offset), series.method.value, series.key, enabled,
+             self._to_db(0), self._to_db(series.capacity), now()))
+        return int(cur.fetchone()[0])
+
+    def series_id(self, ref: SeriesRef) -> int:
+        """The id of a series given by id, code or ``CardSeries``; 3000 if unknown."""
+        if isinstance(ref, CardSeries):
+            ref = ref.code
+        if isinstance(ref, str):
+            if ref in self._codes:
+                return self._codes[ref]
+            with self._transaction() as cur:
+                row = self._run(cur, "SELECT id FROM cardseq_series WHERE code = ?",
+                                (ref,)).fetchone()
+            if row is None:
+                raise InvalidSeries.bad("series", ref, "is not a known series code")
+            self._codes[ref] = int(row[0])
+            return int(row[0])
+        number = whole_number(ref)
+        if number is None or number < 1:
+            raise InvalidSeries.bad("seriesId", ref, "must be a series id (an integer >= 1)")
+        return number
+
+    def get_series(self, ref: SeriesRef) -> CardSeries:
+        """The definition of a series (key included, for formatting)."""
+        series_id = self.series_id(ref)
+        cached = self._cache.get(series_id)
+        if cached is not None:
+            return cached
+        return self.info(series_id).series
+
+    def info(self, ref: SeriesRef) -> SeriesInfo:
+        """A series with its state: enabled, reserved so far."""
+        series_id = self.series_id(ref)
+        with self._transaction() as cur:
+            row = self._run(cur, f"{_SERIES_COLUMNS} WHERE id = ?", (series_id,)).fetchone()
+        if row is None:
+            raise InvalidSeries.bad("seriesId", ref, "is not a known series")
+        return self._series_info(row)
+
+    def list_series(self) -> list[SeriesInfo]:
+        with self._transaction() as cur:
+            rows = self._run(cur, f"{_SERIES_COLUMNS} ORDER BY id").fetchall()
+        return [self._series_info(row) for row in rows]
+
+    def _series_info(self, row: Any) -> SeriesInfo:
+        (series_id, code, prefix, suffix, length, offset, method, key, enabled, next_index,
+         created) = row
+        series = self._cache.get(series_id)
+        if series is None:
+            series = CardSeries(code, prefix=prefix, suffix=suffix, length=length,
+                                offset=int(offset), method=method,
+                                key=bytes(key) if key is not None else None)
+            with self._cache_lock:
+                self._cache[series_id] = series
+                self._codes[code] = series_id
+        return SeriesInfo(series_id, series, bool(enabled), int(next_index), _time(created))
+
+    def set_enabled(self, ref: SeriesRef, enabled: bool) -> None:
+        """Allow or stop generation for a series (stopped: reserve raises 703)."""
+        series_id = self.series_id(ref)
+        with self._transaction() as cur:
+            cur = self._run(cur, "UPDATE cardseq_series SET enabled = ? WHERE id = ?",
+                            (bool(enabled), series_id))
+            if cur.rowcount != 1:
+                raise InvalidSeries.bad("seriesId", ref, "is not a known series")
+
+    # ---- reservations --------------------------------------------------------------
+
+    def reserve(self, series: SeriesRef, count: Any, *, status_label: str = DEFAULT_LABEL,
+                request_id: str | None = None) -> Block:
+        """Reserve the next ``count`` indexes of a series and return them as a Block.
+
+        Committed before it returns, with a ledger row. Not enough left: 702, and
+        nothing is reserved. The same ``request_id`` again returns the same block;
+        with other parameters it is an error (701).
+        """
+        count = positive_count(count)
+        label = check_label(status_label)
+        request_id = check_request_id(request_id)
+        definition = self.get_series(series)
+        series_id = self.series_id(series)
+        try:
+            with self._transaction() as cur:
+                if request_id is not None:
+                    prior = self._prior(cur, request_id)
+                    if prior is not None:
+                        return self._replay(prior, definition, series_id, count, label)
+                start = self._advance(cur, series_id, count, label, request_id)
+                if start is None:
+                    self._refuse(cur, series_id, definition, count)
+        except StoreError as error:
+            # Two callers with one request id: the loser finds the winner's block.
+            if request_id is not None and getattr(error, "unique_violation", False):
+                with self._transaction() as cur:
+                    prior = self._prior(cur, request_id)
+                if prior is not None:
+                    return self._replay(prior, definition, series_id, count, label)
+            raise
+        return Block(definition, start, count)
+
+    def _prior(self, cur: Any, request_id: str) -> LedgerEntry | None:
+        row = self._run(cur, f"{_LEDGER_COLUMNS} WHERE request_id = ?",
+                        (request_id,)).fetchone()
+        return _ledger_entry(row) if row else None
+
+    def _replay(self, prior: LedgerEntry, definition: CardSeries, series_id: int, count: int,
+                label: str) -> Block:
+        if (prior.series_id, prior.count, prior.status_label) != (series_id, count, label):
+            raise InvalidArgument(
+                f"request_id {show(prior.request_id)} was used for another request (series"
+                f" {prior.series_id}, count {prior.count}, label {prior.status_label})",
+                field="request_id", value=prior.request_id)
+        return Block(definition, prior.start, prior.count)
+
+    def _refuse(self, cur: Any, series_id: int, definition: CardSeries, count: int) -> None:
+        """Say why ``_advance`` could not reserve."""
+        row = self._run(cur, "SELECT enabled, next_index FROM cardseq_series WHERE id = ?",
+                        (series_id,)).fetchone()
+        if row is None:
+            raise InvalidSeries.bad("seriesId", series_id, "is not a known series")
+        if not row[0]:
+            raise GenerationDisabled(f"generation is disabled for series {definition.code!r}",
+                                     field="seriesId", value=series_id)
+        left = definition.capacity - int(row[1])
+        raise SeriesExhausted.bad(
+            "count", count, f"is more than the {left} number(s) left in series"
+            f" {definition.code!r}")
+
+    def release(self, series: SeriesRef, start: int, count: int,
+                status_label: str = DEFAULT_LABEL) -> None:
+        """Record indexes that were reserved but will never be handed out."""
+        series_id = self.series_id(series)
+        with self._transaction() as cur:
+            self._run(cur, "INSERT INTO cardseq_ledger (series_id, start, count, status_label,"
+                           " kind, request_id, created_at) VALUES (?, ?, ?, ?, 'unused', NULL, ?)",
+                      (series_id, self._to_db(start), self._to_db(count),
+                       check_label(status_label), now()))
+
+    def ledger(self, series: SeriesRef | None = None) -> list[LedgerEntry]:
+        """Ledger rows, oldest first; of one series when given."""
+        with self._transaction() as cur:
+            if series is None:
+                rows = self._run(cur, f"{_LEDGER_COLUMNS} ORDER BY id").fetchall()
+            else:
+                rows = self._run(cur, f"{_LEDGER_COLUMNS} WHERE series_id = ? ORDER BY id",
+                                 (self.series_id(series),)).fetchall()
+        return [_ledger_entry(row) for row in rows]
+
+    def lookup(self, number: str) -> tuple[SeriesInfo, int, LedgerEntry | None] | None:
+        """Which series ``number`` belongs to, its index, and the reservation that handed
+        it out (None if it was never reserved). None if no series has it."""
+        for info in self.list_series():
+            if not info.series.is_valid(number):
+                continue
+            index = info.series.parse(number)
+            entry = next((e for e in self.ledger(info.id) if e.kind == "reserved"
+                          and e.start <= index < e.stop), None)
+            return info, index, entry
+        return None
+
+
+_SERIES_COLUMNS = ("SELECT id, code, prefix, suffix, length, start_offset, method, key, enabled,"
+                   " next_index, created_at FROM cardseq_series")
+_LEDGER_COLUMNS = ("SELECT id, series_id, start, count, status_label, kind, request_id,"
+                   " created_at FROM cardseq_ledger")
+
+
+def _time(value: Any) -> dt.datetime:
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+
+
+def _ledger_entry(row: Any) -> LedgerEntry:
+    return LedgerEntry(int(row[0]), int(row[1]), int(row[2]), int(row[3]), row[4], row[5],
+                       row[6], _time(row[7]))
+
+
+@contextlib.contextmanager
+def translate(*errors: type[BaseException], unique: tuple[type[BaseException], ...] = ()
+              ) -> Iterator[None]:
+    """Turn a driver's errors into ``StoreError`` (code 500), flagging unique violations."""
+    try:
+        yield
+    except errors as error:
+        wrapped = StoreError(f"store error: {type(error).__name__}: {error}".strip())
+        wrapped.unique_violation = isinstance(error, unique)  # type: ignore[attr-defined]
+        raise wrapped from error

@@ -1,0 +1,139 @@
+"""The embedded default: a SQLite file (or an in-memory database for ``memory://``).
+
+Writers serialise on ``BEGIN IMMEDIATE`` (one writer at a time, across threads and
+processes), the journal is WAL with full sync, so a reservation is on disk when it
+returns. Indexes can exceed 64 bits, so they are kept as decimal text and advanced in
+Python inside the write lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import datetime as dt
+
+from .base import Store, check_schema, now, translate
+
+BUSY_TIMEOUT_MS = 60_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cardseq_schema (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS cardseq_series (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    code TEXT NOT NULL UNIQUE,
+    prefix TEXT NOT NULL,
+    suffix TEXT NOT NULL,
+    length INTEGER NOT NULL,
+    start_offset TEXT NOT NULL,
+    method TEXT NOT NULL,
+    key BLOB,
+    enabled INTEGER NOT NULL,
+    next_index TEXT NOT NULL,
+    capacity TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cardseq_ledger (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    series_id INTEGER NOT NULL REFERENCES cardseq_series(id),
+    start TEXT NOT NULL,
+    count TEXT NOT NULL,
+    status_label TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    request_id TEXT UNIQUE,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cardseq_ledger_series ON cardseq_ledger (series_id);
+"""
+
+sqlite3.register_adapter(bool, int)
+sqlite3.register_adapter(dt.datetime, dt.datetime.isoformat)
+
+
+class SQLiteStore(Store):
+    """A store in the SQLite file ``path`` (``":memory:"``: private to this object)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+        self.url = "memory://" if path == ":memory:" else f"sqlite:///{path}"
+        self._local = threading.local()
+        self._shared: sqlite3.Connection | None = None
+        self._lock = threading.RLock()  # serialises the in-memory database's connection
+        self._all: list[sqlite3.Connection] = []
+        self._migrate()
+
+    def _connect(self) -> sqlite3.Connection:
+        with translate(sqlite3.Error):
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                   timeout=BUSY_TIMEOUT_MS / 1000)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if self.path != ":memory:":
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        self._all.append(conn)
+        return conn
+
+    def _connection(self) -> sqlite3.Connection:
+        if self.path == ":memory:":
+            if self._shared is None:
+                self._shared = self._connect()
+            return self._shared
+        # One connection per thread, and per process: a forked child opens its own.
+        conn = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():
+            conn = self._connect()
+            self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        with self._lock if self.path == ":memory:" else contextlib.nullcontext():
+            conn = self._connection()
+            with translate(sqlite3.Error, unique=(sqlite3.IntegrityError,)):
+                cur = conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield cur
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()
+
+    def _migrate(self) -> None:
+        with self._transaction() as cur:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    cur.execute(statement)
+            check_schema(self, cur)
+
+    def _to_db(self, value: int) -> str:
+        return str(value)
+
+    def _advance(self, cur: Any, series_id: int, count: int, label: str,
+                 request_id: str | None) -> int | None:
+        row = cur.execute("SELECT enabled, next_index, capacity FROM cardseq_series"
+                          " WHERE id = ?", (series_id,)).fetchone()
+        if row is None or not row[0]:
+            return None
+        start = int(row[1])
+        if start + count > int(row[2]):
+            return None
+        cur.execute("UPDATE cardseq_series SET next_index = ? WHERE id = ?",
+                    (str(start + count), series_id))
+        cur.execute("INSERT INTO cardseq_ledger (series_id, start, count, status_label, kind,"
+                    " request_id, created_at) VALUES (?, ?, ?, ?, 'reserved', ?, ?)",
+                    (series_id, str(start), str(count), label, request_id, now()))
+        return start
+
+    def close(self) -> None:
+        for conn in self._all:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        self._all.clear()
+        self._shared = None
+        self._local = threading.local()
