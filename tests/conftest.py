@@ -1,12 +1,17 @@
-"""Shared fixtures: the engine twins, and Hypothesis settings for CI and for developers."""
+"""Shared fixtures: the engine twins, Hypothesis settings for CI and for developers, and a
+throwaway PostgreSQL server with a fresh database per test."""
 
 from __future__ import annotations
 
 import importlib
+import itertools
 import os
 
+import psycopg
 import pytest
 from hypothesis import HealthCheck, settings
+
+from .pgcluster import PostgresCluster, create_database, drop_database
 
 settings.register_profile(
     "default", deadline=None, max_examples=100,
@@ -32,3 +37,47 @@ def _engines() -> list[str]:
 def engine(request):
     """Each engine twin that this installation has: every test using it runs on both."""
     return importlib.import_module(f"cardseq._engine_{request.param}")
+
+
+_db_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """One throwaway PostgreSQL server for the session; removed, data and all, at the end.
+
+    Missing binaries skip the PostgreSQL tests on a developer's machine, but fail them in
+    CI (CI=true): there a skip would silently hide that nothing was tested.
+    """
+    if not PostgresCluster.available():
+        msg = ("PostgreSQL server binaries (initdb, pg_ctl) not found in `pg_config --bindir` "
+               "or /usr/lib/postgresql/*/bin; install them with: apt-get install postgresql")
+        if os.environ.get("CI") == "true":
+            pytest.fail(msg + " (CI=true: PostgreSQL tests must not skip in CI)")
+        pytest.skip(msg)
+    cluster = PostgresCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.cleanup()
+
+
+@pytest.fixture
+def postgres_url(request) -> str:
+    """The URL of a new, empty database for this test alone.
+
+    It lives in the session's throwaway cluster, or, if CARDSEQ_TEST_POSTGRES_URL names a
+    server, on that server (no cluster is started), and is then dropped after the test.
+    """
+    # The pid keeps concurrent sessions (pytest-xdist, two checkouts) apart on a shared server.
+    name = f"cardseq_test_{os.getpid()}_{next(_db_numbers)}"
+    server = os.environ.get("CARDSEQ_TEST_POSTGRES_URL")
+    if not server:
+        yield request.getfixturevalue("postgres_cluster").create_database(name)
+        return
+    yield create_database(server, name)
+    try:
+        drop_database(server, name)
+    except psycopg.Error:
+        pass

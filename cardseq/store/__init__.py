@@ -39,4 +39,4 @@ def open_store(url: str | None = None, **options: object) -> Store:
         "db", url, "is not a store URL (sqlite:///PATH, memory:// or postgresql://...)")
 
 
-__all__ = ["DEFAULT_URL", "LedgerEntry", "SeriesInfo", "Store", "default_url", "open_store"]
+__all__ = ["DEFAULT_URL", "LedgerEntry", "SQLiteStore", "SeriesInfo", "Store", "default_url", "open_store"]

@@ -1,0 +1,226 @@
+"""The store contract, on every backend: memory, a SQLite file, PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+import cardseq
+from cardseq import CardSeries
+from cardseq.allocator import SegmentAllocator
+from cardseq.store import SQLiteStore, open_store
+
+from .stores import check_ledger
+
+BACKENDS = ["memory", "sqlite", "postgres"]
+
+
+def make_store(kind, tmp_path, request):
+    if kind == "memory":
+        return open_store("memory://")
+    if kind == "sqlite":
+        return open_store(f"sqlite:///{tmp_path}/cards.db")
+    return open_store(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, tmp_path):
+    s = make_store(request.param, tmp_path, request)
+    yield s
+    s.close()
+
+
+def gold(**kw):
+    spec = {"prefix": "GOLD", "length": 12}
+    spec.update(kw)
+    return CardSeries(kw.pop("code", "GOLD"), **{k: v for k, v in spec.items() if k != "code"})
+
+
+def test_create_get_list(store):
+    a = store.create_series(gold())
+    b = store.create_series(CardSeries("SILVER", prefix="SILV", length=12, method="LUHN"))
+    assert isinstance(a, int) and b > a
+    assert store.get_series(a) == gold()
+    assert store.get_series("SILVER").method == "LUHN"
+    assert store.series_id("GOLD") == a
+    assert [i.series.code for i in store.list_series()] == ["GOLD", "SILVER"]
+    info = store.info("GOLD")
+    assert (info.id, info.enabled, info.next_index, info.remaining) == (a, True, 0, 10**8)
+
+
+@pytest.mark.parametrize("ref", [999, "NOPE", 0, -1, None, 1.5, True])
+def test_unknown_series(store, ref):
+    store.create_series(gold())
+    with pytest.raises(cardseq.InvalidSeries) as info:
+        store.reserve(ref, 1)
+    assert info.value.code == 3000
+
+
+def test_duplicate_code(store):
+    store.create_series(gold())
+    with pytest.raises(cardseq.SeriesExists) as info:
+        store.create_series(CardSeries("GOLD", prefix="X", length=20))
+    assert info.value.code == 3002
+    assert len(store.list_series()) == 1
+
+
+@pytest.mark.parametrize(("first", "second", "overlap"), [
+    (("12", "", 10), ("123", "", 10), True),
+    (("12", "", 10), ("12", "", 10), True),
+    (("", "", 10), ("99", "X", 10), False),
+    (("", "", 10), ("99", "5", 10), True),
+    (("12", "", 10), ("13", "", 10), False),
+    (("12", "", 10), ("123", "", 11), False),
+    (("GOLD", "", 10), ("GOL", "", 10), False),
+    (("A1", "Z", 10), ("A", "9Z", 10), True),
+])
+def test_overlapping_number_spaces(store, first, second, overlap):
+    store.create_series(CardSeries("A", prefix=first[0], suffix=first[1], length=first[2]))
+    b = CardSeries("B", prefix=second[0], suffix=second[1], length=second[2], method="LUHN")
+    if overlap:
+        with pytest.raises(cardseq.SeriesOverlap) as info:
+            store.create_series(b)
+        assert info.value.code == 3006 and "'A'" in str(info.value)
+    else:
+        store.create_series(b)
+
+
+def test_reserve_advances_and_ledgers(store):
+    store.create_series(gold())
+    blocks = [store.reserve("GOLD", n) for n in (5, 1, 300)]
+    assert [(b.start, b.count) for b in blocks] == [(0, 5), (5, 1), (6, 300)]
+    assert blocks[1].to_list() == ["GOLD00000005"]
+    assert check_ledger(store, "GOLD") == [(0, 5), (5, 1), (6, 300)]
+    entry = store.ledger("GOLD")[0]
+    assert (entry.kind, entry.status_label, entry.request_id) == ("reserved", "NOT_ISSUED", None)
+    assert entry.created_at.tzinfo is not None
+
+
+@pytest.mark.parametrize("count", [0, -1, True, 1.5, "3", None, [1]])
+def test_bad_count_reserves_nothing(store, count):
+    store.create_series(gold())
+    with pytest.raises(cardseq.InvalidCount) as info:
+        store.reserve("GOLD", count)
+    assert info.value.code == 3025
+    assert store.info("GOLD").next_index == 0 and store.ledger() == []
+
+
+def test_exhausted_reserves_nothing(store):
+    store.create_series(gold(length=6))  # 100 numbers
+    store.reserve("GOLD", 60)
+    with pytest.raises(cardseq.SeriesExhausted) as info:
+        store.reserve("GOLD", 41)
+    assert info.value.code == 702 and "40" in str(info.value)
+    assert store.info("GOLD").next_index == 60 and len(store.ledger()) == 1
+    assert store.reserve("GOLD", 40).stop == 100
+    with pytest.raises(cardseq.SeriesExhausted):
+        store.reserve("GOLD", 1)
+
+
+def test_disabled(store):
+    store.create_series(gold())
+    store.set_enabled("GOLD", False)
+    with pytest.raises(cardseq.GenerationDisabled) as info:
+        store.reserve("GOLD", 1)
+    assert info.value.code == 703 and store.ledger() == []
+    store.set_enabled("GOLD", True)
+    assert store.reserve("GOLD", 1).start == 0
+    store.create_series(CardSeries("OFF", prefix="OFF", length=10), enabled=False)
+    assert store.info("OFF").enabled is False
+
+
+def test_request_id_is_idempotent(store):
+    store.create_series(gold())
+    first = store.reserve("GOLD", 10, request_id="order-1")
+    again = store.reserve(store.series_id("GOLD"), 10, request_id="order-1")
+    assert (again.start, again.count) == (first.start, first.count)
+    assert store.reserve("GOLD", 10, request_id="order-2").start == 10
+    assert len(store.ledger()) == 2
+    with pytest.raises(cardseq.InvalidArgument) as info:
+        store.reserve("GOLD", 11, request_id="order-1")
+    assert info.value.field == "request_id"
+    with pytest.raises(cardseq.InvalidArgument):
+        store.reserve("GOLD", 1, request_id="")
+
+
+@pytest.mark.parametrize("label", ["", "not a label", "x" * 51, 5, None])
+def test_bad_status_label(store, label):
+    store.create_series(gold())
+    with pytest.raises(cardseq.InvalidStatusLabel) as info:
+        store.reserve("GOLD", 1, status_label=label)
+    assert info.value.code == 3017 and store.ledger() == []
+
+
+def test_huge_counters(store):
+    offset = 10**148 - 10**100
+    store.create_series(CardSeries("BIG", prefix="9", length=150, method="MOD7", offset=offset))
+    capacity = store.info("BIG").remaining
+    assert capacity == 10**100
+    block = store.reserve("BIG", 10**100 - 5)
+    last = store.reserve("BIG", 5)
+    assert last.start == 10**100 - 5 and last.to_list()[-1].startswith("9" + "9" * 147)
+    with pytest.raises(cardseq.SeriesExhausted):
+        store.reserve("BIG", 1)
+    assert block.start == 0
+    check_ledger(store, "BIG")
+
+
+def test_keyed_series_keep_their_key(tmp_path):
+    url = f"sqlite:///{tmp_path}/k.db"
+    with open_store(url) as s:
+        s.create_series(CardSeries("R", prefix="7", length=12, method="RANDOM_LUHN"))
+        first = s.reserve("R", 5).to_list()
+    with open_store(url) as s:
+        assert s.get_series("R").block(0, 5).to_list() == first
+        assert s.reserve("R", 5).to_list()[0] not in first
+
+
+def test_lookup(store):
+    store.create_series(gold())
+    store.create_series(CardSeries("L", prefix="4", length=12, method="LUHN"))
+    number = store.reserve("L", 3).to_list()[1]
+    info, index, entry = store.lookup(number)
+    assert (info.series.code, index, entry.start) == ("L", 1, 0)
+    info, index, entry = store.lookup("GOLD00000042")
+    assert (info.series.code, index, entry) == ("GOLD", 42, None)
+    assert store.lookup("nonsense") is None
+
+
+def test_allocator_hands_out_the_ledger(store):
+    store.create_series(gold(length=8))  # 10,000 numbers
+    with SegmentAllocator(store, "GOLD", step=64) as allocator:
+        numbers = [allocator.next() for _ in range(1000)]
+    assert numbers == [f"GOLD{i:04d}" for i in range(1000)]
+    ranges = check_ledger(store, "GOLD")
+    unused = [(e.start, e.count) for e in store.ledger("GOLD") if e.kind == "unused"]
+    handed = sum(c for _, c in ranges) - sum(c for _, c in unused)
+    assert handed == 1000
+
+
+def test_schema_is_versioned(tmp_path):
+    url = f"sqlite:///{tmp_path}/v.db"
+    open_store(url).close()
+    store = SQLiteStore(f"{tmp_path}/v.db")
+    with store._transaction() as cur:
+        cur.execute("UPDATE cardseq_schema SET version = 99")
+    store.close()
+    with pytest.raises(cardseq.StoreError) as info:
+        open_store(url)
+    assert "99" in str(info.value) and info.value.code == 500
+
+
+@pytest.mark.parametrize("url", ["mysql://x", "sqlite:///", "cards.db"])
+def test_bad_store_url(url):
+    with pytest.raises(cardseq.InvalidArgument) as info:
+        open_store(url)
+    assert info.value.field == "db"
+
+
+def test_default_url_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("CARDSEQ_DB", f"sqlite:///{tmp_path}/env.db")
+    with open_store() as s:
+        s.create_series(gold())
+    assert (tmp_path / "env.db").exists()
+    monkeypatch.delenv("CARDSEQ_DB")
+    monkeypatch.chdir(tmp_path)
+    open_store().close()
+    assert (tmp_path / "cardseq.db").exists()
