@@ -122,13 +122,14 @@ class Block:
         per_chunk = max(1, chunk_bytes // stride)
         # (one spare row: the engine pads the last number's record to a full stride)
         rows = np.empty((min(per_chunk, self.count) + 1, stride), dtype=np.uint8)
-        rows[:, :len(before)] = np.frombuffer(before, dtype=np.uint8)
         flat = rows.reshape(-1)
         fp.write(header)
         written = len(header)
         for first, n in self._chunks(order, per_chunk):
-            # The engine writes each number `stride` bytes apart, after `before`.
+            # The engine writes each number `stride` bytes apart, after `before`, and
+            # pads the rest of each stride: the decoration goes in afterwards.
             _render(flat[len(before):], stride, self.series._layout, first, n, descending)
+            rows[:n, :len(before)] = np.frombuffer(before, dtype=np.uint8)
             rows[:n, len(before) + length:] = np.frombuffer(after, dtype=np.uint8)
             fp.write(memoryview(flat)[: n * stride])
             written += n * stride

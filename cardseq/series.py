@@ -152,10 +152,11 @@ class CardSeries:
 
     def __post_init__(self) -> None:
         if not isinstance(self.code, str) or not self.code or len(self.code) > MAX_CODE \
-                or not _is_alnum(self.code.replace("_", "").replace("-", "")):
+                or not _is_alnum(self.code.replace("_", "").replace("-", "")) \
+                or self.code.isdigit():
             raise InvalidSeries.bad(
-                "code", self.code,
-                f"must be 1..{MAX_CODE} ASCII letters, digits, '_' or '-'")
+                "code", self.code, f"must be 1..{MAX_CODE} ASCII letters, digits, '_' or '-',"
+                " not all digits (an all-digit reference means a series id)")
         if not isinstance(self.prefix, str) or len(self.prefix) > MAX_AFFIX \
                 or not _is_alnum(self.prefix):
             raise InvalidPrefix.bad(

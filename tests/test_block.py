@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import tracemalloc
 
 import numpy as np
@@ -31,6 +32,21 @@ def test_outputs_agree(case):
     assert written == len(fp.getvalue())
     assert list(block) == as_list
     assert len(block) == count
+
+
+@given(series_and_range(ALL), st.sampled_from(["asc", "desc"]), st.integers(1, 400))
+def test_write_formats(case, order, chunk_bytes):
+    """csv and jsonl carry the same numbers, whatever the chunking."""
+    s, start, count = case
+    block = s.block(start, count)
+    expected = block.to_list(order)
+    csv_out, jsonl_out = io.BytesIO(), io.BytesIO()
+    block.write(csv_out, order, fmt="csv", chunk_bytes=chunk_bytes)
+    block.write(jsonl_out, order, fmt="jsonl", chunk_bytes=chunk_bytes)
+    assert csv_out.getvalue().decode().splitlines() == ["number"] + expected
+    assert [json.loads(line)["number"] for line in jsonl_out.getvalue().splitlines()] == expected
+    with pytest.raises(cardseq.InvalidArgument):
+        block.write(io.BytesIO(), fmt="xml")
 
 
 @given(series_and_range(ALL))

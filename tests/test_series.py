@@ -58,7 +58,7 @@ def test_validation_codes(kwargs, error, code, field):
         assert repr(kwargs[field])[:20] in str(info.value)
 
 
-@pytest.mark.parametrize("code", ["", "has space", "x" * 51, None, "café"])
+@pytest.mark.parametrize("code", ["", "has space", "x" * 51, None, "café", "2021"])
 def test_bad_code(code):
     with pytest.raises(cardseq.InvalidSeries) as info:
         CardSeries(code, length=10)

@@ -1,0 +1,329 @@
+"""The ``cardseq`` command: a thin shell over the store and the block writer.
+
+Every command opens the store named by ``--db`` (default ``$CARDSEQ_DB``, else
+``sqlite:///cardseq.db`` in the working directory), does one library call or two, and
+prints the result. A ``CardSeqError`` becomes ``error <code>: <message>`` on stderr and
+exit status 1; click's usage errors keep their exit status 2.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+import click
+
+from . import __version__
+from .block import FORMATS, ORDERS
+from .errors import CardSeqError, SeriesExists
+from .series import CardSeries, Method
+from .store import Store, default_url, open_store
+from .store.base import DEFAULT_LABEL
+
+
+class CardSeqGroup(click.Group):
+    """The root group: turns library errors and a closed pipe into a clean exit, once
+    for every command, so that no user mistake ends in a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CardSeqError as error:
+            click.echo(f"error {error.code}: {error.message}", err=True)
+            ctx.exit(1)
+        except BrokenPipeError:
+            # The reader went away (`cardseq generate ... | head`): stop without a word.
+            # Point stdout at /dev/null so the interpreter's final flush cannot complain.
+            _silence_stdout()
+            ctx.exit(1)
+
+
+def _silence_stdout() -> None:
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--db URL`` on a command: each command can name its store, wherever it sits."""
+    return click.option(
+        "--db", "db", metavar="URL", default=None,
+        help="Store URL: sqlite:///PATH, memory:// or postgresql://... "
+             "[default: $CARDSEQ_DB, else sqlite:///cardseq.db in the working directory]",
+    )(command)
+
+
+@contextlib.contextmanager
+def _opened(db: str | None) -> Iterator[Store]:
+    """The store at ``db`` (or the default), closed when the command is done."""
+    with open_store(db or default_url()) as store:
+        yield store
+
+
+def _series_ref(text: str) -> int | str:
+    """A SERIES argument: all digits is an id, anything else a code."""
+    return int(text) if text.isascii() and text.isdigit() else text
+
+
+def _count(text: str) -> int | str:
+    """``--count`` as an int when it is one; otherwise the raw text, so the library
+    reports it with its own error (3025) rather than click with a usage error."""
+    return int(text) if text.isascii() and text.isdigit() else text
+
+
+def _integer(text: str) -> int | str:
+    """``--length`` or ``--offset`` as an int (any size); otherwise the raw text, so that
+    CardSeries reports it with the field's own error code (3005, 3047)."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+@click.group(cls=CardSeqGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="cardseq",
+                      message="%(prog)s %(version)s")
+def main() -> None:
+    """Card series and collision-free card numbers in bulk."""
+
+
+# ---- series ------------------------------------------------------------------------
+
+
+@main.group()
+def series() -> None:
+    """Register, inspect, enable and disable card series."""
+
+
+_METHODS = ", ".join(m.value for m in Method)
+
+
+@series.command("create")
+@click.argument("code")
+@click.option("--prefix", default="", show_default=True,
+              help="Literal start of every number (0..50 ASCII letters or digits).")
+@click.option("--suffix", default="", show_default=True,
+              help="Literal end of every number (0..50 ASCII letters or digits).")
+@click.option("--length", required=True, metavar="N",
+              help="Total length of a number, prefix and suffix included (5..150).")
+@click.option("--offset", default="0", show_default=True, metavar="K",
+              help="First counter value; any size (kept as an exact integer).")
+@click.option("--method", default=Method.DEFAULT.value, show_default=True,
+              help=f"Numbering method, case-insensitive: {_METHODS} "
+                   "(aliases LUHNALGO, MOD7_ALGO).")
+@click.option("--disabled", is_flag=True,
+              help="Register the series with generation stopped (enable it later).")
+@click.option("--exists-ok", is_flag=True,
+              help="If a series with this code and the same definition exists, print its id "
+                   "and succeed, so a setup script can run twice.")
+@db_option
+def series_create(code: str, prefix: str, suffix: str, length: str, offset: str, method: str,
+                  disabled: bool, exists_ok: bool, db: str | None) -> None:
+    """Register series CODE and print its new id (alone on stdout, for scripts)."""
+    definition = CardSeries(code, prefix=prefix, suffix=suffix, length=_integer(length),
+                            offset=_integer(offset), method=method)
+    with _opened(db) as store:
+        try:
+            series_id = store.create_series(definition, enabled=not disabled)
+        except SeriesExists:
+            if not exists_ok:
+                raise
+            info = store.info(code)
+            if info.series.to_dict() != definition.to_dict():
+                raise
+            series_id = info.id
+    click.echo(series_id)
+
+
+_LIST_COLUMNS = ("id", "code", "method", "length", "prefix", "suffix", "offset", "used",
+                 "capacity", "enabled")
+_RIGHT = {"id", "length", "offset", "used", "capacity"}
+
+
+@series.command("list")
+@db_option
+def series_list(db: str | None) -> None:
+    """Print every series as a table: definition, numbers used, capacity, state."""
+    with _opened(db) as store:
+        infos = store.list_series()
+    rows = [[str(info.id), info.series.code, info.series.method.value,
+             str(info.series.length), info.series.prefix or "-", info.series.suffix or "-",
+             str(info.series.offset), str(info.next_index), str(info.series.capacity),
+             "yes" if info.enabled else "no"] for info in infos]
+    widths = [max(len(cell) for cell in column) for column in zip(_LIST_COLUMNS, *rows)]
+    for row in [list(_LIST_COLUMNS), *rows]:
+        cells = [cell.rjust(w) if name in _RIGHT else cell.ljust(w)
+                 for name, cell, w in zip(_LIST_COLUMNS, row, widths)]
+        click.echo("  ".join(cells).rstrip())
+    if not infos:
+        click.echo("no series yet: create one with `cardseq series create`", err=True)
+
+
+@series.command("show")
+@click.argument("series_ref", metavar="SERIES")
+@db_option
+def series_show(series_ref: str, db: str | None) -> None:
+    """Print one series (by id or code) as `key: value` lines. The key is never shown."""
+    with _opened(db) as store:
+        info = store.info(_series_ref(series_ref))
+        reservations = sum(1 for e in store.ledger(info.id) if e.kind == "reserved")
+    definition = info.series
+    lines = {
+        "id": info.id,
+        "code": definition.code,
+        "method": definition.method.value,
+        "prefix": definition.prefix,
+        "suffix": definition.suffix,
+        "length": definition.length,
+        "counter width": definition.counter_width,
+        "offset": definition.offset,
+        "capacity": definition.capacity,
+        "reserved": info.next_index,
+        "remaining": info.remaining,
+        "enabled": "yes" if info.enabled else "no",
+        "created": info.created_at.isoformat(),
+        "reservations": reservations,
+        "first number": definition.format(0),
+    }
+    for key, value in lines.items():
+        click.echo(f"{key}: {value}".rstrip())
+
+
+def _set_enabled(series_ref: str, db: str | None, enabled: bool) -> None:
+    with _opened(db) as store:
+        store.set_enabled(_series_ref(series_ref), enabled)
+    click.echo(f"series {series_ref} {'enabled' if enabled else 'disabled'}", err=True)
+
+
+@series.command("enable")
+@click.argument("series_ref", metavar="SERIES")
+@db_option
+def series_enable(series_ref: str, db: str | None) -> None:
+    """Allow generation for SERIES (id or code) again."""
+    _set_enabled(series_ref, db, True)
+
+
+@series.command("disable")
+@click.argument("series_ref", metavar="SERIES")
+@db_option
+def series_disable(series_ref: str, db: str | None) -> None:
+    """Stop generation for SERIES (id or code): generate then fails with error 703."""
+    _set_enabled(series_ref, db, False)
+
+
+# ---- generate ----------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("series_ref", metavar="SERIES")
+@click.option("--count", "-n", required=True, metavar="N",
+              help="How many numbers to reserve and write (a positive integer).")
+@click.option("--status-label", default=DEFAULT_LABEL, show_default=True,
+              help="Status label recorded with the reservation in the ledger.")
+@click.option("--order", type=click.Choice(ORDERS), default="asc", show_default=True,
+              help="Write the block's numbers in ascending or descending index order.")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+              default="-", show_default=True,
+              help="File to write the numbers to (replaced if it exists); - is stdout.")
+@click.option("--format", "fmt", type=click.Choice(tuple(FORMATS)), default="txt",
+              show_default=True,
+              help="txt: one number a line; csv: a 'number' header, then the numbers; "
+                   'jsonl: {"number": "..."} a line.')
+@click.option("--request-id", default=None, metavar="ID",
+              help="Idempotency key: a retry with the same ID writes the same numbers "
+                   "instead of reserving new ones.")
+@db_option
+def generate(series_ref: str, count: str, status_label: str, order: str, out: str, fmt: str,
+             request_id: str | None, db: str | None) -> None:
+    """Reserve COUNT new numbers of SERIES (id or code) and write them.
+
+    The block is committed to the store before the first number is written, so the
+    numbers are never handed out twice, even if this command is interrupted.
+    """
+    to_stdout = out == "-"
+    if not to_stdout:
+        _check_writable(out)
+    with _opened(db) as store:
+        block = store.reserve(_series_ref(series_ref), _count(count),
+                              status_label=status_label, request_id=request_id)
+    with _output(out) as fp:
+        # A bar only on a terminal, and never over numbers going to that same terminal.
+        show_bar = sys.stderr.isatty() and not (to_stdout and sys.stdout.isatty())
+        if show_bar:
+            with click.progressbar(length=block.count, label="generating",
+                                   file=sys.stderr) as bar:
+                block.write(fp, order, fmt=fmt, progress=bar.update)
+        else:
+            block.write(fp, order, fmt=fmt)
+    if not to_stdout:
+        click.echo(f"wrote {block.count} numbers of series {block.series.code} to {out}",
+                   err=True)
+
+
+def _check_writable(out: str) -> None:
+    """Fail before reserving when ``out`` cannot be created, so a typo in a directory
+    name costs no numbers."""
+    parent = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(parent):
+        raise click.FileError(out, hint=f"no such directory: {parent}")
+    if not os.access(parent if not os.path.exists(out) else out, os.W_OK):
+        raise click.FileError(out, hint="permission denied")
+
+
+def _binary_stdout() -> IO[bytes]:
+    """stdout as bytes (the numbers go out without a text layer in the way)."""
+    sys.stdout.flush()
+    return sys.stdout.buffer
+
+
+@contextlib.contextmanager
+def _output(out: str) -> Iterator[IO[bytes]]:
+    """stdout's binary stream, or the file ``out``; write errors become a clean
+    ``Error: ...`` (exit 1) for a file, while a closed stdout pipe is left to the group."""
+    if out == "-":
+        stream = _binary_stdout()
+        yield stream
+        stream.flush()  # a closed pipe surfaces here, inside the group's handler
+        return
+    try:
+        with open(out, "wb") as fp:
+            yield fp
+    except OSError as error:
+        raise click.FileError(out, hint=error.strerror or str(error)) from error
+
+
+# ---- validate ----------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("numbers", metavar="NUMBER...", nargs=-1, required=True)
+@db_option
+def validate(numbers: tuple[str, ...], db: str | None) -> None:
+    """Say which series each NUMBER belongs to, its index, and when it was reserved.
+
+    Exit status 1 when any NUMBER belongs to no series.
+    """
+    all_valid = True
+    with _opened(db) as store:
+        for number in numbers:
+            found = store.lookup(number)
+            if found is None:
+                all_valid = False
+                click.echo(f"{number}: not valid: no series has this number")
+                continue
+            info, index, entry = found
+            where = f"{number}: series {info.series.code} (id {info.id}), index {index}"
+            if entry is None:
+                click.echo(f"{where}, not reserved yet")
+            else:
+                click.echo(f"{where}, reserved {entry.created_at.isoformat()}"
+                           f" (label {entry.status_label})")
+    if not all_valid:
+        click.get_current_context().exit(1)
+
+
+__all__ = ["CardSeqGroup", "db_option", "main"]
