@@ -126,25 +126,23 @@ class Permutation:
                                  digest_size=(bits + 7) // 8).digest()
         return int.from_bytes(digest, "little") & mask
 
-    def _encrypt(self, x: Any) -> Any:
+    def _feistel(self, x: Any, rounds: range | reversed[int]) -> Any:
+        """The network over ``rounds`` in order: ascending encrypts, descending decrypts
+        (each round only XORs one half with a function of the other)."""
         low_bits = self.low_bits
         high, low = x >> low_bits, x & ((1 << low_bits) - 1)
-        for r in range(ROUNDS):
+        for r in rounds:
             if r % 2 == 0:
                 low = low ^ self._round(r, high, low_bits)
             else:
                 high = high ^ self._round(r, low, self.high_bits)
         return (high << low_bits) | low
 
+    def _encrypt(self, x: Any) -> Any:
+        return self._feistel(x, range(ROUNDS))
+
     def _decrypt(self, x: Any) -> Any:
-        low_bits = self.low_bits
-        high, low = x >> low_bits, x & ((1 << low_bits) - 1)
-        for r in reversed(range(ROUNDS)):
-            if r % 2 == 0:
-                low = low ^ self._round(r, high, low_bits)
-            else:
-                high = high ^ self._round(r, low, self.high_bits)
-        return (high << low_bits) | low
+        return self._feistel(x, reversed(range(ROUNDS)))
 
     def forward(self, index: int) -> int:
         """``P_k(index)`` for one index in ``[0, capacity)``."""
