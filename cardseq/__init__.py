@@ -3,6 +3,7 @@
 from ._engine import COMPILED
 from .block import Block
 from .errors import (
+    CardNotFound,
     CardSeqError,
     CountTooLarge,
     GenerationDisabled,
@@ -21,16 +22,21 @@ from .errors import (
     SeriesExhausted,
     SeriesExists,
     SeriesOverlap,
+    StatusUnchanged,
     StoreError,
+    TransitionNotAllowed,
 )
 from .series import CardSeries, Method
+from .service import CardService
 
 __version__ = "0.1.0"
 
 __all__ = [
     "COMPILED",
     "Block",
+    "CardNotFound",
     "CardSeqError",
+    "CardService",
     "CardSeries",
     "CountTooLarge",
     "GenerationDisabled",
@@ -50,5 +56,7 @@ __all__ = [
     "SeriesExhausted",
     "SeriesExists",
     "SeriesOverlap",
+    "StatusUnchanged",
     "StoreError",
+    "TransitionNotAllowed",
 ]

@@ -215,6 +215,41 @@ def series_disable(series_ref: str, db: str | None) -> None:
     _set_enabled(series_ref, db, False)
 
 
+# ---- labels ------------------------------------------------------------------------
+
+
+@main.group()
+def labels() -> None:
+    """Status labels: names mapped to the statuses NOT_ISSUED, ACTIVE, SUSPENDED, EXPIRED
+    and DELETED. Generation records a label mapped to NOT_ISSUED."""
+
+
+@labels.command("list")
+@db_option
+def labels_list(db: str | None) -> None:
+    """Print every label, its status, and whether it is the status' default."""
+    with _opened(db) as store:
+        rows = [(name, status, "yes" if default else "no")
+                for name, status, default in store.labels()]
+    header = ("label", "status", "default")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
+    for row in [header, *rows]:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+
+
+@labels.command("add")
+@click.argument("name")
+@click.option("--status", required=True, help="The status NAME stands for (any case).")
+@click.option("--default", "make_default", is_flag=True,
+              help="Make NAME the label that changes to this status record by default.")
+@db_option
+def labels_add(name: str, status: str, make_default: bool, db: str | None) -> None:
+    """Add the status label NAME (a label keeps its status once created)."""
+    with _opened(db) as store:
+        store.add_label(name, status.upper(), default=make_default)
+    click.echo(f"label {name} added for {status.upper()}", err=True)
+
+
 # ---- generate ----------------------------------------------------------------------
 
 

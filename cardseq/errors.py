@@ -99,6 +99,20 @@ class InvalidNumber(CardSeqError, ValueError):
         self.reason = reason
 
 
+class CardNotFound(CardSeqError, LookupError):
+    """No card has this number: no series has it, or it was never generated."""
+
+    code = 3010
+
+
+class StatusUnchanged(CardSeqError):
+    code = 3012
+
+
+class TransitionNotAllowed(CardSeqError):
+    code = 3038
+
+
 class InvalidStatusLabel(CardSeqError, ValueError):
     code = 3017
 

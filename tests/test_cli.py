@@ -311,6 +311,7 @@ def test_generate_broken_pipe_exits_quietly(cli, monkeypatch):
 
 def test_validate_a_generated_number(cli):
     create(cli, "GOLD")
+    ok(cli("labels", "add", "PRINTED", "--status", "NOT_ISSUED"))
     number = generate(cli, "GOLD", 3, "--status-label", "PRINTED")[2]
     line = ok(cli("validate", number)).strip()
     assert line.startswith(f"{number}: series GOLD (id 1), index 2, reserved ")
@@ -383,3 +384,17 @@ def test_python_m_cardseq_pipes_generate_into_a_file(tmp_path):
     numbers = out.read_text().splitlines()
     series = CardSeries("V", prefix="4", length=16, method="LUHN")
     assert numbers == [series.format(i) for i in range(100000)]
+
+
+def test_labels(cli):
+    assert "NOT_ISSUED  NOT_ISSUED  yes" in ok(cli("labels", "list"))
+    ok(cli("labels", "add", "PRINTED", "--status", "not_issued"))
+    ok(cli("labels", "add", "GIVEN", "--status", "ACTIVE", "--default"))
+    table = ok(cli("labels", "list"))
+    assert "PRINTED     NOT_ISSUED  no" in table and "GIVEN       ACTIVE      yes" in table
+    assert "ACTIVE      ACTIVE      no" in table
+    fails_with(cli("labels", "add", "PRINTED", "--status", "ACTIVE"), 3017)
+    fails_with(cli("labels", "add", "LOST", "--status", "GONE"), 3017)
+    ok(cli("series", "create", "GOLD", "--prefix", "GOLD", "--length", "10"))
+    fails_with(cli("generate", "GOLD", "--count", "1", "--status-label", "GIVEN"), 3018)
+    fails_with(cli("generate", "GOLD", "--count", "1", "--status-label", "UNKNOWN"), 3017)

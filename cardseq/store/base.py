@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import json
 import datetime as dt
 import re
 import threading
@@ -20,6 +21,7 @@ from typing import Any
 from ..block import Block
 from ..errors import (
     GenerationDisabled,
+    LabelNotMapped,
     InvalidArgument,
     InvalidSeries,
     InvalidStatusLabel,
@@ -37,8 +39,9 @@ from ..series import (
     whole_number,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: labels, card statuses, status log, series details
 DEFAULT_LABEL = "NOT_ISSUED"
+STATUSES = ("NOT_ISSUED", "ACTIVE", "SUSPENDED", "EXPIRED", "DELETED")
 _LABEL = re.compile(r"[A-Za-z0-9_]{1,50}")
 _REQUEST_ID_MAX = 200
 
@@ -110,6 +113,12 @@ def check_schema(store: Store, cur: Any) -> None:
     elif row[0] > SCHEMA_VERSION:
         raise StoreError(f"the database at {store.url} has schema version {row[0]}, newer than"
                          f" this cardseq's ({SCHEMA_VERSION}): upgrade cardseq")
+    elif row[0] < SCHEMA_VERSION:
+        # 1 -> 2 only added tables, which the schema script creates when missing.
+        store._run(cur, "UPDATE cardseq_schema SET version = ?", (SCHEMA_VERSION,))
+    for status in STATUSES:  # each status has a label of its own name, its default
+        store._run(cur, "INSERT INTO cardseq_labels (name, status, is_default)"
+                        " VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING", (status, status, True))
 
 
 class Store(abc.ABC):
@@ -123,6 +132,7 @@ class Store(abc.ABC):
     def __init__(self) -> None:
         self._cache: dict[int, CardSeries] = {}  # definitions never change once created
         self._codes: dict[str, int] = {}
+        self._label_status: dict[str, str] = {}
         self._cache_lock = threading.Lock()
 
     # ---- the backend's part --------------------------------------------------------
@@ -164,8 +174,11 @@ class Store(abc.ABC):
 
     # ---- series --------------------------------------------------------------------
 
-    def create_series(self, series: CardSeries, *, enabled: bool = True) -> int:
+    def create_series(self, series: CardSeries, *, enabled: bool = True,
+                      details: dict[str, Any] | None = None) -> int:
         """Register ``series``; return its new integer id.
+
+        ``details``: other fields to keep with it (JSON-able), see ``series_details``.
 
         A code in use is 3002; a number space that can meet an existing series' is
         3006 (any overlap, not only the same prefix, suffix and length).
@@ -186,7 +199,19 @@ class Store(abc.ABC):
                         f"series {series.code!r} ({series.pattern}) can produce the same "
                         f"numbers as series {code!r} ({other}), id {series_id}",
                         field="prefix", value=series.prefix)
-            return self._insert_series(cur, series, enabled)
+            series_id = self._insert_series(cur, series, enabled)
+            if details:
+                self._run(cur, "INSERT INTO cardseq_series_details (series_id, body)"
+                               " VALUES (?, ?)", (series_id, json.dumps(details)))
+            return series_id
+
+    def series_details(self, ref: SeriesRef) -> dict[str, Any]:
+        """The ``details`` given at creation ({} if none)."""
+        series_id = self.info(ref).id
+        with self._transaction() as cur:
+            row = self._run(cur, "SELECT body FROM cardseq_series_details WHERE series_id = ?",
+                            (series_id,)).fetchone()
+        return json.loads(row[0]) if row else {}
 
     def _lock_registry(self, cur: Any) -> None:
         """Serialise series creation (the overlap check reads all series)."""
@@ -282,6 +307,7 @@ class Store(abc.ABC):
         series_id = self.series_id(series)
         try:
             with self._transaction() as cur:
+                self._check_generation_label(cur, label)
                 if request_id is not None:
                     prior = self._prior(cur, request_id)
                     if prior is not None:
@@ -298,6 +324,19 @@ class Store(abc.ABC):
                     return self._replay(prior, definition, series_id, count, label)
             raise
         return Block(definition, start, count)
+
+    def _check_generation_label(self, cur: Any, label: str) -> None:
+        """Generated cards take their status from their block's label: NOT_ISSUED."""
+        status = self._label_status.get(label)
+        if status is None:
+            row = self._run(cur, "SELECT status FROM cardseq_labels WHERE name = ?",
+                            (label,)).fetchone()
+            if row is None:
+                raise InvalidStatusLabel.bad("statusLabel", label, "is not a known status label")
+            status = self._label_status[label] = row[0]  # a label keeps its status
+        if status != DEFAULT_LABEL:
+            raise LabelNotMapped.bad("statusLabel", label,
+                                     f"is mapped to {status}, not to NOT_ISSUED")
 
     def _prior(self, cur: Any, request_id: str) -> LedgerEntry | None:
         row = self._run(cur, f"{_LEDGER_COLUMNS} WHERE request_id = ?",
@@ -358,6 +397,92 @@ class Store(abc.ABC):
                           and e.start <= index < e.stop), None)
             return info, index, entry
         return None
+
+
+    # ---- status labels ---------------------------------------------------------------
+
+    def labels(self) -> list[tuple[str, str, bool]]:
+        """(label, status, is the status' default), by status then label."""
+        with self._transaction() as cur:
+            rows = self._run(cur, "SELECT name, status, is_default FROM cardseq_labels"
+                                  " ORDER BY status, name").fetchall()
+        return [(name, status, bool(default)) for name, status, default in rows]
+
+    def add_label(self, name: str, status: str, *, default: bool = False) -> None:
+        """Map a new label to a status (labels keep their status once created)."""
+        name = check_label(name)
+        if status not in STATUSES:
+            raise InvalidStatusLabel.bad("status", status, f"is not one of {', '.join(STATUSES)}")
+        with self._transaction() as cur:
+            if self._run(cur, "SELECT 1 FROM cardseq_labels WHERE name = ?", (name,)).fetchone():
+                raise InvalidStatusLabel.bad("statusLabel", name, "exists already")
+            self._run(cur, "INSERT INTO cardseq_labels (name, status, is_default)"
+                           " VALUES (?, ?, ?)", (name, status, False))
+            if default:
+                self._make_default(cur, status, name)
+
+    def set_default_label(self, status: str, name: str) -> None:
+        """Make ``name`` the label a status change to ``status`` records by default."""
+        with self._transaction() as cur:
+            row = self._run(cur, "SELECT status FROM cardseq_labels WHERE name = ?",
+                            (name,)).fetchone()
+            if row is None or row[0] != status:
+                raise InvalidStatusLabel.bad("statusLabel", name, f"is not a label of {status}")
+            self._make_default(cur, status, name)
+
+    def _make_default(self, cur: Any, status: str, name: str) -> None:
+        self._run(cur, "UPDATE cardseq_labels SET is_default = (name = ?) WHERE status = ?",
+                  (name, status))
+
+    # ---- cards whose status changed ---------------------------------------------------
+
+    def _lock_card(self, cur: Any, series_id: int, index: int) -> None:
+        """Serialise changes of one card (SQLite's write lock already does)."""
+
+    def card_state(self, series_id: int, index: int) -> tuple[str, str, str | None,
+                                                              dt.datetime] | None:
+        """(status, label, customer, updated) of a card whose status changed, else None."""
+        with self._transaction() as cur:
+            return self._card_row(cur, series_id, index)
+
+    def _card_row(self, cur: Any, series_id: int, index: int) -> Any:
+        row = self._run(cur, "SELECT status, label, customer_id, updated_at FROM cardseq_cards"
+                             " WHERE series_id = ? AND idx = ?",
+                        (series_id, self._to_db(index))).fetchone()
+        return (row[0], row[1], row[2], _time(row[3])) if row else None
+
+    def set_card_status(self, series_id: int, index: int, expected: str, status: str,
+                        label: str, customer_id: str | None) -> bool:
+        """Move a card from ``expected`` to ``status`` and log it, atomically; False (and
+        nothing written) when the card is no longer in ``expected``. A card with no row
+        is in ``expected`` by the caller's reading of its ledger block."""
+        with self._transaction() as cur:
+            self._lock_card(cur, series_id, index)
+            row = self._card_row(cur, series_id, index)
+            if row is not None and row[0] != expected:
+                return False
+            customer = customer_id if customer_id is not None else (row[2] if row else None)
+            at = now()
+            self._run(cur, "INSERT INTO cardseq_cards (series_id, idx, status, label,"
+                           " customer_id, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+                           " ON CONFLICT (series_id, idx) DO UPDATE SET status = excluded.status,"
+                           " label = excluded.label, customer_id = excluded.customer_id,"
+                           " updated_at = excluded.updated_at",
+                      (series_id, self._to_db(index), status, label, customer, at))
+            self._run(cur, "INSERT INTO cardseq_status_log (series_id, idx, from_status,"
+                           " to_status, label, customer_id, changed_at)"
+                           " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      (series_id, self._to_db(index), expected, status, label, customer, at))
+            return True
+
+    def status_log(self, series_id: int, index: int) -> list[tuple[str, str, str, str | None,
+                                                                    dt.datetime]]:
+        """(from, to, label, customer, when) of a card's changes, oldest first."""
+        with self._transaction() as cur:
+            rows = self._run(cur, "SELECT from_status, to_status, label, customer_id, changed_at"
+                                  " FROM cardseq_status_log WHERE series_id = ? AND idx = ?"
+                                  " ORDER BY id", (series_id, self._to_db(index))).fetchall()
+        return [(a, b, label, customer, _time(at)) for a, b, label, customer, at in rows]
 
 
 _SERIES_COLUMNS = ("SELECT id, code, prefix, suffix, length, start_offset, method, key, enabled,"

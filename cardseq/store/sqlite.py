@@ -48,6 +48,35 @@ CREATE TABLE IF NOT EXISTS cardseq_ledger (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS cardseq_ledger_series ON cardseq_ledger (series_id);
+CREATE TABLE IF NOT EXISTS cardseq_series_details (
+    series_id INTEGER PRIMARY KEY REFERENCES cardseq_series(id),
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cardseq_labels (
+    name TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    is_default INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cardseq_cards (
+    series_id INTEGER NOT NULL REFERENCES cardseq_series(id),
+    idx TEXT NOT NULL,
+    status TEXT NOT NULL,
+    label TEXT NOT NULL,
+    customer_id TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (series_id, idx)
+);
+CREATE TABLE IF NOT EXISTS cardseq_status_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    series_id INTEGER NOT NULL REFERENCES cardseq_series(id),
+    idx TEXT NOT NULL,
+    from_status TEXT NOT NULL,
+    to_status TEXT NOT NULL,
+    label TEXT NOT NULL,
+    customer_id TEXT,
+    changed_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cardseq_status_log_card ON cardseq_status_log (series_id, idx);
 """
 
 sqlite3.register_adapter(bool, int)

@@ -1,0 +1,194 @@
+"""CardService: the reference response shape, status labels, and a card's life."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import cardseq
+from cardseq import CardSeries, CardService
+from cardseq.service import TRANSITIONS
+from cardseq.store import open_store
+
+from .test_store import BACKENDS, make_store
+
+
+@pytest.fixture(params=BACKENDS)
+def service(request, tmp_path):
+    store = make_store(request.param, tmp_path, request)
+    yield CardService(store, max_count=1000)
+    store.close()
+
+
+def reference_series(service) -> int:
+    """Shaped like the reference sample's numbers: Test09 + 11 digits + end."""
+    return service.create_series(CardSeries("Test", prefix="Test09", suffix="end", length=20),
+                                 details={"name": "Test series", "type": "DIGITAL",
+                                          "expiryDays": 30, "trigger": {"kind": "manual"}})
+
+
+def test_generate_has_the_reference_shape(service):
+    sid = reference_series(service)
+    service.generate(sid, 33)
+    answer = service.generate(sid, 5, "NOT_ISSUED")
+    assert answer == {"data": ["Test0900000000037end", "Test0900000000036end",
+                               "Test0900000000035end", "Test0900000000034end",
+                               "Test0900000000033end"], "warnings": [], "errors": []}
+
+
+@pytest.mark.parametrize(("args", "code"), [
+    ((99, 5), 3000), (("Test", 0), 3025), (("Test", True), 3025), (("Test", 2.0), 3025),
+    (("Test", "5"), 3025), (("Test", None), 3025), (("Test", 1001), 3026),
+    (("Test", 5, "NOPE"), 3017), (("Test", 5, "ACTIVE"), 3018), (("Test", 10**6), 3026),
+])
+def test_generate_errors_come_back_in_errors(service, args, code):
+    reference_series(service)
+    answer = service.generate(*args)
+    assert answer["data"] == [] and answer["warnings"] == []
+    assert [e["code"] for e in answer["errors"]] == [code]
+    assert isinstance(answer["errors"][0]["message"], str)
+    assert service.store.ledger() == []  # nothing reserved
+
+
+def test_exhausted_and_disabled(service):
+    service.create_series(CardSeries("Tiny", prefix="T", length=6, offset=99_990))
+    assert len(service.generate("Tiny", 10)["data"]) == 10
+    assert service.generate("Tiny", 1)["errors"][0]["code"] == 702
+    service.store.set_enabled("Tiny", False)
+    assert service.generate("Tiny", 1)["errors"][0]["code"] == 703
+
+
+def test_series_details_keep_the_body(service):
+    sid = reference_series(service)
+    details = service.series_details(sid)
+    assert details["id"] == sid and details["code"] == "Test"
+    assert details["cardGenerationConfiguration"] == {
+        "prefix": "Test09", "suffix": "end", "offset": 0, "length": 20, "method": "DEFAULT"}
+    assert details["cardGenerationEnabled"] is True
+    assert (details["name"], details["expiryDays"], details["trigger"]) == \
+        ("Test series", 30, {"kind": "manual"})
+
+
+def test_labels(service):
+    names = {(x["label"], x["status"], x["default"]) for x in service.labels()}
+    assert names == {(s, s, True) for s in cardseq.service.STATUSES}
+    service.add_label("FRESH", "NOT_ISSUED")
+    service.add_label("GIVEN", "ACTIVE", default=True)
+    assert {x["label"]: x["default"] for x in service.labels()}["ACTIVE"] is False
+    with pytest.raises(cardseq.InvalidStatusLabel):
+        service.add_label("FRESH", "ACTIVE")
+    with pytest.raises(cardseq.InvalidStatusLabel):
+        service.add_label("ODD", "LOST")
+    with pytest.raises(cardseq.InvalidStatusLabel):
+        service.set_default_label("ACTIVE", "FRESH")
+    sid = reference_series(service)
+    number = service.generate(sid, 1, "FRESH")["data"][0]
+    card = service.card(number)
+    assert (card["status"], card["statusLabel"]) == ("NOT_ISSUED", "FRESH")
+    assert service.issue(number, "c-1")["statusLabel"] == "GIVEN"
+    assert service.generate(sid, 1, "GIVEN")["errors"][0]["code"] == 3018
+
+
+def test_lifecycle(service):
+    sid = reference_series(service)
+    number = service.generate(sid, 1)["data"][0]
+    card = service.card(number)
+    assert (card["status"], card["customerId"], card["updatedOn"]) == ("NOT_ISSUED", None, None)
+    assert card["index"] == 0 and card["seriesId"] == sid and card["generatedOn"]
+    for bad in ("SUSPENDED", "EXPIRED", "DELETED"):  # a generated card can only be issued
+        with pytest.raises(cardseq.TransitionNotAllowed) as info:
+            service.change_status(number, bad)
+        assert info.value.code == 3038
+    assert service.issue(number, "cust-7")["status"] == "ACTIVE"
+    with pytest.raises(cardseq.StatusUnchanged) as info:
+        service.change_status(number, "ACTIVE")
+    assert info.value.code == 3012
+    assert service.suspend(number)["status"] == "SUSPENDED"
+    assert service.reactivate(number)["customerId"] == "cust-7"
+    assert service.expire(number)["status"] == "EXPIRED"
+    with pytest.raises(cardseq.TransitionNotAllowed):  # an expired card cannot be deleted
+        service.delete(number)
+    log = service.status_log(number)
+    assert [(e["fromStatus"], e["toStatus"]) for e in log] == [
+        ("NOT_ISSUED", "ACTIVE"), ("ACTIVE", "SUSPENDED"), ("SUSPENDED", "ACTIVE"),
+        ("ACTIVE", "EXPIRED")]
+    assert log[0]["customerId"] == "cust-7"
+
+
+def test_unknown_cards(service):
+    sid = reference_series(service)
+    service.generate(sid, 3)
+    for number in ("Test0900000000007end", "nonsense", None, 12):
+        with pytest.raises(cardseq.CardNotFound) as info:
+            service.card(number)
+        assert info.value.code == 3010
+    with pytest.raises(cardseq.CardNotFound):
+        service.change_status("Test0900000000007end", "ACTIVE")
+    with pytest.raises(cardseq.InvalidStatusLabel):
+        service.change_status("Test0900000000001end", "LOST")
+
+
+def test_storage_grows_with_changed_cards_only(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path}/s.db")
+    service = CardService(store)
+    sid = reference_series(service)
+    numbers = service.generate(sid, 50_000)["data"]
+    service.issue(numbers[7], "c")
+    with store._transaction() as cur:
+        assert cur.execute("SELECT count(*) FROM cardseq_cards").fetchone()[0] == 1
+        assert cur.execute("SELECT count(*) FROM cardseq_ledger").fetchone()[0] == 1
+    assert service.card(numbers[8])["status"] == "NOT_ISSUED"
+    store.close()
+
+
+def test_generation_log(service):
+    sid = reference_series(service)
+    service.generate(sid, 3)
+    service.generate(sid, 2, request_id=None)
+    log = service.generation_log(sid)
+    assert [(e["start"], e["count"]) for e in log] == [(0, 3), (3, 2)]
+    assert (log[1]["firstNumber"], log[1]["lastNumber"]) == \
+        ("Test0900000000003end", "Test0900000000004end")
+
+
+def test_old_databases_are_migrated(tmp_path):
+    """A schema-1 database (no labels, no card tables) opens and gains them."""
+    path = tmp_path / "old.db"
+    store = open_store(f"sqlite:///{path}")
+    store.create_series(CardSeries("OLD", prefix="O", length=8))
+    with store._transaction() as cur:
+        for table in ("cardseq_labels", "cardseq_cards", "cardseq_status_log",
+                      "cardseq_series_details"):
+            cur.execute(f"DROP TABLE {table}")
+        cur.execute("UPDATE cardseq_schema SET version = 1")
+    store.close()
+    service = CardService(open_store(f"sqlite:///{path}"))
+    number = service.generate("OLD", 1)["data"][0]
+    assert service.issue(number, "c")["status"] == "ACTIVE"
+    with service.store._transaction() as cur:
+        assert cur.execute("SELECT version FROM cardseq_schema").fetchone()[0] == 2
+    service.store.close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(list(TRANSITIONS)), max_size=8))
+def test_rules_match_the_table(moves):
+    service = CardService(open_store("memory://"))
+    service.create_series(CardSeries("R", prefix="R", length=8))
+    number = service.generate("R", 1)["data"][0]
+    status, history = "NOT_ISSUED", []
+    for target in moves:
+        try:
+            service.change_status(number, target, customer_id="c")
+        except cardseq.StatusUnchanged:
+            assert target == status
+        except cardseq.TransitionNotAllowed:
+            assert target != status and target not in TRANSITIONS[status]
+        else:
+            assert target in TRANSITIONS[status]
+            history.append((status, target))
+            status = target
+        assert service.card(number)["status"] == status
+    assert [(e["fromStatus"], e["toStatus"]) for e in service.status_log(number)] == history
+    service.store.close()
