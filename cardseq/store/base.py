@@ -102,6 +102,72 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cardseq_schema (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS cardseq_series (
+    id {id_column},
+    code TEXT NOT NULL UNIQUE,
+    prefix TEXT NOT NULL,
+    suffix TEXT NOT NULL,
+    length INTEGER NOT NULL,
+    start_offset {big} NOT NULL,
+    method TEXT NOT NULL,
+    key {blob},
+    enabled {flag} NOT NULL,
+    next_index {big} NOT NULL,
+    capacity {big} NOT NULL,
+    created_at {time} NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cardseq_ledger (
+    id {id_column},
+    series_id {ref} NOT NULL REFERENCES cardseq_series(id),
+    start {big} NOT NULL,
+    count {big} NOT NULL,
+    status_label TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    request_id TEXT UNIQUE,
+    created_at {time} NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cardseq_ledger_series ON cardseq_ledger (series_id);
+CREATE TABLE IF NOT EXISTS cardseq_series_details (
+    series_id {ref} PRIMARY KEY REFERENCES cardseq_series(id),
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cardseq_labels (
+    name TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    is_default {flag} NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cardseq_cards (
+    series_id {ref} NOT NULL REFERENCES cardseq_series(id),
+    idx {big} NOT NULL,
+    status TEXT NOT NULL,
+    label TEXT NOT NULL,
+    customer_id TEXT,
+    updated_at {time} NOT NULL,
+    PRIMARY KEY (series_id, idx)
+);
+CREATE TABLE IF NOT EXISTS cardseq_status_log (
+    id {id_column},
+    series_id {ref} NOT NULL REFERENCES cardseq_series(id),
+    idx {big} NOT NULL,
+    from_status TEXT NOT NULL,
+    to_status TEXT NOT NULL,
+    label TEXT NOT NULL,
+    customer_id TEXT,
+    changed_at {time} NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cardseq_status_log_card ON cardseq_status_log (series_id, idx);
+"""
+
+
+def schema(**types: str) -> str:
+    """The tables, in a backend's column types: ``id_column`` (an auto-numbered key),
+    ``ref`` (a reference to one), ``big`` (an integer of any size), ``blob``, ``flag``
+    and ``time``."""
+    return _SCHEMA.format(**types)
+
+
 def check_schema(store: Store, cur: Any) -> None:
     """Record the schema version in a new database; refuse one from a newer cardseq.
 

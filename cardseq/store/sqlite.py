@@ -17,67 +17,12 @@ from typing import Any
 
 import datetime as dt
 
-from .base import Store, check_schema, now, translate
+from .base import Store, check_schema, now, schema, translate
 
 BUSY_TIMEOUT_MS = 60_000
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS cardseq_schema (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS cardseq_series (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    code TEXT NOT NULL UNIQUE,
-    prefix TEXT NOT NULL,
-    suffix TEXT NOT NULL,
-    length INTEGER NOT NULL,
-    start_offset TEXT NOT NULL,
-    method TEXT NOT NULL,
-    key BLOB,
-    enabled INTEGER NOT NULL,
-    next_index TEXT NOT NULL,
-    capacity TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS cardseq_ledger (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    series_id INTEGER NOT NULL REFERENCES cardseq_series(id),
-    start TEXT NOT NULL,
-    count TEXT NOT NULL,
-    status_label TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    request_id TEXT UNIQUE,
-    created_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS cardseq_ledger_series ON cardseq_ledger (series_id);
-CREATE TABLE IF NOT EXISTS cardseq_series_details (
-    series_id INTEGER PRIMARY KEY REFERENCES cardseq_series(id),
-    body TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS cardseq_labels (
-    name TEXT PRIMARY KEY,
-    status TEXT NOT NULL,
-    is_default INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS cardseq_cards (
-    series_id INTEGER NOT NULL REFERENCES cardseq_series(id),
-    idx TEXT NOT NULL,
-    status TEXT NOT NULL,
-    label TEXT NOT NULL,
-    customer_id TEXT,
-    updated_at TEXT NOT NULL,
-    PRIMARY KEY (series_id, idx)
-);
-CREATE TABLE IF NOT EXISTS cardseq_status_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    series_id INTEGER NOT NULL REFERENCES cardseq_series(id),
-    idx TEXT NOT NULL,
-    from_status TEXT NOT NULL,
-    to_status TEXT NOT NULL,
-    label TEXT NOT NULL,
-    customer_id TEXT,
-    changed_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS cardseq_status_log_card ON cardseq_status_log (series_id, idx);
-"""
+_SCHEMA = schema(id_column="INTEGER PRIMARY KEY AUTOINCREMENT", ref="INTEGER",
+                 big="TEXT", blob="BLOB", flag="INTEGER", time="TEXT")
 
 sqlite3.register_adapter(bool, int)
 sqlite3.register_adapter(dt.datetime, dt.datetime.isoformat)
