@@ -362,3 +362,82 @@ def validate(numbers: tuple[str, ...], db: str | None) -> None:
 
 
 __all__ = ["CardSeqGroup", "db_option", "main"]
+
+
+# ---- the HTTP server ---------------------------------------------------------------
+
+
+def _server_missing(error: ImportError) -> click.ClickException:
+    return click.ClickException(
+        f"the HTTP server needs the 'server' extra ({error.name} is missing): "
+        "pip install 'cardseq[server]'")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
+              help="TCP port to listen on.")
+@db_option
+@click.option("--users-file", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Users for Basic authentication (made with `cardseq users add`).")
+@click.option("--no-auth", is_flag=True,
+              help="Serve without authentication: anyone who can connect may generate.")
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="R", help="Requests a second per user (token bucket refill). "
+                                "[default: 1000]")
+@click.option("--burst", type=click.IntRange(min=1), default=None, metavar="B",
+              help="Requests a user may make at once (bucket size). [default: 2000]")
+@click.option("--max-count", type=click.IntRange(min=1), default=100_000, show_default=True,
+              metavar="N", help="Most numbers one generate request may ask for (error 3026).")
+def serve(host: str, port: int, db: str | None, users_file: str | None, no_auth: bool,
+          rate: float | None, burst: int | None, max_count: int) -> None:
+    """Serve the HTTP API (docs/http.md) in this process until interrupted."""
+    if users_file is not None and no_auth:
+        raise click.UsageError("--users-file and --no-auth exclude each other")
+    if users_file is None and not no_auth:
+        raise click.UsageError("no --users-file given: create one with `cardseq users add`, "
+                               "or pass --no-auth to serve without authentication")
+    try:
+        import uvicorn
+
+        from .server.app import DEFAULT_BURST, DEFAULT_RATE, create_app
+    except ImportError as error:
+        raise _server_missing(error) from None
+    if no_auth:
+        click.echo("warning: --no-auth: every route is open to anyone who can connect to "
+                   f"{host}:{port}", err=True)
+    app = create_app(db or default_url(), users_file=users_file,
+                     rate=DEFAULT_RATE if rate is None else rate,
+                     burst=DEFAULT_BURST if burst is None else burst, max_count=max_count)
+    if app.state.auth is not None and app.state.auth.world_readable():
+        click.echo(f"warning: {users_file} can be read by other users: chmod 600 it",
+                   err=True)
+    uvicorn.run(app, host=host, port=port, workers=1, log_level="info")
+
+
+@main.group()
+def users() -> None:
+    """Manage the HTTP server's users file."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--users-file", required=True, type=click.Path(dir_okay=False),
+              help="The users file (created with mode 0600 if missing).")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of stdin instead of prompting.")
+def users_add(name: str, users_file: str, password_stdin: bool) -> None:
+    """Add user NAME to the users file, or replace its password.
+
+    The password is stored as a salted scrypt hash; the file is rewritten atomically.
+    """
+    from .server.auth import add_user, check_name
+
+    check_name(name)
+    if password_stdin:
+        password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    replaced = add_user(users_file, name, password)
+    click.echo(f"user {name} {'replaced' if replaced else 'added'} in {users_file}", err=True)

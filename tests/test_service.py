@@ -22,8 +22,8 @@ def service(request, tmp_path):
 
 
 def reference_series(service) -> int:
-    """Shaped like the reference sample's numbers: Test09 + 11 digits + end."""
-    return service.create_series(CardSeries("Test", prefix="Test09", suffix="end", length=20),
+    """Shaped like the reference sample's numbers: Test09 + 12 digits + end."""
+    return service.create_series(CardSeries("Test", prefix="Test09", suffix="end", length=21),
                                  details={"name": "Test series", "type": "DIGITAL",
                                           "expiryDays": 30, "trigger": {"kind": "manual"}})
 
@@ -32,9 +32,9 @@ def test_generate_has_the_reference_shape(service):
     sid = reference_series(service)
     service.generate(sid, 33)
     answer = service.generate(sid, 5, "NOT_ISSUED")
-    assert answer == {"data": ["Test0900000000037end", "Test0900000000036end",
-                               "Test0900000000035end", "Test0900000000034end",
-                               "Test0900000000033end"], "warnings": [], "errors": []}
+    assert answer == {"data": ["Test09000000000037end", "Test09000000000036end",
+                               "Test09000000000035end", "Test09000000000034end",
+                               "Test09000000000033end"], "warnings": [], "errors": []}
 
 
 @pytest.mark.parametrize(("args", "code"), [
@@ -64,7 +64,7 @@ def test_series_details_keep_the_body(service):
     details = service.series_details(sid)
     assert details["id"] == sid and details["code"] == "Test"
     assert details["cardGenerationConfiguration"] == {
-        "prefix": "Test09", "suffix": "end", "offset": 0, "length": 20, "method": "DEFAULT"}
+        "prefix": "Test09", "suffix": "end", "offset": 0, "length": 21, "method": "DEFAULT"}
     assert details["cardGenerationEnabled"] is True
     assert (details["name"], details["expiryDays"], details["trigger"]) == \
         ("Test series", 30, {"kind": "manual"})
@@ -119,14 +119,14 @@ def test_lifecycle(service):
 def test_unknown_cards(service):
     sid = reference_series(service)
     service.generate(sid, 3)
-    for number in ("Test0900000000007end", "nonsense", None, 12):
+    for number in ("Test09000000000007end", "nonsense", None, 12):
         with pytest.raises(cardseq.CardNotFound) as info:
             service.card(number)
         assert info.value.code == 3010
     with pytest.raises(cardseq.CardNotFound):
-        service.change_status("Test0900000000007end", "ACTIVE")
+        service.change_status("Test09000000000007end", "ACTIVE")
     with pytest.raises(cardseq.InvalidStatusLabel):
-        service.change_status("Test0900000000001end", "LOST")
+        service.change_status("Test09000000000001end", "LOST")
 
 
 def test_storage_grows_with_changed_cards_only(tmp_path):
@@ -149,7 +149,7 @@ def test_generation_log(service):
     log = service.generation_log(sid)
     assert [(e["start"], e["count"]) for e in log] == [(0, 3), (3, 2)]
     assert (log[1]["firstNumber"], log[1]["lastNumber"]) == \
-        ("Test0900000000003end", "Test0900000000004end")
+        ("Test09000000000003end", "Test09000000000004end")
 
 
 def test_old_databases_are_migrated(tmp_path):

@@ -37,7 +37,7 @@ class SQLiteStore(Store):
         self.url = "memory://" if path == ":memory:" else f"sqlite:///{path}"
         self._local = threading.local()
         self._shared: sqlite3.Connection | None = None
-        self._lock = threading.RLock()  # serialises the in-memory database's connection
+        self._lock = threading.RLock()  # one transaction at a time in this process
         self._all: list[sqlite3.Connection] = []
         self._migrate()
 
@@ -67,7 +67,10 @@ class SQLiteStore(Store):
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Cursor]:
-        with self._lock if self.path == ":memory:" else contextlib.nullcontext():
+        # Threads of one process queue here rather than in SQLite's busy handler, which
+        # waits by sleeping: the lock hands over at once. Processes still meet at
+        # BEGIN IMMEDIATE.
+        with self._lock:
             conn = self._connection()
             with translate(sqlite3.Error, unique=(sqlite3.IntegrityError,)):
                 cur = conn.execute("BEGIN IMMEDIATE")

@@ -1,0 +1,376 @@
+"""The HTTP server: the reference API's routes over ``CardService``, as a Starlette app.
+
+Each request passes one guard first (authentication, then the rate limit); each route
+reads and checks its input, calls the service in a worker thread (stores block on
+their database) and answers JSON. Every answer other than 200 has the error envelope
+``{"data": [], "warnings": [...], "errors": [{"code", "message"}]}``; see docs/http.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..errors import CardSeqError, InvalidSeries
+from ..service import CardService
+from ..store import open_store
+from . import bodies
+from .auth import Authenticator
+from .bodies import ApiError
+from .openapi import build_openapi
+from .ratelimit import RateLimiter
+
+log = logging.getLogger("cardseq.server")
+
+REALM = 'Basic realm="cardseq"'
+#: routes anyone may call (no credentials; still rate limited by address)
+PUBLIC = frozenset({"/openapi.json"})
+_JSON_TYPES = ("application/json",)
+#: each user's token bucket: refill a second, and size. A flood guard: one client sending
+#: requests one after another (a few hundred a second on localhost) never meets it.
+DEFAULT_RATE, DEFAULT_BURST = 1000.0, 2000
+#: credential checks that cost a scrypt, per client address (at most the bucket above)
+CHECK_RATE, CHECK_BURST = 5.0, 20
+#: scrypt checks running at once (each takes 16 MiB)
+CHECK_SLOTS = 4
+
+
+# ---- answers ------------------------------------------------------------------------
+
+
+def dumps(payload: Any) -> bytes:
+    """Compact JSON; ASCII only, so that any string a client sent (even a lone UTF-16
+    surrogate, which JSON allows) can be sent back."""
+    return json.dumps(payload, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+def json_response(status: int, payload: Any, headers: dict[str, str] | None = None,
+                  ) -> Response:
+    return Response(dumps(payload), status_code=status, headers=headers,
+                    media_type="application/json")
+
+
+def envelope(errors: list[dict[str, Any]], warnings: list[dict[str, Any]] | None = None,
+             ) -> dict[str, Any]:
+    return {"data": [], "warnings": warnings or [], "errors": errors}
+
+
+def error_response(status: int, code: int, message: str,
+                   warnings: list[dict[str, Any]] | None = None,
+                   headers: dict[str, str] | None = None) -> Response:
+    return json_response(status, envelope([{"code": code, "message": message}], warnings),
+                         headers)
+
+
+def status_of(error: CardSeqError, *, not_found: tuple[int, ...] = ()) -> int:
+    """400 for a domain error, 404 for the codes that mean the path or query named
+    something that does not exist, 500 for a store failure (code 500)."""
+    if error.code == 500:
+        return 500
+    return 404 if error.code in not_found else 400
+
+
+# ---- the guard: authentication and rate limit ---------------------------------------
+
+
+def _credentials(scope: Scope) -> tuple[str, str] | None:
+    """(name, password) of a Basic ``Authorization`` header, or None."""
+    for key, value in scope.get("headers", ()):
+        if key == b"authorization":
+            scheme, _, token = value.partition(b" ")
+            if scheme.lower() != b"basic":
+                return None
+            try:
+                decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError, ValueError):
+                return None
+            name, sep, password = decoded.partition(":")
+            return (name, password) if sep else None
+    return None
+
+
+class Guard:
+    """Outermost layer: authentication, rate limit, and the last word on faults.
+
+    An exception that escapes a route is logged with its traceback and answered with a
+    500 (code 500, "internal error"): user input never gets here, real faults do.
+    """
+
+    def __init__(self, app: ASGIApp, *, auth: Authenticator | None, limiter: RateLimiter
+                 ) -> None:
+        self.app = app
+        self.auth = auth
+        self.limiter = limiter
+        # Checks that need a scrypt (16 MiB, ~50 ms each) are limited per address, and
+        # few run at once, so that guessing passwords cannot exhaust memory or threads.
+        self.checks = RateLimiter(min(limiter.rate, CHECK_RATE), min(limiter.burst, CHECK_BURST))
+        self.check_slots = asyncio.Semaphore(CHECK_SLOTS)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            refusal = await self._refusal(scope)
+            if refusal is not None:
+                await refusal(scope, receive, tracking_send)
+                return
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("internal error answering %s %s", scope.get("method"),
+                          scope.get("path"))
+            if not started:
+                response = error_response(500, 500, "internal error")
+                await response(scope, receive, send)
+
+    async def _refusal(self, scope: Scope) -> Response | None:
+        """A 401 or 429 answer, or None to let the request through."""
+        client = scope.get("client")
+        address = f"address:{client[0] if client else '-'}"
+        if self.auth is None or scope.get("path") in PUBLIC:
+            return self._limited(address)
+        credentials = _credentials(scope)
+        if credentials is None:
+            return self._unauthorized("credentials are missing or not HTTP Basic")
+        name, password = credentials
+        self.auth.refresh()
+        if not self.auth.cached(name, password):
+            refusal = self._limited(address, self.checks)
+            if refusal is not None:
+                return refusal
+            async with self.check_slots:
+                verified = await run_in_threadpool(self.auth.verify, name, password)
+            if not verified:
+                return self._unauthorized("the user name or password is wrong")
+        scope.setdefault("state", {})["user"] = name
+        return self._limited(f"user:{name}")
+
+    def _limited(self, key: str, limiter: RateLimiter | None = None) -> Response | None:
+        wait = (limiter or self.limiter).take(key)
+        if not wait:
+            return None
+        return error_response(429, 429, f"too many requests: retry in {wait} s",
+                              headers={"Retry-After": str(wait)})
+
+    @staticmethod
+    def _unauthorized(message: str) -> Response:
+        return error_response(401, 401, message, headers={"WWW-Authenticate": REALM})
+
+
+# ---- reading requests ---------------------------------------------------------------
+
+
+async def read_json(request: Request, max_body: int) -> Any:
+    """The JSON body, at most ``max_body`` bytes (413 beyond, by header or as read)."""
+    content_type = request.headers.get("content-type")
+    if content_type is not None:
+        media = content_type.split(";", 1)[0].strip().lower()
+        if media not in _JSON_TYPES and not (media.startswith("application/")
+                                             and media.endswith("+json")):
+            raise ApiError(415, 415, f"Content-Type {content_type[:100]!r} is not"
+                                     " supported: send application/json")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_body:
+        raise ApiError(413, 413, f"the request body has {declared} bytes; the limit is"
+                                 f" {max_body}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_body:
+            raise ApiError(413, 413, f"the request body is larger than the limit of"
+                                     f" {max_body} bytes")
+        chunks.append(chunk)
+    return bodies.parse_json(b"".join(chunks))
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def answers(*, not_found: tuple[int, ...] = ()) -> Callable[[Handler], Handler]:
+    """Turn the errors a route raises into their answers (``ApiError``, domain errors)."""
+
+    def wrap(handler: Handler) -> Handler:
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except ApiError as error:
+                return error_response(error.status, error.code, error.message,
+                                      headers=error.headers)
+            except CardSeqError as error:
+                return json_response(status_of(error, not_found=not_found),
+                                     envelope([error.to_dict()]))
+
+        endpoint.__name__ = handler.__name__
+        endpoint.__doc__ = handler.__doc__
+        return endpoint
+
+    return wrap
+
+
+# ---- the app ------------------------------------------------------------------------
+
+
+def create_app(store_url: str, *, users_file: str | None, rate: float = DEFAULT_RATE,
+               burst: int = DEFAULT_BURST, max_count: int = 100_000, max_body: int = 64 * 1024
+               ) -> Starlette:
+    """The server for the store at ``store_url``.
+
+    ``users_file`` None means no authentication (every route is open). ``rate`` and
+    ``burst`` are each user's token bucket (anonymous requests: each address's);
+    ``max_count`` caps one generate request (3026); ``max_body`` caps a request body
+    in bytes (413).
+    """
+    auth = Authenticator(users_file) if users_file is not None else None
+    limiter = RateLimiter(rate, burst)
+    store = open_store(store_url)
+    service = CardService(store, max_count=max_count)
+    schema = dumps(build_openapi(max_count=max_count, max_body=max_body, auth=auth is not None))
+
+    async def body(request: Request) -> Any:
+        return await read_json(request, max_body)
+
+    @answers()
+    async def create_series(request: Request) -> Response:
+        """POST /v2/card/series: register a series; answer its new id."""
+        series, enabled, details, warnings = bodies.series_request(await body(request))
+        series_id = await run_in_threadpool(service.create_series, series, enabled=enabled,
+                                            details=details)
+        return json_response(200, {"entity": series_id, "warnings": warnings, "errors": []})
+
+    @answers(not_found=(InvalidSeries.code,))
+    async def get_series(request: Request) -> Response:
+        """GET /v2/card/series/{id}: the series as created, with its configuration."""
+        text = request.path_params.get("id")
+        series_id = bodies.id_text(text)
+        if series_id is None:
+            raise ApiError(404, InvalidSeries.code,
+                           f"series id {text!r} is not a series id (an integer >= 1)")
+        return json_response(200, await run_in_threadpool(service.series_details, series_id))
+
+    @answers()
+    async def no_series_id(request: Request) -> Response:
+        raise ApiError(404, InvalidSeries.code, "the path names no series id")
+
+    async def create_series_or_none(request: Request) -> Response:
+        """The reference writes POST /v2/card/series/ with a slash: the same route."""
+        if request.method == "POST":
+            return await create_series(request)
+        return await no_series_id(request)
+
+    @answers()
+    async def generate(request: Request) -> Response:
+        """POST /v2/card/generate: reserve and answer numbers, newest first."""
+        args, warnings = bodies.generate_request(await body(request))
+
+        def run() -> tuple[int, bytes]:
+            result = service.generate(**args)
+            result["warnings"] = warnings + result["warnings"]
+            errors = result["errors"]
+            status = 200
+            if errors:
+                status = 500 if any(e["code"] == 500 for e in errors) else 400
+            return status, dumps(result)
+
+        status, payload = await run_in_threadpool(run)
+        return Response(payload, status_code=status, media_type="application/json")
+
+    def number_query(request: Request) -> str:
+        number = request.query_params.get("number")
+        if not number:
+            raise ApiError(400, 3010, "query parameter number (a card number) is required")
+        return number
+
+    @answers(not_found=(3010,))
+    async def get_card(request: Request) -> Response:
+        """GET /v2/card?number=: a card's series, status, label and customer."""
+        number = number_query(request)
+        return json_response(200, await run_in_threadpool(service.card, number))
+
+    @answers()
+    async def change_status(request: Request) -> Response:
+        """PUT /v2/card: change a card's status by a label (issuing needs customerId)."""
+        number, label, customer, warnings = bodies.status_request(await body(request))
+        card = await run_in_threadpool(service.change_status, number, label,
+                                       customer_id=customer)
+        return json_response(200, {"entity": card, "warnings": warnings, "errors": []})
+
+    @answers(not_found=(3010,))
+    async def status_log(request: Request) -> Response:
+        """GET /v2/card/statusLog?number=: a card's status changes, oldest first."""
+        number = number_query(request)
+        data = await run_in_threadpool(service.status_log, number)
+        return json_response(200, {"data": data, "warnings": [], "errors": []})
+
+    @answers(not_found=(InvalidSeries.code,))
+    async def generation_log(request: Request) -> Response:
+        """GET /v2/card/generation/logs?seriesId=: a series' generation requests."""
+        text = request.query_params.get("seriesId")
+        series_id = bodies.id_text(text)
+        if series_id is None:
+            raise ApiError(400, InvalidSeries.code,
+                           f"query parameter seriesId {text!r} must be a series id"
+                           " (an integer >= 1)" if text else
+                           "query parameter seriesId (a series id) is required")
+        data = await run_in_threadpool(service.generation_log, series_id)
+        return json_response(200, {"data": data, "warnings": [], "errors": []})
+
+    async def openapi(request: Request) -> Response:
+        return Response(schema, media_type="application/json")
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        """Unknown paths (404) and methods (405) in the same envelope as the rest."""
+        assert isinstance(exc, HTTPException)
+        return error_response(exc.status_code, exc.status_code, exc.detail,
+                              headers=dict(exc.headers or {}))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            store.close()
+
+    routes = [
+        Route("/v2/card/series", create_series, methods=["POST"]),
+        Route("/v2/card/series/", create_series_or_none, methods=["GET", "POST"]),
+        Route("/v2/card/series/{id}", get_series, methods=["GET"]),
+        Route("/v2/card/generate", generate, methods=["POST"]),
+        Route("/v2/card", get_card, methods=["GET"]),
+        Route("/v2/card", change_status, methods=["PUT"]),
+        Route("/v2/card/statusLog", status_log, methods=["GET"]),
+        Route("/v2/card/generation/logs", generation_log, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    middleware=[Middleware(Guard, auth=auth, limiter=limiter)],
+                    exception_handlers={HTTPException: http_error})
+    app.state.service = service
+    app.state.auth = auth
+    return app
+
+
+__all__ = ["create_app"]
