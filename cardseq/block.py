@@ -32,9 +32,13 @@ PARALLEL_MIN = 1 << 16
 
 
 def _threads() -> int:
-    setting = os.environ.get("CARDSEQ_THREADS")
-    if setting:
-        return max(1, int(setting))
+    """``$CARDSEQ_THREADS`` if it is a positive integer, else the usable cores.
+
+    (Read when formatting, after a store has reserved: a bad value must not fail.)
+    """
+    setting = os.environ.get("CARDSEQ_THREADS", "")
+    if setting.isascii() and setting.isdigit() and int(setting) > 0:
+        return int(setting)
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1)
 

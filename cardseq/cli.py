@@ -64,11 +64,6 @@ def _opened(db: str | None) -> Iterator[Store]:
         yield store
 
 
-def _series_ref(text: str) -> int | str:
-    """A SERIES argument: all digits is an id, anything else a code."""
-    return int(text) if text.isascii() and text.isdigit() else text
-
-
 def _count(text: str) -> int | str:
     """``--count`` as an int when it is one; otherwise the raw text, so the library
     reports it with its own error (3025) rather than click with a usage error."""
@@ -169,7 +164,7 @@ def series_list(db: str | None) -> None:
 def series_show(series_ref: str, db: str | None) -> None:
     """Print one series (by id or code) as `key: value` lines. The key is never shown."""
     with _opened(db) as store:
-        info = store.info(_series_ref(series_ref))
+        info = store.info(series_ref)
         reservations = sum(1 for e in store.ledger(info.id) if e.kind == "reserved")
     definition = info.series
     lines = {
@@ -195,7 +190,7 @@ def series_show(series_ref: str, db: str | None) -> None:
 
 def _set_enabled(series_ref: str, db: str | None, enabled: bool) -> None:
     with _opened(db) as store:
-        store.set_enabled(_series_ref(series_ref), enabled)
+        store.set_enabled(series_ref, enabled)
     click.echo(f"series {series_ref} {'enabled' if enabled else 'disabled'}", err=True)
 
 
@@ -283,7 +278,7 @@ def generate(series_ref: str, count: str, status_label: str, order: str, out: st
     if not to_stdout:
         _check_writable(out)
     with _opened(db) as store:
-        block = store.reserve(_series_ref(series_ref), _count(count),
+        block = store.reserve(series_ref, _count(count),
                               status_label=status_label, request_id=request_id)
     with _output(out) as fp:
         # A bar only on a terminal, and never over numbers going to that same terminal.

@@ -46,7 +46,9 @@ class CardSeqError(Exception):
 class StoreError(CardSeqError):
     """The store failed (database unreachable, disk full, ...): not the caller's input.
 
-    Nothing was reserved by the failed call; a retry may succeed.
+    No number of the failed call was handed out. If the connection broke while a
+    reservation was committing, it may have been recorded (a gap, never a reuse): retry
+    with the same ``request_id`` to get that block, if it exists, rather than another.
     """
 
     code = 500

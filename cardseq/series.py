@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from . import checkdigit
 from ._engine import Layout
-from .permutation import MAX_KEY, MIN_KEY, Permutation
 from .errors import (
     InvalidArgument,
     InvalidCount,
@@ -32,6 +31,7 @@ from .errors import (
     SeriesExhausted,
     show,
 )
+from .permutation import MAX_KEY, MIN_KEY, Permutation
 
 if TYPE_CHECKING:
     from .block import Block
@@ -76,12 +76,13 @@ class Method(str, enum.Enum):
         """A method from its name, case-insensitive; the reference aliases included."""
         if isinstance(value, Method):
             return value
-        name = value.strip().upper() if isinstance(value, str) else value
-        name = _ALIASES.get(name, name)
+        names = ", ".join(m.value for m in cls)
+        if not isinstance(value, str):
+            raise InvalidSeries.bad("method", value, f"is not one of {names}")
+        name = value.strip().upper()
         try:
-            return cls(name)
+            return cls(_ALIASES.get(name, name))
         except ValueError:
-            names = ", ".join(m.value for m in cls)
             raise InvalidSeries.bad("method", value, f"is not one of {names}") from None
 
 

@@ -203,6 +203,9 @@ def test_threads_split_large_keyed_blocks(monkeypatch):
     one = block.to_numpy("desc")
     monkeypatch.setenv("CARDSEQ_THREADS", "3")
     assert np.array_equal(block.to_numpy("desc"), one)
+    for junk in ("x", "0", "-2", "1.5"):  # read after a reservation: must never fail
+        monkeypatch.setenv("CARDSEQ_THREADS", junk)
+        assert np.array_equal(block.to_numpy("desc"), one)
     sample = list(range(0, 300_001, 9973))
     assert [one[j].decode() for j in sample] == [s.format(123 + 300_000 - j) for j in sample]
 

@@ -44,6 +44,7 @@ def test_reference_ui_example():
         ({"length": 10, "offset": 1.5}, cardseq.InvalidOffset, 3047, "offset"),
         ({"length": 10, "method": "LUHN10"}, cardseq.InvalidSeries, 3000, "method"),
         ({"length": 10, "method": None}, cardseq.InvalidSeries, 3000, "method"),
+        ({"length": 10, "method": ["LUHN"]}, cardseq.InvalidSeries, 3000, "method"),
         ({"length": 10, "key": b"k" * 16}, cardseq.InvalidSeries, 3000, "key"),
     ],
 )

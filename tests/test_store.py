@@ -224,3 +224,58 @@ def test_default_url_from_environment(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     open_store().close()
     assert (tmp_path / "cardseq.db").exists()
+
+
+def test_reopened_store_finds_ledgers_by_code(tmp_path):
+    """(A cold cache once made ``ledger(code)`` open a transaction inside another.)"""
+    url = f"sqlite:///{tmp_path}/cold.db"
+    with open_store(url) as s:
+        s.create_series(gold())
+        s.reserve("GOLD", 2)
+    with open_store(url) as s:
+        assert [e.count for e in s.ledger("GOLD")] == [2]
+        with pytest.raises(cardseq.InvalidSeries) as info:
+            s.ledger("NOPE")
+        assert info.value.code == 3000
+
+
+@pytest.mark.parametrize("ref", [2**63, 2**70, "99999999999999999999"])
+def test_ids_beyond_64_bits_are_unknown_series(store, ref):
+    store.create_series(gold())
+    for call in (lambda: store.reserve(ref, 1), lambda: store.info(ref)):
+        with pytest.raises(cardseq.InvalidSeries) as info:
+            call()
+        assert info.value.code == 3000
+
+
+def test_all_digit_strings_are_ids(store):
+    sid = store.create_series(gold())
+    assert store.reserve(str(sid), 2).count == 2
+    assert store.info(str(sid)).series.code == "GOLD"
+
+
+def test_retired_indexes_were_never_handed_out(store):
+    store.create_series(gold())
+    with SegmentAllocator(store, "GOLD", step=10) as allocator:
+        handed = allocator.next()
+    assert store.lookup(handed)[2] is not None
+    info, index, entry = store.lookup("GOLD00000005")
+    assert (index, entry) == (5, None)
+    with pytest.raises(cardseq.CardNotFound):
+        cardseq.CardService(store).card("GOLD00000005")
+
+
+def test_sqlite_file_in_a_missing_directory(tmp_path):
+    with pytest.raises(cardseq.InvalidArgument) as info:
+        open_store(f"sqlite:///{tmp_path}/no/such/dir/cards.db")
+    assert info.value.code == 701 and info.value.field == "db"
+
+
+def test_postgres_url_in_messages_hides_the_password():
+    from cardseq.store.postgres import _without_password
+
+    shown = _without_password("postgresql://app:p@ss:w@rd@db.example:5432/cards"
+                              "?password=other&sslmode=require")
+    assert "p@ss" not in shown and "rd" not in shown.split("@")[0] and "other" not in shown
+    assert shown.startswith("postgresql://app:***@db.example:5432/cards")
+    assert "sslmode=require" in shown

@@ -312,7 +312,7 @@ def create_app(store_url: str, *, users_file: str | None, rate: float = DEFAULT_
 
     @answers()
     async def change_status(request: Request) -> Response:
-        """PUT /v2/card: change a card's status by a label (issuing needs customerId)."""
+        """PUT /v2/card: change a card's status by a label (customerId records who has it)."""
         number, label, customer, warnings = bodies.status_request(await body(request))
         card = await run_in_threadpool(service.change_status, number, label,
                                        customer_id=customer)

@@ -26,9 +26,8 @@ from ..errors import (
     show,
 )
 from ..series import CardSeries
+from ..store.base import MAX_ID
 
-#: a series id must fit the databases' 64-bit integer key
-MAX_ID = 2**63 - 1
 #: expiryDays, maxActiveCardsPerCustomer: 0 .. 2**31 - 1
 MAX_SMALL = 2**31 - 1
 #: the warning code for a field the API does not know (it was ignored)

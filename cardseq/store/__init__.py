@@ -30,6 +30,8 @@ def open_store(url: str | None = None, **options: object) -> Store:
         path = url[len("sqlite:///"):]
         if not path:
             raise InvalidArgument.bad("db", url, "names no file (sqlite:///PATH)")
+        if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise InvalidArgument.bad("db", url, "is in a directory that does not exist")
         return SQLiteStore(path)
     if url.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresStore

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import abc
 import contextlib
-import json
 import datetime as dt
+import json
 import re
 import threading
 from collections.abc import Iterator
@@ -21,10 +21,10 @@ from typing import Any
 from ..block import Block
 from ..errors import (
     GenerationDisabled,
-    LabelNotMapped,
     InvalidArgument,
     InvalidSeries,
     InvalidStatusLabel,
+    LabelNotMapped,
     SeriesExhausted,
     SeriesExists,
     SeriesOverlap,
@@ -39,6 +39,7 @@ from ..series import (
     whole_number,
 )
 
+MAX_ID = 2**63 - 1  # ids are 64-bit integers in both databases
 SCHEMA_VERSION = 2  # 2: labels, card statuses, status log, series details
 DEFAULT_LABEL = "NOT_ISSUED"
 STATUSES = ("NOT_ISSUED", "ACTIVE", "SUSPENDED", "EXPIRED", "DELETED")
@@ -297,6 +298,8 @@ class Store(abc.ABC):
         """The id of a series given by id, code or ``CardSeries``; 3000 if unknown."""
         if isinstance(ref, CardSeries):
             ref = ref.code
+        if isinstance(ref, str) and ref.isascii() and ref.isdigit():
+            ref = int(ref)  # codes are never all digits: this is an id
         if isinstance(ref, str):
             if ref in self._codes:
                 return self._codes[ref]
@@ -308,8 +311,8 @@ class Store(abc.ABC):
             self._codes[ref] = int(row[0])
             return int(row[0])
         number = whole_number(ref)
-        if number is None or number < 1:
-            raise InvalidSeries.bad("seriesId", ref, "must be a series id (an integer >= 1)")
+        if number is None or not 1 <= number <= MAX_ID:
+            raise InvalidSeries.bad("seriesId", ref, f"must be a series id (1..{MAX_ID})")
         return number
 
     def get_series(self, ref: SeriesRef) -> CardSeries:
@@ -369,8 +372,8 @@ class Store(abc.ABC):
         count = positive_count(count)
         label = check_label(status_label)
         request_id = check_request_id(request_id)
-        definition = self.get_series(series)
         series_id = self.series_id(series)
+        definition = self.get_series(series_id)
         try:
             with self._transaction() as cur:
                 self._check_generation_label(cur, label)
@@ -444,12 +447,13 @@ class Store(abc.ABC):
 
     def ledger(self, series: SeriesRef | None = None) -> list[LedgerEntry]:
         """Ledger rows, oldest first; of one series when given."""
+        series_id = None if series is None else self.series_id(series)
         with self._transaction() as cur:
-            if series is None:
+            if series_id is None:
                 rows = self._run(cur, f"{_LEDGER_COLUMNS} ORDER BY id").fetchall()
             else:
                 rows = self._run(cur, f"{_LEDGER_COLUMNS} WHERE series_id = ? ORDER BY id",
-                                 (self.series_id(series),)).fetchall()
+                                 (series_id,)).fetchall()
         return [_ledger_entry(row) for row in rows]
 
     def lookup(self, number: str) -> tuple[SeriesInfo, int, LedgerEntry | None] | None:
@@ -459,9 +463,10 @@ class Store(abc.ABC):
             if not info.series.is_valid(number):
                 continue
             index = info.series.parse(number)
-            entry = next((e for e in self.ledger(info.id) if e.kind == "reserved"
-                          and e.start <= index < e.stop), None)
-            return info, index, entry
+            covering = [e for e in self.ledger(info.id) if e.start <= index < e.stop]
+            if any(e.kind == "unused" for e in covering):
+                return info, index, None  # reserved, then retired unused: never handed out
+            return info, index, next((e for e in covering if e.kind == "reserved"), None)
         return None
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,11 +41,10 @@ class PostgresStore(Store):
     def __init__(self, url: str, *, max_connections: int = 10, timeout: float = 30.0) -> None:
         super().__init__()
         import psycopg
-        import psycopg_pool
 
         self._psycopg = psycopg
         self._conninfo = url
-        self.url = re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)  # no password in messages
+        self.url = _without_password(url)
         self._options = {"max_size": max_connections, "timeout": timeout}
         self._pool: Any = None
         self._pid = 0
@@ -99,3 +98,16 @@ class PostgresStore(Store):
         if self._pool is not None and self._pid == os.getpid():
             self._pool.close()
         self._pool = None
+
+
+def _without_password(url: str) -> str:
+    """``url`` for messages: the password, in the user part or the query, masked."""
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, host = netloc.rsplit("@", 1)
+        netloc = f"{user.split(':', 1)[0]}:***@{host}" if ":" in user else netloc
+    query = urllib.parse.urlencode(
+        [(k, "***" if k == "password" else v)
+         for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)])
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=query))

@@ -9,13 +9,12 @@ Python inside the write lock.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import sqlite3
 import threading
 from collections.abc import Iterator
 from typing import Any
-
-import datetime as dt
 
 from .base import Store, check_schema, now, schema, translate
 
