@@ -71,7 +71,8 @@ class CardService:
         """Reserve and format ``count`` numbers: ``{"data", "warnings", "errors"}``.
 
         The numbers come newest first, as in the reference. Errors do not raise: they
-        come back in ``errors`` with ``data`` empty, and nothing is reserved.
+        come back in ``errors`` with ``data`` empty. A domain error reserves nothing; for
+        a store failure (500) see ``StoreError``.
         """
         try:
             count = positive_count(count)
