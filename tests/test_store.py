@@ -162,6 +162,10 @@ def test_huge_counters(store):
         store.reserve("BIG", 1)
     assert block.start == 0
     check_ledger(store, "BIG")
+    info, index, entry = store.lookup(last.to_list()[2])  # beyond 2**63: the slow path
+    assert (index, entry.start) == (10**100 - 3, 10**100 - 5)
+    info, index, entry = store.lookup(block.series.format(2**62))
+    assert (index, entry.start) == (2**62, 0)
 
 
 def test_keyed_series_keep_their_key(tmp_path):
@@ -180,6 +184,13 @@ def test_lookup(store):
     number = store.reserve("L", 3).to_list()[1]
     info, index, entry = store.lookup(number)
     assert (info.series.code, index, entry.start) == ("L", 1, 0)
+    for count in (7, 100, 1, 992):  # starts 3, 10, 110, 111: text order is not number order
+        store.reserve("L", count)
+    series = store.get_series("L")
+    for index, start in [(2, 0), (3, 3), (9, 3), (10, 10), (109, 10), (110, 110), (111, 111),
+                         (1102, 111)]:
+        assert store.lookup(series.format(index))[2].start == start, index
+    assert store.lookup(series.format(1103))[2] is None
     info, index, entry = store.lookup("GOLD00000042")
     assert (info.series.code, index, entry) == ("GOLD", 42, None)
     assert store.lookup("nonsense") is None

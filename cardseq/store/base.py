@@ -16,7 +16,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from ..block import Block
 from ..errors import (
@@ -130,6 +130,7 @@ CREATE TABLE IF NOT EXISTS cardseq_ledger (
     created_at {time} NOT NULL
 );
 CREATE INDEX IF NOT EXISTS cardseq_ledger_series ON cardseq_ledger (series_id);
+CREATE INDEX IF NOT EXISTS cardseq_ledger_start ON cardseq_ledger (series_id, kind, {start_key});
 CREATE TABLE IF NOT EXISTS cardseq_series_details (
     series_id {ref} PRIMARY KEY REFERENCES cardseq_series(id),
     body TEXT NOT NULL
@@ -165,7 +166,7 @@ CREATE INDEX IF NOT EXISTS cardseq_status_log_card ON cardseq_status_log (series
 def schema(**types: str) -> str:
     """The tables, in a backend's column types: ``id_column`` (an auto-numbered key),
     ``ref`` (a reference to one), ``big`` (an integer of any size), ``blob``, ``flag``
-    and ``time``."""
+    and ``time``; ``start_key`` is how a ledger start sorts numerically."""
     return _SCHEMA.format(**types)
 
 
@@ -421,7 +422,7 @@ class Store(abc.ABC):
                 field="request_id", value=prior.request_id)
         return Block(definition, prior.start, prior.count)
 
-    def _refuse(self, cur: Any, series_id: int, definition: CardSeries, count: int) -> None:
+    def _refuse(self, cur: Any, series_id: int, definition: CardSeries, count: int) -> NoReturn:
         """Say why ``_advance`` could not reserve."""
         row = self._run(cur, "SELECT enabled, next_index FROM cardseq_series WHERE id = ?",
                         (series_id,)).fetchone()
@@ -463,11 +464,34 @@ class Store(abc.ABC):
             if not info.series.is_valid(number):
                 continue
             index = info.series.parse(number)
-            covering = [e for e in self.ledger(info.id) if e.start <= index < e.stop]
-            if any(e.kind == "unused" for e in covering):
+            if self._covering(info.id, index, "unused") is not None:
                 return info, index, None  # reserved, then retired unused: never handed out
-            return info, index, next((e for e in covering if e.kind == "reserved"), None)
+            return info, index, self._covering(info.id, index, "reserved")
         return None
+
+    #: indexes below this compare in SQL (see ``_number``); above, in Python
+    sql_index_limit: int | None = None
+
+    def _number(self, column: str) -> str:
+        """``column`` (an index or count) as SQL compares it numerically."""
+        return column
+
+    def _covering(self, series_id: int, index: int, kind: str) -> LedgerEntry | None:
+        """The ledger row of ``kind`` whose range holds ``index``, if any.
+
+        Rows of one kind never overlap, so it is the one with the last start at or
+        before ``index``: one indexed lookup, whatever the ledger's length.
+        """
+        if self.sql_index_limit is not None and index >= self.sql_index_limit:
+            return next((e for e in self.ledger(series_id)
+                         if e.kind == kind and e.start <= index < e.stop), None)
+        start = self._number("start")
+        with self._transaction() as cur:
+            row = self._run(cur, f"{_LEDGER_COLUMNS} WHERE series_id = ? AND kind = ? AND"
+                                 f" {start} <= ? ORDER BY {start} DESC LIMIT 1",
+                            (series_id, kind, index)).fetchone()
+        entry = _ledger_entry(row) if row else None
+        return entry if entry is not None and index < entry.stop else None
 
 
     # ---- status labels ---------------------------------------------------------------

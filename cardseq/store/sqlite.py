@@ -21,7 +21,8 @@ from .base import Store, check_schema, now, schema, translate
 BUSY_TIMEOUT_MS = 60_000
 
 _SCHEMA = schema(id_column="INTEGER PRIMARY KEY AUTOINCREMENT", ref="INTEGER",
-                 big="TEXT", blob="BLOB", flag="INTEGER", time="TEXT")
+                 big="TEXT", blob="BLOB", flag="INTEGER", time="TEXT",
+                 start_key="CAST(start AS INTEGER)")
 
 sqlite3.register_adapter(bool, int)
 sqlite3.register_adapter(dt.datetime, dt.datetime.isoformat)
@@ -89,6 +90,13 @@ class SQLiteStore(Store):
 
     def _to_db(self, value: int) -> str:
         return str(value)
+
+    # Indexes are text here; as SQLite integers they compare exactly below 2**63 (a
+    # larger text saturates there, still above any smaller index).
+    sql_index_limit = 2**63
+
+    def _number(self, column: str) -> str:
+        return f"CAST({column} AS INTEGER)"
 
     def _advance(self, cur: Any, series_id: int, count: int, label: str,
                  request_id: str | None) -> int | None:
