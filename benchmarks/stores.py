@@ -1,5 +1,5 @@
-"""Store throughput: reservations per second, single numbers per second, and the peak
-memory of a large `cardseq generate`, measured in one run.
+"""Store throughput: reservations per second, single numbers per second, card lookups,
+and the peak memory of a large `cardseq generate`, measured in one run.
 
     python benchmarks/stores.py [--seconds 3] [--postgres-url URL] [--generate 20000000]
 
@@ -57,6 +57,22 @@ def allocator_rate(url: str, n: int) -> float:
         for _ in range(n):
             take()
         return n / (time.perf_counter() - began)
+
+
+def lookup_median_ms(reservations: int = 20_000) -> float:
+    """Median time to look a card number up in a series with that many reservations."""
+    with open_store("memory://") as store:
+        store.create_series(CardSeries("LOOK", prefix="4", length=14, method="LUHN"))
+        for _ in range(reservations):
+            store.reserve("LOOK", 3)
+        series = store.get_series("LOOK")
+        times = []
+        for index in range(0, reservations * 3, 997):
+            number = series.format(index)
+            began = time.perf_counter()
+            store.lookup(number)
+            times.append(time.perf_counter() - began)
+    return statistics.median(times) * 1e3
 
 
 def generate_peak(count: int, workdir: str) -> tuple[float, float]:
@@ -121,6 +137,8 @@ def main() -> int:
         finally:
             if cluster is not None:
                 cluster.cleanup()
+        print(f"card lookup in a series with 20,000 reservations: median"
+              f" {lookup_median_ms():.2f} ms")
         if args.generate:
             speed, peak = generate_peak(args.generate, workdir)
             ok = peak <= 100
