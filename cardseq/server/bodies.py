@@ -91,6 +91,25 @@ class Fields:
         value = self.body.get(name, _MISSING)
         return _MISSING if value is None else value
 
+    def required_str(self, name: str, error: type[CardSeqError]) -> str:
+        """The string value of ``name``; ``error`` when it is absent or not a string."""
+        value = self.take(name)
+        if value is _MISSING:
+            raise error(f"{name} is required", field=name)
+        if not isinstance(value, str):
+            raise _bad(error, name, value, "must be a string")
+        return value
+
+    def optional(self, name: str, default: Any, error: type[CardSeqError], *,
+                 integer: bool = False) -> Any:
+        """The value of ``name`` (a string, or an integer), or ``default`` when absent."""
+        value = self.take(name)
+        if value is _MISSING:
+            return default
+        if not (is_int(value) if integer else isinstance(value, str)):
+            raise _bad(error, name, value, f"must be {'an integer' if integer else 'a string'}")
+        return value
+
     def unknown(self) -> list[dict[str, Any]]:
         return [{"code": UNKNOWN_FIELD,
                  "message": f"field {self.where + name!r} is not known and was ignored"}
@@ -132,11 +151,7 @@ def _bad(error: type[CardSeqError], field: str, value: Any, why: str) -> CardSeq
 def series_request(body: Any) -> tuple[CardSeries, bool, dict[str, Any], list[dict[str, Any]]]:
     """(definition, cardGenerationEnabled, details, warnings) from a series body."""
     fields = body_object(body)
-    code = fields.take("code")
-    if code is _MISSING:
-        raise InvalidSeries("code is required", field="code")
-    if not isinstance(code, str):
-        raise _bad(InvalidSeries, "code", code, "must be a string")
+    code = fields.required_str("code", InvalidSeries)
     details: dict[str, Any] = {}
     for name in ("name",):
         value = fields.take(name)
@@ -177,31 +192,15 @@ def series_request(body: Any) -> tuple[CardSeries, bool, dict[str, Any], list[di
     if not isinstance(config, dict):
         raise _bad(InvalidSeries, "cardGenerationConfiguration", config, "must be an object")
     conf = Fields(config, "cardGenerationConfiguration.")
-    prefix = conf.take("prefix")
-    if prefix is _MISSING:
-        prefix = ""
-    elif not isinstance(prefix, str):
-        raise _bad(InvalidPrefix, "prefix", prefix, "must be a string")
-    suffix = conf.take("suffix")
-    if suffix is _MISSING:
-        suffix = ""
-    elif not isinstance(suffix, str):
-        raise _bad(InvalidSuffix, "suffix", suffix, "must be a string")
-    offset = conf.take("offset")
-    if offset is _MISSING:
-        offset = 0
-    elif not is_int(offset):
-        raise _bad(InvalidOffset, "offset", offset, "must be an integer")
+    prefix = conf.optional("prefix", "", InvalidPrefix)
+    suffix = conf.optional("suffix", "", InvalidSuffix)
+    offset = conf.optional("offset", 0, InvalidOffset, integer=True)
     length = conf.take("length")
     if length is _MISSING:
         raise InvalidLength("cardGenerationConfiguration.length is required", field="length")
     if not is_int(length):
         raise _bad(InvalidLength, "length", length, "must be an integer")
-    method = conf.take("method")
-    if method is _MISSING:
-        method = "DEFAULT"
-    elif not isinstance(method, str):
-        raise _bad(InvalidSeries, "method", method, "must be a string")
+    method = conf.optional("method", "DEFAULT", InvalidSeries)
     series = CardSeries(code, prefix=prefix, suffix=suffix, length=length, offset=offset,
                         method=method)
     return series, enabled, details, fields.unknown() + conf.unknown()
@@ -252,16 +251,8 @@ def generate_request(body: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 def status_request(body: Any) -> tuple[str, str, str | None, list[dict[str, Any]]]:
     """(cardNumber, statusLabel, customerId, warnings) of a status change."""
     fields = body_object(body)
-    number = fields.take("cardNumber")
-    if number is _MISSING:
-        raise CardNotFound("cardNumber is required", field="cardNumber")
-    if not isinstance(number, str):
-        raise _bad(CardNotFound, "cardNumber", number, "must be a string")
-    label = fields.take("statusLabel")
-    if label is _MISSING:
-        raise InvalidStatusLabel("statusLabel is required", field="statusLabel")
-    if not isinstance(label, str):
-        raise _bad(InvalidStatusLabel, "statusLabel", label, "must be a string")
+    number = fields.required_str("cardNumber", CardNotFound)
+    label = fields.required_str("statusLabel", InvalidStatusLabel)
     customer = fields.take("customerId")
     if customer is _MISSING:
         customer = None
