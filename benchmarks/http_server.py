@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import pathlib
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -37,10 +37,26 @@ def start_server(workdir: pathlib.Path) -> tuple[subprocess.Popen[bytes], str, o
     port = free_port()
     log = open(workdir / "server.log", "wb")  # noqa: SIM115 (the server's lifetime)
     process = subprocess.Popen(
-        [sys.executable, "-m", "cardseq", "serve", "--no-auth", "--port", str(port),
-         "--db", f"sqlite:///{workdir / 'bench.db'}", "--rate", "1000000000",
-         "--burst", "1000000000"],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        [
+            sys.executable,
+            "-m",
+            "cardseq",
+            "serve",
+            "--no-auth",
+            "--port",
+            str(port),
+            "--db",
+            f"sqlite:///{workdir / 'bench.db'}",
+            "--rate",
+            "1000000000",
+            "--burst",
+            "1000000000",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -55,8 +71,9 @@ def start_server(workdir: pathlib.Path) -> tuple[subprocess.Popen[bytes], str, o
     raise SystemExit("the server did not start within 30 s")
 
 
-def run_case(url: str, series_id: int, count: int, threads: int, seconds: float
-             ) -> dict[str, float]:
+def run_case(
+    url: str, series_id: int, count: int, threads: int, seconds: float
+) -> dict[str, float]:
     """``threads`` clients, each sending requests back to back until the time is up."""
     latencies: list[list[float]] = [[] for _ in range(threads)]
     errors: list[str] = []
@@ -115,22 +132,37 @@ def main() -> None:
         workdir = pathlib.Path(tmp)
         process, url, log = start_server(workdir)
         try:
-            created = httpx.post(f"{url}/v2/card/series", json={
-                "code": "BENCH", "cardGenerationConfiguration": {
-                    "prefix": "Test09", "suffix": "end", "length": 23}})
+            created = httpx.post(
+                f"{url}/v2/card/series",
+                json={
+                    "code": "BENCH",
+                    "cardGenerationConfiguration": {
+                        "prefix": "Test09",
+                        "suffix": "end",
+                        "length": 23,
+                    },
+                },
+            )
             series_id = created.json()["entity"]
-            print(f"cardseq serve, 1 process, SQLite, {args.seconds:g} s per case, "
-                  f"{os.cpu_count()} CPUs\n")
-            header = (f"{'count':>7} {'clients':>7} {'requests':>9} {'req/s':>9} "
-                      f"{'numbers/s':>11} {'p50 ms':>8} {'p99 ms':>8}")
+            print(
+                f"cardseq serve, 1 process, SQLite, {args.seconds:g} s per case, "
+                f"{os.cpu_count()} CPUs\n"
+            )
+            header = (
+                f"{'count':>7} {'clients':>7} {'requests':>9} {'req/s':>9} "
+                f"{'numbers/s':>11} {'p50 ms':>8} {'p99 ms':>8}"
+            )
             print(header)
             print("-" * len(header))
             for count in counts:
                 for n in threads:
                     row = run_case(url, series_id, count, n, args.seconds)
-                    print(f"{count:>7} {n:>7} {row['requests']:>9} {row['requests/s']:>9.0f}"
-                          f" {row['numbers/s']:>11,.0f} {row['p50 ms']:>8.2f}"
-                          f" {row['p99 ms']:>8.2f}", flush=True)
+                    print(
+                        f"{count:>7} {n:>7} {row['requests']:>9} {row['requests/s']:>9.0f}"
+                        f" {row['numbers/s']:>11,.0f} {row['p50 ms']:>8.2f}"
+                        f" {row['p99 ms']:>8.2f}",
+                        flush=True,
+                    )
         finally:
             process.terminate()
             try:

@@ -53,8 +53,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000_000, help="numbers per case")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--keyed-n", type=int, default=2_000_000,
-                        help="numbers per keyed case (ff3 gets 1/100 of them)")
+    parser.add_argument(
+        "--keyed-n",
+        type=int,
+        default=2_000_000,
+        help="numbers per keyed case (ff3 gets 1/100 of them)",
+    )
     args = parser.parse_args()
     n, small = args.n, args.n // 10
     if not cardseq.COMPILED:
@@ -86,8 +90,9 @@ def main() -> int:
     ]
     keyed_n = args.keyed_n
     # RANDOM_LUHN with a 16-digit counter (and a 6-digit issuer prefix)
-    keyed = CardSeries("Gift", prefix="600000", length=23, method="RANDOM_LUHN",
-                       key=bytes(range(32)))
+    keyed = CardSeries(
+        "Gift", prefix="600000", length=23, method="RANDOM_LUHN", key=bytes(range(32))
+    )
     keyed_block = keyed.block(0, keyed_n)
 
     def keyed_one_thread() -> np.ndarray:
@@ -112,35 +117,49 @@ def main() -> int:
     else:
         cipher = FF3Cipher("EF4359D8D580AA4F7F036D6F04FC6A94", "D8E7920AFA330A73")
         keyed_group["ff3 FF3-1 encrypt, N/100"] = lambda: [
-            cipher.encrypt("%016d" % i) for i in range(keyed_n // 100)]
+            cipher.encrypt(f"{i:016d}") for i in range(keyed_n // 100)
+        ]
     groups.append(keyed_group)
-    counts = {"RANDOM_LUHN pure twin, N/10": keyed_n // 10,
-              "ff3 FF3-1 encrypt, N/100": keyed_n // 100}
-    counts.update(dict.fromkeys(("RANDOM_LUHN to_numpy, all cores",
-                                 "RANDOM_LUHN render, one thread"), keyed_n))
+    counts = {
+        "RANDOM_LUHN pure twin, N/10": keyed_n // 10,
+        "ff3 FF3-1 encrypt, N/100": keyed_n // 100,
+    }
+    counts.update(
+        dict.fromkeys(
+            ("RANDOM_LUHN to_numpy, all cores", "RANDOM_LUHN render, one thread"), keyed_n
+        )
+    )
     cases = {name: run for group in groups for name, run in group.items()}
     times = {name: t for group in groups for name, t in measure(group, args.rounds).items()}
     best = {name: min(t) for name, t in times.items()}
 
-    print(f"cardseq {cardseq.__version__}, compiled={cardseq.COMPILED}, numpy {np.__version__},"
-          f" Python {platform.python_version()}, {platform.machine()}")
+    print(
+        f"cardseq {cardseq.__version__}, compiled={cardseq.COMPILED}, numpy {np.__version__},"
+        f" Python {platform.python_version()}, {platform.machine()}"
+    )
     print(f"N = {n:,}, {LENGTH}-character numbers, best and median of {args.rounds} rounds\n")
     width = max(map(len, cases))
     for name in cases:
         count = counts.get(name, small if "N/10" in name else n)
-        print(f"{name:<{width}}  best {best[name] * 1e3:9.1f} ms"
-              f"  median {statistics.median(times[name]) * 1e3:9.1f} ms"
-              f"  {count / best[name] / 1e6:8.1f} M/s")
+        print(
+            f"{name:<{width}}  best {best[name] * 1e3:9.1f} ms"
+            f"  median {statistics.median(times[name]) * 1e3:9.1f} ms"
+            f"  {count / best[name] / 1e6:8.1f} M/s"
+        )
 
     checks = [
-        ("DEFAULT to_numpy / numpy fill", best["DEFAULT to_numpy"]
-         / best["numpy fill (baseline)"], 2.0),
-        ("LUHN to_numpy / DEFAULT to_numpy", best["LUHN to_numpy"] / best["DEFAULT to_numpy"],
-         1.5),
-        ("MOD7 to_numpy / DEFAULT to_numpy", best["MOD7 to_numpy"] / best["DEFAULT to_numpy"],
-         1.5),
-        ("to_list / [str(i) ...]", best["DEFAULT to_list"]
-         / best["[str(i) for i in range(N)] (baseline)"], 1.5),
+        (
+            "DEFAULT to_numpy / numpy fill",
+            best["DEFAULT to_numpy"] / best["numpy fill (baseline)"],
+            2.0,
+        ),
+        ("LUHN to_numpy / DEFAULT to_numpy", best["LUHN to_numpy"] / best["DEFAULT to_numpy"], 1.5),
+        ("MOD7 to_numpy / DEFAULT to_numpy", best["MOD7 to_numpy"] / best["DEFAULT to_numpy"], 1.5),
+        (
+            "to_list / [str(i) ...]",
+            best["DEFAULT to_list"] / best["[str(i) for i in range(N)] (baseline)"],
+            1.5,
+        ),
     ]
     print()
     failed = False
@@ -149,20 +168,29 @@ def main() -> int:
         failed |= not ok
         print(f"{label:<36} {ratio:5.2f}x  (target <= {target}x)  {'ok' if ok else 'MISSED'}")
     fstring = best["f-string loop, N/10 (baseline)"]
-    print(f"{'compiled speedup over f-string loop':<36} {fstring / best['DEFAULT to_numpy, N/10']:5.1f}x")
-    print(f"{'pure twin speedup over f-string loop':<36} {fstring / best['pure twin to_numpy, N/10']:5.1f}x")
+    for name, case in [
+        ("compiled speedup over f-string loop", "DEFAULT to_numpy, N/10"),
+        ("pure twin speedup over f-string loop", "pure twin to_numpy, N/10"),
+    ]:
+        print(f"{name:<36} {fstring / best[case]:5.1f}x")
     rate = {name: counts[name] / best[name] for name in keyed_group}
-    for label, name in (("RANDOM_LUHN, all cores", "RANDOM_LUHN to_numpy, all cores"),
-                        ("RANDOM_LUHN, one thread", "RANDOM_LUHN render, one thread")):
+    for label, name in (
+        ("RANDOM_LUHN, all cores", "RANDOM_LUHN to_numpy, all cores"),
+        ("RANDOM_LUHN, one thread", "RANDOM_LUHN render, one thread"),
+    ):
         ok = rate[name] >= 5e6
         failed |= not ok
-        print(f"{label + ' (M numbers/s)':<36} {rate[name] / 1e6:5.2f}   (target >= 5)"
-              f"      {'ok' if ok else 'MISSED'}")
+        print(
+            f"{label + ' (M numbers/s)':<36} {rate[name] / 1e6:5.2f}   (target >= 5)"
+            f"      {'ok' if ok else 'MISSED'}"
+        )
     if "ff3 FF3-1 encrypt, N/100" in rate:
         ff3_rate = rate["ff3 FF3-1 encrypt, N/100"]
-        print(f"{'RANDOM_LUHN speedup over ff3 FF3-1':<36} "
-              f"{rate['RANDOM_LUHN render, one thread'] / ff3_rate:5.0f}x one thread, "
-              f"{rate['RANDOM_LUHN to_numpy, all cores'] / ff3_rate:.0f}x all cores")
+        print(
+            f"{'RANDOM_LUHN speedup over ff3 FF3-1':<36} "
+            f"{rate['RANDOM_LUHN render, one thread'] / ff3_rate:5.0f}x one thread, "
+            f"{rate['RANDOM_LUHN to_numpy, all cores'] / ff3_rate:.0f}x all cores"
+        )
     return 1 if failed else 0
 
 

@@ -13,7 +13,6 @@ import argparse
 import multiprocessing
 import os
 import pathlib
-import resource
 import statistics
 import subprocess
 import sys
@@ -79,17 +78,49 @@ def generate_peak(count: int, workdir: str) -> tuple[float, float]:
     """Run the real command in a child; return (numbers per second, peak RSS in MB)."""
     db = f"sqlite:///{workdir}/gen.db"
     cli = [sys.executable, "-m", "cardseq"]
-    subprocess.run(cli + ["series", "create", "GEN", "--prefix", "6", "--length", "18",
-                          "--method", "LUHN", "--db", db], check=True, capture_output=True)
+    subprocess.run(
+        [
+            *cli,
+            "series",
+            "create",
+            "GEN",
+            "--prefix",
+            "6",
+            "--length",
+            "18",
+            "--method",
+            "LUHN",
+            "--db",
+            db,
+        ],
+        check=True,
+        capture_output=True,
+    )
     script = (
         "import resource, subprocess, sys, time;"
         "t = time.perf_counter(); subprocess.run(sys.argv[1:], check=True);"
         "t = time.perf_counter() - t;"
-        "print(t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+        "print(t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
     out = subprocess.run(
-        [sys.executable, "-c", script] + cli + ["generate", "GEN", "--count", str(count),
-                                                "--out", f"{workdir}/gen.txt", "--db", db],
-        check=True, capture_output=True, text=True).stdout.split()
+        [
+            sys.executable,
+            "-c",
+            script,
+            *cli,
+            "generate",
+            "GEN",
+            "--count",
+            str(count),
+            "--out",
+            f"{workdir}/gen.txt",
+            "--db",
+            db,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     size = os.path.getsize(f"{workdir}/gen.txt")
     assert size == count * 19, size
     return count / float(out[0]), int(out[1]) / 1024
@@ -99,8 +130,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--postgres-url")
-    parser.add_argument("--generate", type=int, default=20_000_000,
-                        help="numbers for the `cardseq generate` case (0: skip)")
+    parser.add_argument(
+        "--generate",
+        type=int,
+        default=20_000_000,
+        help="numbers for the `cardseq generate` case (0: skip)",
+    )
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     failed = False
@@ -117,35 +152,45 @@ def main() -> int:
             urls = {"sqlite": f"sqlite:///{workdir}/bench.db", "postgresql": pg_url}
             for url in urls.values():
                 with open_store(url) as store:
-                    store.create_series(CardSeries("BENCH", prefix="9", length=19,
-                                                   method="LUHN"))
-            print(f"reservations of 100 numbers per second, {args.seconds:g} s per run,"
-                  f" median of {args.rounds} runs ({os.cpu_count()} cores)")
+                    store.create_series(CardSeries("BENCH", prefix="9", length=19, method="LUHN"))
+            print(
+                f"reservations of 100 numbers per second, {args.seconds:g} s per run,"
+                f" median of {args.rounds} runs ({os.cpu_count()} cores)"
+            )
             for name, url in urls.items():
                 for processes in (1, 4, 8):
-                    rates = [reservations_per_second(url, processes, args.seconds)
-                             for _ in range(args.rounds)]
-                    print(f"  {name:<11} {processes} process(es): "
-                          f"{statistics.median(rates):9,.0f}/s (min {min(rates):,.0f},"
-                          f" max {max(rates):,.0f})")
+                    rates = [
+                        reservations_per_second(url, processes, args.seconds)
+                        for _ in range(args.rounds)
+                    ]
+                    print(
+                        f"  {name:<11} {processes} process(es): "
+                        f"{statistics.median(rates):9,.0f}/s (min {min(rates):,.0f},"
+                        f" max {max(rates):,.0f})"
+                    )
             rates = [allocator_rate(urls["sqlite"], 3_000_000) for _ in range(args.rounds)]
             rate = statistics.median(rates)
             ok = rate >= 1e6
             failed |= not ok
-            print(f"segment allocator, one thread, SQLite: {rate / 1e6:.2f} M numbers/s"
-                  f" (median of {args.rounds}; target >= 1)  {'ok' if ok else 'MISSED'}")
+            print(
+                f"segment allocator, one thread, SQLite: {rate / 1e6:.2f} M numbers/s"
+                f" (median of {args.rounds}; target >= 1)  {'ok' if ok else 'MISSED'}"
+            )
         finally:
             if cluster is not None:
                 cluster.cleanup()
-        print(f"card lookup in a series with 20,000 reservations: median"
-              f" {lookup_median_ms():.2f} ms")
+        print(
+            f"card lookup in a series with 20,000 reservations: median {lookup_median_ms():.2f} ms"
+        )
         if args.generate:
             speed, peak = generate_peak(args.generate, workdir)
             ok = peak <= 100
             failed |= not ok
-            print(f"cardseq generate --count {args.generate:,} (LUHN, 16-digit counter) --out:"
-                  f" {speed / 1e6:.1f} M numbers/s, peak RSS {peak:.0f} MB (target <= 100)"
-                  f"  {'ok' if ok else 'MISSED'}")
+            print(
+                f"cardseq generate --count {args.generate:,} (LUHN, 16-digit counter) --out:"
+                f" {speed / 1e6:.1f} M numbers/s, peak RSS {peak:.0f} MB (target <= 100)"
+                f"  {'ok' if ok else 'MISSED'}"
+            )
     return 1 if failed else 0
 
 

@@ -73,8 +73,9 @@ def test_baseline_fstring_loop(benchmark):
 
 
 def keyed_series() -> CardSeries:
-    return CardSeries("Gift", prefix="600000", length=23, method="RANDOM_LUHN",
-                      key=bytes(range(32)))
+    return CardSeries(
+        "Gift", prefix="600000", length=23, method="RANDOM_LUHN", key=bytes(range(32))
+    )
 
 
 def test_random_luhn_to_numpy(benchmark):
@@ -87,4 +88,4 @@ def test_ff3_encrypt(benchmark):
     """The ff3 package's FF3-1 over 16 digits: 1/1000 of N numbers."""
     ff3 = pytest.importorskip("ff3")
     cipher = ff3.FF3Cipher("EF4359D8D580AA4F7F036D6F04FC6A94", "D8E7920AFA330A73")
-    benchmark(lambda: [cipher.encrypt("%016d" % i) for i in range(N // 1000)])
+    benchmark(lambda: [cipher.encrypt(f"{i:016d}") for i in range(N // 1000)])

@@ -16,7 +16,7 @@ COMPILED = False
 
 if not os.environ.get("CARDSEQ_NO_EXTENSIONS") and sys.implementation.name == "cpython":
     try:
-        from ._engine_c import render_into, render_list  # type: ignore[no-redef]  # noqa: F811
+        from ._engine_c import render_into, render_list  # type: ignore[no-redef]
     except ImportError:  # pragma: no cover - only without a build
         pass
     else:

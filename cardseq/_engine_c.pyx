@@ -313,7 +313,7 @@ LUHN_SHARE[1][:] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
 cdef inline void put_counter(const Keyed* k, unsigned char* record, u128 value) noexcept nogil:
     """Write ``value`` as the zero-padded counter of ``record``, then its check digit."""
     cdef Py_ssize_t pos = k.head + k.width - 1
-    cdef Py_ssize_t n, i
+    cdef Py_ssize_t n, _i
     cdef uint64_t part
     cdef int digit, odd = 0, luhn = 0, mod7 = 0
     cdef int weight7 = 1  # 10**(19 * chunk) mod 7: 1, 3, 2, 6, 4, 5, ...
@@ -328,7 +328,7 @@ cdef inline void put_counter(const Keyed* k, unsigned char* record, u128 value) 
         if k.check == MOD7:
             mod7 = (mod7 + <int>(part % 7) * weight7) % 7
             weight7 = weight7 * 3 % 7
-        for i in range(n):
+        for _i in range(n):
             digit = <int>(part % 10)
             part = part / 10
             record[pos] = <unsigned char>(48 + digit)

@@ -40,8 +40,9 @@ class Layout(NamedTuple):
         return len(self.prefix) + self.width + (self.check != checkdigit.NONE) + len(self.suffix)
 
 
-def render_into(out, stride: int, layout: Layout, first_index: int, count: int,
-                descending: bool) -> None:
+def render_into(
+    out, stride: int, layout: Layout, first_index: int, count: int, descending: bool
+) -> None:
     """Write ``count`` numbers into the byte buffer ``out``, one every ``stride`` bytes.
 
     The first is the number at ``first_index``; the next ones follow upwards, or
@@ -121,8 +122,9 @@ def _put_digits(digits: np.ndarray, values: np.ndarray, count: int) -> None:
         digits[:, column] = digit
 
 
-def _keyed_digits(layout: Layout, perm: Permutation, first_index: int, n: int,
-                  step: int) -> np.ndarray:
+def _keyed_digits(
+    layout: Layout, perm: Permutation, first_index: int, n: int, step: int
+) -> np.ndarray:
     """Counter digits ``offset + P_k(i)`` for the indexes from ``first_index``.
 
     Counters of up to 18 digits go through NumPy arrays; wider ones, one number at a
@@ -135,8 +137,9 @@ def _keyed_digits(layout: Layout, perm: Permutation, first_index: int, n: int,
         digits = np.empty((n, width), dtype=np.uint8)
         _put_digits(digits, values, width)
         return digits
-    text = b"".join(b"%0*d" % (width, layout.offset + perm.forward(first_index + step * k))
-                    for k in range(n))
+    text = b"".join(
+        b"%0*d" % (width, layout.offset + perm.forward(first_index + step * k)) for k in range(n)
+    )
     return (np.frombuffer(text, dtype=np.uint8) - _ZERO).reshape(n, width)
 
 

@@ -34,8 +34,15 @@ class SegmentAllocator:
     [('reserved', 0, 100), ('unused', 3, 97)]
     """
 
-    def __init__(self, store: Store, series: SeriesRef, *, step: int = 100_000,
-                 status_label: str = "NOT_ISSUED", prefetch_at: float = 0.5) -> None:
+    def __init__(
+        self,
+        store: Store,
+        series: SeriesRef,
+        *,
+        step: int = 100_000,
+        status_label: str = "NOT_ISSUED",
+        prefetch_at: float = 0.5,
+    ) -> None:
         self._store = store
         self._series = series
         self._step = positive_count(step)
@@ -91,7 +98,7 @@ class SegmentAllocator:
             self._pending = self._pool.submit(self._fetch)
         pending, self._pending = self._pending, None
         self._block, self._numbers = pending.result()  # a failure surfaces here, and
-        self._size = len(self._numbers)                 # the next call tries again
+        self._size = len(self._numbers)  # the next call tries again
         self._pos = 0
         # the call that hands out this position starts the next segment's reservation
         self._threshold = max(1, int(self._size * self._prefetch_at))

@@ -39,12 +39,14 @@ def _threads() -> int:
     setting = os.environ.get("CARDSEQ_THREADS", "")
     if setting.isascii() and setting.isdigit() and int(setting) > 0:
         return int(setting)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1)
+    return (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
 
 
-def _render(out: Any, stride: int, layout: _engine.Layout, first: int, count: int,
-            descending: bool) -> None:
+def _render(
+    out: Any, stride: int, layout: _engine.Layout, first: int, count: int, descending: bool
+) -> None:
     """``_engine.render_into``, split over threads for large keyed ranges."""
     threads = _threads() if layout.perm is not None and count >= PARALLEL_MIN else 1
     if threads == 1:
@@ -54,9 +56,19 @@ def _render(out: Any, stride: int, layout: _engine.Layout, first: int, count: in
     share = -(-count // threads)
     view = memoryview(out).cast("B")
     with ThreadPoolExecutor(threads) as pool:
-        jobs = [pool.submit(_engine.render_into, view[done * stride: (done + n) * stride],
-                            stride, layout, first + step * done, n, descending)
-                for done in range(0, count, share) for n in [min(share, count - done)]]
+        jobs = [
+            pool.submit(
+                _engine.render_into,
+                view[done * stride : (done + n) * stride],
+                stride,
+                layout,
+                first + step * done,
+                n,
+                descending,
+            )
+            for done in range(0, count, share)
+            for n in [min(share, count - done)]
+        ]
         for job in jobs:
             job.result()
 
@@ -75,8 +87,11 @@ class Block:
         left = self.series.capacity - start
         if count > left:
             raise SeriesExhausted.bad(
-                "count", self.count, f"is more than the {left} number(s) of series"
-                f" {self.series.code!r} from index {start}")
+                "count",
+                self.count,
+                f"is more than the {left} number(s) of series"
+                f" {self.series.code!r} from index {start}",
+            )
         object.__setattr__(self, "start", start)
         object.__setattr__(self, "count", count)
 
@@ -97,19 +112,32 @@ class Block:
         descending = _descending(order)
         length = self.series.length
         out = np.empty(self.count, dtype=f"S{length}")
-        _render(out.view(np.uint8), length, self.series._layout, self._first(descending),
-                self.count, descending)
+        _render(
+            out.view(np.uint8),
+            length,
+            self.series._layout,
+            self._first(descending),
+            self.count,
+            descending,
+        )
         return out
 
     def to_list(self, order: str = "asc") -> list[str]:
         """The numbers as a list of ``str``."""
         descending = _descending(order)
-        return _engine.render_list(self.series._layout, self._first(descending), self.count,
-                                   descending)
+        return _engine.render_list(
+            self.series._layout, self._first(descending), self.count, descending
+        )
 
-    def write(self, fp: IO[bytes] | Any, order: str = "asc", *, fmt: str = "txt",
-              chunk_bytes: int = WRITE_CHUNK_BYTES,
-              progress: Callable[[int], object] | None = None) -> int:
+    def write(
+        self,
+        fp: IO[bytes] | Any,
+        order: str = "asc",
+        *,
+        fmt: str = "txt",
+        chunk_bytes: int = WRITE_CHUNK_BYTES,
+        progress: Callable[[int], object] | None = None,
+    ) -> int:
         """Stream the numbers to the binary file ``fp``, one line each.
 
         ``fmt``: ``txt`` (the number), ``csv`` (a ``number`` header, then the numbers)
@@ -132,9 +160,9 @@ class Block:
         for first, n in self._chunks(order, per_chunk):
             # The engine writes each number `stride` bytes apart, after `before`, and
             # pads the rest of each stride: the decoration goes in afterwards.
-            _render(flat[len(before):], stride, self.series._layout, first, n, descending)
-            rows[:n, :len(before)] = np.frombuffer(before, dtype=np.uint8)
-            rows[:n, len(before) + length:] = np.frombuffer(after, dtype=np.uint8)
+            _render(flat[len(before) :], stride, self.series._layout, first, n, descending)
+            rows[:n, : len(before)] = np.frombuffer(before, dtype=np.uint8)
+            rows[:n, len(before) + length :] = np.frombuffer(after, dtype=np.uint8)
             fp.write(memoryview(flat)[: n * stride])
             written += n * stride
             if progress is not None:

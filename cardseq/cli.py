@@ -51,9 +51,12 @@ def _silence_stdout() -> None:
 def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--db URL`` on a command: each command can name its store, wherever it sits."""
     return click.option(
-        "--db", "db", metavar="URL", default=None,
+        "--db",
+        "db",
+        metavar="URL",
+        default=None,
         help="Store URL: sqlite:///PATH, memory:// or postgresql://... "
-             "[default: $CARDSEQ_DB, else sqlite:///cardseq.db in the working directory]",
+        "[default: $CARDSEQ_DB, else sqlite:///cardseq.db in the working directory]",
     )(command)
 
 
@@ -80,8 +83,7 @@ def _integer(text: str) -> int | str:
 
 
 @click.group(cls=CardSeqGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="cardseq",
-                      message="%(prog)s %(version)s")
+@click.version_option(__version__, "--version", prog_name="cardseq", message="%(prog)s %(version)s")
 def main() -> None:
     """Card series and collision-free card numbers in bulk."""
 
@@ -99,28 +101,69 @@ _METHODS = ", ".join(m.value for m in Method)
 
 @series.command("create")
 @click.argument("code")
-@click.option("--prefix", default="", show_default=True,
-              help="Literal start of every number (0..50 ASCII letters or digits).")
-@click.option("--suffix", default="", show_default=True,
-              help="Literal end of every number (0..50 ASCII letters or digits).")
-@click.option("--length", required=True, metavar="N",
-              help="Total length of a number, prefix and suffix included (5..150).")
-@click.option("--offset", default="0", show_default=True, metavar="K",
-              help="First counter value; any size (kept as an exact integer).")
-@click.option("--method", default=Method.DEFAULT.value, show_default=True,
-              help=f"Numbering method, case-insensitive: {_METHODS} "
-                   "(aliases LUHNALGO, MOD7_ALGO).")
-@click.option("--disabled", is_flag=True,
-              help="Register the series with generation stopped (enable it later).")
-@click.option("--exists-ok", is_flag=True,
-              help="If a series with this code and the same definition exists, print its id "
-                   "and succeed, so a setup script can run twice.")
+@click.option(
+    "--prefix",
+    default="",
+    show_default=True,
+    help="Literal start of every number (0..50 ASCII letters or digits).",
+)
+@click.option(
+    "--suffix",
+    default="",
+    show_default=True,
+    help="Literal end of every number (0..50 ASCII letters or digits).",
+)
+@click.option(
+    "--length",
+    required=True,
+    metavar="N",
+    help="Total length of a number, prefix and suffix included (5..150).",
+)
+@click.option(
+    "--offset",
+    default="0",
+    show_default=True,
+    metavar="K",
+    help="First counter value; any size (kept as an exact integer).",
+)
+@click.option(
+    "--method",
+    default=Method.DEFAULT.value,
+    show_default=True,
+    help=f"Numbering method, case-insensitive: {_METHODS} (aliases LUHNALGO, MOD7_ALGO).",
+)
+@click.option(
+    "--disabled",
+    is_flag=True,
+    help="Register the series with generation stopped (enable it later).",
+)
+@click.option(
+    "--exists-ok",
+    is_flag=True,
+    help="If a series with this code and the same definition exists, print its id "
+    "and succeed, so a setup script can run twice.",
+)
 @db_option
-def series_create(code: str, prefix: str, suffix: str, length: str, offset: str, method: str,
-                  disabled: bool, exists_ok: bool, db: str | None) -> None:
+def series_create(
+    code: str,
+    prefix: str,
+    suffix: str,
+    length: str,
+    offset: str,
+    method: str,
+    disabled: bool,
+    exists_ok: bool,
+    db: str | None,
+) -> None:
     """Register series CODE and print its new id (alone on stdout, for scripts)."""
-    definition = CardSeries(code, prefix=prefix, suffix=suffix, length=_integer(length),
-                            offset=_integer(offset), method=method)
+    definition = CardSeries(
+        code,
+        prefix=prefix,
+        suffix=suffix,
+        length=_integer(length),
+        offset=_integer(offset),
+        method=method,
+    )
     with _opened(db) as store:
         try:
             series_id = store.create_series(definition, enabled=not disabled)
@@ -134,8 +177,18 @@ def series_create(code: str, prefix: str, suffix: str, length: str, offset: str,
     click.echo(series_id)
 
 
-_LIST_COLUMNS = ("id", "code", "method", "length", "prefix", "suffix", "offset", "used",
-                 "capacity", "enabled")
+_LIST_COLUMNS = (
+    "id",
+    "code",
+    "method",
+    "length",
+    "prefix",
+    "suffix",
+    "offset",
+    "used",
+    "capacity",
+    "enabled",
+)
 _RIGHT = {"id", "length", "offset", "used", "capacity"}
 
 
@@ -145,14 +198,29 @@ def series_list(db: str | None) -> None:
     """Print every series as a table: definition, numbers used, capacity, state."""
     with _opened(db) as store:
         infos = store.list_series()
-    rows = [[str(info.id), info.series.code, info.series.method.value,
-             str(info.series.length), info.series.prefix or "-", info.series.suffix or "-",
-             str(info.series.offset), str(info.next_index), str(info.series.capacity),
-             "yes" if info.enabled else "no"] for info in infos]
-    widths = [max(len(cell) for cell in column) for column in zip(_LIST_COLUMNS, *rows)]
+    rows = [
+        [
+            str(info.id),
+            info.series.code,
+            info.series.method.value,
+            str(info.series.length),
+            info.series.prefix or "-",
+            info.series.suffix or "-",
+            str(info.series.offset),
+            str(info.next_index),
+            str(info.series.capacity),
+            "yes" if info.enabled else "no",
+        ]
+        for info in infos
+    ]
+    widths = [
+        max(len(cell) for cell in column) for column in zip(_LIST_COLUMNS, *rows, strict=True)
+    ]
     for row in [list(_LIST_COLUMNS), *rows]:
-        cells = [cell.rjust(w) if name in _RIGHT else cell.ljust(w)
-                 for name, cell, w in zip(_LIST_COLUMNS, row, widths)]
+        cells = [
+            cell.rjust(w) if name in _RIGHT else cell.ljust(w)
+            for name, cell, w in zip(_LIST_COLUMNS, row, widths, strict=True)
+        ]
         click.echo("  ".join(cells).rstrip())
     if not infos:
         click.echo("no series yet: create one with `cardseq series create`", err=True)
@@ -224,19 +292,24 @@ def labels() -> None:
 def labels_list(db: str | None) -> None:
     """Print every label, its status, and whether it is the status' default."""
     with _opened(db) as store:
-        rows = [(name, status, "yes" if default else "no")
-                for name, status, default in store.labels()]
+        rows = [
+            (name, status, "yes" if default else "no") for name, status, default in store.labels()
+        ]
     header = ("label", "status", "default")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
     for row in [header, *rows]:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
 @labels.command("add")
 @click.argument("name")
 @click.option("--status", required=True, help="The status NAME stands for (any case).")
-@click.option("--default", "make_default", is_flag=True,
-              help="Make NAME the label that changes to this status record by default.")
+@click.option(
+    "--default",
+    "make_default",
+    is_flag=True,
+    help="Make NAME the label that changes to this status record by default.",
+)
 @db_option
 def labels_add(name: str, status: str, make_default: bool, db: str | None) -> None:
     """Add the status label NAME (a label keeps its status once created)."""
@@ -250,25 +323,61 @@ def labels_add(name: str, status: str, make_default: bool, db: str | None) -> No
 
 @main.command()
 @click.argument("series_ref", metavar="SERIES")
-@click.option("--count", "-n", required=True, metavar="N",
-              help="How many numbers to reserve and write (a positive integer).")
-@click.option("--status-label", default=DEFAULT_LABEL, show_default=True,
-              help="Status label recorded with the reservation in the ledger.")
-@click.option("--order", type=click.Choice(ORDERS), default="asc", show_default=True,
-              help="Write the block's numbers in ascending or descending index order.")
-@click.option("--out", "-o", type=click.Path(dir_okay=False, writable=True, allow_dash=True),
-              default="-", show_default=True,
-              help="File to write the numbers to (replaced if it exists); - is stdout.")
-@click.option("--format", "fmt", type=click.Choice(tuple(FORMATS)), default="txt",
-              show_default=True,
-              help="txt: one number a line; csv: a 'number' header, then the numbers; "
-                   'jsonl: {"number": "..."} a line.')
-@click.option("--request-id", default=None, metavar="ID",
-              help="Idempotency key: a retry with the same ID writes the same numbers "
-                   "instead of reserving new ones.")
+@click.option(
+    "--count",
+    "-n",
+    required=True,
+    metavar="N",
+    help="How many numbers to reserve and write (a positive integer).",
+)
+@click.option(
+    "--status-label",
+    default=DEFAULT_LABEL,
+    show_default=True,
+    help="Status label recorded with the reservation in the ledger.",
+)
+@click.option(
+    "--order",
+    type=click.Choice(ORDERS),
+    default="asc",
+    show_default=True,
+    help="Write the block's numbers in ascending or descending index order.",
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+    default="-",
+    show_default=True,
+    help="File to write the numbers to (replaced if it exists); - is stdout.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(tuple(FORMATS)),
+    default="txt",
+    show_default=True,
+    help="txt: one number a line; csv: a 'number' header, then the numbers; "
+    'jsonl: {"number": "..."} a line.',
+)
+@click.option(
+    "--request-id",
+    default=None,
+    metavar="ID",
+    help="Idempotency key: a retry with the same ID writes the same numbers "
+    "instead of reserving new ones.",
+)
 @db_option
-def generate(series_ref: str, count: str, status_label: str, order: str, out: str, fmt: str,
-             request_id: str | None, db: str | None) -> None:
+def generate(
+    series_ref: str,
+    count: str,
+    status_label: str,
+    order: str,
+    out: str,
+    fmt: str,
+    request_id: str | None,
+    db: str | None,
+) -> None:
     """Reserve COUNT new numbers of SERIES (id or code) and write them.
 
     The block is committed to the store before the first number is written, so the
@@ -278,20 +387,19 @@ def generate(series_ref: str, count: str, status_label: str, order: str, out: st
     if not to_stdout:
         _check_writable(out)
     with _opened(db) as store:
-        block = store.reserve(series_ref, _count(count),
-                              status_label=status_label, request_id=request_id)
+        block = store.reserve(
+            series_ref, _count(count), status_label=status_label, request_id=request_id
+        )
     with _output(out) as fp:
         # A bar only on a terminal, and never over numbers going to that same terminal.
         show_bar = sys.stderr.isatty() and not (to_stdout and sys.stdout.isatty())
         if show_bar:
-            with click.progressbar(length=block.count, label="generating",
-                                   file=sys.stderr) as bar:
+            with click.progressbar(length=block.count, label="generating", file=sys.stderr) as bar:
                 block.write(fp, order, fmt=fmt, progress=bar.update)
         else:
             block.write(fp, order, fmt=fmt)
     if not to_stdout:
-        click.echo(f"wrote {block.count} numbers of series {block.series.code} to {out}",
-                   err=True)
+        click.echo(f"wrote {block.count} numbers of series {block.series.code} to {out}", err=True)
 
 
 def _check_writable(out: str) -> None:
@@ -350,8 +458,9 @@ def validate(numbers: tuple[str, ...], db: str | None) -> None:
             if entry is None:
                 click.echo(f"{where}, not reserved yet")
             else:
-                click.echo(f"{where}, reserved {entry.created_at.isoformat()}"
-                           f" (label {entry.status_label})")
+                click.echo(
+                    f"{where}, reserved {entry.created_at.isoformat()} (label {entry.status_label})"
+                )
     if not all_valid:
         click.get_current_context().exit(1)
 
@@ -365,34 +474,76 @@ __all__ = ["CardSeqGroup", "db_option", "main"]
 def _server_missing(error: ImportError) -> click.ClickException:
     return click.ClickException(
         f"the HTTP server needs the 'server' extra ({error.name} is missing): "
-        "pip install 'cardseq[server]'")
+        "pip install 'cardseq[server]'"
+    )
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on (0.0.0.0: every interface).")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
-              help="TCP port to listen on.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (0.0.0.0: every interface).",
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="TCP port to listen on.",
+)
 @db_option
-@click.option("--users-file", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="Users for Basic authentication (made with `cardseq users add`).")
-@click.option("--no-auth", is_flag=True,
-              help="Serve without authentication: anyone who can connect may generate.")
-@click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None,
-              metavar="R", help="Requests a second per user (token bucket refill). "
-                                "[default: 1000]")
-@click.option("--burst", type=click.IntRange(min=1), default=None, metavar="B",
-              help="Requests a user may make at once (bucket size). [default: 2000]")
-@click.option("--max-count", type=click.IntRange(min=1), default=100_000, show_default=True,
-              metavar="N", help="Most numbers one generate request may ask for (error 3026).")
-def serve(host: str, port: int, db: str | None, users_file: str | None, no_auth: bool,
-          rate: float | None, burst: int | None, max_count: int) -> None:
+@click.option(
+    "--users-file",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Users for Basic authentication (made with `cardseq users add`).",
+)
+@click.option(
+    "--no-auth",
+    is_flag=True,
+    help="Serve without authentication: anyone who can connect may generate.",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="R",
+    help="Requests a second per user (token bucket refill). [default: 1000]",
+)
+@click.option(
+    "--burst",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="B",
+    help="Requests a user may make at once (bucket size). [default: 2000]",
+)
+@click.option(
+    "--max-count",
+    type=click.IntRange(min=1),
+    default=100_000,
+    show_default=True,
+    metavar="N",
+    help="Most numbers one generate request may ask for (error 3026).",
+)
+def serve(
+    host: str,
+    port: int,
+    db: str | None,
+    users_file: str | None,
+    no_auth: bool,
+    rate: float | None,
+    burst: int | None,
+    max_count: int,
+) -> None:
     """Serve the HTTP API (docs/http.md) in this process until interrupted."""
     if users_file is not None and no_auth:
         raise click.UsageError("--users-file and --no-auth exclude each other")
     if users_file is None and not no_auth:
-        raise click.UsageError("no --users-file given: create one with `cardseq users add`, "
-                               "or pass --no-auth to serve without authentication")
+        raise click.UsageError(
+            "no --users-file given: create one with `cardseq users add`, "
+            "or pass --no-auth to serve without authentication"
+        )
     try:
         import uvicorn
 
@@ -400,14 +551,19 @@ def serve(host: str, port: int, db: str | None, users_file: str | None, no_auth:
     except ImportError as error:
         raise _server_missing(error) from None
     if no_auth:
-        click.echo("warning: --no-auth: every route is open to anyone who can connect to "
-                   f"{host}:{port}", err=True)
-    app = create_app(db or default_url(), users_file=users_file,
-                     rate=DEFAULT_RATE if rate is None else rate,
-                     burst=DEFAULT_BURST if burst is None else burst, max_count=max_count)
+        click.echo(
+            f"warning: --no-auth: every route is open to anyone who can connect to {host}:{port}",
+            err=True,
+        )
+    app = create_app(
+        db or default_url(),
+        users_file=users_file,
+        rate=DEFAULT_RATE if rate is None else rate,
+        burst=DEFAULT_BURST if burst is None else burst,
+        max_count=max_count,
+    )
     if app.state.auth is not None and app.state.auth.world_readable():
-        click.echo(f"warning: {users_file} can be read by other users: chmod 600 it",
-                   err=True)
+        click.echo(f"warning: {users_file} can be read by other users: chmod 600 it", err=True)
     uvicorn.run(app, host=host, port=port, workers=1, log_level="info")
 
 
@@ -418,10 +574,17 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("name")
-@click.option("--users-file", required=True, type=click.Path(dir_okay=False),
-              help="The users file (created with mode 0600 if missing).")
-@click.option("--password-stdin", is_flag=True,
-              help="Read the password from the first line of stdin instead of prompting.")
+@click.option(
+    "--users-file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The users file (created with mode 0600 if missing).",
+)
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of stdin instead of prompting.",
+)
 def users_add(name: str, users_file: str, password_stdin: bool) -> None:
     """Add user NAME to the users file, or replace its password.
 

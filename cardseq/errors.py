@@ -95,8 +95,9 @@ class InvalidNumber(CardSeqError, ValueError):
 
     code = 3010
 
-    def __init__(self, message: str, *, field: str | None = None, value: Any = None,
-                 reason: str = "") -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, value: Any = None, reason: str = ""
+    ) -> None:
         super().__init__(message, field=field, value=value)
         self.reason = reason
 

@@ -57,8 +57,9 @@ def _sipround(v0: Any, v1: Any, v2: Any, v3: Any) -> tuple[Any, Any, Any, Any]:
     return v0, v1, v2, v3
 
 
-def siphash(state: tuple[int, int, int, int], word: Any, c_rounds: int = 1,
-            d_rounds: int = 3) -> Any:
+def siphash(
+    state: tuple[int, int, int, int], word: Any, c_rounds: int = 1, d_rounds: int = 3
+) -> Any:
     """SipHash-c-d of one 64-bit little-endian word, from a keyed initial ``state``.
 
     The rounds use SipHash-1-3; ``c_rounds=2, d_rounds=4`` gives SipHash-2-4, whose
@@ -91,7 +92,7 @@ def sip_state(key16: bytes) -> tuple[int, int, int, int]:
 class Permutation:
     """``P_k``: a keyed bijection of ``[0, capacity)``, with its inverse."""
 
-    __slots__ = ("capacity", "bits", "high_bits", "low_bits", "round_keys", "states")
+    __slots__ = ("bits", "capacity", "high_bits", "low_bits", "round_keys", "states")
 
     def __init__(self, key: bytes, capacity: int) -> None:
         if not isinstance(key, bytes) or not MIN_KEY <= len(key) <= MAX_KEY:
@@ -104,9 +105,9 @@ class Permutation:
         self.low_bits = self.bits - self.high_bits
         domain = self.bits.to_bytes(2, "little")
         self.round_keys = tuple(
-            hashlib.blake2b(bytes([r]) + domain, key=key, digest_size=16,
-                            person=_PERSON).digest()
-            for r in range(ROUNDS))
+            hashlib.blake2b(bytes([r]) + domain, key=key, digest_size=16, person=_PERSON).digest()
+            for r in range(ROUNDS)
+        )
         self.states = tuple(sip_state(k) for k in self.round_keys)
 
     def __repr__(self) -> str:  # never shows the keys
@@ -122,8 +123,9 @@ class Permutation:
         if self.native:
             return siphash(self.states[r], half) & mask
         size = (max(self.high_bits, self.low_bits) + 7) // 8
-        digest = hashlib.blake2b(half.to_bytes(size, "little"), key=self.round_keys[r],
-                                 digest_size=(bits + 7) // 8).digest()
+        digest = hashlib.blake2b(
+            half.to_bytes(size, "little"), key=self.round_keys[r], digest_size=(bits + 7) // 8
+        ).digest()
         return int.from_bytes(digest, "little") & mask
 
     def _feistel(self, x: Any, rounds: range | reversed[int]) -> Any:

@@ -41,7 +41,7 @@ MAX_AFFIX = 50
 MAX_CODE = 50
 
 
-class Method(str, enum.Enum):
+class Method(enum.StrEnum):
     """How index ``i`` becomes a counter, and which check digit follows it."""
 
     DEFAULT = "DEFAULT"
@@ -129,8 +129,10 @@ def patterns_overlap(a: str, b: str) -> bool:
     """
     if len(a) != len(b):
         return False
-    return all(x == y or (x == "#" and y.isdigit()) or (y == "#" and x.isdigit())
-               for x, y in zip(a, b))
+    return all(
+        x == y or (x == "#" and y.isdigit()) or (y == "#" and x.isdigit())
+        for x, y in zip(a, b, strict=True)
+    )
 
 
 @dataclass(frozen=True)
@@ -152,20 +154,35 @@ class CardSeries:
     _layout: Layout = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.code, str) or not self.code or len(self.code) > MAX_CODE \
-                or not _is_alnum(self.code.replace("_", "").replace("-", "")) \
-                or self.code.isdigit():
+        if (
+            not isinstance(self.code, str)
+            or not self.code
+            or len(self.code) > MAX_CODE
+            or not _is_alnum(self.code.replace("_", "").replace("-", ""))
+            or self.code.isdigit()
+        ):
             raise InvalidSeries.bad(
-                "code", self.code, f"must be 1..{MAX_CODE} ASCII letters, digits, '_' or '-',"
-                " not all digits (an all-digit reference means a series id)")
-        if not isinstance(self.prefix, str) or len(self.prefix) > MAX_AFFIX \
-                or not _is_alnum(self.prefix):
+                "code",
+                self.code,
+                f"must be 1..{MAX_CODE} ASCII letters, digits, '_' or '-',"
+                " not all digits (an all-digit reference means a series id)",
+            )
+        if (
+            not isinstance(self.prefix, str)
+            or len(self.prefix) > MAX_AFFIX
+            or not _is_alnum(self.prefix)
+        ):
             raise InvalidPrefix.bad(
-                "prefix", self.prefix, f"must be 0..{MAX_AFFIX} ASCII letters or digits")
-        if not isinstance(self.suffix, str) or len(self.suffix) > MAX_AFFIX \
-                or not _is_alnum(self.suffix):
+                "prefix", self.prefix, f"must be 0..{MAX_AFFIX} ASCII letters or digits"
+            )
+        if (
+            not isinstance(self.suffix, str)
+            or len(self.suffix) > MAX_AFFIX
+            or not _is_alnum(self.suffix)
+        ):
             raise InvalidSuffix.bad(
-                "suffix", self.suffix, f"must be 0..{MAX_AFFIX} ASCII letters or digits")
+                "suffix", self.suffix, f"must be 0..{MAX_AFFIX} ASCII letters or digits"
+            )
         length = whole_number(self.length)
         if length is None:
             raise InvalidLength.bad("length", self.length, "must be an integer")
@@ -179,17 +196,21 @@ class CardSeries:
         if body < 1 + has_check:
             need = len(self.prefix) + len(self.suffix) + 1 + has_check
             raise InvalidLength.bad(
-                "length", self.length,
+                "length",
+                self.length,
                 f"leaves {body} digit(s) for the counter{' and check digit' if has_check else ''}"
                 f" after prefix {self.prefix!r} and suffix {self.suffix!r}; "
-                f"method {method} needs length >= {need}")
+                f"method {method} needs length >= {need}",
+            )
         width = body - has_check
         offset = whole_number(self.offset)
         if offset is None or not 0 <= offset < 10**width:
             top = 10**width - 1 if width <= 20 else f"10**{width} - 1"
             raise InvalidOffset.bad(
-                "offset", self.offset,
-                f"must be an integer from 0 to {top} (the counter has {width} digit(s))")
+                "offset",
+                self.offset,
+                f"must be an integer from 0 to {top} (the counter has {width} digit(s))",
+            )
         key = self._checked_key(method)
         set_ = object.__setattr__
         set_(self, "key", key)
@@ -200,8 +221,19 @@ class CardSeries:
         set_(self, "capacity", 10**width - offset)
         check_prefix = self.prefix if self.prefix.isdigit() else ""
         perm = Permutation(key, 10**width - offset) if key is not None else None
-        set_(self, "_layout", Layout(self.prefix.encode("ascii"), self.suffix.encode("ascii"),
-                                     width, method.check, check_prefix, offset, perm))
+        set_(
+            self,
+            "_layout",
+            Layout(
+                self.prefix.encode("ascii"),
+                self.suffix.encode("ascii"),
+                width,
+                method.check,
+                check_prefix,
+                offset,
+                perm,
+            ),
+        )
 
     def _checked_key(self, method: Method) -> bytes | None:
         """The key of a keyed method (a fresh one if none was given); None otherwise.
@@ -211,8 +243,9 @@ class CardSeries:
         key = self.key
         if not method.keyed:
             if key is not None:
-                raise InvalidSeries(f"key is only for the RANDOM methods, not {method}",
-                                    field="key")
+                raise InvalidSeries(
+                    f"key is only for the RANDOM methods, not {method}", field="key"
+                )
             return None
         if key is None:
             return secrets.token_bytes(32)
@@ -222,14 +255,19 @@ class CardSeries:
             raise InvalidSeries(f"key must be bytes, not {type(key).__name__}", field="key")
         if not MIN_KEY <= len(key) <= MAX_KEY:
             raise InvalidSeries(
-                f"key has {len(key)} bytes; it must have {MIN_KEY} to {MAX_KEY}", field="key")
+                f"key has {len(key)} bytes; it must have {MIN_KEY} to {MAX_KEY}", field="key"
+            )
         return key
 
     def to_dict(self, *, include_key: bool = False) -> dict[str, Any]:
         """The series' configuration; the key (hex) only when asked for."""
         config: dict[str, Any] = {
-            "code": self.code, "prefix": self.prefix, "suffix": self.suffix,
-            "length": self.length, "offset": self.offset, "method": self.method.value,
+            "code": self.code,
+            "prefix": self.prefix,
+            "suffix": self.suffix,
+            "length": self.length,
+            "offset": self.offset,
+            "method": self.method.value,
         }
         if include_key and self.key is not None:
             config["key"] = self.key.hex()
@@ -242,8 +280,8 @@ class CardSeries:
             raise InvalidArgument.bad(name, index, "must be a non-negative integer")
         if value >= self.capacity:
             raise SeriesExhausted.bad(
-                name, index, f"is past the end of series {self.code!r}"
-                f" (capacity {self.capacity})")
+                name, index, f"is past the end of series {self.code!r} (capacity {self.capacity})"
+            )
         return value
 
     def format(self, index: int) -> str:
@@ -251,7 +289,7 @@ class CardSeries:
         i = self.index(index)
         layout = self._layout
         value = layout.perm.forward(i) if layout.perm else i
-        digits = "%0*d" % (layout.width, layout.offset + value)
+        digits = f"{layout.offset + value:0{layout.width}d}"
         check = ""
         if layout.check != checkdigit.NONE:
             check = str(checkdigit.compute(layout.check, layout.check_prefix + digits))
@@ -261,8 +299,9 @@ class CardSeries:
         """The index of ``number``; ``InvalidNumber`` (with ``.reason``) if it is not one."""
 
         def bad(reason: str, why: str) -> InvalidNumber:
-            return InvalidNumber(f"number {show(number)} {why}", field="number",
-                                 value=number, reason=reason)
+            return InvalidNumber(
+                f"number {show(number)} {why}", field="number", value=number, reason=reason
+            )
 
         text = number
         if isinstance(text, (bytes, bytearray)):
@@ -270,13 +309,14 @@ class CardSeries:
         if not isinstance(text, str):
             raise bad("type", "is not a string")
         if len(text) != self.length:
-            raise bad("length", f"has {len(text)} characters; series {self.code!r}"
-                                f" has {self.length}")
+            raise bad(
+                "length", f"has {len(text)} characters; series {self.code!r} has {self.length}"
+            )
         if not text.startswith(self.prefix):
             raise bad("prefix", f"does not start with the prefix {self.prefix!r}")
         if not text.endswith(self.suffix):
             raise bad("suffix", f"does not end with the suffix {self.suffix!r}")
-        body = text[len(self.prefix): self.length - len(self.suffix)]
+        body = text[len(self.prefix) : self.length - len(self.suffix)]
         if not (body.isascii() and body.isdigit()):
             raise bad("digits", f"has a non-digit in its counter {body!r}")
         layout = self._layout

@@ -46,8 +46,9 @@ class CardService:
 
     # ---- series ----------------------------------------------------------------------
 
-    def create_series(self, series: CardSeries, *, enabled: bool = True,
-                      details: dict[str, Any] | None = None) -> int:
+    def create_series(
+        self, series: CardSeries, *, enabled: bool = True, details: dict[str, Any] | None = None
+    ) -> int:
         return self.store.create_series(series, enabled=enabled, details=details)
 
     def series_details(self, series_id: int | str) -> dict[str, Any]:
@@ -57,17 +58,27 @@ class CardService:
         return {
             "id": info.id,
             "code": s.code,
-            "cardGenerationConfiguration": {"prefix": s.prefix, "suffix": s.suffix,
-                                            "offset": s.offset, "length": s.length,
-                                            "method": s.method.value},
+            "cardGenerationConfiguration": {
+                "prefix": s.prefix,
+                "suffix": s.suffix,
+                "offset": s.offset,
+                "length": s.length,
+                "method": s.method.value,
+            },
             "cardGenerationEnabled": info.enabled,
             **self.store.series_details(info.id),
         }
 
     # ---- generation ------------------------------------------------------------------
 
-    def generate(self, series_id: Any, count: Any, status_label: Any = DEFAULT_LABEL, *,
-                 request_id: str | None = None) -> dict[str, Any]:
+    def generate(
+        self,
+        series_id: Any,
+        count: Any,
+        status_label: Any = DEFAULT_LABEL,
+        *,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
         """Reserve and format ``count`` numbers: ``{"data", "warnings", "errors"}``.
 
         The numbers come newest first, as in the reference. Errors do not raise: they
@@ -77,10 +88,12 @@ class CardService:
         try:
             count = positive_count(count)
             if self.max_count is not None and count > self.max_count:
-                raise CountTooLarge.bad("count", count, f"is above the maximum of"
-                                                        f" {self.max_count} per request")
-            block = self.store.reserve(series_id, count, status_label=status_label,
-                                       request_id=request_id)
+                raise CountTooLarge.bad(
+                    "count", count, f"is above the maximum of {self.max_count} per request"
+                )
+            block = self.store.reserve(
+                series_id, count, status_label=status_label, request_id=request_id
+            )
         except CardSeqError as error:
             return {"data": [], "warnings": [], "errors": [error.to_dict()]}
         return {"data": block.to_list("desc"), "warnings": [], "errors": []}
@@ -88,18 +101,28 @@ class CardService:
     def generation_log(self, series_id: int | str) -> list[dict[str, Any]]:
         """The series' generation requests, oldest first."""
         info = self.store.info(series_id)
-        return [{"seriesId": info.id, "start": e.start, "count": e.count,
-                 "statusLabel": e.status_label, "requestId": e.request_id,
-                 "generatedOn": e.created_at.isoformat(),
-                 "firstNumber": info.series.format(e.start),
-                 "lastNumber": info.series.format(e.stop - 1)}
-                for e in self.store.ledger(info.id) if e.kind == "reserved"]
+        return [
+            {
+                "seriesId": info.id,
+                "start": e.start,
+                "count": e.count,
+                "statusLabel": e.status_label,
+                "requestId": e.request_id,
+                "generatedOn": e.created_at.isoformat(),
+                "firstNumber": info.series.format(e.start),
+                "lastNumber": info.series.format(e.stop - 1),
+            }
+            for e in self.store.ledger(info.id)
+            if e.kind == "reserved"
+        ]
 
     # ---- labels ----------------------------------------------------------------------
 
     def labels(self) -> list[dict[str, Any]]:
-        return [{"label": name, "status": status, "default": default}
-                for name, status, default in self.store.labels()]
+        return [
+            {"label": name, "status": status, "default": default}
+            for name, status, default in self.store.labels()
+        ]
 
     def add_label(self, label: str, status: str, *, default: bool = False) -> None:
         self.store.add_label(label, status, default=default)
@@ -133,16 +156,28 @@ class CardService:
         state = self.store.card_state(info.id, index)
         if state is None:
             status, label, customer, updated = (
-                self._label_status(entry.status_label), entry.status_label, None, None)
+                self._label_status(entry.status_label),
+                entry.status_label,
+                None,
+                None,
+            )
         else:
             status, label, customer, updated = state
-        return {"cardNumber": number, "seriesId": info.id, "seriesCode": info.series.code,
-                "index": index, "status": status, "statusLabel": label,
-                "generatedOn": entry.created_at.isoformat(), "customerId": customer,
-                "updatedOn": updated.isoformat() if updated else None}
+        return {
+            "cardNumber": number,
+            "seriesId": info.id,
+            "seriesCode": info.series.code,
+            "index": index,
+            "status": status,
+            "statusLabel": label,
+            "generatedOn": entry.created_at.isoformat(),
+            "customerId": customer,
+            "updatedOn": updated.isoformat() if updated else None,
+        }
 
-    def change_status(self, number: Any, status_label: Any, *,
-                      customer_id: str | None = None) -> dict[str, Any]:
+    def change_status(
+        self, number: Any, status_label: Any, *, customer_id: str | None = None
+    ) -> dict[str, Any]:
         """Move a card to the status of ``status_label``, following the rules.
 
         Same status: 3012; a move the rules forbid: 3038; unknown label: 3017.
@@ -152,22 +187,26 @@ class CardService:
             card = self.card(number)
             current = card["status"]
             if target == current:
-                raise StatusUnchanged.bad("statusLabel", status_label,
-                                          f"has the card's current status {current}")
+                raise StatusUnchanged.bad(
+                    "statusLabel", status_label, f"has the card's current status {current}"
+                )
             if target not in TRANSITIONS[current]:
                 raise TransitionNotAllowed(
                     f"card {show(number)} cannot change from {current} to {target}",
-                    field="statusLabel", value=status_label)
-            if self.store.set_card_status(card["seriesId"], card["index"], current, target,
-                                          status_label, customer_id):
+                    field="statusLabel",
+                    value=status_label,
+                )
+            if self.store.set_card_status(
+                card["seriesId"], card["index"], current, target, status_label, customer_id
+            ):
                 return self.card(number)
-        raise TransitionNotAllowed(f"card {show(number)} kept changing; try again",
-                                   field="cardNumber", value=number)
+        raise TransitionNotAllowed(
+            f"card {show(number)} kept changing; try again", field="cardNumber", value=number
+        )
 
     def issue(self, number: str, customer_id: str) -> dict[str, Any]:
         """Give a generated card to a customer: it becomes ACTIVE."""
-        return self.change_status(number, self._default_label("ACTIVE"),
-                                  customer_id=customer_id)
+        return self.change_status(number, self._default_label("ACTIVE"), customer_id=customer_id)
 
     def suspend(self, number: str) -> dict[str, Any]:
         return self.change_status(number, self._default_label("SUSPENDED"))
@@ -184,9 +223,17 @@ class CardService:
     def status_log(self, number: Any) -> list[dict[str, Any]]:
         """A card's status changes, oldest first."""
         info, index, _ = self._locate(number)
-        return [{"cardNumber": number, "fromStatus": a, "toStatus": b, "statusLabel": label,
-                 "customerId": customer, "changedOn": at.isoformat()}
-                for a, b, label, customer, at in self.store.status_log(info.id, index)]
+        return [
+            {
+                "cardNumber": number,
+                "fromStatus": a,
+                "toStatus": b,
+                "statusLabel": label,
+                "customerId": customer,
+                "changedOn": at.isoformat(),
+            }
+            for a, b, label, customer, at in self.store.status_log(info.id, index)
+        ]
 
 
 __all__ = ["STATUSES", "TRANSITIONS", "CardService"]

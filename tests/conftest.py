@@ -14,11 +14,15 @@ from hypothesis import HealthCheck, settings
 from .pgcluster import PostgresCluster, create_database, drop_database
 
 settings.register_profile(
-    "default", deadline=None, max_examples=100,
-    suppress_health_check=[HealthCheck.too_slow])
+    "default", deadline=None, max_examples=100, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.register_profile(
-    "ci", deadline=None, max_examples=200, derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow])
+    "ci",
+    deadline=None,
+    max_examples=200,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
@@ -50,8 +54,10 @@ def postgres_cluster():
     CI (CI=true): there a skip would silently hide that nothing was tested.
     """
     if not PostgresCluster.available():
-        msg = ("PostgreSQL server binaries (initdb, pg_ctl) not found in `pg_config --bindir` "
-               "or /usr/lib/postgresql/*/bin; install them with: apt-get install postgresql")
+        msg = (
+            "PostgreSQL server binaries (initdb, pg_ctl) not found in `pg_config --bindir` "
+            "or /usr/lib/postgresql/*/bin; install them with: apt-get install postgresql"
+        )
         if os.environ.get("CI") == "true":
             pytest.fail(msg + " (CI=true: PostgreSQL tests must not skip in CI)")
         pytest.skip(msg)

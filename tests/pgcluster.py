@@ -23,11 +23,13 @@ def _bindir() -> str | None:
         out = subprocess.run(["pg_config", "--bindir"], check=False, capture_output=True, text=True)
         candidates.append(out.stdout.strip())
     by_version = glob.glob("/usr/lib/postgresql/*/bin")
-    by_version.sort(key=lambda d: [int(p) for p in d.split("/")[-2].split(".") if p.isdigit()],
-                    reverse=True)
+    by_version.sort(
+        key=lambda d: [int(p) for p in d.split("/")[-2].split(".") if p.isdigit()], reverse=True
+    )
     candidates += by_version
-    return next((d for d in candidates if d and os.access(os.path.join(d, "initdb"), os.X_OK)),
-                None)
+    return next(
+        (d for d in candidates if d and os.access(os.path.join(d, "initdb"), os.X_OK)), None
+    )
 
 
 def database_url(server_url: str, name: str) -> str:
@@ -67,8 +69,9 @@ class PostgresCluster:
             pw = pwd.getpwnam("postgres")
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)  # empty dir: no need for chown -R
             # mkdtemp's parent may be closed to postgres (e.g. TMPDIR under /root): fail clearly.
-            if subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", self.dir],
-                              check=False).returncode:
+            if subprocess.run(
+                ["runuser", "-u", "postgres", "--", "test", "-w", self.dir], check=False
+            ).returncode:
                 shutil.rmtree(self.dir)
                 raise RuntimeError(f"user postgres cannot reach {self.dir}; set TMPDIR=/tmp")
         self.datadir = os.path.join(self.dir, "data")
@@ -101,8 +104,10 @@ class PostgresCluster:
         # cwd: the server user may not be able to enter the caller's working directory.
         out = subprocess.run(cmd, cwd=self.dir, check=False, capture_output=True, text=True)
         if out.returncode:
-            raise RuntimeError(f"{' '.join(cmd)} failed ({out.returncode}):\n{out.stdout}"
-                               f"{out.stderr}\n--- server log tail:\n{self._log_tail()}")
+            raise RuntimeError(
+                f"{' '.join(cmd)} failed ({out.returncode}):\n{out.stdout}"
+                f"{out.stderr}\n--- server log tail:\n{self._log_tail()}"
+            )
 
     def _log_tail(self, lines: int = 30) -> str:
         try:
@@ -114,13 +119,25 @@ class PostgresCluster:
     def start(self) -> None:
         """initdb on the first call; then start the server and wait until it accepts connections."""
         if not self._initialised:
-            self._run("initdb", "-D", self.datadir, "-A", "trust", "-U", "postgres",
-                      "--no-sync", "-E", "UTF8")
+            self._run(
+                "initdb",
+                "-D",
+                self.datadir,
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            )
             # fsync stays on (the default): tests measure durability across crash-stops.
             with open(os.path.join(self.datadir, "postgresql.conf"), "a") as f:
-                f.write(f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\n"
-                        f"unix_socket_directories = '{self.dir}'\nmax_connections = 200\n"
-                        "fsync = on\n")
+                f.write(
+                    f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\n"
+                    f"unix_socket_directories = '{self.dir}'\nmax_connections = 200\n"
+                    "fsync = on\n"
+                )
             self._initialised = True
         # The server's stderr (its log) goes to logfile in the temp dir.
         self._run("pg_ctl", "-D", self.datadir, "-l", self.logfile, "-w", "-t", "60", "start")

@@ -27,22 +27,37 @@ def free_port() -> int:
 
 def cardseq(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``python -m cardseq ARGS...``; fail with its output if it fails."""
-    result = subprocess.run([sys.executable, "-m", "cardseq", *args], input=input,
-                            capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "cardseq", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, (args, result.stdout, result.stderr)
     return result
 
 
 def add_user(users_file: Path, name: str, password: str) -> None:
-    cardseq("users", "add", name, "--users-file", str(users_file), "--password-stdin",
-            input=password + "\n")
+    cardseq(
+        "users",
+        "add",
+        name,
+        "--users-file",
+        str(users_file),
+        "--password-stdin",
+        input=password + "\n",
+    )
 
 
 class Server:
     """``cardseq serve`` with ``options`` in a subprocess; ``stop()`` ends it."""
 
-    def __init__(self, workdir: Path, db: str, *options: str,
-                 auth: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self, workdir: Path, db: str, *options: str, auth: tuple[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db = db
@@ -51,10 +66,23 @@ class Server:
         self._log = open(self.log_path, "wb")  # noqa: SIM115 (open while the server runs)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "cardseq", "serve", "--port", str(self.port),
-             "--db", db, *options],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT,
-            env=env)
+            [
+                sys.executable,
+                "-m",
+                "cardseq",
+                "serve",
+                "--port",
+                str(self.port),
+                "--db",
+                db,
+                *options,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+        )
         try:
             self._wait()
         except BaseException:
@@ -65,8 +93,7 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}:\n"
-                                   f"{self.log()}")
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
             try:
                 if httpx.get(f"{self.url}/openapi.json", timeout=1).status_code == 200:
                     return
@@ -79,8 +106,7 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
     def client(self, auth: tuple[str, str] | None = None, **options: object) -> httpx.Client:
-        return httpx.Client(base_url=self.url, auth=auth or self.auth, timeout=60,
-                            **options)  # type: ignore[arg-type]
+        return httpx.Client(base_url=self.url, auth=auth or self.auth, timeout=60, **options)  # type: ignore[arg-type]
 
     def stop(self) -> None:
         """Terminate (uvicorn shuts down gracefully), then kill if it lingers."""

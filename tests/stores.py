@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from cardseq.store import Store
 
 
@@ -21,7 +23,7 @@ def check_ledger(store: Store, series) -> list[tuple[int, int]]:
         position = start + count
     assert position == info.next_index
     unused = sorted((e.start, e.stop) for e in entries if e.kind == "unused")
-    for (_, stop), (start, _) in zip(unused, unused[1:]):
+    for (_, stop), (start, _) in itertools.pairwise(unused):
         assert stop <= start, "unused ranges overlap"
     for start, stop in unused:
         assert any(s <= start and stop <= s + c for s, c in reserved), "unused outside a block"

@@ -41,8 +41,15 @@ def series(draw, methods=tuple(SEQUENTIAL), max_width: int = 148) -> CardSeries:
     top = 10**width - 1
     offset = draw(st.one_of(st.just(0), st.integers(0, top), st.integers(max(0, top - 5), top)))
     key = draw(st.binary(min_size=16, max_size=64)) if method.keyed else None
-    return CardSeries("S1", prefix=prefix, suffix=suffix, length=fixed + width,
-                      offset=offset, method=method, key=key)
+    return CardSeries(
+        "S1",
+        prefix=prefix,
+        suffix=suffix,
+        length=fixed + width,
+        offset=offset,
+        method=method,
+        key=key,
+    )
 
 
 @st.composite
@@ -55,8 +62,7 @@ def ranges(draw, s: CardSeries, max_count: int = 500) -> tuple[int, int]:
 
 
 @st.composite
-def series_and_range(draw, methods=tuple(SEQUENTIAL), max_count: int = 500,
-                     max_width: int = 148):
+def series_and_range(draw, methods=tuple(SEQUENTIAL), max_count: int = 500, max_width: int = 148):
     s = draw(series(methods, max_width))
     if s.method.keyed:
         max_count = min(max_count, 200)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import tracemalloc
 
@@ -43,7 +44,7 @@ def test_write_formats(case, order, chunk_bytes):
     csv_out, jsonl_out = io.BytesIO(), io.BytesIO()
     block.write(csv_out, order, fmt="csv", chunk_bytes=chunk_bytes)
     block.write(jsonl_out, order, fmt="jsonl", chunk_bytes=chunk_bytes)
-    assert csv_out.getvalue().decode().splitlines() == ["number"] + expected
+    assert csv_out.getvalue().decode().splitlines() == ["number", *expected]
     assert [json.loads(line)["number"] for line in jsonl_out.getvalue().splitlines()] == expected
     with pytest.raises(cardseq.InvalidArgument):
         block.write(io.BytesIO(), fmt="xml")
@@ -65,11 +66,10 @@ def test_unique_and_strictly_increasing(case):
     s, start, count = case
     numbers = s.block(start, count).to_list()
     assert len(set(numbers)) == count
-    assert all(a < b for a, b in zip(numbers, numbers[1:]))
-    if s.prefix.isdigit() or not s.prefix:
-        if not s.suffix or s.suffix.isdigit():
-            values = [int(n) for n in numbers]
-            assert all(a < b for a, b in zip(values, values[1:]))
+    assert all(a < b for a, b in itertools.pairwise(numbers))
+    if (s.prefix.isdigit() or not s.prefix) and (not s.suffix or s.suffix.isdigit()):
+        values = [int(n) for n in numbers]
+        assert all(a < b for a, b in itertools.pairwise(values))
 
 
 @given(series(ALL, max_width=40), st.data())
@@ -103,18 +103,21 @@ def test_hundred_digit_counters_cross_carries():
     assert numbers[150][:119] == "1" + "0" * 118
 
 
-@pytest.mark.parametrize(("start", "count", "error", "code", "field"), [
-    (-1, 1, cardseq.InvalidArgument, 701, "start"),
-    ("0", 1, cardseq.InvalidArgument, 701, "start"),
-    (0, 0, cardseq.InvalidCount, 3025, "count"),
-    (0, -5, cardseq.InvalidCount, 3025, "count"),
-    (0, True, cardseq.InvalidCount, 3025, "count"),
-    (0, 2.0, cardseq.InvalidCount, 3025, "count"),
-    (0, "3", cardseq.InvalidCount, 3025, "count"),
-    (0, None, cardseq.InvalidCount, 3025, "count"),
-    (0, 10**6 + 1, cardseq.SeriesExhausted, 702, "count"),
-    (10**6, 1, cardseq.SeriesExhausted, 702, "start"),
-])
+@pytest.mark.parametrize(
+    ("start", "count", "error", "code", "field"),
+    [
+        (-1, 1, cardseq.InvalidArgument, 701, "start"),
+        ("0", 1, cardseq.InvalidArgument, 701, "start"),
+        (0, 0, cardseq.InvalidCount, 3025, "count"),
+        (0, -5, cardseq.InvalidCount, 3025, "count"),
+        (0, True, cardseq.InvalidCount, 3025, "count"),
+        (0, 2.0, cardseq.InvalidCount, 3025, "count"),
+        (0, "3", cardseq.InvalidCount, 3025, "count"),
+        (0, None, cardseq.InvalidCount, 3025, "count"),
+        (0, 10**6 + 1, cardseq.SeriesExhausted, 702, "count"),
+        (10**6, 1, cardseq.SeriesExhausted, 702, "start"),
+    ],
+)
 def test_bad_ranges(start, count, error, code, field):
     s = CardSeries("R", length=6)
     with pytest.raises(error) as info:

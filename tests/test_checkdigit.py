@@ -29,8 +29,12 @@ def test_mod7_is_payload_mod_7(payload):
 @given(st.text("0123456789", min_size=0, max_size=12), st.data())
 def test_luhn_numbers_pass_validators(prefix, data):
     """With a numeric prefix and no suffix, a whole LUHN number is a valid Luhn number."""
-    s = CardSeries("L", prefix=prefix, length=max(5, len(prefix) + 2) + data.draw(
-        st.integers(0, 20)), method="LUHN")
+    s = CardSeries(
+        "L",
+        prefix=prefix,
+        length=max(5, len(prefix) + 2) + data.draw(st.integers(0, 20)),
+        method="LUHN",
+    )
     start = data.draw(st.integers(0, s.capacity - 1))
     count = min(200, s.capacity - start)
     for number in s.block(start, count).to_list():
@@ -45,7 +49,7 @@ def test_block_check_digits_match_oracles(case):
     head = len(s.prefix)
     numeric_prefix = s.prefix if s.prefix.isdigit() else ""
     for number in s.block(start, count).to_list():
-        counter = number[head: head + s.counter_width]
+        counter = number[head : head + s.counter_width]
         payload = numeric_prefix + counter
         got = number[head + s.counter_width]
         if s.method == "LUHN":

@@ -34,8 +34,7 @@ def cli(db: str):
 
 
 def ok(result) -> str:
-    assert result.exit_code == 0, (result.exit_code, result.stdout, result.stderr,
-                                   result.exception)
+    assert result.exit_code == 0, (result.exit_code, result.stdout, result.stderr, result.exception)
     return result.stdout
 
 
@@ -48,8 +47,9 @@ def fails_with(result, code: int) -> None:
 
 
 def create(cli, code: str = "GOLD", *extra: str, prefix: str = "GOLD", length: str = "12"):
-    return int(ok(cli("series", "create", code, "--prefix", prefix, "--length", length,
-                      *extra)).strip())
+    return int(
+        ok(cli("series", "create", code, "--prefix", prefix, "--length", length, *extra)).strip()
+    )
 
 
 def generate(cli, series: str, count: int, *extra: str) -> list[str]:
@@ -66,8 +66,21 @@ def test_version(cli):
 
 
 def test_create_prints_the_new_integer_id_alone(cli):
-    out = ok(cli("series", "create", "GOLD", "--prefix", "GOLD", "--suffix", "21",
-                 "--length", "12", "--offset", "5"))
+    out = ok(
+        cli(
+            "series",
+            "create",
+            "GOLD",
+            "--prefix",
+            "GOLD",
+            "--suffix",
+            "21",
+            "--length",
+            "12",
+            "--offset",
+            "5",
+        )
+    )
     assert out == "1\n"
     assert ok(cli("series", "create", "SILV", "--prefix", "SILV", "--length", "12")) == "2\n"
 
@@ -87,8 +100,18 @@ def test_create_method_is_case_insensitive_with_aliases(cli):
 
 
 def test_create_exists_ok_twice_gives_the_same_id(cli):
-    args = ("series", "create", "GOLD", "--prefix", "GOLD", "--length", "12", "--offset", "3",
-            "--exists-ok")
+    args = (
+        "series",
+        "create",
+        "GOLD",
+        "--prefix",
+        "GOLD",
+        "--length",
+        "12",
+        "--offset",
+        "3",
+        "--exists-ok",
+    )
     first = ok(cli(*args))
     assert ok(cli(*args)) == first
     # without --exists-ok the same definition is still a duplicate
@@ -97,22 +120,51 @@ def test_create_exists_ok_twice_gives_the_same_id(cli):
 
 def test_create_exists_ok_with_another_definition_fails_3002(cli):
     create(cli, "GOLD", "--exists-ok")
-    fails_with(cli("series", "create", "GOLD", "--prefix", "GOLD", "--length", "13",
-                   "--exists-ok"), 3002)
-    fails_with(cli("series", "create", "GOLD", "--prefix", "GOLD", "--length", "12",
-                   "--offset", "1", "--exists-ok"), 3002)
-    fails_with(cli("series", "create", "GOLD", "--prefix", "GOLD", "--length", "12",
-                   "--method", "LUHN", "--exists-ok"), 3002)
+    fails_with(
+        cli("series", "create", "GOLD", "--prefix", "GOLD", "--length", "13", "--exists-ok"), 3002
+    )
+    fails_with(
+        cli(
+            "series",
+            "create",
+            "GOLD",
+            "--prefix",
+            "GOLD",
+            "--length",
+            "12",
+            "--offset",
+            "1",
+            "--exists-ok",
+        ),
+        3002,
+    )
+    fails_with(
+        cli(
+            "series",
+            "create",
+            "GOLD",
+            "--prefix",
+            "GOLD",
+            "--length",
+            "12",
+            "--method",
+            "LUHN",
+            "--exists-ok",
+        ),
+        3002,
+    )
 
 
 def test_create_errors(cli):
     create(cli, "GOLD")
     fails_with(cli("series", "create", "GOLD", "--prefix", "SILV", "--length", "12"), 3002)
     fails_with(cli("series", "create", "BAD", "--prefix", "GO-LD", "--length", "12"), 3022)
-    fails_with(cli("series", "create", "OFF", "--prefix", "X", "--length", "12",
-                   "--offset", "1.5"), 3047)
-    fails_with(cli("series", "create", "M", "--prefix", "X", "--length", "12",
-                   "--method", "NOPE"), 3000)
+    fails_with(
+        cli("series", "create", "OFF", "--prefix", "X", "--length", "12", "--offset", "1.5"), 3047
+    )
+    fails_with(
+        cli("series", "create", "M", "--prefix", "X", "--length", "12", "--method", "NOPE"), 3000
+    )
     fails_with(cli("series", "create", "L", "--prefix", "X", "--length", "twelve"), 3005)
     fails_with(cli("series", "create", "L", "--prefix", "X", "--length", "4"), 3028)
     fails_with(cli("series", "create", "L", "--prefix", "X", "--length", "151"), 3024)
@@ -132,18 +184,48 @@ def test_list_is_a_table_of_every_series(cli):
     create(cli, "SILV", "--disabled", prefix="SILV")
     generate(cli, "GOLD", 7)
     lines = ok(cli("series", "list")).splitlines()
-    assert lines[0].split() == ["id", "code", "method", "length", "prefix", "suffix",
-                                "offset", "used", "capacity", "enabled"]
-    assert lines[1].split() == ["1", "GOLD", "DEFAULT", "12", "GOLD", "-", "0", "7",
-                                "100000000", "yes"]
+    assert lines[0].split() == [
+        "id",
+        "code",
+        "method",
+        "length",
+        "prefix",
+        "suffix",
+        "offset",
+        "used",
+        "capacity",
+        "enabled",
+    ]
+    assert lines[1].split() == [
+        "1",
+        "GOLD",
+        "DEFAULT",
+        "12",
+        "GOLD",
+        "-",
+        "0",
+        "7",
+        "100000000",
+        "yes",
+    ]
     assert lines[2].split()[:2] == ["2", "SILV"] and lines[2].split()[-1] == "no"
 
 
 def test_list_of_an_empty_registry(cli):
     result = cli("series", "list")
     assert ok(result).splitlines() == [result.stdout.splitlines()[0]]
-    assert result.stdout.split() == ["id", "code", "method", "length", "prefix", "suffix",
-                                     "offset", "used", "capacity", "enabled"]
+    assert result.stdout.split() == [
+        "id",
+        "code",
+        "method",
+        "length",
+        "prefix",
+        "suffix",
+        "offset",
+        "used",
+        "capacity",
+        "enabled",
+    ]
     assert "no series" in result.stderr
 
 
@@ -213,8 +295,10 @@ def test_generate_csv(cli):
 
 def test_generate_jsonl(cli):
     create(cli, "GOLD")
-    for order, expected in (("asc", ["GOLD00000000", "GOLD00000001", "GOLD00000002"]),
-                            ("desc", ["GOLD00000005", "GOLD00000004", "GOLD00000003"])):
+    for order, expected in (
+        ("asc", ["GOLD00000000", "GOLD00000001", "GOLD00000002"]),
+        ("desc", ["GOLD00000005", "GOLD00000004", "GOLD00000003"]),
+    ):
         lines = generate(cli, "GOLD", 3, "--format", "jsonl", "--order", order)
         assert [json.loads(line) for line in lines] == [{"number": n} for n in expected]
 
@@ -246,8 +330,13 @@ def test_generate_to_a_file_with_a_summary_on_stderr(cli, tmp_path):
     out = tmp_path / "numbers.csv"
     result = cli("generate", "GOLD", "--count", "4", "--format", "csv", "--out", str(out))
     assert ok(result) == ""
-    assert out.read_text().splitlines() == ["number", "GOLD00000000", "GOLD00000001",
-                                            "GOLD00000002", "GOLD00000003"]
+    assert out.read_text().splitlines() == [
+        "number",
+        "GOLD00000000",
+        "GOLD00000001",
+        "GOLD00000002",
+        "GOLD00000003",
+    ]
     assert result.stderr.strip() == f"wrote 4 numbers of series GOLD to {out}"
 
 
@@ -280,9 +369,11 @@ def test_generate_bad_status_label(cli):
 
 def test_generate_usage_errors_exit_2(cli):
     create(cli, "GOLD")
-    for args in (["generate", "GOLD"],
-                 ["generate", "GOLD", "--count", "1", "--order", "up"],
-                 ["generate", "GOLD", "--count", "1", "--format", "xml"]):
+    for args in (
+        ["generate", "GOLD"],
+        ["generate", "GOLD", "--count", "1", "--order", "up"],
+        ["generate", "GOLD", "--count", "1", "--format", "xml"],
+    ):
         result = cli(*args)
         assert result.exit_code == 2, args
         assert "Traceback" not in result.stderr
@@ -321,8 +412,10 @@ def test_validate_a_generated_number(cli):
 def test_validate_a_number_not_reserved_yet(cli):
     create(cli, "GOLD")
     generate(cli, "GOLD", 1)
-    assert ok(cli("validate", "GOLD00000009")).strip() == \
-        "GOLD00000009: series GOLD (id 1), index 9, not reserved yet"
+    assert (
+        ok(cli("validate", "GOLD00000009")).strip()
+        == "GOLD00000009: series GOLD (id 1), index 9, not reserved yet"
+    )
 
 
 def test_validate_junk_exits_1(cli):
@@ -332,8 +425,10 @@ def test_validate_junk_exits_1(cli):
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f"{number}: series GOLD")
-    assert lines[1:] == ["junk: not valid: no series has this number",
-                         "GOLD0000000X: not valid: no series has this number"]
+    assert lines[1:] == [
+        "junk: not valid: no series has this number",
+        "GOLD0000000X: not valid: no series has this number",
+    ]
 
 
 def test_validate_needs_a_number(cli):
@@ -345,8 +440,12 @@ def test_validate_needs_a_number(cli):
 
 def test_db_defaults_to_the_environment_variable(db):
     runner = CliRunner(env={"CARDSEQ_DB": db})
-    assert runner.invoke(main, ["series", "create", "GOLD", "--prefix", "GOLD",
-                                "--length", "12"]).stdout == "1\n"
+    assert (
+        runner.invoke(
+            main, ["series", "create", "GOLD", "--prefix", "GOLD", "--length", "12"]
+        ).stdout
+        == "1\n"
+    )
     with cardseq.store.open_store(db) as store:
         assert [info.series.code for info in store.list_series()] == ["GOLD"]
 
@@ -354,8 +453,7 @@ def test_db_defaults_to_the_environment_variable(db):
 def test_db_defaults_to_cardseq_db_in_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     runner = CliRunner(env={"CARDSEQ_DB": None})
-    result = runner.invoke(main, ["series", "create", "GOLD", "--prefix", "GOLD",
-                                  "--length", "12"])
+    result = runner.invoke(main, ["series", "create", "GOLD", "--prefix", "GOLD", "--length", "12"])
     assert result.stdout == "1\n"
     assert (tmp_path / "cardseq.db").exists()
 
@@ -372,14 +470,23 @@ def test_python_m_cardseq_pipes_generate_into_a_file(tmp_path):
     db = f"sqlite:///{tmp_path / 'real.db'}"
     env = {**os.environ, "CARDSEQ_DB": db}
     command = [sys.executable, "-m", "cardseq"]
-    created = subprocess.run([*command, "series", "create", "V", "--prefix", "4",
-                              "--length", "16", "--method", "LUHN"],
-                             env=env, capture_output=True, text=True, check=True)
+    created = subprocess.run(
+        [*command, "series", "create", "V", "--prefix", "4", "--length", "16", "--method", "LUHN"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert created.stdout == "1\n"
     out = tmp_path / "numbers.txt"
     with out.open("wb") as fp:
-        done = subprocess.run([*command, "generate", "V", "--count", "100000"], env=env,
-                              stdout=fp, stderr=subprocess.PIPE, check=True)
+        done = subprocess.run(
+            [*command, "generate", "V", "--count", "100000"],
+            env=env,
+            stdout=fp,
+            stderr=subprocess.PIPE,
+            check=True,
+        )
     assert done.stderr == b""
     numbers = out.read_text().splitlines()
     series = CardSeries("V", prefix="4", length=16, method="LUHN")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import random
 import threading
@@ -24,7 +25,7 @@ def url(request, tmp_path):
 
 def assert_disjoint_and_ledgered(store, series, blocks):
     ranges = sorted(blocks)
-    for (start, count), (after, _) in zip(ranges, ranges[1:]):
+    for (start, count), (after, _) in itertools.pairwise(ranges):
         assert start + count <= after, "two callers got overlapping blocks"
     assert ranges == check_ledger(store, series)
     definition = store.get_series(series)

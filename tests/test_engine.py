@@ -37,8 +37,9 @@ def _expected(s, start, count, descending):
 def test_render_list_matches_format(engine, case, descending):
     s, start, count = case
     first = start + count - 1 if descending else start
-    assert engine.render_list(s._layout, first, count, descending) == \
-        _expected(s, start, count, descending)
+    assert engine.render_list(s._layout, first, count, descending) == _expected(
+        s, start, count, descending
+    )
 
 
 @given(series_and_range(ALL), st.booleans(), st.integers(0, 3))
@@ -50,7 +51,7 @@ def test_render_into_matches_format(engine, case, descending, pad):
     engine.render_into(out, stride, s._layout, first, count, descending)
     expected = b"".join(n.encode() + b"\n" * pad for n in _expected(s, start, count, descending))
     assert out[: count * stride].tobytes() == expected
-    assert (out[count * stride:] == 0xEE).all(), "wrote past the records"
+    assert (out[count * stride :] == 0xEE).all(), "wrote past the records"
 
 
 @given(series_and_range(ALL, max_count=3000), st.booleans())
@@ -65,8 +66,9 @@ def test_twins_are_byte_identical(case, descending):
     compiled.render_into(a, stride, s._layout, first, count, descending)
     _engine_py.render_into(b, stride, s._layout, first, count, descending)
     assert a.tobytes() == b.tobytes()
-    assert compiled.render_list(s._layout, first, count, descending) == \
-        _engine_py.render_list(s._layout, first, count, descending)
+    assert compiled.render_list(s._layout, first, count, descending) == _engine_py.render_list(
+        s._layout, first, count, descending
+    )
 
 
 def test_pure_twin_chunks_agree(monkeypatch):

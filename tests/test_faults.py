@@ -3,7 +3,7 @@ write that fails. Nothing is handed out twice, and every handed-out block is led
 
 from __future__ import annotations
 
-import os
+import itertools
 import pathlib
 import random
 import signal
@@ -25,14 +25,21 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def start_worker(url: str, series: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tests.workers", url, series], cwd=ROOT,
-                            stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.workers", url, series],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_sigkill_mid_reservations(backend, tmp_path, request):
-    url = (f"sqlite:///{tmp_path}/cards.db" if backend == "sqlite"
-           else request.getfixturevalue("postgres_url"))
+    url = (
+        f"sqlite:///{tmp_path}/cards.db"
+        if backend == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
     with open_store(url) as store:
         store.create_series(CardSeries("K", prefix="7", length=12, method="LUHN"))
     victim, survivor = start_worker(url, "K"), start_worker(url, "K")
@@ -99,7 +106,7 @@ def test_postgres_crash_and_restart_under_load(postgres_cluster):
     assert all(isinstance(e, cardseq.StoreError) and e.code == 500 for e in errors), errors[:3]
     assert any(t > restarted for t, _, _ in blocks), "the store did not recover"
     ranges = sorted((s, c) for _, s, c in blocks)
-    for (s, c), (after, _) in zip(ranges, ranges[1:]):
+    for (s, c), (after, _) in itertools.pairwise(ranges):
         assert s + c <= after
     ledgered = set(check_ledger(store, "C"))
     assert set(ranges) <= ledgered  # (a commit whose answer was lost is a gap, not a reuse)
@@ -129,8 +136,13 @@ def test_sqlite_write_failure_leaves_a_consistent_database(tmp_path):
     path = tmp_path / "cards.db"
     with open_store(f"sqlite:///{path}") as store:
         store.create_series(CardSeries("F", prefix="3", length=10))
-    out = subprocess.run([sys.executable, "-c", _FILL_DISK, str(path)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", _FILL_DISK, str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     lines = out.stdout.splitlines()
     assert lines and lines[-1].startswith("error 500 store error"), out.stdout[-500:] + out.stderr
     assert "Traceback" not in out.stderr

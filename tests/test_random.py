@@ -25,13 +25,19 @@ VECTORS = json.loads((pathlib.Path(__file__).parent / "vectors" / "random.json")
 def keyed(capacity: int, method: str = "RANDOM", key: bytes = KEY, width: int = 6) -> CardSeries:
     """A series of exactly ``capacity`` numbers (by its offset), prefix ``9``."""
     check = method != "RANDOM"
-    return CardSeries("K", prefix="9", length=1 + width + check, offset=10**width - capacity,
-                      method=method, key=key)
+    return CardSeries(
+        "K",
+        prefix="9",
+        length=1 + width + check,
+        offset=10**width - capacity,
+        method=method,
+        key=key,
+    )
 
 
 def counters_of(s: CardSeries, array: np.ndarray) -> np.ndarray:
     """The counters of a ``to_numpy`` array of a series made by ``keyed``."""
-    digits = array.view(np.uint8).reshape(-1, s.length)[:, 1: 1 + s.counter_width] - 48
+    digits = array.view(np.uint8).reshape(-1, s.length)[:, 1 : 1 + s.counter_width] - 48
     return digits.astype(np.int64) @ (10 ** np.arange(s.counter_width - 1, -1, -1))
 
 
@@ -115,8 +121,9 @@ def test_fresh_keys_when_none_given():
 @given(st.text("0123456789", max_size=8), st.binary(min_size=16, max_size=16), st.data())
 def test_random_luhn_passes_the_oracles(prefix, key, data):
     width = data.draw(st.integers(max(1, 4 - len(prefix)), 24))
-    s = CardSeries("L", prefix=prefix, length=len(prefix) + width + 1, method="RANDOM_LUHN",
-                   key=key)
+    s = CardSeries(
+        "L", prefix=prefix, length=len(prefix) + width + 1, method="RANDOM_LUHN", key=key
+    )
     start = data.draw(st.integers(0, s.capacity - 1))
     for number in s.block(start, min(100, s.capacity - start)).to_list():
         assert luhn_oracle.verify(number) and stdnum_luhn.is_valid(number)
@@ -155,13 +162,16 @@ def test_consecutive_indexes_give_unrelated_counters():
     assert runs.max() < 20
 
 
-@pytest.mark.parametrize(("key", "message"), [
-    (b"short", "5 bytes"),
-    (b"x" * 15, "15 bytes"),
-    (b"x" * 65, "65 bytes"),
-    ("0123456789abcdef", "not str"),
-    (12345, "not int"),
-])
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        (b"short", "5 bytes"),
+        (b"x" * 15, "15 bytes"),
+        (b"x" * 65, "65 bytes"),
+        ("0123456789abcdef", "not str"),
+        (12345, "not int"),
+    ],
+)
 def test_bad_keys(key, message):
     with pytest.raises(cardseq.InvalidSeries) as info:
         CardSeries("B", length=10, method="RANDOM", key=key)

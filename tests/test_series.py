@@ -34,12 +34,15 @@ def test_reference_ui_example():
         ({"length": True}, cardseq.InvalidLength, 3005, "length"),
         ({"length": 16.0}, cardseq.InvalidLength, 3005, "length"),
         ({"prefix": "ABC", "suffix": "DE", "length": 5}, cardseq.InvalidLength, 3005, "length"),
-        ({"prefix": "ABC", "suffix": "D", "length": 5, "method": "LUHN"},
-         cardseq.InvalidLength, 3005, "length"),
+        (
+            {"prefix": "ABC", "suffix": "D", "length": 5, "method": "LUHN"},
+            cardseq.InvalidLength,
+            3005,
+            "length",
+        ),
         ({"length": 10, "offset": -1}, cardseq.InvalidOffset, 3047, "offset"),
         ({"length": 10, "offset": 10**10}, cardseq.InvalidOffset, 3047, "offset"),
-        ({"length": 10, "offset": 10**9, "method": "MOD7"}, cardseq.InvalidOffset, 3047,
-         "offset"),
+        ({"length": 10, "offset": 10**9, "method": "MOD7"}, cardseq.InvalidOffset, 3047, "offset"),
         ({"length": 10, "offset": "3"}, cardseq.InvalidOffset, 3047, "offset"),
         ({"length": 10, "offset": 1.5}, cardseq.InvalidOffset, 3047, "offset"),
         ({"length": 10, "method": "LUHN10"}, cardseq.InvalidSeries, 3000, "method"),
@@ -74,10 +77,16 @@ def test_limits_are_inclusive():
     assert CardSeries("a", length=10, offset=10**10 - 1).capacity == 1
 
 
-@pytest.mark.parametrize(("name", "method"), [
-    ("LUHNALGO", Method.LUHN), ("MOD7_ALGO", Method.MOD7), ("luhn", Method.LUHN),
-    ("DEFAULT", Method.DEFAULT), (Method.MOD7, Method.MOD7),
-])
+@pytest.mark.parametrize(
+    ("name", "method"),
+    [
+        ("LUHNALGO", Method.LUHN),
+        ("MOD7_ALGO", Method.MOD7),
+        ("luhn", Method.LUHN),
+        ("DEFAULT", Method.DEFAULT),
+        (Method.MOD7, Method.MOD7),
+    ],
+)
 def test_method_names_and_aliases(name, method):
     assert CardSeries("a", length=10, method=name).method is method
 
@@ -114,20 +123,23 @@ def test_parse_inverts_format(s, data):
     assert s.is_valid(number)
 
 
-@pytest.mark.parametrize(("number", "reason"), [
-    ("", "length"),
-    ("ABC00012", "length"),
-    ("XBC000125E", "prefix"),
-    ("ABC000125X", "suffix"),
-    ("ABC00a125E", "digits"),
-    ("ABC00 125E", "digits"),
-    ("ABC00\u0661\u0661\u06615E", "digits"),
-    ("ABC000124E", "check digit"),
-    ("ABC000034E", "range"),
-    (None, "type"),
-    (12345, "type"),
-    (["ABC000125E"], "type"),
-])
+@pytest.mark.parametrize(
+    ("number", "reason"),
+    [
+        ("", "length"),
+        ("ABC00012", "length"),
+        ("XBC000125E", "prefix"),
+        ("ABC000125X", "suffix"),
+        ("ABC00a125E", "digits"),
+        ("ABC00 125E", "digits"),
+        ("ABC00\u0661\u0661\u06615E", "digits"),
+        ("ABC000124E", "check digit"),
+        ("ABC000034E", "range"),
+        (None, "type"),
+        (12345, "type"),
+        (["ABC000125E"], "type"),
+    ],
+)
 def test_parse_says_what_is_wrong(number, reason):
     s = CardSeries("J", prefix="ABC", suffix="E", length=10, offset=10, method="LUHN")
     assert s.format(2) == "ABC000125E"
@@ -138,8 +150,9 @@ def test_parse_says_what_is_wrong(number, reason):
     assert s.is_valid(number) is False
 
 
-@given(st.one_of(st.text(), st.binary(), st.none(), st.integers(), st.floats(),
-                 st.lists(st.text())))
+@given(
+    st.one_of(st.text(), st.binary(), st.none(), st.integers(), st.floats(), st.lists(st.text()))
+)
 def test_is_valid_never_raises(junk):
     s = CardSeries("J", prefix="ABC", suffix="E", length=10, method="MOD7")
     assert s.is_valid(junk) in (True, False)

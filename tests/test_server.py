@@ -45,8 +45,13 @@ from .server_helpers import Server, add_user, cardseq
 USER = ("alice", "correct horse battery staple")
 JSON = {"content-type": "application/json"}
 REFERENCE_RESPONSE = {
-    "data": ["Test09000000000037end", "Test09000000000036end", "Test09000000000035end",
-             "Test09000000000034end", "Test09000000000033end"],
+    "data": [
+        "Test09000000000037end",
+        "Test09000000000036end",
+        "Test09000000000035end",
+        "Test09000000000034end",
+        "Test09000000000033end",
+    ],
     "warnings": [],
     "errors": [],
 }
@@ -69,8 +74,17 @@ def users_file(workdir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def server(workdir: Path, users_file: Path):
-    with Server(workdir, f"sqlite:///{workdir / 's.db'}", "--users-file", str(users_file),
-                "--rate", "100000", "--burst", "100000", auth=USER) as running:
+    with Server(
+        workdir,
+        f"sqlite:///{workdir / 's.db'}",
+        "--users-file",
+        str(users_file),
+        "--rate",
+        "100000",
+        "--burst",
+        "100000",
+        auth=USER,
+    ) as running:
         yield running
 
 
@@ -97,15 +111,15 @@ def new_series(client: httpx.Client, *, length: int = 16, **config) -> tuple[int
     """Register a series with a fresh code and letter prefix; (id, configuration)."""
     tag = letters(next(_codes))
     config = {"prefix": f"Z{tag}", "length": length, **config}
-    response = client.post("/v2/card/series", json={
-        "code": f"S{tag}", "cardGenerationConfiguration": config})
+    response = client.post(
+        "/v2/card/series", json={"code": f"S{tag}", "cardGenerationConfiguration": config}
+    )
     assert response.status_code == 200, response.text
     return response.json()["entity"], config
 
 
 def generate(client: httpx.Client, series_id: int, count, **extra) -> httpx.Response:
-    return client.post("/v2/card/generate", json={"seriesId": series_id, "count": count,
-                                                   **extra})
+    return client.post("/v2/card/generate", json={"seriesId": series_id, "count": count, **extra})
 
 
 def fails(response: httpx.Response, status: int, code: int) -> str:
@@ -126,70 +140,100 @@ def fails(response: httpx.Response, status: int, code: int) -> str:
 def test_reference_sample_request(client: httpx.Client) -> None:
     """A series like the reference's (its numbers are Test09 + 12 digits + end, so length
     21), then the reference's sample request, answered exactly as in the reference."""
-    details = {"name": "Test 09", "type": "DIGITAL", "expiryDays": 365,
-               "maxActiveCardsPerCustomer": 1, "isActive": True,
-               "trigger": {"event": "REGISTRATION"}}
-    config = {"prefix": "Test09", "suffix": "end", "offset": 33, "length": 21,
-              "method": "DEFAULT"}
-    created = client.post("/v2/card/series", json={
-        "code": "TEST09", "cardGenerationEnabled": True, **details,
-        "cardGenerationConfiguration": config})
+    details = {
+        "name": "Test 09",
+        "type": "DIGITAL",
+        "expiryDays": 365,
+        "maxActiveCardsPerCustomer": 1,
+        "isActive": True,
+        "trigger": {"event": "REGISTRATION"},
+    }
+    config = {"prefix": "Test09", "suffix": "end", "offset": 33, "length": 21, "method": "DEFAULT"}
+    created = client.post(
+        "/v2/card/series",
+        json={
+            "code": "TEST09",
+            "cardGenerationEnabled": True,
+            **details,
+            "cardGenerationConfiguration": config,
+        },
+    )
     assert created.status_code == 200, created.text
     body = created.json()
     assert body["warnings"] == [] and body["errors"] == [] and type(body["entity"]) is int
     series_id = body["entity"]
 
-    response = client.post("/v2/card/generate", headers=JSON, content=json.dumps(
-        {"seriesId": series_id, "count": 5, "statusLabel": "NOT_ISSUED"}))
+    response = client.post(
+        "/v2/card/generate",
+        headers=JSON,
+        content=json.dumps({"seriesId": series_id, "count": 5, "statusLabel": "NOT_ISSUED"}),
+    )
     assert response.status_code == 200
     assert response.json() == REFERENCE_RESPONSE
 
     shown = client.get(f"/v2/card/series/{series_id}")
     assert shown.status_code == 200
-    assert shown.json() == {"id": series_id, "code": "TEST09", "cardGenerationEnabled": True,
-                            "cardGenerationConfiguration": config, **details}
+    assert shown.json() == {
+        "id": series_id,
+        "code": "TEST09",
+        "cardGenerationEnabled": True,
+        "cardGenerationConfiguration": config,
+        **details,
+    }
 
     log = client.get("/v2/card/generation/logs", params={"seriesId": series_id}).json()
-    assert [(e["start"], e["count"], e["firstNumber"], e["lastNumber"]) for e in log["data"]] \
-        == [(0, 5, "Test09000000000033end", "Test09000000000037end")]
+    assert [(e["start"], e["count"], e["firstNumber"], e["lastNumber"]) for e in log["data"]] == [
+        (0, 5, "Test09000000000033end", "Test09000000000037end")
+    ]
 
 
 def test_series_path_with_a_slash_and_the_table_spelling(client: httpx.Client) -> None:
     """The reference writes POST /v2/card/series/ and, in its table, seriesID."""
-    response = client.post("/v2/card/series/", json={
-        "code": "SLASHED", "cardGenerationConfiguration": {"prefix": "SLASH", "length": 10}})
+    response = client.post(
+        "/v2/card/series/",
+        json={"code": "SLASHED", "cardGenerationConfiguration": {"prefix": "SLASH", "length": 10}},
+    )
     assert response.status_code == 200, response.text
     series_id = response.json()["entity"]
     response = client.post("/v2/card/generate", json={"seriesID": series_id, "count": 2})
     assert response.json()["data"] == ["SLASH00001", "SLASH00000"]
     both = {"seriesId": series_id, "seriesID": series_id, "count": 1}
     assert client.post("/v2/card/generate", json=both).json()["data"] == ["SLASH00002"]
-    fails(client.post("/v2/card/generate", json={**both, "seriesID": series_id + 1}),
-          400, 3000)
+    fails(client.post("/v2/card/generate", json={**both, "seriesID": series_id + 1}), 400, 3000)
     fails(client.get("/v2/card/series/"), 404, 3000)
 
 
 def test_unknown_fields_are_ignored_and_named(client: httpx.Client) -> None:
-    response = client.post("/v2/card/series", json={
-        "code": "WARNED", "colour": "red",
-        "cardGenerationConfiguration": {"prefix": "WARN", "length": 10, "checksum": 1}})
+    response = client.post(
+        "/v2/card/series",
+        json={
+            "code": "WARNED",
+            "colour": "red",
+            "cardGenerationConfiguration": {"prefix": "WARN", "length": 10, "checksum": 1},
+        },
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["warnings"] == [
         {"code": 0, "message": "field 'colour' is not known and was ignored"},
-        {"code": 0, "message": "field 'cardGenerationConfiguration.checksum' is not known"
-                               " and was ignored"}]
+        {
+            "code": 0,
+            "message": "field 'cardGenerationConfiguration.checksum' is not known and was ignored",
+        },
+    ]
     assert "colour" not in client.get(f"/v2/card/series/{body['entity']}").json()
     response = generate(client, body["entity"], 1, priority="high")
     assert response.status_code == 200
     assert response.json()["warnings"] == [
-        {"code": 0, "message": "field 'priority' is not known and was ignored"}]
+        {"code": 0, "message": "field 'priority' is not known and was ignored"}
+    ]
     # an error answer still names them
     response = generate(client, body["entity"], 0, priority="high")
     assert response.status_code == 400 and len(response.json()["warnings"]) == 1
     # null is the same as absent
-    response = client.post("/v2/card/generate", json={
-        "seriesId": body["entity"], "count": 1, "statusLabel": None})
+    response = client.post(
+        "/v2/card/generate", json={"seriesId": body["entity"], "count": 1, "statusLabel": None}
+    )
     assert response.status_code == 200 and response.json()["warnings"] == []
 
 
@@ -198,46 +242,51 @@ def test_unknown_fields_are_ignored_and_named(client: httpx.Client) -> None:
 
 def _series_body(**config) -> dict:
     tag = letters(next(_codes))
-    return {"code": f"E{tag}", "cardGenerationConfiguration": {"prefix": f"Y{tag}",
-                                                               "length": 16, **config}}
+    return {
+        "code": f"E{tag}",
+        "cardGenerationConfiguration": {"prefix": f"Y{tag}", "length": 16, **config},
+    }
 
 
-@pytest.mark.parametrize(("change", "code"), [
-    ({"code": None}, 3000),
-    ({"code": 17}, 3000),
-    ({"code": "12345"}, 3000),
-    ({"code": "bad code!"}, 3000),
-    ({"type": "PLASTIC"}, 3000),
-    ({"name": 5}, 3000),
-    ({"expiryDays": -1}, 3000),
-    ({"expiryDays": 1.5}, 3000),
-    ({"maxActiveCardsPerCustomer": True}, 3000),
-    ({"isActive": "yes"}, 3000),
-    ({"cardGenerationEnabled": 1}, 3000),
-    ({"trigger": 5}, 3000),
-    ({"cardGenerationConfiguration": "GOLD"}, 3000),
-    ({"cardGenerationConfiguration": None}, 3005),
-    ({"method": "SHUFFLE"}, 3000),
-    ({"method": 1}, 3000),
-    ({"length": None}, 3005),
-    ({"length": "16"}, 3005),
-    ({"length": True}, 3005),
-    ({"length": 16.0}, 3005),
-    ({"prefix": "ABCDEFGH", "suffix": "IJKLMNOP"}, 3005),
-    ({"prefix": "Te-st"}, 3022),
-    ({"prefix": 12}, 3022),
-    ({"prefix": "A" * 51}, 3022),
-    ({"suffix": "e nd"}, 3023),
-    ({"suffix": []}, 3023),
-    ({"suffix": "B" * 51}, 3023),
-    ({"length": 151}, 3024),
-    ({"length": 4}, 3028),
-    ({"length": -1}, 3028),
-    ({"offset": -1}, 3047),
-    ({"offset": 1.5}, 3047),
-    ({"offset": "3"}, 3047),
-    ({"offset": 10**30}, 3047),
-])
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"code": None}, 3000),
+        ({"code": 17}, 3000),
+        ({"code": "12345"}, 3000),
+        ({"code": "bad code!"}, 3000),
+        ({"type": "PLASTIC"}, 3000),
+        ({"name": 5}, 3000),
+        ({"expiryDays": -1}, 3000),
+        ({"expiryDays": 1.5}, 3000),
+        ({"maxActiveCardsPerCustomer": True}, 3000),
+        ({"isActive": "yes"}, 3000),
+        ({"cardGenerationEnabled": 1}, 3000),
+        ({"trigger": 5}, 3000),
+        ({"cardGenerationConfiguration": "GOLD"}, 3000),
+        ({"cardGenerationConfiguration": None}, 3005),
+        ({"method": "SHUFFLE"}, 3000),
+        ({"method": 1}, 3000),
+        ({"length": None}, 3005),
+        ({"length": "16"}, 3005),
+        ({"length": True}, 3005),
+        ({"length": 16.0}, 3005),
+        ({"prefix": "ABCDEFGH", "suffix": "IJKLMNOP"}, 3005),
+        ({"prefix": "Te-st"}, 3022),
+        ({"prefix": 12}, 3022),
+        ({"prefix": "A" * 51}, 3022),
+        ({"suffix": "e nd"}, 3023),
+        ({"suffix": []}, 3023),
+        ({"suffix": "B" * 51}, 3023),
+        ({"length": 151}, 3024),
+        ({"length": 4}, 3028),
+        ({"length": -1}, 3028),
+        ({"offset": -1}, 3047),
+        ({"offset": 1.5}, 3047),
+        ({"offset": "3"}, 3047),
+        ({"offset": 10**30}, 3047),
+    ],
+)
 def test_series_errors(client: httpx.Client, change: dict, code: int) -> None:
     """Each field's wrong type or value: 400 with the field's own code, nothing created."""
     body = _series_body()
@@ -255,16 +304,30 @@ def test_series_exists_and_overlap(client: httpx.Client) -> None:
     body = {"code": "TWICE", "cardGenerationConfiguration": {"prefix": "12", "length": 19}}
     assert client.post("/v2/card/series", json=body).status_code == 200
     other = {"prefix": "99", "length": 19}
-    fails(client.post("/v2/card/series", json={
-        "code": "TWICE", "cardGenerationConfiguration": other}), 400, 3002)
+    fails(
+        client.post(
+            "/v2/card/series", json={"code": "TWICE", "cardGenerationConfiguration": other}
+        ),
+        400,
+        3002,
+    )
     # prefix 123 at the same length can give the numbers of prefix 12: 3006
-    fails(client.post("/v2/card/series", json={
-        "code": "OVERLAP", "cardGenerationConfiguration": {"prefix": "123", "length": 19}}),
-        400, 3006)
+    fails(
+        client.post(
+            "/v2/card/series",
+            json={
+                "code": "OVERLAP",
+                "cardGenerationConfiguration": {"prefix": "123", "length": 19},
+            },
+        ),
+        400,
+        3006,
+    )
 
 
-@pytest.mark.parametrize("count", ["missing", None, True, False, 1.5, 5.0, "5", -1, 0, [5],
-                                   {"n": 5}])
+@pytest.mark.parametrize(
+    "count", ["missing", None, True, False, 1.5, 5.0, "5", -1, 0, [5], {"n": 5}]
+)
 def test_count_invalid(client: httpx.Client, count) -> None:
     series_id, _ = new_series(client)
     body = {"seriesId": series_id}
@@ -278,8 +341,9 @@ def test_count_invalid(client: httpx.Client, count) -> None:
 def test_count_above_the_maximum(client: httpx.Client, count: int) -> None:
     series_id, _ = new_series(client)
     fails(generate(client, series_id, count), 400, 3026)
-    assert client.get("/v2/card/generation/logs",
-                      params={"seriesId": series_id}).json()["data"] == []
+    assert (
+        client.get("/v2/card/generation/logs", params={"seriesId": series_id}).json()["data"] == []
+    )
 
 
 @pytest.mark.parametrize("series_id", ["missing", 999_999, 0, -3, "1", 1.0, True, 2**63, 10**40])
@@ -363,38 +427,46 @@ def test_card_status_errors(client: httpx.Client) -> None:
     fails(client.get("/v2/card", params={"number": "not-a-number"}), 404, 3010)
     fails(client.get("/v2/card/statusLog", params={"number": never}), 404, 3010)
     fails(client.get("/v2/card"), 400, 3010)
-    fails(client.put("/v2/card", json={"cardNumber": never, "statusLabel": "ACTIVE"}),
-          400, 3010)
+    fails(client.put("/v2/card", json={"cardNumber": never, "statusLabel": "ACTIVE"}), 400, 3010)
     fails(client.put("/v2/card", json={"statusLabel": "ACTIVE"}), 400, 3010)
     fails(client.put("/v2/card", json={"cardNumber": 5, "statusLabel": "ACTIVE"}), 400, 3010)
     fails(client.put("/v2/card", json={"cardNumber": number}), 400, 3017)
-    fails(client.put("/v2/card", json={"cardNumber": number, "statusLabel": "GONE"}),
-          400, 3017)
-    fails(client.put("/v2/card", json={"cardNumber": number, "statusLabel": "NOT_ISSUED"}),
-          400, 3012)
-    fails(client.put("/v2/card", json={"cardNumber": number, "statusLabel": "SUSPENDED"}),
-          400, 3038)
-    fails(client.put("/v2/card", json={"cardNumber": number, "statusLabel": "ACTIVE",
-                                        "customerId": ["c1"]}), 400, 400)
+    fails(client.put("/v2/card", json={"cardNumber": number, "statusLabel": "GONE"}), 400, 3017)
+    fails(
+        client.put("/v2/card", json={"cardNumber": number, "statusLabel": "NOT_ISSUED"}), 400, 3012
+    )
+    fails(
+        client.put("/v2/card", json={"cardNumber": number, "statusLabel": "SUSPENDED"}), 400, 3038
+    )
+    fails(
+        client.put(
+            "/v2/card", json={"cardNumber": number, "statusLabel": "ACTIVE", "customerId": ["c1"]}
+        ),
+        400,
+        400,
+    )
 
     card = client.get("/v2/card", params={"number": number}).json()
     assert card["status"] == "NOT_ISSUED" and card["customerId"] is None
     assert client.get("/v2/card/statusLog", params={"number": number}).json()["data"] == []
 
-    issued = client.put("/v2/card", json={"cardNumber": number, "statusLabel": "ACTIVE",
-                                          "customerId": 1234})
+    issued = client.put(
+        "/v2/card", json={"cardNumber": number, "statusLabel": "ACTIVE", "customerId": 1234}
+    )
     assert issued.status_code == 200, issued.text
     entity = issued.json()["entity"]
     assert (entity["status"], entity["customerId"]) == ("ACTIVE", "1234")
-    fails(client.put("/v2/card", json={"cardNumber": number, "statusLabel": "ACTIVE"}),
-          400, 3012)
-    assert client.put("/v2/card", json={"cardNumber": number,
-                                        "statusLabel": "EXPIRED"}).status_code == 200
-    fails(client.put("/v2/card", json={"cardNumber": number, "statusLabel": "DELETED"}),
-          400, 3038)
+    fails(client.put("/v2/card", json={"cardNumber": number, "statusLabel": "ACTIVE"}), 400, 3012)
+    assert (
+        client.put("/v2/card", json={"cardNumber": number, "statusLabel": "EXPIRED"}).status_code
+        == 200
+    )
+    fails(client.put("/v2/card", json={"cardNumber": number, "statusLabel": "DELETED"}), 400, 3038)
     log = client.get("/v2/card/statusLog", params={"number": number}).json()["data"]
     assert [(e["fromStatus"], e["toStatus"], e["customerId"]) for e in log] == [
-        ("NOT_ISSUED", "ACTIVE", "1234"), ("ACTIVE", "EXPIRED", "1234")]
+        ("NOT_ISSUED", "ACTIVE", "1234"),
+        ("ACTIVE", "EXPIRED", "1234"),
+    ]
 
 
 # ---- the HTTP layer -----------------------------------------------------------------
@@ -438,34 +510,66 @@ def test_users_add_refuses_bad_input(workdir: Path) -> None:
     path = workdir / "other-users"
     for name, password in [("", "pw"), ("a:b", "pw"), ("x" * 65, "pw"), ("bob", "")]:
         result = subprocess.run(
-            [sys.executable, "-m", "cardseq", "users", "add", name, "--users-file", str(path),
-             "--password-stdin"], input=password + "\n", capture_output=True, text=True,
-            check=False)
+            [
+                sys.executable,
+                "-m",
+                "cardseq",
+                "users",
+                "add",
+                name,
+                "--users-file",
+                str(path),
+                "--password-stdin",
+            ],
+            input=password + "\n",
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert result.returncode == 1 and result.stderr.startswith("error "), result.stderr
     assert not path.exists()
 
 
 def test_serve_needs_a_users_file_or_no_auth(workdir: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "cardseq", "serve", "--db",
-                             f"sqlite:///{workdir / 'never.db'}"],
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "cardseq", "serve", "--db", f"sqlite:///{workdir / 'never.db'}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 2 and "--no-auth" in result.stderr
 
 
 def test_a_malformed_users_file_stops_the_server(workdir: Path) -> None:
     path = workdir / "broken-users"
     path.write_text("alice:plaintext-password\n")
-    result = subprocess.run([sys.executable, "-m", "cardseq", "serve", "--users-file",
-                             str(path), "--db", f"sqlite:///{workdir / 'never.db'}"],
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cardseq",
+            "serve",
+            "--users-file",
+            str(path),
+            "--db",
+            f"sqlite:///{workdir / 'never.db'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 1, result.stderr
     assert "line 1" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_no_auth_is_open_and_says_so(workdir: Path) -> None:
     with Server(workdir, f"sqlite:///{workdir / 'open.db'}", "--no-auth") as open_server:
-        response = httpx.post(open_server.url + "/v2/card/series", json={
-            "code": "OPEN", "cardGenerationConfiguration": {"prefix": "OPEN", "length": 9}})
+        response = httpx.post(
+            open_server.url + "/v2/card/series",
+            json={"code": "OPEN", "cardGenerationConfiguration": {"prefix": "OPEN", "length": 9}},
+        )
         assert response.status_code == 200, response.text
         document = httpx.get(open_server.url + "/openapi.json").json()
         assert "security" not in document
@@ -475,7 +579,7 @@ def test_no_auth_is_open_and_says_so(workdir: Path) -> None:
 
 def test_not_found(client: httpx.Client) -> None:
     fails(client.get("/v2/nothing"), 404, 404)
-    for text in ["999999", "abc", "0", "-1", "1.5", "١", str(2**63), "9" * 40]:
+    for text in ["999999", "abc", "0", "-1", "1.5", "\u0661", str(2**63), "9" * 40]:
         fails(client.get(f"/v2/card/series/{text}"), 404, 3000)
     fails(client.get("/v2/card/generation/logs", params={"seriesId": 999_999}), 404, 3000)
     fails(client.get("/v2/card/generation/logs", params={"seriesId": "9" * 30}), 404, 3000)
@@ -484,10 +588,23 @@ def test_not_found(client: httpx.Client) -> None:
     fails(client.delete("/v2/card"), 405, 405)
 
 
-@pytest.mark.parametrize("content", [b"", b"{", b'{"count": 1,}', b"[1, 2]", b'"text"', b"5",
-                                     b"null", b'{"seriesId": NaN, "count": 1}',
-                                     b'{"count": 1e999}', b"[" * 50_000,
-                                     b'{"count": ' + b"9" * 5000 + b"}", b"\xff\xfe{}"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"{",
+        b'{"count": 1,}',
+        b"[1, 2]",
+        b'"text"',
+        b"5",
+        b"null",
+        b'{"seriesId": NaN, "count": 1}',
+        b'{"count": 1e999}',
+        b"[" * 50_000,
+        b'{"count": ' + b"9" * 5000 + b"}",
+        b"\xff\xfe{}",
+    ],
+)
 def test_bodies_that_are_not_a_json_object(client: httpx.Client, content: bytes) -> None:
     for path in ["/v2/card/generate", "/v2/card/series"]:
         fails(client.post(path, content=content, headers=JSON), 400, 400)
@@ -498,11 +615,15 @@ def test_content_type_must_be_json(client: httpx.Client) -> None:
     series_id, _ = new_series(client)
     body = json.dumps({"seriesId": series_id, "count": 1})
     for content_type in ["text/plain", "application/x-www-form-urlencoded"]:
-        fails(client.post("/v2/card/generate", content=body,
-                          headers={"content-type": content_type}), 415, 415)
+        fails(
+            client.post("/v2/card/generate", content=body, headers={"content-type": content_type}),
+            415,
+            415,
+        )
     for content_type in ["application/json; charset=utf-8", "application/merge-patch+json"]:
-        response = client.post("/v2/card/generate", content=body,
-                               headers={"content-type": content_type})
+        response = client.post(
+            "/v2/card/generate", content=body, headers={"content-type": content_type}
+        )
         assert response.status_code == 200, response.text
 
 
@@ -515,7 +636,7 @@ def test_body_size_limit(client: httpx.Client) -> None:
 
     def chunks():
         for start in range(0, len(body), 4096):
-            yield body[start:start + 4096]
+            yield body[start : start + 4096]
 
     fails(client.post("/v2/card/generate", content=chunks(), headers=JSON), 413, 413)
     fails(client.post("/v2/card/series", content=body, headers=JSON), 413, 413)
@@ -529,8 +650,17 @@ def test_body_size_limit(client: httpx.Client) -> None:
 def test_rate_limit(workdir: Path, users_file: Path) -> None:
     """An empty bucket: 429 with Retry-After in whole seconds; other users go on."""
     add_user(users_file, "bob", "bobs password")
-    with Server(workdir, f"sqlite:///{workdir / 'tiny.db'}", "--users-file", str(users_file),
-                "--rate", "0.2", "--burst", "3", auth=USER) as tiny:
+    with Server(
+        workdir,
+        f"sqlite:///{workdir / 'tiny.db'}",
+        "--users-file",
+        str(users_file),
+        "--rate",
+        "0.2",
+        "--burst",
+        "3",
+        auth=USER,
+    ) as tiny:
         with tiny.client() as alice:
             answers = [alice.get("/v2/card/series/1") for _ in range(4)]
         assert [r.status_code for r in answers[:3]] == [404] * 3
@@ -564,13 +694,21 @@ def test_faults_are_500_and_logged(tmp_path: Path, caplog) -> None:
     service.card = bug
 
     async def requests() -> None:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://cardseq") as http:
-            series = await http.post("/v2/card/series", json={
-                "code": "F", "cardGenerationConfiguration": {"prefix": "F", "length": 9}})
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://cardseq"
+        ) as http:
+            series = await http.post(
+                "/v2/card/series",
+                json={"code": "F", "cardGenerationConfiguration": {"prefix": "F", "length": 9}},
+            )
             assert series.status_code == 200
-            message = fails(await http.post("/v2/card/generate", json={
-                "seriesId": series.json()["entity"], "count": 1}), 500, 500)
+            message = fails(
+                await http.post(
+                    "/v2/card/generate", json={"seriesId": series.json()["entity"], "count": 1}
+                ),
+                500,
+                500,
+            )
             assert "disk I/O error" in message
             answer = await http.get("/v2/card", params={"number": "F00000000"})
             assert fails(answer, 500, 500) == "internal error"
@@ -585,8 +723,13 @@ def test_faults_are_500_and_logged(tmp_path: Path, caplog) -> None:
 # ---- Schemathesis -------------------------------------------------------------------
 
 
-CHECKS = ["not_a_server_error", "response_schema_conformance", "status_code_conformance",
-          "content_type_conformance", "response_headers_conformance"]
+CHECKS = [
+    "not_a_server_error",
+    "response_schema_conformance",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+]
 
 
 def test_schemathesis(workdir: Path, users_file: Path) -> None:
@@ -595,15 +738,46 @@ def test_schemathesis(workdir: Path, users_file: Path) -> None:
     document describes. Bounded by examples per operation (about 20 s), not by time."""
     st_cli = shutil.which("st", path=str(Path(sys.executable).parent))
     assert st_cli, "schemathesis is not installed in this environment"
-    with Server(workdir, f"sqlite:///{workdir / 'fuzz.db'}", "--users-file", str(users_file),
-                "--rate", "100000", "--burst", "100000", "--max-count", "2000",
-                auth=USER) as fuzz:
+    with Server(
+        workdir,
+        f"sqlite:///{workdir / 'fuzz.db'}",
+        "--users-file",
+        str(users_file),
+        "--rate",
+        "100000",
+        "--burst",
+        "100000",
+        "--max-count",
+        "2000",
+        auth=USER,
+    ) as fuzz:
         result = subprocess.run(
-            [st_cli, "run", f"{fuzz.url}/openapi.json", "--auth", ":".join(USER),
-             "--checks", ",".join(CHECKS),
-             "--phases", "examples,coverage,fuzzing,stateful", "--max-examples", "30",
-             "--seed", "1", "--workers", "2", "--request-timeout", "20", "--no-shrink"],
-            capture_output=True, text=True, timeout=240, cwd=workdir, check=False)
+            [
+                st_cli,
+                "run",
+                f"{fuzz.url}/openapi.json",
+                "--auth",
+                ":".join(USER),
+                "--checks",
+                ",".join(CHECKS),
+                "--phases",
+                "examples,coverage,fuzzing,stateful",
+                "--max-examples",
+                "30",
+                "--seed",
+                "1",
+                "--workers",
+                "2",
+                "--request-timeout",
+                "20",
+                "--no-shrink",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=240,
+            cwd=workdir,
+            check=False,
+        )
         assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
         assert "Traceback" not in fuzz.log()
 
@@ -611,8 +785,7 @@ def test_schemathesis(workdir: Path, users_file: Path) -> None:
 # ---- concurrency --------------------------------------------------------------------
 
 
-def test_concurrent_clients_never_get_the_same_number(server: Server,
-                                                      client: httpx.Client) -> None:
+def test_concurrent_clients_never_get_the_same_number(server: Server, client: httpx.Client) -> None:
     """20 clients, 15 requests each, random counts: every number once, and the ledger
     holds exactly the blocks that were answered."""
     series_id, config = new_series(client, length=12)
@@ -662,8 +835,7 @@ ALLOWED = {
     "EXPIRED": set(),
     "DELETED": set(),
 }
-LABELS = {status: status for status in ALLOWED} | {"BLOCKED": "SUSPENDED",
-                                                    "REISSUED": "ACTIVE"}
+LABELS = {status: status for status in ALLOWED} | {"BLOCKED": "SUSPENDED", "REISSUED": "ACTIVE"}
 
 
 @pytest.fixture(scope="module")
@@ -734,26 +906,41 @@ def test_card_lifecycle_against_a_model(client: httpx.Client, lifecycle_series: 
                 self.customer[card] = new_customer
                 entity = response.json()["entity"]
                 assert (entity["status"], entity["statusLabel"], entity["customerId"]) == (
-                    target, label, new_customer)
+                    target,
+                    label,
+                    new_customer,
+                )
 
         @rule(card=cards, label=st.sampled_from(["UNKNOWN", "lower_case", "X" * 51]))
         def unknown_label(self, card, label):
-            fails(client.put("/v2/card", json={"cardNumber": card, "statusLabel": label}),
-                  400, 3017)
+            fails(
+                client.put("/v2/card", json={"cardNumber": card, "statusLabel": label}), 400, 3017
+            )
 
         @invariant()
         def server_agrees(self):
             for number, status in self.status.items():
                 card = client.get("/v2/card", params={"number": number}).json()
                 assert (card["status"], card["statusLabel"], card["customerId"]) == (
-                    status, self.label[number], self.customer[number])
+                    status,
+                    self.label[number],
+                    self.customer[number],
+                )
                 log = client.get("/v2/card/statusLog", params={"number": number}).json()
-                assert [(e["fromStatus"], e["toStatus"], e["statusLabel"], e["customerId"])
-                        for e in log["data"]] == self.history[number]
+                assert [
+                    (e["fromStatus"], e["toStatus"], e["statusLabel"], e["customerId"])
+                    for e in log["data"]
+                ] == self.history[number]
 
-    run_state_machine_as_test(Lifecycle, settings=settings(
-        max_examples=25, stateful_step_count=15, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow]))
+    run_state_machine_as_test(
+        Lifecycle,
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=15,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
     # not vacuous: both refusals, many moves, and half of the 8 kinds of move (a typical
     # run makes about 100 moves of 6 or 7 kinds)
     moves = Counter({k: v for k, v in outcomes.items() if k not in {"3012", "3038"}})

@@ -23,25 +23,49 @@ def service(request, tmp_path):
 
 def reference_series(service) -> int:
     """Shaped like the reference sample's numbers: Test09 + 12 digits + end."""
-    return service.create_series(CardSeries("Test", prefix="Test09", suffix="end", length=21),
-                                 details={"name": "Test series", "type": "DIGITAL",
-                                          "expiryDays": 30, "trigger": {"kind": "manual"}})
+    return service.create_series(
+        CardSeries("Test", prefix="Test09", suffix="end", length=21),
+        details={
+            "name": "Test series",
+            "type": "DIGITAL",
+            "expiryDays": 30,
+            "trigger": {"kind": "manual"},
+        },
+    )
 
 
 def test_generate_has_the_reference_shape(service):
     sid = reference_series(service)
     service.generate(sid, 33)
     answer = service.generate(sid, 5, "NOT_ISSUED")
-    assert answer == {"data": ["Test09000000000037end", "Test09000000000036end",
-                               "Test09000000000035end", "Test09000000000034end",
-                               "Test09000000000033end"], "warnings": [], "errors": []}
+    assert answer == {
+        "data": [
+            "Test09000000000037end",
+            "Test09000000000036end",
+            "Test09000000000035end",
+            "Test09000000000034end",
+            "Test09000000000033end",
+        ],
+        "warnings": [],
+        "errors": [],
+    }
 
 
-@pytest.mark.parametrize(("args", "code"), [
-    ((99, 5), 3000), (("Test", 0), 3025), (("Test", True), 3025), (("Test", 2.0), 3025),
-    (("Test", "5"), 3025), (("Test", None), 3025), (("Test", 1001), 3026),
-    (("Test", 5, "NOPE"), 3017), (("Test", 5, "ACTIVE"), 3018), (("Test", 10**6), 3026),
-])
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        ((99, 5), 3000),
+        (("Test", 0), 3025),
+        (("Test", True), 3025),
+        (("Test", 2.0), 3025),
+        (("Test", "5"), 3025),
+        (("Test", None), 3025),
+        (("Test", 1001), 3026),
+        (("Test", 5, "NOPE"), 3017),
+        (("Test", 5, "ACTIVE"), 3018),
+        (("Test", 10**6), 3026),
+    ],
+)
 def test_generate_errors_come_back_in_errors(service, args, code):
     reference_series(service)
     answer = service.generate(*args)
@@ -64,10 +88,18 @@ def test_series_details_keep_the_body(service):
     details = service.series_details(sid)
     assert details["id"] == sid and details["code"] == "Test"
     assert details["cardGenerationConfiguration"] == {
-        "prefix": "Test09", "suffix": "end", "offset": 0, "length": 21, "method": "DEFAULT"}
+        "prefix": "Test09",
+        "suffix": "end",
+        "offset": 0,
+        "length": 21,
+        "method": "DEFAULT",
+    }
     assert details["cardGenerationEnabled"] is True
-    assert (details["name"], details["expiryDays"], details["trigger"]) == \
-        ("Test series", 30, {"kind": "manual"})
+    assert (details["name"], details["expiryDays"], details["trigger"]) == (
+        "Test series",
+        30,
+        {"kind": "manual"},
+    )
 
 
 def test_labels(service):
@@ -111,8 +143,11 @@ def test_lifecycle(service):
         service.delete(number)
     log = service.status_log(number)
     assert [(e["fromStatus"], e["toStatus"]) for e in log] == [
-        ("NOT_ISSUED", "ACTIVE"), ("ACTIVE", "SUSPENDED"), ("SUSPENDED", "ACTIVE"),
-        ("ACTIVE", "EXPIRED")]
+        ("NOT_ISSUED", "ACTIVE"),
+        ("ACTIVE", "SUSPENDED"),
+        ("SUSPENDED", "ACTIVE"),
+        ("ACTIVE", "EXPIRED"),
+    ]
     assert log[0]["customerId"] == "cust-7"
 
 
@@ -148,8 +183,10 @@ def test_generation_log(service):
     service.generate(sid, 2, request_id=None)
     log = service.generation_log(sid)
     assert [(e["start"], e["count"]) for e in log] == [(0, 3), (3, 2)]
-    assert (log[1]["firstNumber"], log[1]["lastNumber"]) == \
-        ("Test09000000000003end", "Test09000000000004end")
+    assert (log[1]["firstNumber"], log[1]["lastNumber"]) == (
+        "Test09000000000003end",
+        "Test09000000000004end",
+    )
 
 
 def test_old_databases_are_migrated(tmp_path):
@@ -158,8 +195,12 @@ def test_old_databases_are_migrated(tmp_path):
     store = open_store(f"sqlite:///{path}")
     store.create_series(CardSeries("OLD", prefix="O", length=8))
     with store._transaction() as cur:
-        for table in ("cardseq_labels", "cardseq_cards", "cardseq_status_log",
-                      "cardseq_series_details"):
+        for table in (
+            "cardseq_labels",
+            "cardseq_cards",
+            "cardseq_status_log",
+            "cardseq_series_details",
+        ):
             cur.execute(f"DROP TABLE {table}")
         cur.execute("UPDATE cardseq_schema SET version = 1")
     store.close()

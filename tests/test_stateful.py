@@ -26,17 +26,21 @@ class StoreModel(RuleBasedStateMachine):
     def teardown(self) -> None:
         self.store.close()
 
-    @rule(code=st.sampled_from(["A", "B", "C", "D", "E"]), prefix=st.sampled_from(PREFIXES),
-          length=st.integers(5, 6), offset=st.integers(0, 99_990),
-          method=st.sampled_from(["DEFAULT", "LUHN", "RANDOM_MOD7"]))
+    @rule(
+        code=st.sampled_from(["A", "B", "C", "D", "E"]),
+        prefix=st.sampled_from(PREFIXES),
+        length=st.integers(5, 6),
+        offset=st.integers(0, 99_990),
+        method=st.sampled_from(["DEFAULT", "LUHN", "RANDOM_MOD7"]),
+    )
     def create(self, code, prefix, length, offset, method):
         try:
-            series = CardSeries(code, prefix=prefix, length=length, method=method,
-                                offset=offset)
+            series = CardSeries(code, prefix=prefix, length=length, method=method, offset=offset)
         except cardseq.InvalidOffset:
             return
-        overlap = any(cardseq.series.patterns_overlap(series.pattern, m[0])
-                      for m in self.model.values())
+        overlap = any(
+            cardseq.series.patterns_overlap(series.pattern, m[0]) for m in self.model.values()
+        )
         try:
             self.store.create_series(series)
         except cardseq.SeriesExists:
@@ -74,13 +78,15 @@ class StoreModel(RuleBasedStateMachine):
     def matches_model(self):
         for code, (_, capacity, used, enabled) in self.model.items():
             info = self.store.info(code)
-            assert (info.next_index, info.enabled, info.remaining) == \
-                (used, enabled, capacity - used)
+            assert (info.next_index, info.enabled, info.remaining) == (
+                used,
+                enabled,
+                capacity - used,
+            )
             check_ledger(self.store, code)
 
 
-StoreModel.TestCase.settings = settings(max_examples=60, stateful_step_count=30,
-                                        deadline=None)
+StoreModel.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
 test_store_matches_model = StoreModel.TestCase
 
 

@@ -63,16 +63,19 @@ def test_duplicate_code(store):
     assert len(store.list_series()) == 1
 
 
-@pytest.mark.parametrize(("first", "second", "overlap"), [
-    (("12", "", 10), ("123", "", 10), True),
-    (("12", "", 10), ("12", "", 10), True),
-    (("", "", 10), ("99", "X", 10), False),
-    (("", "", 10), ("99", "5", 10), True),
-    (("12", "", 10), ("13", "", 10), False),
-    (("12", "", 10), ("123", "", 11), False),
-    (("GOLD", "", 10), ("GOL", "", 10), False),
-    (("A1", "Z", 10), ("A", "9Z", 10), True),
-])
+@pytest.mark.parametrize(
+    ("first", "second", "overlap"),
+    [
+        (("12", "", 10), ("123", "", 10), True),
+        (("12", "", 10), ("12", "", 10), True),
+        (("", "", 10), ("99", "X", 10), False),
+        (("", "", 10), ("99", "5", 10), True),
+        (("12", "", 10), ("13", "", 10), False),
+        (("12", "", 10), ("123", "", 11), False),
+        (("GOLD", "", 10), ("GOL", "", 10), False),
+        (("A1", "Z", 10), ("A", "9Z", 10), True),
+    ],
+)
 def test_overlapping_number_spaces(store, first, second, overlap):
     store.create_series(CardSeries("A", prefix=first[0], suffix=first[1], length=first[2]))
     b = CardSeries("B", prefix=second[0], suffix=second[1], length=second[2], method="LUHN")
@@ -162,9 +165,9 @@ def test_huge_counters(store):
         store.reserve("BIG", 1)
     assert block.start == 0
     check_ledger(store, "BIG")
-    info, index, entry = store.lookup(last.to_list()[2])  # beyond 2**63: the slow path
+    _info, index, entry = store.lookup(last.to_list()[2])  # beyond 2**63: the slow path
     assert (index, entry.start) == (10**100 - 3, 10**100 - 5)
-    info, index, entry = store.lookup(block.series.format(2**62))
+    _info, index, entry = store.lookup(block.series.format(2**62))
     assert (index, entry.start) == (2**62, 0)
 
 
@@ -187,8 +190,16 @@ def test_lookup(store):
     for count in (7, 100, 1, 992):  # starts 3, 10, 110, 111: text order is not number order
         store.reserve("L", count)
     series = store.get_series("L")
-    for index, start in [(2, 0), (3, 3), (9, 3), (10, 10), (109, 10), (110, 110), (111, 111),
-                         (1102, 111)]:
+    for index, start in [
+        (2, 0),
+        (3, 3),
+        (9, 3),
+        (10, 10),
+        (109, 10),
+        (110, 110),
+        (111, 111),
+        (1102, 111),
+    ]:
         assert store.lookup(series.format(index))[2].start == start, index
     assert store.lookup(series.format(1103))[2] is None
     info, index, entry = store.lookup("GOLD00000042")
@@ -270,7 +281,7 @@ def test_retired_indexes_were_never_handed_out(store):
     with SegmentAllocator(store, "GOLD", step=10) as allocator:
         handed = allocator.next()
     assert store.lookup(handed)[2] is not None
-    info, index, entry = store.lookup("GOLD00000005")
+    _info, index, entry = store.lookup("GOLD00000005")
     assert (index, entry) == (5, None)
     with pytest.raises(cardseq.CardNotFound):
         cardseq.CardService(store).card("GOLD00000005")
@@ -285,8 +296,9 @@ def test_sqlite_file_in_a_missing_directory(tmp_path):
 def test_postgres_url_in_messages_hides_the_password():
     from cardseq.store.postgres import _without_password
 
-    shown = _without_password("postgresql://app:p@ss:w@rd@db.example:5432/cards"
-                              "?password=other&sslmode=require")
+    shown = _without_password(
+        "postgresql://app:p@ss:w@rd@db.example:5432/cards?password=other&sslmode=require"
+    )
     assert "p@ss" not in shown and "rd" not in shown.split("@")[0] and "other" not in shown
     assert shown.startswith("postgresql://app:***@db.example:5432/cards")
     assert "sslmode=require" in shown

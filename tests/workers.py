@@ -12,8 +12,10 @@ def reserve_many(url: str, series: str, rounds: int, seed: int) -> list[tuple[in
     """Reserve ``rounds`` blocks of random sizes; return their (start, count)."""
     rng = random.Random(seed)
     with open_store(url) as store:
-        return [(b.start, b.count) for b in
-                (store.reserve(series, rng.randint(1, 40)) for _ in range(rounds))]
+        return [
+            (b.start, b.count)
+            for b in (store.reserve(series, rng.randint(1, 40)) for _ in range(rounds))
+        ]
 
 
 def reserve_forever(url: str, series: str) -> None:

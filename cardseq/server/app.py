@@ -59,22 +59,31 @@ def dumps(payload: Any) -> bytes:
     return json.dumps(payload, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
-def json_response(status: int, payload: Any, headers: dict[str, str] | None = None,
-                  ) -> Response:
-    return Response(dumps(payload), status_code=status, headers=headers,
-                    media_type="application/json")
+def json_response(
+    status: int,
+    payload: Any,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return Response(
+        dumps(payload), status_code=status, headers=headers, media_type="application/json"
+    )
 
 
-def envelope(errors: list[dict[str, Any]], warnings: list[dict[str, Any]] | None = None,
-             ) -> dict[str, Any]:
+def envelope(
+    errors: list[dict[str, Any]],
+    warnings: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     return {"data": [], "warnings": warnings or [], "errors": errors}
 
 
-def error_response(status: int, code: int, message: str,
-                   warnings: list[dict[str, Any]] | None = None,
-                   headers: dict[str, str] | None = None) -> Response:
-    return json_response(status, envelope([{"code": code, "message": message}], warnings),
-                         headers)
+def error_response(
+    status: int,
+    code: int,
+    message: str,
+    warnings: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return json_response(status, envelope([{"code": code, "message": message}], warnings), headers)
 
 
 def status_of(error: CardSeqError, *, not_found: tuple[int, ...] = ()) -> int:
@@ -111,8 +120,7 @@ class Guard:
     500 (code 500, "internal error"): user input never gets here, real faults do.
     """
 
-    def __init__(self, app: ASGIApp, *, auth: Authenticator | None, limiter: RateLimiter
-                 ) -> None:
+    def __init__(self, app: ASGIApp, *, auth: Authenticator | None, limiter: RateLimiter) -> None:
         self.app = app
         self.auth = auth
         self.limiter = limiter
@@ -140,8 +148,7 @@ class Guard:
                 return
             await self.app(scope, receive, tracking_send)
         except Exception:
-            log.exception("internal error answering %s %s", scope.get("method"),
-                          scope.get("path"))
+            log.exception("internal error answering %s %s", scope.get("method"), scope.get("path"))
             if not started:
                 response = error_response(500, 500, "internal error")
                 await response(scope, receive, send)
@@ -172,8 +179,9 @@ class Guard:
         wait = (limiter or self.limiter).take(key)
         if not wait:
             return None
-        return error_response(429, 429, f"too many requests: retry in {wait} s",
-                              headers={"Retry-After": str(wait)})
+        return error_response(
+            429, 429, f"too many requests: retry in {wait} s", headers={"Retry-After": str(wait)}
+        )
 
     @staticmethod
     def _unauthorized(message: str) -> Response:
@@ -188,21 +196,25 @@ async def read_json(request: Request, max_body: int) -> Any:
     content_type = request.headers.get("content-type")
     if content_type is not None:
         media = content_type.split(";", 1)[0].strip().lower()
-        if media not in _JSON_TYPES and not (media.startswith("application/")
-                                             and media.endswith("+json")):
-            raise ApiError(415, 415, f"Content-Type {content_type[:100]!r} is not"
-                                     " supported: send application/json")
+        if media not in _JSON_TYPES and not (
+            media.startswith("application/") and media.endswith("+json")
+        ):
+            raise ApiError(
+                415,
+                415,
+                f"Content-Type {content_type[:100]!r} is not supported: send application/json",
+            )
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_body:
-        raise ApiError(413, 413, f"the request body has {declared} bytes; the limit is"
-                                 f" {max_body}")
+        raise ApiError(413, 413, f"the request body has {declared} bytes; the limit is {max_body}")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > max_body:
-            raise ApiError(413, 413, f"the request body is larger than the limit of"
-                                     f" {max_body} bytes")
+            raise ApiError(
+                413, 413, f"the request body is larger than the limit of {max_body} bytes"
+            )
         chunks.append(chunk)
     return bodies.parse_json(b"".join(chunks))
 
@@ -218,11 +230,13 @@ def answers(*, not_found: tuple[int, ...] = ()) -> Callable[[Handler], Handler]:
             try:
                 return await handler(request)
             except ApiError as error:
-                return error_response(error.status, error.code, error.message,
-                                      headers=error.headers)
+                return error_response(
+                    error.status, error.code, error.message, headers=error.headers
+                )
             except CardSeqError as error:
-                return json_response(status_of(error, not_found=not_found),
-                                     envelope([error.to_dict()]))
+                return json_response(
+                    status_of(error, not_found=not_found), envelope([error.to_dict()])
+                )
 
         endpoint.__name__ = handler.__name__
         endpoint.__doc__ = handler.__doc__
@@ -234,9 +248,15 @@ def answers(*, not_found: tuple[int, ...] = ()) -> Callable[[Handler], Handler]:
 # ---- the app ------------------------------------------------------------------------
 
 
-def create_app(store_url: str, *, users_file: str | None, rate: float = DEFAULT_RATE,
-               burst: int = DEFAULT_BURST, max_count: int = 100_000, max_body: int = 64 * 1024
-               ) -> Starlette:
+def create_app(
+    store_url: str,
+    *,
+    users_file: str | None,
+    rate: float = DEFAULT_RATE,
+    burst: int = DEFAULT_BURST,
+    max_count: int = 100_000,
+    max_body: int = 64 * 1024,
+) -> Starlette:
     """The server for the store at ``store_url``.
 
     ``users_file`` None means no authentication (every route is open). ``rate`` and
@@ -257,8 +277,9 @@ def create_app(store_url: str, *, users_file: str | None, rate: float = DEFAULT_
     async def create_series(request: Request) -> Response:
         """POST /v2/card/series: register a series; answer its new id."""
         series, enabled, details, warnings = bodies.series_request(await body(request))
-        series_id = await run_in_threadpool(service.create_series, series, enabled=enabled,
-                                            details=details)
+        series_id = await run_in_threadpool(
+            service.create_series, series, enabled=enabled, details=details
+        )
         return json_response(200, {"entity": series_id, "warnings": warnings, "errors": []})
 
     @answers(not_found=(InvalidSeries.code,))
@@ -267,8 +288,9 @@ def create_app(store_url: str, *, users_file: str | None, rate: float = DEFAULT_
         text = request.path_params.get("id")
         series_id = bodies.id_text(text)
         if series_id is None:
-            raise ApiError(404, InvalidSeries.code,
-                           f"series id {text!r} is not a series id (an integer >= 1)")
+            raise ApiError(
+                404, InvalidSeries.code, f"series id {text!r} is not a series id (an integer >= 1)"
+            )
         return json_response(200, await run_in_threadpool(service.series_details, series_id))
 
     @answers()
@@ -314,8 +336,7 @@ def create_app(store_url: str, *, users_file: str | None, rate: float = DEFAULT_
     async def change_status(request: Request) -> Response:
         """PUT /v2/card: change a card's status by a label (customerId records who has it)."""
         number, label, customer, warnings = bodies.status_request(await body(request))
-        card = await run_in_threadpool(service.change_status, number, label,
-                                       customer_id=customer)
+        card = await run_in_threadpool(service.change_status, number, label, customer_id=customer)
         return json_response(200, {"entity": card, "warnings": warnings, "errors": []})
 
     @answers(not_found=(3010,))
@@ -331,10 +352,13 @@ def create_app(store_url: str, *, users_file: str | None, rate: float = DEFAULT_
         text = request.query_params.get("seriesId")
         series_id = bodies.id_text(text)
         if series_id is None:
-            raise ApiError(400, InvalidSeries.code,
-                           f"query parameter seriesId {text!r} must be a series id"
-                           " (an integer >= 1)" if text else
-                           "query parameter seriesId (a series id) is required")
+            raise ApiError(
+                400,
+                InvalidSeries.code,
+                f"query parameter seriesId {text!r} must be a series id (an integer >= 1)"
+                if text
+                else "query parameter seriesId (a series id) is required",
+            )
         data = await run_in_threadpool(service.generation_log, series_id)
         return json_response(200, {"data": data, "warnings": [], "errors": []})
 
@@ -344,8 +368,9 @@ def create_app(store_url: str, *, users_file: str | None, rate: float = DEFAULT_
     async def http_error(request: Request, exc: Exception) -> Response:
         """Unknown paths (404) and methods (405) in the same envelope as the rest."""
         assert isinstance(exc, HTTPException)
-        return error_response(exc.status_code, exc.status_code, exc.detail,
-                              headers=dict(exc.headers or {}))
+        return error_response(
+            exc.status_code, exc.status_code, exc.detail, headers=dict(exc.headers or {})
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -365,9 +390,12 @@ def create_app(store_url: str, *, users_file: str | None, rate: float = DEFAULT_
         Route("/v2/card/generation/logs", generation_log, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan,
-                    middleware=[Middleware(Guard, auth=auth, limiter=limiter)],
-                    exception_handlers={HTTPException: http_error})
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(Guard, auth=auth, limiter=limiter)],
+        exception_handlers={HTTPException: http_error},
+    )
     app.state.service = service
     app.state.auth = auth
     return app

@@ -38,8 +38,11 @@ _CACHE_MAX = 10_000
 def check_name(name: str) -> str:
     """A user name: 1..64 ASCII letters, digits, ``_``, ``.`` or ``-``."""
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise InvalidArgument(f"user name {name!r} must be 1..64 ASCII letters, digits,"
-                              " '_', '.' or '-'", field="name", value=name)
+        raise InvalidArgument(
+            f"user name {name!r} must be 1..64 ASCII letters, digits, '_', '.' or '-'",
+            field="name",
+            value=name,
+        )
     return name
 
 
@@ -48,8 +51,9 @@ def _b64(data: bytes) -> str:
 
 
 def _scrypt(password: bytes, salt: bytes, n: int, r: int, p: int, size: int) -> bytes:
-    return hashlib.scrypt(password, salt=salt, n=n, r=r, p=p, dklen=size,
-                          maxmem=256 * r * n + 1024 * 1024)
+    return hashlib.scrypt(
+        password, salt=salt, n=n, r=r, p=p, dklen=size, maxmem=256 * r * n + 1024 * 1024
+    )
 
 
 def hash_password(password: str) -> str:
@@ -78,8 +82,15 @@ class PasswordHash:
             digest = base64.b64decode(parts[5], validate=True)
         except (ValueError, binascii.Error) as error:
             raise ValueError(f"bad scrypt parameters: {error}") from None
-        if n < 2 or n & (n - 1) or n > _MAX_N or not 1 <= r <= _MAX_R \
-                or not 1 <= p <= _MAX_P or not salt or len(digest) < 16:
+        if (
+            n < 2
+            or n & (n - 1)
+            or n > _MAX_N
+            or not 1 <= r <= _MAX_R
+            or not 1 <= p <= _MAX_P
+            or not salt
+            or len(digest) < 16
+        ):
             raise ValueError("scrypt parameters out of range")
         return cls(n, r, p, salt, digest)
 
@@ -103,8 +114,9 @@ def read_users(path: str) -> dict[str, PasswordHash]:
                 check_name(name)
                 users[name] = PasswordHash.parse(rest)
             except (ValueError, InvalidArgument) as error:
-                raise InvalidArgument(f"users file {path}, line {number}: {error}",
-                                      field="users_file", value=path) from None
+                raise InvalidArgument(
+                    f"users file {path}, line {number}: {error}", field="users_file", value=path
+                ) from None
     return users
 
 
@@ -219,5 +231,4 @@ class Authenticator:
         return True
 
 
-__all__ = ["Authenticator", "PasswordHash", "add_user", "check_name", "hash_password",
-           "read_users"]
+__all__ = ["Authenticator", "PasswordHash", "add_user", "check_name", "hash_password", "read_users"]

@@ -40,8 +40,9 @@ _MISSING = object()
 class ApiError(Exception):
     """An answer other than 200, with its error object: ``status``, ``code``, ``message``."""
 
-    def __init__(self, status: int, code: int, message: str,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, code: int, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -68,8 +69,7 @@ def parse_json(raw: bytes) -> Any:
     try:
         return json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
     except RecursionError:
-        raise ApiError(400, 400, "the request body nests arrays or objects too deeply"
-                       ) from None
+        raise ApiError(400, 400, "the request body nests arrays or objects too deeply") from None
     except ValueError as error:  # JSONDecodeError and UnicodeDecodeError included
         why = str(error)
         if "integer string conversion" in why:
@@ -100,8 +100,9 @@ class Fields:
             raise _bad(error, name, value, "must be a string")
         return value
 
-    def optional(self, name: str, default: Any, error: type[CardSeqError], *,
-                 integer: bool = False) -> Any:
+    def optional(
+        self, name: str, default: Any, error: type[CardSeqError], *, integer: bool = False
+    ) -> Any:
         """The value of ``name`` (a string, or an integer), or ``default`` when absent."""
         value = self.take(name)
         if value is _MISSING:
@@ -111,15 +112,19 @@ class Fields:
         return value
 
     def unknown(self) -> list[dict[str, Any]]:
-        return [{"code": UNKNOWN_FIELD,
-                 "message": f"field {self.where + name!r} is not known and was ignored"}
-                for name in self.body if name not in self.taken]
+        return [
+            {
+                "code": UNKNOWN_FIELD,
+                "message": f"field {self.where + name!r} is not known and was ignored",
+            }
+            for name in self.body
+            if name not in self.taken
+        ]
 
 
 def body_object(body: Any) -> Fields:
     if not isinstance(body, dict):
-        raise ApiError(400, 400, f"the request body must be a JSON object, not"
-                                 f" {_json_type(body)}")
+        raise ApiError(400, 400, f"the request body must be a JSON object, not {_json_type(body)}")
     return Fields(body)
 
 
@@ -187,8 +192,7 @@ def series_request(body: Any) -> tuple[CardSeries, bool, dict[str, Any], list[di
         details["trigger"] = trigger
     config = fields.take("cardGenerationConfiguration")
     if config is _MISSING:
-        raise InvalidLength("cardGenerationConfiguration.length is required",
-                            field="length")
+        raise InvalidLength("cardGenerationConfiguration.length is required", field="length")
     if not isinstance(config, dict):
         raise _bad(InvalidSeries, "cardGenerationConfiguration", config, "must be an object")
     conf = Fields(config, "cardGenerationConfiguration.")
@@ -201,8 +205,9 @@ def series_request(body: Any) -> tuple[CardSeries, bool, dict[str, Any], list[di
     if not is_int(length):
         raise _bad(InvalidLength, "length", length, "must be an integer")
     method = conf.optional("method", "DEFAULT", InvalidSeries)
-    series = CardSeries(code, prefix=prefix, suffix=suffix, length=length, offset=offset,
-                        method=method)
+    series = CardSeries(
+        code, prefix=prefix, suffix=suffix, length=length, offset=offset, method=method
+    )
     return series, enabled, details, fields.unknown() + conf.unknown()
 
 
@@ -228,8 +233,11 @@ def generate_request(body: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     else:
         name = "seriesId"
         if table is not _MISSING and table != given:
-            raise InvalidSeries(f"seriesId {show(given)} and seriesID {show(table)} differ",
-                                field="seriesId", value=given)
+            raise InvalidSeries(
+                f"seriesId {show(given)} and seriesID {show(table)} differ",
+                field="seriesId",
+                value=given,
+            )
     args: dict[str, Any] = {"series_id": series_id_value(given, name)}
     count = fields.take("count")
     args["count"] = None if count is _MISSING else count  # the service says 3025
@@ -239,8 +247,9 @@ def generate_request(body: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     request_id = fields.take("requestId")
     if request_id is not _MISSING:
         if not isinstance(request_id, str) or not _text(request_id):
-            raise _bad(InvalidArgument, "requestId", request_id,
-                       "must be a string of printable characters")
+            raise _bad(
+                InvalidArgument, "requestId", request_id, "must be a string of printable characters"
+            )
         args["request_id"] = request_id  # the store checks its length (701)
     return args, fields.unknown()
 
@@ -258,10 +267,13 @@ def status_request(body: Any) -> tuple[str, str, str | None, list[dict[str, Any]
         customer = None
     elif is_int(customer) and 0 <= customer <= MAX_ID:
         customer = str(customer)
-    elif not isinstance(customer, str) or not 0 < len(customer) <= 100 \
-            or not _text(customer):
-        raise ApiError(400, 400, f"customerId {show(customer)} must be a string of 1..100"
-                                 " characters or a non-negative integer")
+    elif not isinstance(customer, str) or not 0 < len(customer) <= 100 or not _text(customer):
+        raise ApiError(
+            400,
+            400,
+            f"customerId {show(customer)} must be a string of 1..100"
+            " characters or a non-negative integer",
+        )
     return number, label, customer, fields.unknown()
 
 
@@ -285,5 +297,13 @@ def id_text(text: str | None) -> int | None:
     return value
 
 
-__all__ = ["MAX_ID", "UNKNOWN_FIELD", "ApiError", "generate_request", "id_text", "parse_json",
-           "series_request", "status_request"]
+__all__ = [
+    "MAX_ID",
+    "UNKNOWN_FIELD",
+    "ApiError",
+    "generate_request",
+    "id_text",
+    "parse_json",
+    "series_request",
+    "status_request",
+]

@@ -15,8 +15,9 @@ _PRUNE_AT = 10_000
 
 
 class RateLimiter:
-    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
-                 ) -> None:
+    def __init__(
+        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         if not rate > 0 or not math.isfinite(rate):
             raise ValueError(f"rate {rate!r} must be a positive number")
         if burst < 1:
@@ -43,8 +44,11 @@ class RateLimiter:
 
     def _prune(self, now: float) -> None:
         """Forget buckets that have refilled: they are the same as a new one."""
-        full = [key for key, (tokens, then) in self._buckets.items()
-                if tokens + (now - then) * self.rate >= self.burst]
+        full = [
+            key
+            for key, (tokens, then) in self._buckets.items()
+            if tokens + (now - then) * self.rate >= self.burst
+        ]
         for key in full:
             del self._buckets[key]
 

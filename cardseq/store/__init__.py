@@ -27,7 +27,7 @@ def open_store(url: str | None = None, **options: object) -> Store:
     if url == "memory://":
         return SQLiteStore(":memory:")
     if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///"):]
+        path = url[len("sqlite:///") :]
         if not path:
             raise InvalidArgument.bad("db", url, "names no file (sqlite:///PATH)")
         if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
@@ -38,7 +38,16 @@ def open_store(url: str | None = None, **options: object) -> Store:
 
         return PostgresStore(url, **options)  # type: ignore[arg-type]
     raise InvalidArgument.bad(
-        "db", url, "is not a store URL (sqlite:///PATH, memory:// or postgresql://...)")
+        "db", url, "is not a store URL (sqlite:///PATH, memory:// or postgresql://...)"
+    )
 
 
-__all__ = ["DEFAULT_URL", "LedgerEntry", "SQLiteStore", "SeriesInfo", "Store", "default_url", "open_store"]
+__all__ = [
+    "DEFAULT_URL",
+    "LedgerEntry",
+    "SQLiteStore",
+    "SeriesInfo",
+    "Store",
+    "default_url",
+    "open_store",
+]

@@ -86,7 +86,8 @@ class LedgerEntry:
 def check_label(label: Any) -> str:
     if not isinstance(label, str) or not _LABEL.fullmatch(label):
         raise InvalidStatusLabel.bad(
-            "statusLabel", label, "must be 1..50 ASCII letters, digits or '_'")
+            "statusLabel", label, "must be 1..50 ASCII letters, digits or '_'"
+        )
     return label
 
 
@@ -95,12 +96,13 @@ def check_request_id(request_id: Any) -> str | None:
         return None
     if not isinstance(request_id, str) or not 0 < len(request_id) <= _REQUEST_ID_MAX:
         raise InvalidArgument.bad(
-            "request_id", request_id, f"must be a string of 1..{_REQUEST_ID_MAX} characters")
+            "request_id", request_id, f"must be a string of 1..{_REQUEST_ID_MAX} characters"
+        )
     return request_id
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 _SCHEMA = """
@@ -179,14 +181,20 @@ def check_schema(store: Store, cur: Any) -> None:
     if row is None:
         store._run(cur, "INSERT INTO cardseq_schema (version) VALUES (?)", (SCHEMA_VERSION,))
     elif row[0] > SCHEMA_VERSION:
-        raise StoreError(f"the database at {store.url} has schema version {row[0]}, newer than"
-                         f" this cardseq's ({SCHEMA_VERSION}): upgrade cardseq")
+        raise StoreError(
+            f"the database at {store.url} has schema version {row[0]}, newer than"
+            f" this cardseq's ({SCHEMA_VERSION}): upgrade cardseq"
+        )
     elif row[0] < SCHEMA_VERSION:
         # 1 -> 2 only added tables, which the schema script creates when missing.
         store._run(cur, "UPDATE cardseq_schema SET version = ?", (SCHEMA_VERSION,))
     for status in STATUSES:  # each status has a label of its own name, its default
-        store._run(cur, "INSERT INTO cardseq_labels (name, status, is_default)"
-                        " VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING", (status, status, True))
+        store._run(
+            cur,
+            "INSERT INTO cardseq_labels (name, status, is_default)"
+            " VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+            (status, status, True),
+        )
 
 
 class Store(abc.ABC):
@@ -213,8 +221,9 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
-    def _advance(self, cur: Any, series_id: int, count: int, label: str,
-                 request_id: str | None) -> int | None:
+    def _advance(
+        self, cur: Any, series_id: int, count: int, label: str, request_id: str | None
+    ) -> int | None:
         """Take ``count`` indexes of an enabled series that has them and write their
         ledger row; return the start, or None when it cannot (disabled, exhausted).
         Runs in the caller's transaction."""
@@ -242,8 +251,9 @@ class Store(abc.ABC):
 
     # ---- series --------------------------------------------------------------------
 
-    def create_series(self, series: CardSeries, *, enabled: bool = True,
-                      details: dict[str, Any] | None = None) -> int:
+    def create_series(
+        self, series: CardSeries, *, enabled: bool = True, details: dict[str, Any] | None = None
+    ) -> int:
         """Register ``series``; return its new integer id.
 
         ``details``: other fields to keep with it (JSON-able), see ``series_details``.
@@ -255,33 +265,43 @@ class Store(abc.ABC):
             raise InvalidSeries.bad("series", series, "is not a CardSeries")
         with self._transaction() as cur:
             self._lock_registry(cur)
-            if self._run(cur, "SELECT id FROM cardseq_series WHERE code = ?",
-                         (series.code,)).fetchone():
+            if self._run(
+                cur, "SELECT id FROM cardseq_series WHERE code = ?", (series.code,)
+            ).fetchone():
                 raise SeriesExists.bad("code", series.code, "is already a series code")
-            rows = self._run(cur, "SELECT id, code, prefix, suffix FROM cardseq_series"
-                                  " WHERE length = ?", (series.length,)).fetchall()
+            rows = self._run(
+                cur,
+                "SELECT id, code, prefix, suffix FROM cardseq_series WHERE length = ?",
+                (series.length,),
+            ).fetchall()
             for series_id, code, prefix, suffix in rows:
                 other = number_pattern(prefix, suffix, series.length)
                 if patterns_overlap(series.pattern, other):
                     raise SeriesOverlap(
                         f"series {series.code!r} ({series.pattern}) can produce the same "
                         f"numbers as series {code!r} ({other}), id {series_id}",
-                        field="prefix", value=series.prefix)
+                        field="prefix",
+                        value=series.prefix,
+                    )
             series_id = self._insert_series(cur, series, enabled)
             if details:
-                self._run(cur, "INSERT INTO cardseq_series_details (series_id, body)"
-                               " VALUES (?, ?)", (series_id, json.dumps(details)))
+                self._run(
+                    cur,
+                    "INSERT INTO cardseq_series_details (series_id, body) VALUES (?, ?)",
+                    (series_id, json.dumps(details)),
+                )
             return series_id
 
     def series_details(self, ref: SeriesRef) -> dict[str, Any]:
         """The ``details`` given at creation ({} if none)."""
         series_id = self.info(ref).id
         with self._transaction() as cur:
-            row = self._run(cur, "SELECT body FROM cardseq_series_details WHERE series_id = ?",
-                            (series_id,)).fetchone()
+            row = self._run(
+                cur, "SELECT body FROM cardseq_series_details WHERE series_id = ?", (series_id,)
+            ).fetchone()
         return json.loads(row[0]) if row else {}
 
-    def _lock_registry(self, cur: Any) -> None:
+    def _lock_registry(self, cur: Any) -> None:  # noqa: B027 - a hook: SQLite needs no lock
         """Serialise series creation (the overlap check reads all series)."""
 
     def _insert_series(self, cur: Any, series: CardSeries, enabled: bool) -> int:
@@ -290,9 +310,20 @@ class Store(abc.ABC):
             "INSERT INTO cardseq_series (code, prefix, suffix, length, start_offset, method,"
             " key, enabled, next_index, capacity, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (series.code, series.prefix, series.suffix, series.length,
-             self._to_db(series.offset), series.method.value, series.key, enabled,
-             self._to_db(0), self._to_db(series.capacity), now()))
+            (
+                series.code,
+                series.prefix,
+                series.suffix,
+                series.length,
+                self._to_db(series.offset),
+                series.method.value,
+                series.key,
+                enabled,
+                self._to_db(0),
+                self._to_db(series.capacity),
+                now(),
+            ),
+        )
         return int(cur.fetchone()[0])
 
     def series_id(self, ref: SeriesRef) -> int:
@@ -305,8 +336,9 @@ class Store(abc.ABC):
             if ref in self._codes:
                 return self._codes[ref]
             with self._transaction() as cur:
-                row = self._run(cur, "SELECT id FROM cardseq_series WHERE code = ?",
-                                (ref,)).fetchone()
+                row = self._run(
+                    cur, "SELECT id FROM cardseq_series WHERE code = ?", (ref,)
+                ).fetchone()
             if row is None:
                 raise InvalidSeries.bad("series", ref, "is not a known series code")
             self._codes[ref] = int(row[0])
@@ -339,13 +371,30 @@ class Store(abc.ABC):
         return [self._series_info(row) for row in rows]
 
     def _series_info(self, row: Any) -> SeriesInfo:
-        (series_id, code, prefix, suffix, length, offset, method, key, enabled, next_index,
-         created) = row
+        (
+            series_id,
+            code,
+            prefix,
+            suffix,
+            length,
+            offset,
+            method,
+            key,
+            enabled,
+            next_index,
+            created,
+        ) = row
         series = self._cache.get(series_id)
         if series is None:
-            series = CardSeries(code, prefix=prefix, suffix=suffix, length=length,
-                                offset=int(offset), method=method,
-                                key=bytes(key) if key is not None else None)
+            series = CardSeries(
+                code,
+                prefix=prefix,
+                suffix=suffix,
+                length=length,
+                offset=int(offset),
+                method=method,
+                key=bytes(key) if key is not None else None,
+            )
             with self._cache_lock:
                 self._cache[series_id] = series
                 self._codes[code] = series_id
@@ -355,15 +404,24 @@ class Store(abc.ABC):
         """Allow or stop generation for a series (stopped: reserve raises 703)."""
         series_id = self.series_id(ref)
         with self._transaction() as cur:
-            cur = self._run(cur, "UPDATE cardseq_series SET enabled = ? WHERE id = ?",
-                            (bool(enabled), series_id))
+            cur = self._run(
+                cur,
+                "UPDATE cardseq_series SET enabled = ? WHERE id = ?",
+                (bool(enabled), series_id),
+            )
             if cur.rowcount != 1:
                 raise InvalidSeries.bad("seriesId", ref, "is not a known series")
 
     # ---- reservations --------------------------------------------------------------
 
-    def reserve(self, series: SeriesRef, count: Any, *, status_label: str = DEFAULT_LABEL,
-                request_id: str | None = None) -> Block:
+    def reserve(
+        self,
+        series: SeriesRef,
+        count: Any,
+        *,
+        status_label: str = DEFAULT_LABEL,
+        request_id: str | None = None,
+    ) -> Block:
         """Reserve the next ``count`` indexes of a series and return them as a Block.
 
         Committed before it returns, with a ledger row. Not enough left: 702, and
@@ -399,52 +457,69 @@ class Store(abc.ABC):
         """Generated cards take their status from their block's label: NOT_ISSUED."""
         status = self._label_status.get(label)
         if status is None:
-            row = self._run(cur, "SELECT status FROM cardseq_labels WHERE name = ?",
-                            (label,)).fetchone()
+            row = self._run(
+                cur, "SELECT status FROM cardseq_labels WHERE name = ?", (label,)
+            ).fetchone()
             if row is None:
                 raise InvalidStatusLabel.bad("statusLabel", label, "is not a known status label")
             status = self._label_status[label] = row[0]  # a label keeps its status
         if status != DEFAULT_LABEL:
-            raise LabelNotMapped.bad("statusLabel", label,
-                                     f"is mapped to {status}, not to NOT_ISSUED")
+            raise LabelNotMapped.bad(
+                "statusLabel", label, f"is mapped to {status}, not to NOT_ISSUED"
+            )
 
     def _prior(self, cur: Any, request_id: str) -> LedgerEntry | None:
-        row = self._run(cur, f"{_LEDGER_COLUMNS} WHERE request_id = ?",
-                        (request_id,)).fetchone()
+        row = self._run(cur, f"{_LEDGER_COLUMNS} WHERE request_id = ?", (request_id,)).fetchone()
         return _ledger_entry(row) if row else None
 
-    def _replay(self, prior: LedgerEntry, definition: CardSeries, series_id: int, count: int,
-                label: str) -> Block:
+    def _replay(
+        self, prior: LedgerEntry, definition: CardSeries, series_id: int, count: int, label: str
+    ) -> Block:
         if (prior.series_id, prior.count, prior.status_label) != (series_id, count, label):
             raise InvalidArgument(
                 f"request_id {show(prior.request_id)} was used for another request (series"
                 f" {prior.series_id}, count {prior.count}, label {prior.status_label})",
-                field="request_id", value=prior.request_id)
+                field="request_id",
+                value=prior.request_id,
+            )
         return Block(definition, prior.start, prior.count)
 
     def _refuse(self, cur: Any, series_id: int, definition: CardSeries, count: int) -> NoReturn:
         """Say why ``_advance`` could not reserve."""
-        row = self._run(cur, "SELECT enabled, next_index FROM cardseq_series WHERE id = ?",
-                        (series_id,)).fetchone()
+        row = self._run(
+            cur, "SELECT enabled, next_index FROM cardseq_series WHERE id = ?", (series_id,)
+        ).fetchone()
         if row is None:
             raise InvalidSeries.bad("seriesId", series_id, "is not a known series")
         if not row[0]:
-            raise GenerationDisabled(f"generation is disabled for series {definition.code!r}",
-                                     field="seriesId", value=series_id)
+            raise GenerationDisabled(
+                f"generation is disabled for series {definition.code!r}",
+                field="seriesId",
+                value=series_id,
+            )
         left = definition.capacity - int(row[1])
         raise SeriesExhausted.bad(
-            "count", count, f"is more than the {left} number(s) left in series"
-            f" {definition.code!r}")
+            "count", count, f"is more than the {left} number(s) left in series {definition.code!r}"
+        )
 
-    def release(self, series: SeriesRef, start: int, count: int,
-                status_label: str = DEFAULT_LABEL) -> None:
+    def release(
+        self, series: SeriesRef, start: int, count: int, status_label: str = DEFAULT_LABEL
+    ) -> None:
         """Record indexes that were reserved but will never be handed out."""
         series_id = self.series_id(series)
         with self._transaction() as cur:
-            self._run(cur, "INSERT INTO cardseq_ledger (series_id, start, count, status_label,"
-                           " kind, request_id, created_at) VALUES (?, ?, ?, ?, 'unused', NULL, ?)",
-                      (series_id, self._to_db(start), self._to_db(count),
-                       check_label(status_label), now()))
+            self._run(
+                cur,
+                "INSERT INTO cardseq_ledger (series_id, start, count, status_label,"
+                " kind, request_id, created_at) VALUES (?, ?, ?, ?, 'unused', NULL, ?)",
+                (
+                    series_id,
+                    self._to_db(start),
+                    self._to_db(count),
+                    check_label(status_label),
+                    now(),
+                ),
+            )
 
     def ledger(self, series: SeriesRef | None = None) -> list[LedgerEntry]:
         """Ledger rows, oldest first; of one series when given."""
@@ -453,8 +528,9 @@ class Store(abc.ABC):
             if series_id is None:
                 rows = self._run(cur, f"{_LEDGER_COLUMNS} ORDER BY id").fetchall()
             else:
-                rows = self._run(cur, f"{_LEDGER_COLUMNS} WHERE series_id = ? ORDER BY id",
-                                 (series_id,)).fetchall()
+                rows = self._run(
+                    cur, f"{_LEDGER_COLUMNS} WHERE series_id = ? ORDER BY id", (series_id,)
+                ).fetchall()
         return [_ledger_entry(row) for row in rows]
 
     def lookup(self, number: str) -> tuple[SeriesInfo, int, LedgerEntry | None] | None:
@@ -483,24 +559,29 @@ class Store(abc.ABC):
         before ``index``: one indexed lookup, whatever the ledger's length.
         """
         if self.sql_index_limit is not None and index >= self.sql_index_limit:
-            return next((e for e in self.ledger(series_id)
-                         if e.kind == kind and e.start <= index < e.stop), None)
+            return next(
+                (e for e in self.ledger(series_id) if e.kind == kind and e.start <= index < e.stop),
+                None,
+            )
         start = self._number("start")
         with self._transaction() as cur:
-            row = self._run(cur, f"{_LEDGER_COLUMNS} WHERE series_id = ? AND kind = ? AND"
-                                 f" {start} <= ? ORDER BY {start} DESC LIMIT 1",
-                            (series_id, kind, index)).fetchone()
+            row = self._run(
+                cur,
+                f"{_LEDGER_COLUMNS} WHERE series_id = ? AND kind = ? AND"
+                f" {start} <= ? ORDER BY {start} DESC LIMIT 1",
+                (series_id, kind, index),
+            ).fetchone()
         entry = _ledger_entry(row) if row else None
         return entry if entry is not None and index < entry.stop else None
-
 
     # ---- status labels ---------------------------------------------------------------
 
     def labels(self) -> list[tuple[str, str, bool]]:
         """(label, status, is the status' default), by status then label."""
         with self._transaction() as cur:
-            rows = self._run(cur, "SELECT name, status, is_default FROM cardseq_labels"
-                                  " ORDER BY status, name").fetchall()
+            rows = self._run(
+                cur, "SELECT name, status, is_default FROM cardseq_labels ORDER BY status, name"
+            ).fetchall()
         return [(name, status, bool(default)) for name, status, default in rows]
 
     def add_label(self, name: str, status: str, *, default: bool = False) -> None:
@@ -511,43 +592,61 @@ class Store(abc.ABC):
         with self._transaction() as cur:
             if self._run(cur, "SELECT 1 FROM cardseq_labels WHERE name = ?", (name,)).fetchone():
                 raise InvalidStatusLabel.bad("statusLabel", name, "exists already")
-            self._run(cur, "INSERT INTO cardseq_labels (name, status, is_default)"
-                           " VALUES (?, ?, ?)", (name, status, False))
+            self._run(
+                cur,
+                "INSERT INTO cardseq_labels (name, status, is_default) VALUES (?, ?, ?)",
+                (name, status, False),
+            )
             if default:
                 self._make_default(cur, status, name)
 
     def set_default_label(self, status: str, name: str) -> None:
         """Make ``name`` the label a status change to ``status`` records by default."""
         with self._transaction() as cur:
-            row = self._run(cur, "SELECT status FROM cardseq_labels WHERE name = ?",
-                            (name,)).fetchone()
+            row = self._run(
+                cur, "SELECT status FROM cardseq_labels WHERE name = ?", (name,)
+            ).fetchone()
             if row is None or row[0] != status:
                 raise InvalidStatusLabel.bad("statusLabel", name, f"is not a label of {status}")
             self._make_default(cur, status, name)
 
     def _make_default(self, cur: Any, status: str, name: str) -> None:
-        self._run(cur, "UPDATE cardseq_labels SET is_default = (name = ?) WHERE status = ?",
-                  (name, status))
+        self._run(
+            cur,
+            "UPDATE cardseq_labels SET is_default = (name = ?) WHERE status = ?",
+            (name, status),
+        )
 
     # ---- cards whose status changed ---------------------------------------------------
 
-    def _lock_card(self, cur: Any, series_id: int, index: int) -> None:
+    def _lock_card(self, cur: Any, series_id: int, index: int) -> None:  # noqa: B027 - a hook
         """Serialise changes of one card (SQLite's write lock already does)."""
 
-    def card_state(self, series_id: int, index: int) -> tuple[str, str, str | None,
-                                                              dt.datetime] | None:
+    def card_state(
+        self, series_id: int, index: int
+    ) -> tuple[str, str, str | None, dt.datetime] | None:
         """(status, label, customer, updated) of a card whose status changed, else None."""
         with self._transaction() as cur:
             return self._card_row(cur, series_id, index)
 
     def _card_row(self, cur: Any, series_id: int, index: int) -> Any:
-        row = self._run(cur, "SELECT status, label, customer_id, updated_at FROM cardseq_cards"
-                             " WHERE series_id = ? AND idx = ?",
-                        (series_id, self._to_db(index))).fetchone()
+        row = self._run(
+            cur,
+            "SELECT status, label, customer_id, updated_at FROM cardseq_cards"
+            " WHERE series_id = ? AND idx = ?",
+            (series_id, self._to_db(index)),
+        ).fetchone()
         return (row[0], row[1], row[2], _time(row[3])) if row else None
 
-    def set_card_status(self, series_id: int, index: int, expected: str, status: str,
-                        label: str, customer_id: str | None) -> bool:
+    def set_card_status(
+        self,
+        series_id: int,
+        index: int,
+        expected: str,
+        status: str,
+        label: str,
+        customer_id: str | None,
+    ) -> bool:
         """Move a card from ``expected`` to ``status`` and log it, atomically; False (and
         nothing written) when the card is no longer in ``expected``. A card with no row
         is in ``expected`` by the caller's reading of its ledger block."""
@@ -558,32 +657,47 @@ class Store(abc.ABC):
                 return False
             customer = customer_id if customer_id is not None else (row[2] if row else None)
             at = now()
-            self._run(cur, "INSERT INTO cardseq_cards (series_id, idx, status, label,"
-                           " customer_id, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
-                           " ON CONFLICT (series_id, idx) DO UPDATE SET status = excluded.status,"
-                           " label = excluded.label, customer_id = excluded.customer_id,"
-                           " updated_at = excluded.updated_at",
-                      (series_id, self._to_db(index), status, label, customer, at))
-            self._run(cur, "INSERT INTO cardseq_status_log (series_id, idx, from_status,"
-                           " to_status, label, customer_id, changed_at)"
-                           " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                      (series_id, self._to_db(index), expected, status, label, customer, at))
+            self._run(
+                cur,
+                "INSERT INTO cardseq_cards (series_id, idx, status, label,"
+                " customer_id, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (series_id, idx) DO UPDATE SET status = excluded.status,"
+                " label = excluded.label, customer_id = excluded.customer_id,"
+                " updated_at = excluded.updated_at",
+                (series_id, self._to_db(index), status, label, customer, at),
+            )
+            self._run(
+                cur,
+                "INSERT INTO cardseq_status_log (series_id, idx, from_status,"
+                " to_status, label, customer_id, changed_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (series_id, self._to_db(index), expected, status, label, customer, at),
+            )
             return True
 
-    def status_log(self, series_id: int, index: int) -> list[tuple[str, str, str, str | None,
-                                                                    dt.datetime]]:
+    def status_log(
+        self, series_id: int, index: int
+    ) -> list[tuple[str, str, str, str | None, dt.datetime]]:
         """(from, to, label, customer, when) of a card's changes, oldest first."""
         with self._transaction() as cur:
-            rows = self._run(cur, "SELECT from_status, to_status, label, customer_id, changed_at"
-                                  " FROM cardseq_status_log WHERE series_id = ? AND idx = ?"
-                                  " ORDER BY id", (series_id, self._to_db(index))).fetchall()
+            rows = self._run(
+                cur,
+                "SELECT from_status, to_status, label, customer_id, changed_at"
+                " FROM cardseq_status_log WHERE series_id = ? AND idx = ?"
+                " ORDER BY id",
+                (series_id, self._to_db(index)),
+            ).fetchall()
         return [(a, b, label, customer, _time(at)) for a, b, label, customer, at in rows]
 
 
-_SERIES_COLUMNS = ("SELECT id, code, prefix, suffix, length, start_offset, method, key, enabled,"
-                   " next_index, created_at FROM cardseq_series")
-_LEDGER_COLUMNS = ("SELECT id, series_id, start, count, status_label, kind, request_id,"
-                   " created_at FROM cardseq_ledger")
+_SERIES_COLUMNS = (
+    "SELECT id, code, prefix, suffix, length, start_offset, method, key, enabled,"
+    " next_index, created_at FROM cardseq_series"
+)
+_LEDGER_COLUMNS = (
+    "SELECT id, series_id, start, count, status_label, kind, request_id,"
+    " created_at FROM cardseq_ledger"
+)
 
 
 def _time(value: Any) -> dt.datetime:
@@ -591,13 +705,15 @@ def _time(value: Any) -> dt.datetime:
 
 
 def _ledger_entry(row: Any) -> LedgerEntry:
-    return LedgerEntry(int(row[0]), int(row[1]), int(row[2]), int(row[3]), row[4], row[5],
-                       row[6], _time(row[7]))
+    return LedgerEntry(
+        int(row[0]), int(row[1]), int(row[2]), int(row[3]), row[4], row[5], row[6], _time(row[7])
+    )
 
 
 @contextlib.contextmanager
-def translate(*errors: type[BaseException], unique: tuple[type[BaseException], ...] = ()
-              ) -> Iterator[None]:
+def translate(
+    *errors: type[BaseException], unique: tuple[type[BaseException], ...] = ()
+) -> Iterator[None]:
     """Turn a driver's errors into ``StoreError`` (code 500), flagging unique violations."""
     try:
         yield

@@ -20,9 +20,15 @@ from .base import Store, check_schema, now, schema, translate
 
 BUSY_TIMEOUT_MS = 60_000
 
-_SCHEMA = schema(id_column="INTEGER PRIMARY KEY AUTOINCREMENT", ref="INTEGER",
-                 big="TEXT", blob="BLOB", flag="INTEGER", time="TEXT",
-                 start_key="CAST(start AS INTEGER)")
+_SCHEMA = schema(
+    id_column="INTEGER PRIMARY KEY AUTOINCREMENT",
+    ref="INTEGER",
+    big="TEXT",
+    blob="BLOB",
+    flag="INTEGER",
+    time="TEXT",
+    start_key="CAST(start AS INTEGER)",
+)
 
 sqlite3.register_adapter(bool, int)
 sqlite3.register_adapter(dt.datetime, dt.datetime.isoformat)
@@ -43,8 +49,12 @@ class SQLiteStore(Store):
 
     def _connect(self) -> sqlite3.Connection:
         with translate(sqlite3.Error):
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                                   timeout=BUSY_TIMEOUT_MS / 1000)
+            conn = sqlite3.connect(
+                self.path,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if self.path != ":memory:":
                 conn.execute("PRAGMA journal_mode = WAL")
@@ -98,20 +108,25 @@ class SQLiteStore(Store):
     def _number(self, column: str) -> str:
         return f"CAST({column} AS INTEGER)"
 
-    def _advance(self, cur: Any, series_id: int, count: int, label: str,
-                 request_id: str | None) -> int | None:
-        row = cur.execute("SELECT enabled, next_index, capacity FROM cardseq_series"
-                          " WHERE id = ?", (series_id,)).fetchone()
+    def _advance(
+        self, cur: Any, series_id: int, count: int, label: str, request_id: str | None
+    ) -> int | None:
+        row = cur.execute(
+            "SELECT enabled, next_index, capacity FROM cardseq_series WHERE id = ?", (series_id,)
+        ).fetchone()
         if row is None or not row[0]:
             return None
         start = int(row[1])
         if start + count > int(row[2]):
             return None
-        cur.execute("UPDATE cardseq_series SET next_index = ? WHERE id = ?",
-                    (str(start + count), series_id))
-        cur.execute("INSERT INTO cardseq_ledger (series_id, start, count, status_label, kind,"
-                    " request_id, created_at) VALUES (?, ?, ?, ?, 'reserved', ?, ?)",
-                    (series_id, str(start), str(count), label, request_id, now()))
+        cur.execute(
+            "UPDATE cardseq_series SET next_index = ? WHERE id = ?", (str(start + count), series_id)
+        )
+        cur.execute(
+            "INSERT INTO cardseq_ledger (series_id, start, count, status_label, kind,"
+            " request_id, created_at) VALUES (?, ?, ?, ?, 'reserved', ?, ?)",
+            (series_id, str(start), str(count), label, request_id, now()),
+        )
         return start
 
     def close(self) -> None:
