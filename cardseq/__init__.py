@@ -1,5 +1,7 @@
 """cardseq: card series and collision-free card numbers in bulk."""
 
+from importlib.metadata import version as _version
+
 from ._engine import COMPILED
 from .block import Block
 from .errors import (
@@ -29,7 +31,8 @@ from .errors import (
 from .series import CardSeries, Method
 from .service import CardService
 
-__version__ = "0.1.0"
+#: the installed distribution's version: pyproject.toml is its one source
+__version__ = _version("cardseq")
 
 __all__ = [
     "COMPILED",
