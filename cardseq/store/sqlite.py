@@ -45,7 +45,11 @@ class SQLiteStore(Store):
         self._shared: sqlite3.Connection | None = None
         self._lock = threading.RLock()  # one transaction at a time in this process
         self._all: list[sqlite3.Connection] = []
-        self._migrate()
+        try:
+            self._migrate()
+        except BaseException:
+            self.close()  # a store that fails to open leaves no connection behind
+            raise
 
     def _connect(self) -> sqlite3.Connection:
         with translate(sqlite3.Error):
