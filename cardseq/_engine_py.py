@@ -7,7 +7,7 @@ available; the compiled twin steps a counter digit by digit instead. Neither doe
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
 import numpy as np
 
@@ -22,6 +22,9 @@ _CHUNK = 1 << 18
 _LOW_DIGITS = 18
 _NEWLINE = 10
 _ZERO = 48
+
+#: What ``render_into`` writes into: any writable buffer of bytes.
+WritableBuffer: TypeAlias = np.ndarray | bytearray | memoryview
 
 
 class Layout(NamedTuple):
@@ -41,7 +44,7 @@ class Layout(NamedTuple):
 
 
 def render_into(
-    out, stride: int, layout: Layout, first_index: int, count: int, descending: bool
+    out: WritableBuffer, stride: int, layout: Layout, first_index: int, count: int, descending: bool
 ) -> None:
     """Write ``count`` numbers into the byte buffer ``out``, one every ``stride`` bytes.
 

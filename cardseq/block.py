@@ -163,7 +163,7 @@ class Block:
             _render(flat[len(before) :], stride, self.series._layout, first, n, descending)
             rows[:n, : len(before)] = np.frombuffer(before, dtype=np.uint8)
             rows[:n, len(before) + length :] = np.frombuffer(after, dtype=np.uint8)
-            fp.write(memoryview(flat)[: n * stride])
+            fp.write(flat[: n * stride].data)
             written += n * stride
             if progress is not None:
                 progress(n)
@@ -183,7 +183,7 @@ class Block:
                 yield first, min(per_chunk, self.stop - first)
 
 
-def _descending(order: Any) -> bool:
+def _descending(order: object) -> bool:
     if order not in ORDERS:
         raise InvalidArgument.bad("order", order, "must be 'asc' or 'desc'")
     return order == "desc"

@@ -18,7 +18,7 @@ import click
 
 from . import __version__
 from .block import FORMATS, ORDERS
-from .errors import CardSeqError, SeriesExists
+from .errors import CardSeqError, InvalidLength, InvalidOffset, SeriesExists
 from .series import CardSeries, Method
 from .store import Store, default_url, open_store
 from .store.base import DEFAULT_LABEL
@@ -73,13 +73,13 @@ def _count(text: str) -> int | str:
     return int(text) if text.isascii() and text.isdigit() else text
 
 
-def _integer(text: str) -> int | str:
-    """``--length`` or ``--offset`` as an int (any size); otherwise the raw text, so that
-    CardSeries reports it with the field's own error code (3005, 3047)."""
+def _integer(text: str, name: str, error: type[CardSeqError]) -> int:
+    """``--length`` or ``--offset`` as an int (any size), or the field's own error
+    (3005, 3047), as CardSeries would report it."""
     try:
         return int(text)
     except ValueError:
-        return text
+        raise error.bad(name, text, "must be an integer") from None
 
 
 @click.group(cls=CardSeqGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -160,8 +160,8 @@ def series_create(
         code,
         prefix=prefix,
         suffix=suffix,
-        length=_integer(length),
-        offset=_integer(offset),
+        length=_integer(length, "length", InvalidLength),
+        offset=_integer(offset, "offset", InvalidOffset),
         method=method,
     )
     with _opened(db) as store:

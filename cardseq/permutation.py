@@ -26,7 +26,8 @@ True
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -37,6 +38,9 @@ MIN_KEY, MAX_KEY = 16, 64  # bytes; BLAKE2b takes keys up to 64 bytes
 MASK64 = (1 << 64) - 1
 _SIP_INIT = (0x736F6D6570736575, 0x646F72616E646F6D, 0x6C7967656E657261, 0x7465646279746573)
 _PERSON = b"cardseq.feistel"
+
+# One index, or a NumPy uint64 array of them: the network's code serves both.
+_Word = TypeVar("_Word", int, np.ndarray)
 
 
 def _rotl(x: Any, bits: int) -> Any:
@@ -128,7 +132,7 @@ class Permutation:
         ).digest()
         return int.from_bytes(digest, "little") & mask
 
-    def _feistel(self, x: Any, rounds: range | reversed[int]) -> Any:
+    def _feistel(self, x: _Word, rounds: Iterable[int]) -> _Word:
         """The network over ``rounds`` in order: ascending encrypts, descending decrypts
         (each round only XORs one half with a function of the other)."""
         low_bits = self.low_bits
@@ -140,10 +144,10 @@ class Permutation:
                 high = high ^ self._round(r, low, self.high_bits)
         return (high << low_bits) | low
 
-    def _encrypt(self, x: Any) -> Any:
+    def _encrypt(self, x: _Word) -> _Word:
         return self._feistel(x, range(ROUNDS))
 
-    def _decrypt(self, x: Any) -> Any:
+    def _decrypt(self, x: _Word) -> _Word:
         return self._feistel(x, reversed(range(ROUNDS)))
 
     def forward(self, index: int) -> int:
@@ -168,7 +172,9 @@ class Permutation:
         """The inverse of :meth:`forward_array`."""
         return self._walk_array(self._decrypt, values)
 
-    def _walk_array(self, step: Any, values: np.ndarray) -> np.ndarray:
+    def _walk_array(
+        self, step: Callable[[np.ndarray], np.ndarray], values: np.ndarray
+    ) -> np.ndarray:
         if self.bits > VECTOR_BITS:
             raise ValueError(f"a {self.bits}-bit domain does not fit uint64 arrays")
         out = step(values.astype(np.uint64))

@@ -145,13 +145,28 @@ class CardSeries:
     prefix: str = ""
     suffix: str = ""
     offset: int = 0
-    method: Method | str = Method.DEFAULT
+    method: Method = Method.DEFAULT
     key: bytes | None = field(default=None, repr=False)
     """The RANDOM methods' secret (16..64 bytes; a fresh 32 from ``secrets`` if None)."""
 
     counter_width: int = field(init=False, compare=False)
     capacity: int = field(init=False, repr=False, compare=False)
     _layout: Layout = field(init=False, repr=False, compare=False)
+
+    if TYPE_CHECKING:
+        # What the generated __init__ takes: __post_init__ turns a method's name into a
+        # Method and a key's bytes-like object into bytes, so the fields hold only those.
+        def __init__(
+            self,
+            code: str,
+            *,
+            length: int,
+            prefix: str = ...,
+            suffix: str = ...,
+            offset: int = ...,
+            method: Method | str = ...,
+            key: bytes | bytearray | memoryview | None = ...,
+        ) -> None: ...
 
     def __post_init__(self) -> None:
         if (
@@ -240,7 +255,7 @@ class CardSeries:
 
         Messages name the key's type or size, never its bytes.
         """
-        key = self.key
+        key: object = self.key  # (the constructor takes any bytes-like object)
         if not method.keyed:
             if key is not None:
                 raise InvalidSeries(

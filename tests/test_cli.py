@@ -172,6 +172,19 @@ def test_create_errors(cli):
     assert [row.split()[1] for row in ok(cli("series", "list")).splitlines()[1:]] == ["GOLD"]
 
 
+@pytest.mark.parametrize(
+    ("options", "field", "text", "code"),
+    [
+        (["--length", "twelve"], "length", "twelve", 3005),
+        (["--length", "12", "--offset", "1.5"], "offset", "1.5", 3047),
+    ],
+)
+def test_create_names_an_option_that_is_not_an_integer(cli, options, field, text, code):
+    result = cli("series", "create", "X", "--prefix", "X", *options)
+    fails_with(result, code)
+    assert f"{field} {text!r} must be an integer" in result.stderr
+
+
 def test_create_overlapping_series_fails_3006(cli):
     create(cli, "A", prefix="12", length="10")
     fails_with(cli("series", "create", "B", "--prefix", "123", "--length", "10"), 3006)

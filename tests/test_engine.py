@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
+import inspect
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,6 +31,50 @@ def test_dispatcher_honours_the_switch():
         compiled = importlib.import_module("cardseq._engine_c")
         assert _engine.render_into is compiled.render_into
         assert _engine.render_list is compiled.render_list
+
+
+_PROBE = (
+    "import cardseq._engine as e, cardseq._engine_py as p;"
+    " print(e.COMPILED, e.render_into is p.render_into, e.render_list is p.render_list)"
+)
+
+
+@pytest.mark.parametrize(
+    ("switch", "prelude"),
+    [
+        ("1", ""),  # the switch
+        ("", "import sys; sys.implementation.name = 'pypy';"),  # not CPython
+        ("", "import sys; sys.modules['cardseq._engine_c'] = None;"),  # no importable build
+    ],
+    ids=["switch", "not-cpython", "no-build"],
+)
+def test_dispatcher_falls_back_to_the_pure_twin(switch, prelude):
+    """Each way of not using the compiled engine picks the pure twin, quietly."""
+    env = {**os.environ, "CARDSEQ_NO_EXTENSIONS": switch}
+    run = subprocess.run(
+        [sys.executable, "-c", prelude + _PROBE],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (run.returncode, run.stdout, run.stderr) == (0, "False True True\n", "")
+
+
+def test_stub_declares_the_compiled_engine_with_the_twins_signatures():
+    """``_engine_c.pyi`` names what the compiled module exports, with the pure twin's
+    parameters and annotations (type checkers trust the stub, not the module)."""
+    compiled = importlib.import_module("cardseq._engine_c")
+    tree = ast.parse(Path(_engine_py.__file__).with_name("_engine_c.pyi").read_text())
+    stub = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    exported = {n for n, v in vars(compiled).items() if callable(v) and not n.startswith("_")}
+    assert set(stub) == exported
+    for name, node in stub.items():
+        params = [arg.arg for arg in node.args.args]
+        declared = {arg.arg: ast.unparse(arg.annotation) for arg in node.args.args}
+        declared["return"] = ast.unparse(node.returns)
+        assert declared == getattr(_engine_py, name).__annotations__
+        assert list(inspect.signature(getattr(compiled, name)).parameters) == params
 
 
 def _expected(s, start, count, descending):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import cardseq
 from cardseq import CardSeqError, CardSeries, Method
+from cardseq import series as series_module
 
 from .strategies import ALL, series
 
@@ -161,3 +165,19 @@ def test_is_valid_never_raises(junk):
 def test_key_is_not_shown():
     s = CardSeries("G", length=10)
     assert "key" not in repr(s)
+
+
+def test_typed_constructor_matches_the_generated_one():
+    """The ``__init__`` that type checkers read (series.py, under TYPE_CHECKING) takes
+    the same parameters, of the same kinds, as the one the dataclass generates."""
+    tree = ast.parse(inspect.getsource(series_module))
+    (declared,) = (
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.name == "__init__"
+    )
+    args = declared.args
+    typed = [(a.arg, "POSITIONAL_OR_KEYWORD") for a in args.args[1:]]
+    typed += [(a.arg, "KEYWORD_ONLY") for a in args.kwonlyargs]
+    generated = inspect.signature(CardSeries).parameters.values()
+    assert typed == [(p.name, p.kind.name) for p in generated]

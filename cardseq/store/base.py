@@ -47,6 +47,8 @@ _LABEL = re.compile(r"[A-Za-z0-9_]{1,50}")
 _REQUEST_ID_MAX = 200
 
 SeriesRef = int | str | CardSeries
+#: A card whose status changed: (status, label, customer, updated)
+CardState = tuple[str, str, str | None, dt.datetime]
 
 
 @dataclass(frozen=True)
@@ -622,14 +624,12 @@ class Store(abc.ABC):
     def _lock_card(self, cur: Any, series_id: int, index: int) -> None:  # noqa: B027 - a hook
         """Serialise changes of one card (SQLite's write lock already does)."""
 
-    def card_state(
-        self, series_id: int, index: int
-    ) -> tuple[str, str, str | None, dt.datetime] | None:
+    def card_state(self, series_id: int, index: int) -> CardState | None:
         """(status, label, customer, updated) of a card whose status changed, else None."""
         with self._transaction() as cur:
             return self._card_row(cur, series_id, index)
 
-    def _card_row(self, cur: Any, series_id: int, index: int) -> Any:
+    def _card_row(self, cur: Any, series_id: int, index: int) -> CardState | None:
         row = self._run(
             cur,
             "SELECT status, label, customer_id, updated_at FROM cardseq_cards"

@@ -51,7 +51,8 @@ class PostgresStore(Store):
         self._psycopg = psycopg
         self._conninfo = url
         self.url = _without_password(url)
-        self._options = {"max_size": max_connections, "timeout": timeout}
+        self._max_connections = max_connections
+        self._timeout = timeout
         self._pool: Any = None
         self._pid = 0
         with self._transaction() as cur:
@@ -68,8 +69,8 @@ class PostgresStore(Store):
                 self._pool = ConnectionPool(
                     self._conninfo,
                     min_size=1,
-                    max_size=self._options["max_size"],
-                    timeout=self._options["timeout"],
+                    max_size=self._max_connections,
+                    timeout=self._timeout,
                     open=True,
                     check=ConnectionPool.check_connection,
                 )
