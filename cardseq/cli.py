@@ -11,17 +11,25 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence, Set
 from typing import IO, Any
 
 import click
 
 from . import __version__
 from .block import FORMATS, ORDERS
-from .errors import CardSeqError, InvalidLength, InvalidOffset, SeriesExists
+from .errors import (
+    CardSeqError,
+    InvalidArgument,
+    InvalidCount,
+    InvalidLength,
+    InvalidOffset,
+    SeriesExists,
+)
+from .integers import text_int
 from .series import CardSeries, Method
-from .store import Store, default_url, open_store
-from .store.base import DEFAULT_LABEL
+from .store import SQLiteStore, Store, default_url, open_store
+from .store.base import DEFAULT_LABEL, DEFAULT_LIMIT, MAX_LIMIT
 
 
 class CardSeqGroup(click.Group):
@@ -67,19 +75,28 @@ def _opened(db: str | None) -> Iterator[Store]:
         yield store
 
 
-def _count(text: str) -> int | str:
-    """``--count`` as an int when it is one; otherwise the raw text, so the library
-    reports it with its own error (3025) rather than click with a usage error."""
-    return int(text) if text.isascii() and text.isdigit() else text
+class StrictInt(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.3 only
+    """An integer option, read by ``text_int`` (ASCII digits only): a bad value is the
+    library error of the option's field (``error``), not a click usage error."""
 
+    name = "integer"
 
-def _integer(text: str, name: str, error: type[CardSeqError]) -> int:
-    """``--length`` or ``--offset`` as an int (any size), or the field's own error
-    (3005, 3047), as CardSeries would report it."""
-    try:
-        return int(text)
-    except ValueError:
-        raise error.bad(name, text, "must be an integer") from None
+    def __init__(
+        self,
+        error: type[CardSeqError] = InvalidArgument,
+        *,
+        minimum: int | None = None,
+        maximum: int | None = None,
+    ) -> None:
+        self.error = error
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):  # a default
+            return value
+        field = param.opts[0] if param is not None and param.opts else "value"
+        return text_int(value, field, self.error, minimum=self.minimum, maximum=self.maximum)
 
 
 @click.group(cls=CardSeqGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -116,12 +133,14 @@ _METHODS = ", ".join(m.value for m in Method)
 @click.option(
     "--length",
     required=True,
+    type=StrictInt(InvalidLength),
     metavar="N",
     help="Total length of a number, prefix and suffix included (5..150).",
 )
 @click.option(
     "--offset",
-    default="0",
+    type=StrictInt(InvalidOffset),
+    default=0,
     show_default=True,
     metavar="K",
     help="First counter value; any size (kept as an exact integer).",
@@ -148,8 +167,8 @@ def series_create(
     code: str,
     prefix: str,
     suffix: str,
-    length: str,
-    offset: str,
+    length: int,
+    offset: int,
     method: str,
     disabled: bool,
     exists_ok: bool,
@@ -160,8 +179,8 @@ def series_create(
         code,
         prefix=prefix,
         suffix=suffix,
-        length=_integer(length, "length", InvalidLength),
-        offset=_integer(offset, "offset", InvalidOffset),
+        length=length,
+        offset=offset,
         method=method,
     )
     with _opened(db) as store:
@@ -213,17 +232,68 @@ def series_list(db: str | None) -> None:
         ]
         for info in infos
     ]
-    widths = [
-        max(len(cell) for cell in column) for column in zip(_LIST_COLUMNS, *rows, strict=True)
-    ]
-    for row in [list(_LIST_COLUMNS), *rows]:
-        cells = [
-            cell.rjust(w) if name in _RIGHT else cell.ljust(w)
-            for name, cell, w in zip(_LIST_COLUMNS, row, widths, strict=True)
-        ]
-        click.echo("  ".join(cells).rstrip())
+    _table(_LIST_COLUMNS, rows, _RIGHT)
     if not infos:
         click.echo("no series yet: create one with `cardseq series create`", err=True)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Set[str]) -> None:
+    """Print ``rows`` under ``header`` in aligned columns (those named in ``right``
+    aligned right, numbers mostly)."""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    for row in [header, *rows]:
+        cells = [
+            cell.rjust(w) if name in right else cell.ljust(w)
+            for name, cell, w in zip(header, row, widths, strict=True)
+        ]
+        click.echo("  ".join(cells).rstrip())
+
+
+_LOG_COLUMNS = ("id", "start", "count", "label", "request id", "generated")
+
+
+@series.command("log")
+@click.argument("series_ref", metavar="SERIES")
+@click.option(
+    "--limit",
+    type=StrictInt(),
+    default=DEFAULT_LIMIT,
+    show_default=True,
+    metavar="N",
+    help=f"Most rows to print (1..{MAX_LIMIT}).",
+)
+@click.option(
+    "--after",
+    type=StrictInt(),
+    default=0,
+    show_default=True,
+    metavar="ID",
+    help="Print the rows after this id: the id the previous page said to continue from.",
+)
+@db_option
+def series_log(series_ref: str, limit: int, after: int, db: str | None) -> None:
+    """Print the reservations of SERIES (id or code), oldest first, a page at a time.
+
+    When there are more rows, stderr says how to print the next page.
+    """
+    with _opened(db) as store:
+        page = store.ledger_page(series_ref, kind="reserved", limit=limit, after=after)
+    rows = [
+        [
+            str(e.id),
+            str(e.start),
+            str(e.count),
+            e.status_label,
+            e.request_id or "-",
+            e.created_at.isoformat(),
+        ]
+        for e in page.items
+    ]
+    _table(_LOG_COLUMNS, rows, {"id", "start", "count"})
+    if page.next is not None:
+        click.echo(
+            f"more: cardseq series log {series_ref} --limit {limit} --after {page.next}", err=True
+        )
 
 
 @series.command("show")
@@ -295,10 +365,7 @@ def labels_list(db: str | None) -> None:
         rows = [
             (name, status, "yes" if default else "no") for name, status, default in store.labels()
         ]
-    header = ("label", "status", "default")
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
-    for row in [header, *rows]:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    _table(("label", "status", "default"), rows, set())
 
 
 @labels.command("add")
@@ -327,6 +394,7 @@ def labels_add(name: str, status: str, make_default: bool, db: str | None) -> No
     "--count",
     "-n",
     required=True,
+    type=StrictInt(InvalidCount, minimum=1),
     metavar="N",
     help="How many numbers to reserve and write (a positive integer).",
 )
@@ -370,7 +438,7 @@ def labels_add(name: str, status: str, make_default: bool, db: str | None) -> No
 @db_option
 def generate(
     series_ref: str,
-    count: str,
+    count: int,
     status_label: str,
     order: str,
     out: str,
@@ -387,9 +455,9 @@ def generate(
     if not to_stdout:
         _check_writable(out)
     with _opened(db) as store:
-        block = store.reserve(
-            series_ref, _count(count), status_label=status_label, request_id=request_id
-        )
+        if not to_stdout:
+            _check_not_store(out, store)
+        block = store.reserve(series_ref, count, status_label=status_label, request_id=request_id)
     with _output(out) as fp:
         # A bar only on a terminal, and never over numbers going to that same terminal.
         show_bar = sys.stderr.isatty() and not (to_stdout and sys.stdout.isatty())
@@ -410,6 +478,35 @@ def _check_writable(out: str) -> None:
         raise click.FileError(out, hint=f"no such directory: {parent}")
     if not os.access(parent if not os.path.exists(out) else out, os.W_OK):
         raise click.FileError(out, hint="permission denied")
+
+
+#: the files SQLite keeps next to a database: write-ahead log, shared memory, journal
+_STORE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def _check_not_store(out: str, store: Store) -> None:
+    """Refuse an output file that is the store's database or one of its companions
+    (opening it for writing would destroy every series and ledger row). Files are
+    compared, not names: another spelling, a symlink or a hard link is caught too."""
+    if not isinstance(store, SQLiteStore) or store.path == ":memory:":
+        return
+    path = store.path
+    for companion in _STORE_COMPANIONS:
+        if _same_file(out, path + companion):
+            raise InvalidArgument(  # the whole path: a shortened one would not say which
+                f"--out {out!r} is the store's file {path + companion!r}:"
+                " writing it would destroy the store",
+                field="--out",
+                value=out,
+            )
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether paths ``a`` and ``b`` name one file: by device and inode when both exist,
+    else by resolved real path (a file still to be created, or a dangling link)."""
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    return os.path.realpath(a) == os.path.realpath(b)
 
 
 def _binary_stdout() -> IO[bytes]:
@@ -489,7 +586,7 @@ def _server_missing(error: ImportError) -> click.ClickException:
     "--port",
     default=8000,
     show_default=True,
-    type=click.IntRange(1, 65535),
+    type=StrictInt(minimum=1, maximum=65535),
     help="TCP port to listen on.",
 )
 @db_option
@@ -513,14 +610,14 @@ def _server_missing(error: ImportError) -> click.ClickException:
 )
 @click.option(
     "--burst",
-    type=click.IntRange(min=1),
+    type=StrictInt(minimum=1),
     default=None,
     metavar="B",
     help="Requests a user may make at once (bucket size). [default: 2000]",
 )
 @click.option(
     "--max-count",
-    type=click.IntRange(min=1),
+    type=StrictInt(minimum=1),
     default=100_000,
     show_default=True,
     metavar="N",

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import enum
-import operator
 import secrets
 from dataclasses import KW_ONLY, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ from .errors import (
     SeriesExhausted,
     show,
 )
+from .integers import as_int, json_int
 from .permutation import MAX_KEY, MIN_KEY, Permutation
 
 if TYPE_CHECKING:
@@ -93,22 +93,13 @@ def _is_alnum(text: str) -> bool:
     return text.isascii() and (text == "" or text.isalnum())
 
 
-def whole_number(value: Any) -> int | None:
-    """``value`` as an int if it is an integer (bool excluded), else None."""
-    if isinstance(value, bool):
-        return None
-    try:
-        return operator.index(value)
-    except TypeError:
-        return None
+#: the name the store knows the integer reader by
+whole_number = as_int
 
 
 def positive_count(count: Any) -> int:
     """``count`` as an int >= 1, or ``InvalidCount`` (3025)."""
-    number = whole_number(count)
-    if number is None or number < 1:
-        raise InvalidCount.bad("count", count, "must be a positive integer")
-    return number
+    return json_int(count, "count", InvalidCount, minimum=1)
 
 
 def number_pattern(prefix: str, suffix: str, length: int) -> str:
@@ -198,7 +189,7 @@ class CardSeries:
             raise InvalidSuffix.bad(
                 "suffix", self.suffix, f"must be 0..{MAX_AFFIX} ASCII letters or digits"
             )
-        length = whole_number(self.length)
+        length = as_int(self.length)
         if length is None:
             raise InvalidLength.bad("length", self.length, "must be an integer")
         if length > MAX_LENGTH:
@@ -218,7 +209,7 @@ class CardSeries:
                 f"method {method} needs length >= {need}",
             )
         width = body - has_check
-        offset = whole_number(self.offset)
+        offset = as_int(self.offset)
         if offset is None or not 0 <= offset < 10**width:
             top = 10**width - 1 if width <= 20 else f"10**{width} - 1"
             raise InvalidOffset.bad(
@@ -290,7 +281,7 @@ class CardSeries:
 
     def index(self, index: Any, name: str = "index") -> int:
         """``index`` as an int inside ``[0, capacity)``, or the error naming it."""
-        value = whole_number(index)
+        value = as_int(index)
         if value is None or value < 0:
             raise InvalidArgument.bad(name, index, "must be a non-negative integer")
         if value >= self.capacity:

@@ -20,7 +20,15 @@ from .errors import (
     show,
 )
 from .series import CardSeries, positive_count
-from .store.base import DEFAULT_LABEL, STATUSES, LedgerEntry, SeriesInfo, Store
+from .store.base import (
+    DEFAULT_LABEL,
+    DEFAULT_LIMIT,
+    STATUSES,
+    LedgerEntry,
+    Page,
+    SeriesInfo,
+    Store,
+)
 
 # Where each status may go (documented rules: a generated card can only be issued;
 # an expired card cannot be deleted; a deleted card cannot change at all).
@@ -98,11 +106,15 @@ class CardService:
             return {"data": [], "warnings": [], "errors": [error.to_dict()]}
         return {"data": block.to_list("desc"), "warnings": [], "errors": []}
 
-    def generation_log(self, series_id: int | str) -> list[dict[str, Any]]:
-        """The series' generation requests, oldest first."""
+    def generation_log(
+        self, series_id: int | str, *, limit: int = DEFAULT_LIMIT, after: int = 0
+    ) -> Page[dict[str, Any]]:
+        """The series' generation requests, oldest first, a page at a time: up to
+        ``limit`` (1..1000, else 701) after the cursor ``after`` (a previous ``next``)."""
         info = self.store.info(series_id)
-        return [
-            {
+        page = self.store.ledger_page(info.id, kind="reserved", limit=limit, after=after)
+        return page.map(
+            lambda e: {
                 "seriesId": info.id,
                 "start": e.start,
                 "count": e.count,
@@ -112,9 +124,7 @@ class CardService:
                 "firstNumber": info.series.format(e.start),
                 "lastNumber": info.series.format(e.stop - 1),
             }
-            for e in self.store.ledger(info.id)
-            if e.kind == "reserved"
-        ]
+        )
 
     # ---- labels ----------------------------------------------------------------------
 
@@ -220,20 +230,22 @@ class CardService:
     def delete(self, number: str) -> dict[str, Any]:
         return self.change_status(number, self._default_label("DELETED"))
 
-    def status_log(self, number: Any) -> list[dict[str, Any]]:
-        """A card's status changes, oldest first."""
+    def status_log(
+        self, number: Any, *, limit: int = DEFAULT_LIMIT, after: int = 0
+    ) -> Page[dict[str, Any]]:
+        """A card's status changes, oldest first, a page at a time (as ``generation_log``)."""
         info, index, _ = self._locate(number)
-        return [
-            {
+        page = self.store.status_log(info.id, index, limit=limit, after=after)
+        return page.map(
+            lambda change: {
                 "cardNumber": number,
-                "fromStatus": a,
-                "toStatus": b,
-                "statusLabel": label,
-                "customerId": customer,
-                "changedOn": at.isoformat(),
+                "fromStatus": change[0],
+                "toStatus": change[1],
+                "statusLabel": change[2],
+                "customerId": change[3],
+                "changedOn": change[4].isoformat(),
             }
-            for a, b, label, customer, at in self.store.status_log(info.id, index)
-        ]
+        )
 
 
-__all__ = ["STATUSES", "TRANSITIONS", "CardService"]
+__all__ = ["STATUSES", "TRANSITIONS", "CardService", "Page"]

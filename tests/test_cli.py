@@ -278,6 +278,41 @@ def test_unknown_series_is_3000(cli):
     fails_with(cli("series", "enable", "42"), 3000)
 
 
+def test_log_pages_through_the_reservations(cli, db):
+    """250 reservations, 100 a page: following the hint on stderr prints each once, in
+    order, and the last page gives no hint."""
+    create(cli, "GOLD")
+    with cardseq.store.open_store(db) as store:
+        blocks = [store.reserve("GOLD", 1 + i % 3, request_id=f"r{i}") for i in range(250)]
+    rows, sizes, args = [], [], ["--limit", "100"]
+    while True:
+        result = cli("series", "log", "GOLD", *args)
+        header, *page = ok(result).splitlines()
+        assert header.split()[:4] == ["id", "start", "count", "label"]
+        rows += [line.split() for line in page]
+        sizes.append(len(page))
+        if not result.stderr:
+            break
+        hint = result.stderr.strip().split()
+        assert hint[:4] == ["more:", "cardseq", "series", "log"]
+        args = hint[5:]
+    assert sizes == [100, 100, 50]
+    assert [(int(r[1]), int(r[2]), r[4]) for r in rows] == [
+        (b.start, b.count, f"r{i}") for i, b in enumerate(blocks)
+    ]
+    assert len(ok(cli("series", "log", "GOLD")).splitlines()) == 101  # the default limit
+
+
+@pytest.mark.parametrize(
+    "args", [["--limit", "1001"], ["--limit", "0"], ["--limit", " 10"], ["--after", "-1"]]
+)
+def test_log_page_bounds_are_701(cli, args):
+    create(cli, "GOLD")
+    result = cli("series", "log", "GOLD", *args)
+    fails_with(result, 701)
+    assert args[0].removeprefix("--") in result.stderr
+
+
 def test_disable_then_enable(cli):
     create(cli, "GOLD")
     ok(cli("series", "disable", "GOLD"))
@@ -365,6 +400,98 @@ def test_generate_to_a_missing_directory_reserves_nothing(cli, tmp_path):
 def test_generate_bad_count_is_3025(cli, count):
     create(cli, "GOLD")
     fails_with(cli("generate", "GOLD", "--count", count), 3025)
+
+
+@pytest.mark.parametrize("text", [" 1_2 ", "1_2", " 12", "12 ", "+12", "\u0661\u0662", "12.0", ""])
+def test_integer_options_are_ascii_digits(cli, text):
+    """--length, --offset and --count read integers alike: no spaces, underscores, signs
+    or other scripts' digits (Python's int() takes them all), each with its own code."""
+    create(cli, "GOLD")
+    fails_with(cli("series", "create", "L", "--prefix", "X", "--length", text), 3005)
+    fails_with(
+        cli("series", "create", "O", "--prefix", "X", "--length", "12", "--offset", text), 3047
+    )
+    fails_with(cli("generate", "GOLD", "--count", text), 3025)
+    assert [row.split()[1] for row in ok(cli("series", "list")).splitlines()[1:]] == ["GOLD"]
+    assert "reserved: 0" in ok(cli("series", "show", "GOLD")).splitlines()
+
+
+def test_negative_integer_options_get_the_fields_range_errors(cli):
+    fails_with(cli("series", "create", "L", "--prefix", "X", "--length", "-12"), 3028)
+    fails_with(
+        cli("series", "create", "O", "--prefix", "X", "--length", "12", "--offset", "-1"), 3047
+    )
+
+
+@pytest.mark.parametrize("option", ["--port", "--burst", "--max-count"])
+@pytest.mark.parametrize("text", ["\u0668\u0660", "8_0", " 80", "0"])
+def test_serve_integer_options_are_ascii_digits(cli, option, text):
+    """Refused before the server starts (without the fix, the value passes and the
+    command stops later, for want of --users-file, with exit 2)."""
+    result = cli("serve", option, text, use_db=False)
+    fails_with(result, 701)
+    assert option in result.stderr
+
+
+# ---- --out never overwrites the store ------------------------------------------------
+
+OUT_SPELLINGS = [
+    "cardseq.db",
+    "./cardseq.db",
+    "sub/../cardseq.db",
+    "absolute",
+    "symlink",
+    "hard link",
+    "cardseq.db-wal",
+    "cardseq.db-shm",
+    "cardseq.db-journal",
+    "symlink to a journal not yet there",
+]
+
+
+def _out_path(tmp_path: Path, spelling: str) -> str:
+    db = tmp_path / "cardseq.db"
+    (tmp_path / "sub").mkdir()
+    if spelling == "absolute":
+        return str(db)
+    if spelling == "symlink":
+        os.symlink(db, tmp_path / "link.txt")
+        return "link.txt"
+    if spelling == "hard link":
+        os.link(db, tmp_path / "hard.txt")
+        return "hard.txt"
+    if spelling == "symlink to a journal not yet there":
+        assert not (tmp_path / "cardseq.db-journal").exists()
+        os.symlink(tmp_path / "cardseq.db-journal", tmp_path / "journal.txt")
+        return "journal.txt"
+    return spelling
+
+
+@pytest.mark.parametrize("spelling", OUT_SPELLINGS)
+def test_generate_refuses_to_write_over_the_store(tmp_path, monkeypatch, spelling):
+    """The default store is cardseq.db in the working directory: --out naming it (or its
+    -wal, -shm, -journal), however spelt, is refused before anything is reserved."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner(env={"CARDSEQ_DB": None})
+    ok(runner.invoke(main, ["series", "create", "GOLD", "--prefix", "GOLD", "--length", "12"]))
+    out = _out_path(tmp_path, spelling)
+    result = runner.invoke(main, ["generate", "GOLD", "--count", "5", "--out", out])
+    fails_with(result, 701)
+    assert f"--out {out!r}" in result.stderr
+    show = ok(runner.invoke(main, ["series", "show", "GOLD"])).splitlines()
+    assert "reserved: 0" in show  # the store is intact, and nothing was reserved
+    assert generate(lambda *a: runner.invoke(main, list(a)), "GOLD", 2) == [
+        "GOLD00000000",
+        "GOLD00000001",
+    ]
+
+
+def test_generate_next_to_the_store_is_fine(cli, db, tmp_path):
+    create(cli, "GOLD")
+    out = tmp_path / "cli.db.txt"  # the store is cli.db: a name that starts alike is no store
+    ok(cli("generate", "GOLD", "--count", "3", "--out", str(out)))
+    assert out.read_text().splitlines() == ["GOLD00000000", "GOLD00000001", "GOLD00000002"]
+    fails_with(cli("generate", "GOLD", "--count", "3", "--out", db.removeprefix("sqlite:///")), 701)
 
 
 def test_generate_past_the_end_is_702_and_reserves_nothing(cli):

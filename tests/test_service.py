@@ -141,7 +141,7 @@ def test_lifecycle(service):
     assert service.expire(number)["status"] == "EXPIRED"
     with pytest.raises(cardseq.TransitionNotAllowed):  # an expired card cannot be deleted
         service.delete(number)
-    log = service.status_log(number)
+    log = service.status_log(number).items
     assert [(e["fromStatus"], e["toStatus"]) for e in log] == [
         ("NOT_ISSUED", "ACTIVE"),
         ("ACTIVE", "SUSPENDED"),
@@ -181,7 +181,7 @@ def test_generation_log(service):
     sid = reference_series(service)
     service.generate(sid, 3)
     service.generate(sid, 2, request_id=None)
-    log = service.generation_log(sid)
+    log = service.generation_log(sid).items
     assert [(e["start"], e["count"]) for e in log] == [(0, 3), (3, 2)]
     assert (log[1]["firstNumber"], log[1]["lastNumber"]) == (
         "Test09000000000003end",
@@ -231,5 +231,46 @@ def test_rules_match_the_table(moves):
             history.append((status, target))
             status = target
         assert service.card(number)["status"] == status
-    assert [(e["fromStatus"], e["toStatus"]) for e in service.status_log(number)] == history
+    assert [(e["fromStatus"], e["toStatus"]) for e in service.status_log(number).items] == history
     service.store.close()
+
+
+def test_generation_log_comes_in_pages(service):
+    """250 generation requests, read 100 at a time by following ``next``: each once, in
+    order; over-limit pages are 701."""
+    sid = reference_series(service)
+    for i in range(250):
+        assert service.generate(sid, 1 + i % 4)["errors"] == []
+    entries, after, sizes = [], 0, []
+    while after is not None:
+        page = service.generation_log(sid, limit=100, after=after)
+        entries += page.items
+        sizes.append(len(page.items))
+        after = page.next
+    assert sizes == [100, 100, 50]
+    starts = [e["start"] for e in entries]
+    assert [e["count"] for e in entries] == [1 + i % 4 for i in range(250)]
+    assert starts == sorted(set(starts)) and starts[0] == 0
+    assert len(service.generation_log(sid).items) == 100  # the default limit
+    with pytest.raises(cardseq.InvalidArgument) as info:
+        service.generation_log(sid, limit=1001)
+    assert info.value.code == 701
+
+
+def test_status_log_comes_in_pages(service):
+    sid = reference_series(service)
+    number = service.generate(sid, 1)["data"][0]
+    service.issue(number, "c1")
+    for _ in range(12):
+        service.suspend(number)
+        service.reactivate(number)
+    expected = ["ACTIVE"] + ["SUSPENDED", "ACTIVE"] * 12
+    changes, after, sizes = [], 0, []
+    while after is not None:
+        page = service.status_log(number, limit=10, after=after)
+        changes += [e["toStatus"] for e in page.items]
+        sizes.append(len(page.items))
+        after = page.next
+    assert changes == expected and sizes == [10, 10, 5]
+    with pytest.raises(cardseq.InvalidArgument):
+        service.status_log(number, limit=0)

@@ -302,3 +302,54 @@ def test_postgres_url_in_messages_hides_the_password():
     assert "p@ss" not in shown and "rd" not in shown.split("@")[0] and "other" not in shown
     assert shown.startswith("postgresql://app:***@db.example:5432/cards")
     assert "sslmode=require" in shown
+
+
+# ---- listings, a page at a time ------------------------------------------------------
+
+
+def read_pages(fetch, limit: int) -> list:
+    """Every item of a paged listing, following ``next`` from the start; each page but
+    the last is full."""
+    items, after = [], 0
+    while True:
+        page = fetch(limit=limit, after=after)
+        items.extend(page.items)
+        if page.next is None:
+            return items
+        assert len(page.items) == limit and page.next == page.items[-1].id
+        after = page.next
+
+
+@pytest.mark.parametrize("limit", [1, 7, 100, 125, 1000])
+def test_ledger_pages_hold_every_row_once_in_order(store, limit):
+    """250 reservations of one series, between rows of another and an unused row: the
+    pages of the series' reservations hold each once, in order, and nothing else."""
+    a = store.create_series(gold())
+    b = store.create_series(CardSeries("SILVER", prefix="SILV", length=12))
+    for i in range(250):
+        store.reserve(a, 1 + i % 3)
+        if i % 10 == 0:
+            store.reserve(b, 1)
+    store.release(a, 0, 1)
+    reserved = [e for e in store.ledger(a) if e.kind == "reserved"]
+    assert len(reserved) == 250
+    paged = read_pages(lambda **page: store.ledger_page(a, kind="reserved", **page), limit)
+    assert paged == reserved
+    assert read_pages(store.ledger_page, limit) == store.ledger()  # every series, every kind
+
+
+def test_ledger_page_default_and_bounds(store):
+    sid = store.create_series(gold())
+    for _ in range(150):
+        store.reserve(sid, 1)
+    first = store.ledger_page(sid)
+    assert len(first.items) == 100 and first.next == first.items[-1].id  # the default
+    rest = store.ledger_page(sid, after=first.next, limit=1000)
+    assert len(rest.items) == 50 and rest.next is None
+    assert store.ledger_page(sid, after=rest.items[-1].id).items == []
+    bad = [{"limit": 0}, {"limit": 1001}, {"limit": True}, {"limit": 1.0}, {"limit": "10"}]
+    bad += [{"after": -1}, {"after": None}, {"after": 2**63}]
+    for args in bad:
+        with pytest.raises(cardseq.InvalidArgument) as info:
+            store.ledger_page(sid, **args)
+        assert info.value.code == 701 and next(iter(args)) in info.value.message

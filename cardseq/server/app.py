@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from starlette.applications import Starlette
@@ -27,7 +28,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import CardSeqError, InvalidSeries
-from ..service import CardService
+from ..integers import parse_int
+from ..service import CardService, Page
 from ..store import open_store
 from . import bodies
 from .auth import Authenticator
@@ -84,6 +86,12 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> Response:
     return json_response(status, envelope([{"code": code, "message": message}], warnings), headers)
+
+
+def page_response(page: Page[Any]) -> Response:
+    """A page of a listing: its rows in ``data``, and in ``next`` the ``after`` value
+    of the next page (null on the last)."""
+    return json_response(200, {"data": page.items, "warnings": [], "errors": [], "next": page.next})
 
 
 def status_of(error: CardSeqError, *, not_found: tuple[int, ...] = ()) -> int:
@@ -204,8 +212,8 @@ async def read_json(request: Request, max_body: int) -> Any:
                 415,
                 f"Content-Type {content_type[:100]!r} is not supported: send application/json",
             )
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_body:
+    declared = parse_int(request.headers.get("content-length"))
+    if declared is not None and declared > max_body:
         raise ApiError(413, 413, f"the request body has {declared} bytes; the limit is {max_body}")
     chunks: list[bytes] = []
     size = 0
@@ -343,8 +351,9 @@ def create_app(
     async def status_log(request: Request) -> Response:
         """GET /v2/card/statusLog?number=: a card's status changes, oldest first."""
         number = number_query(request)
-        data = await run_in_threadpool(service.status_log, number)
-        return json_response(200, {"data": data, "warnings": [], "errors": []})
+        paging = bodies.page_query(request.query_params)
+        page = await run_in_threadpool(partial(service.status_log, number, **paging))
+        return page_response(page)
 
     @answers(not_found=(InvalidSeries.code,))
     async def generation_log(request: Request) -> Response:
@@ -359,8 +368,9 @@ def create_app(
                 if text
                 else "query parameter seriesId (a series id) is required",
             )
-        data = await run_in_threadpool(service.generation_log, series_id)
-        return json_response(200, {"data": data, "warnings": [], "errors": []})
+        paging = bodies.page_query(request.query_params)
+        page = await run_in_threadpool(partial(service.generation_log, series_id, **paging))
+        return page_response(page)
 
     async def openapi(request: Request) -> Response:
         return Response(schema, media_type="application/json")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from typing import Any, TypeGuard
+from collections.abc import Mapping
+from typing import Any
 
 from ..errors import (
     CardNotFound,
@@ -25,6 +25,7 @@ from ..errors import (
     InvalidSuffix,
     show,
 )
+from ..integers import as_int, json_int, parse_int, text_int
 from ..series import CardSeries
 from ..store.base import MAX_ID
 
@@ -33,7 +34,6 @@ MAX_SMALL = 2**31 - 1
 #: the warning code for a field the API does not know (it was ignored)
 UNKNOWN_FIELD = 0
 SERIES_TYPES = ("DIGITAL", "PHYSICAL")
-_ID = re.compile(r"[0-9]{1,100}")
 _MISSING = object()
 
 
@@ -107,8 +107,10 @@ class Fields:
         value = self.take(name)
         if value is _MISSING:
             return default
-        if not (is_int(value) if integer else isinstance(value, str)):
-            raise _bad(error, name, value, f"must be {'an integer' if integer else 'a string'}")
+        if integer:
+            return json_int(value, name, error)
+        if not isinstance(value, str):
+            raise _bad(error, name, value, "must be a string")
         return value
 
     def unknown(self) -> list[dict[str, Any]]:
@@ -142,11 +144,6 @@ def _json_type(value: Any) -> str:
     return "an object"
 
 
-def is_int(value: object) -> TypeGuard[int]:
-    """A JSON integer: an ``int`` that is not a ``bool``."""
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _bad(error: type[CardSeqError], field: str, value: Any, why: str) -> CardSeqError:
     return error.bad(field, value, why)
 
@@ -173,9 +170,7 @@ def series_request(body: Any) -> tuple[CardSeries, bool, dict[str, Any], list[di
     for name in ("expiryDays", "maxActiveCardsPerCustomer"):
         value = fields.take(name)
         if value is not _MISSING:
-            if not is_int(value) or not 0 <= value <= MAX_SMALL:
-                raise _bad(InvalidSeries, name, value, f"must be an integer from 0 to {MAX_SMALL}")
-            details[name] = value
+            details[name] = json_int(value, name, InvalidSeries, minimum=0, maximum=MAX_SMALL)
     enabled = fields.take("cardGenerationEnabled")
     if enabled is _MISSING:
         enabled = True
@@ -203,8 +198,7 @@ def series_request(body: Any) -> tuple[CardSeries, bool, dict[str, Any], list[di
     length = conf.take("length")
     if length is _MISSING:
         raise InvalidLength("cardGenerationConfiguration.length is required", field="length")
-    if not is_int(length):
-        raise _bad(InvalidLength, "length", length, "must be an integer")
+    length = json_int(length, "length", InvalidLength)
     method = conf.optional("method", "DEFAULT", InvalidSeries)
     series = CardSeries(
         code, prefix=prefix, suffix=suffix, length=length, offset=offset, method=method
@@ -219,9 +213,7 @@ def series_id_value(value: Any, field: str = "seriesId") -> int:
     """A series id from JSON: an integer 1 .. 2**63 - 1 (3000 otherwise)."""
     if value is _MISSING:
         raise InvalidSeries(f"{field} is required", field=field)
-    if not is_int(value) or not 1 <= value <= MAX_ID:
-        raise _bad(InvalidSeries, field, value, "must be a series id (an integer >= 1)")
-    return value
+    return json_int(value, field, InvalidSeries, minimum=1, maximum=MAX_ID)
 
 
 def generate_request(body: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -230,18 +222,19 @@ def generate_request(body: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     given = fields.take("seriesId")
     table = fields.take("seriesID")  # the reference's table spells it so
     if given is _MISSING:
-        given, name = table, "seriesID"
+        series_id = series_id_value(table, "seriesID")
     else:
-        name = "seriesId"
-        if table is not _MISSING and table != given:
+        series_id = series_id_value(given)
+        if table is not _MISSING and series_id_value(table, "seriesID") != series_id:
             raise InvalidSeries(
                 f"seriesId {show(given)} and seriesID {show(table)} differ",
                 field="seriesId",
                 value=given,
             )
-    args: dict[str, Any] = {"series_id": series_id_value(given, name)}
+    args: dict[str, Any] = {"series_id": series_id}
     count = fields.take("count")
-    args["count"] = None if count is _MISSING else count  # the service says 3025
+    # the service reads it (3025, 3026), so that its error keeps the request's warnings
+    args["count"] = None if count is _MISSING else count
     label = fields.take("statusLabel")
     if label is not _MISSING:
         args["status_label"] = label
@@ -266,7 +259,7 @@ def status_request(body: Any) -> tuple[str, str, str | None, list[dict[str, Any]
     customer = fields.take("customerId")
     if customer is _MISSING:
         customer = None
-    elif is_int(customer) and 0 <= customer <= MAX_ID:
+    elif as_int(customer) is not None and 0 <= customer <= MAX_ID:
         customer = str(customer)
     elif not isinstance(customer, str) or not 0 < len(customer) <= 100 or not _text(customer):
         raise ApiError(
@@ -290,12 +283,20 @@ def _text(value: str) -> bool:
 def id_text(text: str | None) -> int | None:
     """A series id from a path or query: ASCII digits, else None. A value outside
     1 .. 2**63 - 1 is no series' id: 3000 (the route answers 404)."""
-    if text is None or not _ID.fullmatch(text):
-        return None
-    value = int(text)
-    if not 1 <= value <= MAX_ID:
+    value = parse_int(text)
+    if value is not None and not 1 <= value <= MAX_ID:
         raise InvalidSeries.bad("seriesId", value, "is not a known series")
     return value
+
+
+def page_query(query: Mapping[str, str]) -> dict[str, int]:
+    """``limit`` and ``after`` of a listing route, when given, as integers; the store
+    checks their range (701 for both)."""
+    return {
+        name: text_int(query[name], name, InvalidArgument, minimum=None)
+        for name in ("limit", "after")
+        if name in query
+    }
 
 
 __all__ = [
@@ -304,6 +305,7 @@ __all__ = [
     "ApiError",
     "generate_request",
     "id_text",
+    "page_query",
     "parse_json",
     "series_request",
     "status_request",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from ..store.base import DEFAULT_LIMIT, MAX_LIMIT
 from .bodies import MAX_ID, MAX_SMALL, SERIES_TYPES
 
 STATUSES = ["NOT_ISSUED", "ACTIVE", "SUSPENDED", "EXPIRED", "DELETED"]
@@ -390,6 +391,23 @@ def build_openapi(
         "schema": _STRING,
         "description": "a card number",
     }
+    paging = [
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "schema": {**_INT, "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+            "description": f"rows in a page, 1..{MAX_LIMIT} (otherwise error 701)",
+        },
+        {
+            "name": "after",
+            "in": "query",
+            "required": False,
+            "schema": {**_INT, "minimum": 0, "maximum": MAX_ID, "default": 0},
+            "description": "the answer's `next` of the previous page: the rows after it"
+            " (0: from the first; otherwise error 701 when negative)",
+        },
+    ]
     paths: dict[str, Any] = {
         "/v2/card/series": {
             "post": {
@@ -478,8 +496,8 @@ def build_openapi(
         "/v2/card/statusLog": {
             "get": {
                 "operationId": "card-status-log",
-                "summary": "A card's status changes, oldest first",
-                "parameters": [number],
+                "summary": "A card's status changes, oldest first, a page at a time",
+                "parameters": [number, *paging],
                 "responses": {
                     "200": _json(_ref("StatusLog"), "the changes"),
                     **common(body=False, not_found="no such card (code 3010)"),
@@ -489,14 +507,15 @@ def build_openapi(
         "/v2/card/generation/logs": {
             "get": {
                 "operationId": "generation-log",
-                "summary": "A series' generation requests, oldest first",
+                "summary": "A series' generation requests, oldest first, a page at a time",
                 "parameters": [
                     {
                         "name": "seriesId",
                         "in": "query",
                         "required": True,
                         "schema": {**_INT, "minimum": 1, "maximum": MAX_ID},
-                    }
+                    },
+                    *paging,
                 ],
                 "responses": {
                     "200": _json(_ref("GenerationLog"), "the requests"),

@@ -14,9 +14,9 @@ import datetime as dt
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, Generic, NoReturn, TypeVar
 
 from ..block import Block
 from ..errors import (
@@ -31,6 +31,7 @@ from ..errors import (
     StoreError,
     show,
 )
+from ..integers import json_int
 from ..series import (
     CardSeries,
     number_pattern,
@@ -45,6 +46,8 @@ DEFAULT_LABEL = "NOT_ISSUED"
 STATUSES = ("NOT_ISSUED", "ACTIVE", "SUSPENDED", "EXPIRED", "DELETED")
 _LABEL = re.compile(r"[A-Za-z0-9_]{1,50}")
 _REQUEST_ID_MAX = 200
+#: rows a listing returns when not told, and at most
+DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 
 SeriesRef = int | str | CardSeries
 #: A card whose status changed: (status, label, customer, updated)
@@ -83,6 +86,39 @@ class LedgerEntry:
     @property
     def stop(self) -> int:
         return self.start + self.count
+
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """Rows of a listing, oldest first, and the cursor of the rows after them.
+
+    ``next`` is passed as ``after`` to get the next page; None on the last page.
+    """
+
+    items: list[T]
+    next: int | None
+
+    def map(self, convert: Callable[[T], U]) -> Page[U]:
+        return Page([convert(item) for item in self.items], self.next)
+
+
+def page_bounds(limit: Any, after: Any) -> tuple[int, int]:
+    """``limit`` (1 .. MAX_LIMIT) and ``after`` (a row id, 0 for the start), or 701."""
+    return (
+        json_int(limit, "limit", InvalidArgument, minimum=1, maximum=MAX_LIMIT),
+        json_int(after, "after", InvalidArgument, minimum=0, maximum=MAX_ID),
+    )
+
+
+def _page(rows: list[tuple[int, T]], limit: int) -> Page[T]:
+    """The first ``limit`` of ``rows`` (``(id, item)`` pairs, one more than a page
+    when there are more), with the cursor past them."""
+    more = len(rows) > limit
+    return Page([item for _, item in rows[:limit]], rows[limit - 1][0] if more else None)
 
 
 def check_label(label: Any) -> str:
@@ -524,15 +560,43 @@ class Store(abc.ABC):
             )
 
     def ledger(self, series: SeriesRef | None = None) -> list[LedgerEntry]:
-        """Ledger rows, oldest first; of one series when given."""
+        """Every ledger row, oldest first; of one series when given. It reads the whole
+        ledger: a listing for users pages through ``ledger_page``."""
         series_id = None if series is None else self.series_id(series)
+        return self._ledger_rows(series_id, None, 0, None)
+
+    def ledger_page(
+        self,
+        series: SeriesRef | None = None,
+        *,
+        kind: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        after: int = 0,
+    ) -> Page[LedgerEntry]:
+        """Up to ``limit`` (1..1000) ledger rows with ids above ``after``, oldest first;
+        of one series and one ``kind`` (``"reserved"``, ``"unused"``) when given."""
+        limit, after = page_bounds(limit, after)
+        series_id = None if series is None else self.series_id(series)
+        entries = self._ledger_rows(series_id, kind, after, limit + 1)
+        return _page([(e.id, e) for e in entries], limit)
+
+    def _ledger_rows(
+        self, series_id: int | None, kind: str | None, after: int, limit: int | None
+    ) -> list[LedgerEntry]:
+        """Rows after the id ``after``, by id; the database does the filtering and
+        the limiting."""
+        where: list[str] = ["id > ?"]
+        args: list[Any] = [after]
+        for column, value in (("series_id", series_id), ("kind", kind)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        text = f"{_LEDGER_COLUMNS} WHERE {' AND '.join(where)} ORDER BY id"
+        if limit is not None:
+            text += " LIMIT ?"
+            args.append(limit)
         with self._transaction() as cur:
-            if series_id is None:
-                rows = self._run(cur, f"{_LEDGER_COLUMNS} ORDER BY id").fetchall()
-            else:
-                rows = self._run(
-                    cur, f"{_LEDGER_COLUMNS} WHERE series_id = ? ORDER BY id", (series_id,)
-                ).fetchall()
+            rows = self._run(cur, text, tuple(args)).fetchall()
         return [_ledger_entry(row) for row in rows]
 
     def lookup(self, number: str) -> tuple[SeriesInfo, int, LedgerEntry | None] | None:
@@ -676,18 +740,23 @@ class Store(abc.ABC):
             return True
 
     def status_log(
-        self, series_id: int, index: int
-    ) -> list[tuple[str, str, str, str | None, dt.datetime]]:
-        """(from, to, label, customer, when) of a card's changes, oldest first."""
+        self, series_id: int, index: int, *, limit: int = DEFAULT_LIMIT, after: int = 0
+    ) -> Page[tuple[str, str, str, str | None, dt.datetime]]:
+        """(from, to, label, customer, when) of a card's changes, oldest first: up to
+        ``limit`` (1..1000) of those with log ids above ``after``."""
+        limit, after = page_bounds(limit, after)
         with self._transaction() as cur:
             rows = self._run(
                 cur,
-                "SELECT from_status, to_status, label, customer_id, changed_at"
-                " FROM cardseq_status_log WHERE series_id = ? AND idx = ?"
-                " ORDER BY id",
-                (series_id, self._to_db(index)),
+                "SELECT id, from_status, to_status, label, customer_id, changed_at"
+                " FROM cardseq_status_log WHERE series_id = ? AND idx = ? AND id > ?"
+                " ORDER BY id LIMIT ?",
+                (series_id, self._to_db(index), after, limit + 1),
             ).fetchall()
-        return [(a, b, label, customer, _time(at)) for a, b, label, customer, at in rows]
+        return _page(
+            [(int(i), (a, b, label, customer, _time(at))) for i, a, b, label, customer, at in rows],
+            limit,
+        )
 
 
 _SERIES_COLUMNS = (

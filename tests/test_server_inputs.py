@@ -1,0 +1,162 @@
+"""The HTTP server's input edges and paged listings, in process: the app from
+``create_app`` over a memory store, through httpx's ASGI transport (no socket)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from cardseq import CardSeries
+from cardseq.server import create_app
+
+from .test_server import fails
+
+
+class Client:
+    """A synchronous face on httpx's ASGI transport, on an event loop of its own."""
+
+    def __init__(self, app: Any) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+
+    def get(self, path: str, **options: Any) -> httpx.Response:
+        return self.loop.run_until_complete(self.http.get(path, **options))
+
+    def post(self, path: str, **options: Any) -> httpx.Response:
+        return self.loop.run_until_complete(self.http.post(path, **options))
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.http.aclose())
+        self.loop.close()
+
+
+@pytest.fixture
+def app():
+    app = create_app("memory://", users_file=None)
+    yield app
+    app.state.service.store.close()
+
+
+@pytest.fixture
+def client(app):
+    http = Client(app)
+    yield http
+    http.close()
+
+
+@pytest.fixture
+def series_id(app) -> int:
+    return app.state.service.create_series(CardSeries("GOLD", prefix="GOLD", length=12))
+
+
+# ---- integers: JSON ints only, ASCII digits only ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"seriesId": 1, "seriesID": True},
+        {"seriesId": 1, "seriesID": 1.0},
+        {"seriesId": True, "seriesID": 1},
+        {"seriesId": 1.0},
+        {"seriesID": True},
+        {"seriesID": "1"},
+    ],
+)
+def test_series_id_is_a_json_integer_in_both_spellings(client, series_id, body) -> None:
+    assert series_id == 1
+    fails(client.post("/v2/card/generate", json={**body, "count": 1}), 400, 3000)
+
+
+def test_both_spellings_agreeing_is_fine(client, series_id) -> None:
+    answer = client.post("/v2/card/generate", json={"seriesId": 1, "seriesID": 1, "count": 2})
+    assert answer.status_code == 200 and len(answer.json()["data"]) == 2
+
+
+@pytest.mark.parametrize("count", [True, 1.0, "1", None])
+def test_count_is_a_json_integer(client, series_id, count) -> None:
+    fails(client.post("/v2/card/generate", json={"seriesId": 1, "count": count}), 400, 3025)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("offset", True, 3047),
+        ("offset", 1.0, 3047),
+        ("offset", "1", 3047),
+        ("length", True, 3005),
+        ("length", 12.0, 3005),
+        ("length", "12", 3005),
+    ],
+)
+def test_series_integers_are_json_integers(client, field, value, code) -> None:
+    config = {"prefix": "P", "length": 12, field: value}
+    body = {"code": "S", "cardGenerationConfiguration": config}
+    assert field in fails(client.post("/v2/card/series", json=body), 400, code)
+
+
+@pytest.mark.parametrize("value", [True, 1.0, "30", -1, 2**31])
+def test_series_detail_integers(client, value) -> None:
+    body = {"code": "S", "expiryDays": value, "cardGenerationConfiguration": {"length": 9}}
+    assert "expiryDays" in fails(client.post("/v2/card/series", json=body), 400, 3000)
+
+
+@pytest.mark.parametrize("text", ["\u0661", " 1", "1_0", "+1", "1.0", "0x1"])
+def test_query_and_path_ids_are_ascii_digits(client, series_id, text) -> None:
+    fails(client.get("/v2/card/generation/logs", params={"seriesId": text}), 400, 3000)
+    fails(client.get(f"/v2/card/series/{text}"), 404, 3000)
+
+
+@pytest.mark.parametrize("name", ["limit", "after"])
+@pytest.mark.parametrize("text", ["\u0663", " 10", "1_0", "+10", "1.0", "", "ten"])
+def test_page_parameters_are_ascii_digits(client, series_id, name, text) -> None:
+    answer = client.get("/v2/card/generation/logs", params={"seriesId": 1, name: text})
+    assert name in fails(answer, 400, 701)
+
+
+# ---- listings, a page at a time ------------------------------------------------------
+
+
+def read_pages(client, path: str, params: dict, limit: int) -> tuple[list, list[int]]:
+    """Every row of a paged route, following ``next``; (rows, page sizes)."""
+    rows, sizes, after = [], [], 0
+    while after is not None:
+        answer = client.get(path, params={**params, "limit": limit, "after": after})
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        rows += body["data"]
+        sizes.append(len(body["data"]))
+        after = body["next"]
+    return rows, sizes
+
+
+def test_generation_log_pages(app, client, series_id) -> None:
+    store = app.state.service.store
+    blocks = [store.reserve(series_id, 1 + i % 3) for i in range(250)]
+    rows, sizes = read_pages(client, "/v2/card/generation/logs", {"seriesId": series_id}, 100)
+    assert sizes == [100, 100, 50]
+    assert [(r["start"], r["count"]) for r in rows] == [(b.start, b.count) for b in blocks]
+    default = client.get("/v2/card/generation/logs", params={"seriesId": series_id}).json()
+    assert len(default["data"]) == 100 and default["next"] is not None
+
+
+@pytest.mark.parametrize("params", [{"limit": 1001}, {"limit": 0}, {"after": -1}])
+def test_out_of_range_pages_are_701(client, series_id, params) -> None:
+    answer = client.get("/v2/card/generation/logs", params={"seriesId": series_id, **params})
+    fails(answer, 400, 701)
+
+
+def test_status_log_pages(app, client, series_id) -> None:
+    service = app.state.service
+    number = service.generate(series_id, 1)["data"][0]
+    service.issue(number, "c1")
+    for _ in range(12):
+        service.suspend(number)
+        service.reactivate(number)
+    rows, sizes = read_pages(client, "/v2/card/statusLog", {"number": number}, 10)
+    assert sizes == [10, 10, 5]
+    assert [r["toStatus"] for r in rows] == ["ACTIVE"] + ["SUSPENDED", "ACTIVE"] * 12
+    fails(client.get("/v2/card/statusLog", params={"number": number, "limit": 5000}), 400, 701)
