@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import hypothesis
+import jsonschema_rs
 import pytest
 import schemathesis
 from hypothesis import HealthCheck
@@ -139,6 +140,53 @@ def test_links(users_file, server_log) -> None:
     served = {operation for operation, status in answered if status == 200}
     reached = {"POST /v2/card/series", "POST /v2/card/generate", "GET /v2/card/statusLog"}
     assert reached <= served, sorted(answered.items())
+
+
+# ---- the document refuses what the server refuses -----------------------------------
+
+
+def _validator(schema: dict[str, Any]) -> jsonschema_rs.Validator:
+    """A validator for one schema of the document (its $refs resolved in the document)."""
+    return jsonschema_rs.Draft4Validator({**schema, "components": DOCUMENT["components"]})
+
+
+def _body_schema(route: str, method: str) -> dict[str, Any]:
+    return DOCUMENT["paths"][route][method.lower()]["requestBody"]["content"]["application/json"]
+
+
+def _query_schema(route: str, name: str) -> dict[str, Any]:
+    parameters = DOCUMENT["paths"][route]["get"]["parameters"]
+    return next(p["schema"] for p in parameters if p["name"] == name)
+
+
+SERIES = {"code": "DOC", "cardGenerationConfiguration": {"prefix": "DOC", "length": 9}}
+REFUSED_BODIES = [
+    ("/v2/card/series", "POST", {**SERIES, "code": "12345"}),
+    ("/v2/card/generate", "POST", {"count": 1}),
+    ("/v2/card/generate", "POST", {"seriesId": 1, "count": 1, "requestId": "tab\there"}),
+    ("/v2/card/generate", "POST", {"seriesId": 1, "count": 1, "requestId": "\u00a0"}),
+    ("/v2/card", "PUT", {"cardNumber": "DOC000001", "statusLabel": "ACTIVE", "customerId": "\x01"}),
+]
+
+
+@pytest.mark.parametrize(("route", "method", "body"), REFUSED_BODIES)
+def test_document_refuses_bodies_the_server_refuses(app, route, method, body) -> None:
+    """Schema-valid data must reach the route logic: a body the server refuses for its
+    form alone (no state involved) is one the document refuses too."""
+    response = SCHEMA[route][method].Case(body=body).call(app=app, auth=USER)
+    assert response.status_code == 400, response.text
+    content = _body_schema(route, method)
+    assert _validator(content["schema"]).is_valid(content["example"])
+    assert not _validator(content["schema"]).is_valid(body)
+
+
+@pytest.mark.parametrize("route", ["/v2/card", "/v2/card/statusLog"])
+def test_document_refuses_an_empty_card_number(app, route) -> None:
+    response = SCHEMA[route]["GET"].Case(query={"number": ""}).call(app=app, auth=USER)
+    assert response.status_code == 400, response.text
+    schema = _query_schema(route, "number")
+    assert _validator(schema).is_valid("Test09000000000037end")
+    assert not _validator(schema).is_valid("")
 
 
 # ---- the fuzz guard -----------------------------------------------------------------
