@@ -1,5 +1,5 @@
-"""Shared fixtures: the engine twins, Hypothesis settings for CI and for developers, and a
-throwaway PostgreSQL server with a fresh database per test."""
+"""Shared fixtures: the engine twins, Hypothesis settings for CI and for developers, a
+throwaway PostgreSQL server with a fresh database per test, and the fuzz guard plugin."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from .pgcluster import PostgresCluster, create_database, drop_database
+
+# pytester runs pytest on made-up test files (tests/test_fuzz.py checks the fuzz guard)
+pytest_plugins = ("pytester", "tests.fuzzguard")
 
 settings.register_profile(
     "default", deadline=None, max_examples=100, suppress_health_check=[HealthCheck.too_slow]

@@ -49,6 +49,10 @@ _INT = {"type": "integer"}
 _TIME = {"type": "string", "format": "date-time"}
 _NULLABLE_STRING = {"type": "string", "nullable": True}
 _LABEL = "^[A-Za-z0-9_]{1,50}$"
+#: the server takes any printable text (str.isprintable); the document promises the
+#: printable ASCII part of it, which a regular expression can say exactly
+_PRINTABLE = "^[ -~]*$"
+_SERIES_ID = {**_INT, "minimum": 1, "maximum": MAX_ID}
 
 SCHEMAS: dict[str, Any] = {
     "Problem": _object(
@@ -82,7 +86,8 @@ SCHEMAS: dict[str, Any] = {
         {
             "code": {
                 **_STRING,
-                "pattern": "^[A-Za-z0-9_-]{1,50}$",
+                "pattern": "^[0-9]*[A-Za-z_-][A-Za-z0-9_-]*$",
+                "maxLength": 50,
                 "description": "unique; 1..50 letters, digits, '_' or '-', not all digits",
             },
             "name": _STRING,
@@ -143,12 +148,10 @@ SCHEMAS: dict[str, Any] = {
     ),
     "GenerateRequest": _object(
         {
-            "seriesId": {**_INT, "minimum": 1, "maximum": MAX_ID},
+            "seriesId": _SERIES_ID,
             "seriesID": {
-                **_INT,
-                "minimum": 1,
-                "maximum": MAX_ID,
-                "description": "the reference table's spelling; seriesId wins",
+                **_SERIES_ID,
+                "description": "the reference table's spelling of seriesId",
             },
             "count": {**_INT, "minimum": 1},
             "statusLabel": {
@@ -159,14 +162,17 @@ SCHEMAS: dict[str, Any] = {
             },
             "requestId": {
                 **_STRING,
+                "pattern": _PRINTABLE,
                 "minLength": 1,
                 "maxLength": 200,
                 "description": "idempotency key: the same id again answers the same numbers",
             },
         },
         ["count"],
-        description="seriesId (or its other spelling seriesID) is required too; null counts"
-        " as absent; unknown fields are ignored and named in warnings.",
+        oneOf=[{"required": ["seriesId"]}, {"required": ["seriesID"]}],
+        description="seriesId or its other spelling seriesID is required (both may be"
+        " given if they are equal); null counts as absent; unknown fields are ignored and"
+        " named in warnings.",
     ),
     "Generated": _object(
         {
@@ -182,7 +188,7 @@ SCHEMAS: dict[str, Any] = {
             "statusLabel": {**_STRING, "pattern": _LABEL},
             "customerId": {
                 "oneOf": [
-                    {**_STRING, "minLength": 1, "maxLength": 100},
+                    {**_STRING, "pattern": _PRINTABLE, "minLength": 1, "maxLength": 100},
                     {**_INT, "minimum": 0, "maximum": MAX_ID},
                 ],
                 "description": "the customer a card is issued to; kept as a string",
@@ -388,7 +394,7 @@ def build_openapi(
         "name": "number",
         "in": "query",
         "required": True,
-        "schema": _STRING,
+        "schema": {**_STRING, "minLength": 1},
         "description": "a card number",
     }
     paging = [
@@ -444,7 +450,7 @@ def build_openapi(
                         "name": "id",
                         "in": "path",
                         "required": True,
-                        "schema": {**_INT, "minimum": 1, "maximum": MAX_ID},
+                        "schema": _SERIES_ID,
                     }
                 ],
                 "responses": {
@@ -513,7 +519,7 @@ def build_openapi(
                         "name": "seriesId",
                         "in": "query",
                         "required": True,
-                        "schema": {**_INT, "minimum": 1, "maximum": MAX_ID},
+                        "schema": _SERIES_ID,
                     },
                     *paging,
                 ],

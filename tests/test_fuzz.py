@@ -1,0 +1,289 @@
+"""Schemathesis against the HTTP server in process: the ASGI app that ``cardseq serve``
+runs, called directly (no port, no subprocess, no worker threads of the fuzzer).
+
+Every operation of the server's OpenAPI document is a test item of its own
+(``test_operation[POST /v2/card/generate]``), fuzzed from a fixed seed with
+derandomized Hypothesis; ``test_links`` chains operations along the document's links
+(create a series, generate its numbers, read a card and its status log). Checks: no 5xx, and every
+answer (status, headers, content type, body) is one the document describes; an error in
+the server's log fails too. The ``fuzz`` marker (tests/fuzzguard.py) turns a crash of
+the fuzzer itself into one clear line.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import hypothesis
+import jsonschema_rs
+import pytest
+import schemathesis
+from hypothesis import HealthCheck
+
+from cardseq.server import create_app
+from cardseq.server.auth import add_user
+from cardseq.server.openapi import build_openapi
+
+ROOT = Path(__file__).resolve().parent.parent
+USER = ("alice", "correct horse battery staple")
+MAX_COUNT = 2000
+CHECKS = [
+    "not_a_server_error",
+    "response_schema_conformance",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+]
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": 1,
+        "auth": {"basic": {"username": USER[0], "password": USER[1]}},
+        # exactly these checks, whatever the defaults of the installed version
+        "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
+    }
+)
+DOCUMENT = build_openapi(max_count=MAX_COUNT)
+SCHEMA = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
+#: cases per operation, and link scenarios: about 30 s for the module on a busy 2-core box
+SETTINGS = hypothesis.settings(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=100,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+SCENARIOS = hypothesis.settings(SETTINGS, max_examples=50, stateful_step_count=6)
+
+
+class ErrorLog(logging.Handler):
+    """What the server logs at ERROR and above (a fault's traceback goes there)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(self.format(record))
+
+
+@pytest.fixture(scope="module")
+def server_log():
+    handler = ErrorLog()
+    logger = logging.getLogger("cardseq")
+    logger.addHandler(handler)
+    yield handler.messages
+    logger.removeHandler(handler)
+
+
+@pytest.fixture(scope="module")
+def users_file(tmp_path_factory) -> str:
+    path = str(tmp_path_factory.mktemp("fuzz") / "users")
+    add_user(path, *USER)
+    return path
+
+
+def new_app(store_url: str, users_file: str) -> Any:
+    """The app as ``cardseq serve`` builds it (authentication on)."""
+    return create_app(
+        store_url, users_file=users_file, rate=100_000, burst=100_000, max_count=MAX_COUNT
+    )
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, users_file, server_log):
+    """One app and store for every operation's test; it must serve the very document
+    being fuzzed."""
+    app = new_app(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}", users_file)
+    served = schemathesis.openapi.from_asgi("/openapi.json", app, config=CONFIG)
+    assert served.raw_schema == DOCUMENT
+    yield app
+    app.state.service.store.close()
+
+
+def call(case: Any, app: Any, server_log: list[str]) -> None:
+    """One generated request: the checks pass, and the server logged no error."""
+    case.call_and_validate(app=app)
+    assert server_log == [], "the server logged an error:\n" + "\n".join(server_log)
+
+
+@pytest.mark.fuzz
+@SCHEMA.parametrize()
+@SETTINGS
+def test_operation(case, app, server_log) -> None:
+    call(case, app, server_log)
+
+
+@pytest.mark.fuzz
+def test_links(users_file, server_log) -> None:
+    """Each scenario gets a new, empty store: Hypothesis replays scenarios, and a replay
+    must meet the same answers (a series code taken by the first run would change them)."""
+
+    class Links(SCHEMA.as_state_machine()):
+        def setup(self) -> None:
+            self.app = new_app("memory://", users_file)
+
+        def get_call_kwargs(self, case):
+            return {"app": self.app}
+
+        def after_call(self, response, case):
+            super().after_call(response, case)
+            answered[case.operation.label, response.status_code] += 1
+            assert server_log == [], "the server logged an error:\n" + "\n".join(server_log)
+
+    answered: Counter[tuple[str, int]] = Counter()
+    Links.run(settings=SCENARIOS)
+    # not vacuous: chains went from a new series to its numbers and on to a card's log
+    served = {operation for operation, status in answered if status == 200}
+    reached = {"POST /v2/card/series", "POST /v2/card/generate", "GET /v2/card/statusLog"}
+    assert reached <= served, sorted(answered.items())
+
+
+# ---- the document refuses what the server refuses -----------------------------------
+
+
+def _validator(schema: dict[str, Any]) -> jsonschema_rs.Validator:
+    """A validator for one schema of the document (its $refs resolved in the document)."""
+    return jsonschema_rs.Draft4Validator({**schema, "components": DOCUMENT["components"]})
+
+
+def _body_schema(route: str, method: str) -> dict[str, Any]:
+    return DOCUMENT["paths"][route][method.lower()]["requestBody"]["content"]["application/json"]
+
+
+def _query_schema(route: str, name: str) -> dict[str, Any]:
+    parameters = DOCUMENT["paths"][route]["get"]["parameters"]
+    return next(p["schema"] for p in parameters if p["name"] == name)
+
+
+SERIES = {"code": "DOC", "cardGenerationConfiguration": {"prefix": "DOC", "length": 9}}
+REFUSED_BODIES = [
+    ("/v2/card/series", "POST", {**SERIES, "code": "12345"}),
+    ("/v2/card/generate", "POST", {"count": 1}),
+    ("/v2/card/generate", "POST", {"seriesId": 1, "count": 1, "requestId": "tab\there"}),
+    ("/v2/card/generate", "POST", {"seriesId": 1, "count": 1, "requestId": "\u00a0"}),
+    ("/v2/card", "PUT", {"cardNumber": "DOC000001", "statusLabel": "ACTIVE", "customerId": "\x01"}),
+]
+
+
+@pytest.mark.parametrize(("route", "method", "body"), REFUSED_BODIES)
+def test_document_refuses_bodies_the_server_refuses(app, route, method, body) -> None:
+    """Schema-valid data must reach the route logic: a body the server refuses for its
+    form alone (no state involved) is one the document refuses too."""
+    response = SCHEMA[route][method].Case(body=body).call(app=app, auth=USER)
+    assert response.status_code == 400, response.text
+    content = _body_schema(route, method)
+    assert _validator(content["schema"]).is_valid(content["example"])
+    assert not _validator(content["schema"]).is_valid(body)
+
+
+@pytest.mark.parametrize("route", ["/v2/card", "/v2/card/statusLog"])
+def test_document_refuses_an_empty_card_number(app, route) -> None:
+    response = SCHEMA[route]["GET"].Case(query={"number": ""}).call(app=app, auth=USER)
+    assert response.status_code == 400, response.text
+    schema = _query_schema(route, "number")
+    assert _validator(schema).is_valid("Test09000000000037end")
+    assert not _validator(schema).is_valid("")
+
+
+# ---- the fuzz guard -----------------------------------------------------------------
+
+GUARDED = """
+import copy
+
+import pytest
+import schemathesis
+from hypothesis import strategies as st
+
+from cardseq.server import create_app
+from tests.test_fuzz import CONFIG, DOCUMENT, SETTINGS, call
+
+
+def explode(value):
+    raise SystemError("AST constructor recursion depth mismatch")
+
+
+schemathesis.openapi.format("explodes", st.just("x").map(explode))
+
+
+def card_route(number_format=None):
+    document = copy.deepcopy(DOCUMENT)
+    document["paths"] = {"/v2/card": {"get": document["paths"]["/v2/card"]["get"]}}
+    if number_format:
+        document["paths"]["/v2/card"]["get"]["parameters"][0]["schema"]["format"] = number_format
+    return document
+
+
+NO_COVERAGE = schemathesis.Config.from_dict({"phases": {"coverage": {"enabled": False}}})
+FINE = schemathesis.openapi.from_dict(card_route(), config=CONFIG)
+CRASH_COLLECTING = schemathesis.openapi.from_dict(card_route("explodes"), config=CONFIG)
+CRASH_RUNNING = schemathesis.openapi.from_dict(card_route("explodes"), config=NO_COVERAGE)
+
+
+@pytest.fixture(scope="module")
+def buggy_app():
+    app = create_app("memory://", users_file=None)
+
+    def bug(number):
+        raise RuntimeError("a bug in a route")
+
+    app.state.service.card = bug
+    return app
+
+
+@pytest.mark.fuzz
+@CRASH_COLLECTING.parametrize()
+@SETTINGS
+def test_crash_collecting(case, buggy_app):
+    call(case, buggy_app, [])
+
+
+@pytest.mark.fuzz
+@CRASH_RUNNING.parametrize()
+@SETTINGS
+def test_crash_running(case, buggy_app):
+    call(case, buggy_app, [])
+
+
+@pytest.mark.fuzz
+@FINE.parametrize()
+@SETTINGS
+def test_route_bug(case, buggy_app):
+    call(case, buggy_app, [])
+"""
+
+
+def test_fuzz_guard(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crash inside the fuzzer, while collecting or while running, fails with one line
+    naming it and its version; an unhandled exception in a route is a 500: a failed
+    check, not a crash."""
+    paths = [str(ROOT), os.environ.get("PYTHONPATH", "")]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(path for path in paths if path))
+    pytester.makepyfile(test_guarded=GUARDED)
+    result = pytester.runpytest_subprocess(
+        "-p", "tests.fuzzguard", "-p", "no:cacheprovider", "--continue-on-collection-errors"
+    )
+    result.assert_outcomes(failed=2, errors=1)
+    crashed = (
+        f"the fuzzer crashed (schemathesis {schemathesis.__version__}, hypothesis"
+        f" {hypothesis.__version__}): SystemError: AST constructor recursion depth mismatch"
+    )
+    # each crash is reported with its one line, and nothing else
+    result.stdout.fnmatch_lines(
+        ["*ERROR collecting test_guarded.py*", f"{crashed}*", "*= FAILURES =*"], consecutive=True
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_crash_running[[]GET /v2/card[]] _*",
+            f"{crashed}, raised at *",
+            "*_ test_route_bug[[]GET /v2/card[]] _*",
+        ],
+        consecutive=True,
+    )
+    # the route's bug: a 500, so the check not_a_server_error failed (ST101)
+    result.stdout.fnmatch_lines(["*_ test_route_bug[[]GET /v2/card[]] _*", "*ST101 Server error*"])
+    summary = [line for line in result.outlines if "test_route_bug" in line]
+    assert summary and not any("crashed" in line for line in summary), summary
