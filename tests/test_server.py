@@ -506,6 +506,39 @@ def test_users_file_changes_apply_at_once(server: Server, users_file: Path) -> N
     assert set(read_users(str(users_file))) == {"alice", "carol"}
 
 
+def test_a_broken_users_file_refuses_everyone_until_fixed(workdir: Path) -> None:
+    """A users file that becomes malformed or disappears lets nobody in (503, even a
+    user whose password was cached) and is logged once per change, naming the file and
+    the line; once it is fixed, its users get in again."""
+    path = workdir / "users-fail-closed"
+    add_user(path, *USER)
+    alice_only = path.read_text()
+    add_user(path, "dave", "daves password")
+    route = "/v2/card/series/1"
+    with Server(workdir, f"sqlite:///{workdir / 'closed.db'}", "--users-file", str(path)) as srv:
+        with srv.client(auth=("dave", "daves password")) as dave:
+            fails(dave.get(route), 404, 3000)  # in, and his password is now cached
+            path.write_text(alice_only + "dave:plaintext\n")
+            for _ in range(3):
+                fails(dave.get(route), 503, 503)
+            with srv.client(auth=USER) as alice:
+                fails(alice.get(route), 503, 503)
+            fails(httpx.get(srv.url + route), 503, 503)
+            assert srv.log().count(f"users file {path}, line 2") == 1
+
+            path.write_text(alice_only)  # fixed, without dave
+            fails(dave.get(route), 401, 401)
+            with srv.client(auth=USER) as alice:
+                fails(alice.get(route), 404, 3000)
+                path.unlink()
+                for _ in range(3):
+                    fails(alice.get(route), 503, 503)
+                assert srv.log().count(f"No such file or directory: {str(path)!r}") == 1
+                path.write_text(alice_only)
+                fails(alice.get(route), 404, 3000)
+    assert "Traceback" not in srv.log()
+
+
 def test_users_add_refuses_bad_input(workdir: Path) -> None:
     path = workdir / "other-users"
     for name, password in [("", "pw"), ("a:b", "pw"), ("x" * 65, "pw"), ("bob", "")]:

@@ -154,16 +154,19 @@ class Guard:
                 await response(scope, receive, send)
 
     async def _refusal(self, scope: Scope) -> Response | None:
-        """A 401 or 429 answer, or None to let the request through."""
+        """A 401, 429 or 503 answer, or None to let the request through."""
         client = scope.get("client")
         address = f"address:{client[0] if client else '-'}"
         if self.auth is None or scope.get("path") in PUBLIC:
             return self._limited(address)
+        if not self.auth.refresh():
+            return error_response(
+                503, 503, "authentication is unavailable: the server's users file is broken"
+            )
         credentials = _credentials(scope)
         if credentials is None:
             return self._unauthorized("credentials are missing or not HTTP Basic")
         name, password = credentials
-        self.auth.refresh()
         if not self.auth.cached(name, password):
             refusal = self._limited(address, self.checks)
             if refusal is not None:
