@@ -9,6 +9,7 @@ exit status 1; click's usage errors keep their exit status 2.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence, Set
@@ -575,6 +576,20 @@ def _server_missing(error: ImportError) -> click.ClickException:
     )
 
 
+def _proxies(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Each ``--forwarded-allow-ips`` value must be an IP address or network."""
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise click.BadParameter(
+                f"{value!r} is not an IP address or network", param_hint="--forwarded-allow-ips"
+            ) from None
+    return values
+
+
 @main.command()
 @click.option(
     "--host",
@@ -623,6 +638,37 @@ def _server_missing(error: ImportError) -> click.ClickException:
     metavar="N",
     help="Most numbers one generate request may ask for (error 3026).",
 )
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(min=0.001, max=3600),
+    default=None,
+    metavar="SECONDS",
+    help="Time a client has to send a request's headers; also how long an idle "
+    "keep-alive connection stays open. [default: 10]",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(min=0, min_open=True, max=3600),
+    default=None,
+    metavar="SECONDS",
+    help="Time a client has to send a request body once its headers came (408 after). "
+    "[default: 30]",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Connections served at once; more wait until one closes. [default: 1000]",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    multiple=True,
+    metavar="ADDRESS",
+    callback=_proxies,
+    help="A proxy (address or network) whose X-Forwarded-For is trusted; repeat for "
+    "more. [default: none, the peer's address is the client's]",
+)
 def serve(
     host: str,
     port: int,
@@ -632,6 +678,10 @@ def serve(
     rate: float | None,
     burst: int | None,
     max_count: int,
+    header_timeout: float | None,
+    body_timeout: float | None,
+    max_connections: int | None,
+    forwarded_allow_ips: tuple[str, ...],
 ) -> None:
     """Serve the HTTP API (docs/http.md) in this process until interrupted."""
     if users_file is not None and no_auth:
@@ -642,9 +692,9 @@ def serve(
             "or pass --no-auth to serve without authentication"
         )
     try:
-        import uvicorn
-
-        from .server.app import DEFAULT_BURST, DEFAULT_RATE, create_app
+        from .server.app import DEFAULT_BODY_TIMEOUT, DEFAULT_BURST, DEFAULT_RATE, create_app
+        from .server.run import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS
+        from .server.run import serve as run_server
     except ImportError as error:
         raise _server_missing(error) from None
     if no_auth:
@@ -658,10 +708,18 @@ def serve(
         rate=DEFAULT_RATE if rate is None else rate,
         burst=DEFAULT_BURST if burst is None else burst,
         max_count=max_count,
+        body_timeout=DEFAULT_BODY_TIMEOUT if body_timeout is None else body_timeout,
     )
     if app.state.auth is not None and app.state.auth.world_readable():
         click.echo(f"warning: {users_file} can be read by other users: chmod 600 it", err=True)
-    uvicorn.run(app, host=host, port=port, workers=1, log_level="info")
+    run_server(
+        app,
+        host=host,
+        port=port,
+        header_timeout=DEFAULT_HEADER_TIMEOUT if header_timeout is None else header_timeout,
+        max_connections=DEFAULT_MAX_CONNECTIONS if max_connections is None else max_connections,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
 
 
 @main.group()

@@ -7,6 +7,7 @@ stalls the server. The log is shown when the server fails to start.
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -52,11 +53,24 @@ def add_user(users_file: Path, name: str, password: str) -> None:
     )
 
 
+def _limit_files(count: int) -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (count, count))
+
+
 class Server:
-    """``cardseq serve`` with ``options`` in a subprocess; ``stop()`` ends it."""
+    """``cardseq serve`` with ``options`` in a subprocess; ``stop()`` ends it.
+
+    ``max_files`` caps the server's file descriptors (soft and hard limit, so that it
+    cannot raise it again).
+    """
 
     def __init__(
-        self, workdir: Path, db: str, *options: str, auth: tuple[str, str] | None = None
+        self,
+        workdir: Path,
+        db: str,
+        *options: str,
+        auth: tuple[str, str] | None = None,
+        max_files: int | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -82,6 +96,7 @@ class Server:
             stderr=subprocess.STDOUT,
             cwd=ROOT,
             env=env,
+            preexec_fn=None if max_files is None else lambda: _limit_files(max_files),
         )
         try:
             self._wait()
@@ -109,7 +124,7 @@ class Server:
         return httpx.Client(base_url=self.url, auth=auth or self.auth, timeout=60, **options)  # type: ignore[arg-type]
 
     def stop(self) -> None:
-        """Terminate (uvicorn shuts down gracefully), then kill if it lingers."""
+        """Terminate (the server shuts down gracefully), then kill if it lingers."""
         if self.process.poll() is None:
             self.process.terminate()
             try:

@@ -13,10 +13,12 @@ import base64
 import itertools
 import json
 import random
+import socket
 import string
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -505,6 +507,39 @@ def test_users_file_changes_apply_at_once(server: Server, users_file: Path) -> N
     assert set(read_users(str(users_file))) == {"alice", "carol"}
 
 
+def test_a_broken_users_file_refuses_everyone_until_fixed(workdir: Path) -> None:
+    """A users file that becomes malformed or disappears lets nobody in (503, even a
+    user whose password was cached) and is logged once per change, naming the file and
+    the line; once it is fixed, its users get in again."""
+    path = workdir / "users-fail-closed"
+    add_user(path, *USER)
+    alice_only = path.read_text()
+    add_user(path, "dave", "daves password")
+    route = "/v2/card/series/1"
+    with Server(workdir, f"sqlite:///{workdir / 'closed.db'}", "--users-file", str(path)) as srv:
+        with srv.client(auth=("dave", "daves password")) as dave:
+            fails(dave.get(route), 404, 3000)  # in, and his password is now cached
+            path.write_text(alice_only + "dave:plaintext\n")
+            for _ in range(3):
+                fails(dave.get(route), 503, 503)
+            with srv.client(auth=USER) as alice:
+                fails(alice.get(route), 503, 503)
+            fails(httpx.get(srv.url + route), 503, 503)
+            assert srv.log().count(f"users file {path}, line 2") == 1
+
+            path.write_text(alice_only)  # fixed, without dave
+            fails(dave.get(route), 401, 401)
+            with srv.client(auth=USER) as alice:
+                fails(alice.get(route), 404, 3000)
+                path.unlink()
+                for _ in range(3):
+                    fails(alice.get(route), 503, 503)
+                assert srv.log().count(f"No such file or directory: {str(path)!r}") == 1
+                path.write_text(alice_only)
+                fails(alice.get(route), 404, 3000)
+    assert "Traceback" not in srv.log()
+
+
 def test_users_add_refuses_bad_input(workdir: Path) -> None:
     path = workdir / "other-users"
     for name, password in [("", "pw"), ("a:b", "pw"), ("x" * 65, "pw"), ("bob", "")]:
@@ -627,7 +662,8 @@ def test_content_type_must_be_json(client: httpx.Client) -> None:
 
 
 def test_body_size_limit(client: httpx.Client) -> None:
-    """Over 64 KiB: 413, whether the size is declared or only seen while reading."""
+    """Over 64 KiB: 413, whether the size is declared or only seen while reading, and
+    the client gets to read it."""
     series_id, _ = new_series(client)
     padding = "x" * (64 * 1024)
     body = json.dumps({"seriesId": series_id, "count": 1, "padding": padding}).encode()
@@ -637,7 +673,11 @@ def test_body_size_limit(client: httpx.Client) -> None:
         for start in range(0, len(body), 4096):
             yield body[start : start + 4096]
 
-    fails(client.post("/v2/card/generate", content=chunks(), headers=JSON), 413, 413)
+    # the answer comes after the server read the rest: were the connection closed while
+    # the client still sends, the reset would often destroy the 413 before it is read
+    for _ in range(50):
+        fails(client.post("/v2/card/generate", content=body, headers=JSON), 413, 413)
+        fails(client.post("/v2/card/generate", content=chunks(), headers=JSON), 413, 413)
     fails(client.post("/v2/card/series", content=body, headers=JSON), 413, 413)
     # just under the limit is fine
     small = {"seriesId": series_id, "count": 1, "padding": ""}
@@ -672,6 +712,112 @@ def test_rate_limit(workdir: Path, users_file: Path) -> None:
         with tiny.client(auth=("mallory", "guess")) as mallory:
             codes = [mallory.get("/v2/card/series/1").status_code for _ in range(4)]
         assert 429 in codes and set(codes) <= {401, 429}
+
+
+def test_forwarded_for_is_trusted_only_from_named_proxies(workdir: Path, users_file: Path) -> None:
+    """Password guesses that each claim another X-Forwarded-For are still limited by
+    the peer's address, unless the peer is a proxy named by --forwarded-allow-ips."""
+    for trusted in [(), ("--forwarded-allow-ips", "127.0.0.1")]:
+        with Server(
+            workdir,
+            f"sqlite:///{workdir / 'forwarded.db'}",
+            "--users-file",
+            str(users_file),
+            "--rate",
+            "0.2",
+            "--burst",
+            "3",
+            *trusted,
+        ) as srv:
+            codes = [
+                httpx.get(
+                    srv.url + "/v2/card/series/1",
+                    auth=("mallory", "guess"),
+                    headers={"X-Forwarded-For": f"203.0.113.{n}"},
+                    timeout=60,
+                ).status_code
+                for n in range(40)
+            ]
+        if trusted:  # each guess comes from another client, with a bucket of its own
+            assert codes == [401] * 40
+        else:  # one client: 3 checks, then 429 (0.2 more a second)
+            assert set(codes) <= {401, 429} and codes.count(429) >= 30, codes
+
+
+def _raw_request(server: Server, head: bytes, body: bytes) -> socket.socket:
+    """A connection that sent ``head`` (without its blank line) and a partial ``body``."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    sock.sendall(head + b"Content-Type: application/json\r\n\r\n" + body)
+    return sock
+
+
+def _wait_for(server: Server, text: str, count: int, timeout: float = 30.0) -> str:
+    """The server's log once it holds ``text`` ``count`` times (at most ``timeout`` s)."""
+    deadline = time.monotonic() + timeout
+    while (log := server.log()).count(text) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return log
+
+
+def test_bodies_that_stall_or_stop_halfway(workdir: Path) -> None:
+    """A body that does not come within --body-timeout is a 408; a client that leaves
+    halfway through its body is one line in the log, without a traceback."""
+    head = b"POST /v2/card/generate HTTP/1.1\r\nHost: cardseq\r\nContent-Length: 100\r\n"
+    with Server(
+        workdir, f"sqlite:///{workdir / 'stall.db'}", "--no-auth", "--body-timeout", "1"
+    ) as srv:
+        with _raw_request(srv, head, b'{"count": ') as sock:
+            answer = sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert b'"code":408' in answer
+        for _ in range(3):
+            _raw_request(srv, head, b'{"count": ').close()
+        log = _wait_for(srv, "left before sending its whole request", 3)
+    assert log.count("left before sending its whole request: POST /v2/card/generate") == 3
+    assert "Traceback" not in log and "internal error" not in log
+
+
+@pytest.mark.parametrize("cap", [(), ("--max-connections", "100")])
+def test_slow_clients_cannot_starve_the_server(workdir: Path, cap: tuple[str, ...]) -> None:
+    """300 connections that send half their headers and stall, against a server that may
+    hold 200 files: a new client is answered once the header timeout closed them, and
+    the log stays short. With the default cap the process runs out of descriptors (the
+    accept loop backs off); with a cap below the limit it never does."""
+    timeout = 2.0
+    with Server(
+        workdir,
+        f"sqlite:///{workdir / 'slow.db'}",
+        "--no-auth",
+        "--header-timeout",
+        str(timeout),
+        *cap,
+        max_files=200,
+    ) as srv:
+        stalled = []
+        try:
+            deadline = time.monotonic() + 20
+            while len(stalled) < 300 and time.monotonic() < deadline:
+                sock = socket.socket()
+                stalled.append(sock)
+                sock.settimeout(1)
+                try:
+                    sock.connect(("127.0.0.1", srv.port))
+                    sock.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: cardseq\r\n")
+                except OSError:
+                    pass  # the accept queue is full too: this one is stalled before it starts
+            started = time.monotonic()
+            response = httpx.get(srv.url + "/openapi.json", timeout=60)
+            waited = time.monotonic() - started
+        finally:
+            for sock in stalled:
+                sock.close()
+    assert response.status_code == 200
+    # the stalled connections ahead of it are closed after `timeout`, in two rounds
+    assert waited < 3 * timeout + 10, waited
+    log = srv.log()
+    assert len(log) < 20_000 and "Traceback" not in log, log[-3000:]
+    if cap:
+        assert "Too many open files" not in log
 
 
 def test_faults_are_500_and_logged(tmp_path: Path, caplog) -> None:

@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -50,6 +50,10 @@ DEFAULT_RATE, DEFAULT_BURST = 1000.0, 2000
 CHECK_RATE, CHECK_BURST = 5.0, 20
 #: scrypt checks running at once (each takes 16 MiB)
 CHECK_SLOTS = 4
+#: seconds a client has to send a request body (64 KiB by default) once its headers came
+DEFAULT_BODY_TIMEOUT = 30.0
+#: bytes past the body limit read and dropped before a 413 (see read_json)
+_DRAIN = 1024 * 1024
 
 
 # ---- answers ------------------------------------------------------------------------
@@ -105,6 +109,12 @@ def status_of(error: CardSeqError, *, not_found: tuple[int, ...] = ()) -> int:
 # ---- the guard: authentication and rate limit ---------------------------------------
 
 
+def _address(scope: Scope) -> str:
+    """The client's address: the peer's, or the one a trusted proxy forwarded."""
+    client = scope.get("client")
+    return str(client[0]) if client else "-"
+
+
 def _credentials(scope: Scope) -> tuple[str, str] | None:
     """(name, password) of a Basic ``Authorization`` header, or None."""
     for key, value in scope.get("headers", ()):
@@ -125,7 +135,8 @@ class Guard:
     """Outermost layer: authentication, rate limit, and the last word on faults.
 
     An exception that escapes a route is logged with its traceback and answered with a
-    500 (code 500, "internal error"): user input never gets here, real faults do.
+    500 (code 500, "internal error"): user input never gets here, real faults do. A
+    client that leaves before its body arrived is a normal event: one line, no answer.
     """
 
     def __init__(self, app: ASGIApp, *, auth: Authenticator | None, limiter: RateLimiter) -> None:
@@ -155,6 +166,13 @@ class Guard:
                 await refusal(scope, receive, tracking_send)
                 return
             await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            log.info(
+                "client %s left before sending its whole request: %s %s",
+                _address(scope),
+                scope.get("method"),
+                scope.get("path"),
+            )
         except Exception:
             log.exception("internal error answering %s %s", scope.get("method"), scope.get("path"))
             if not started:
@@ -162,16 +180,18 @@ class Guard:
                 await response(scope, receive, send)
 
     async def _refusal(self, scope: Scope) -> Response | None:
-        """A 401 or 429 answer, or None to let the request through."""
-        client = scope.get("client")
-        address = f"address:{client[0] if client else '-'}"
+        """A 401, 429 or 503 answer, or None to let the request through."""
+        address = f"address:{_address(scope)}"
         if self.auth is None or scope.get("path") in PUBLIC:
             return self._limited(address)
+        if not self.auth.refresh():
+            return error_response(
+                503, 503, "authentication is unavailable: the server's users file is broken"
+            )
         credentials = _credentials(scope)
         if credentials is None:
             return self._unauthorized("credentials are missing or not HTTP Basic")
         name, password = credentials
-        self.auth.refresh()
         if not self.auth.cached(name, password):
             refusal = self._limited(address, self.checks)
             if refusal is not None:
@@ -199,8 +219,9 @@ class Guard:
 # ---- reading requests ---------------------------------------------------------------
 
 
-async def read_json(request: Request, max_body: int) -> Any:
-    """The JSON body, at most ``max_body`` bytes (413 beyond, by header or as read)."""
+async def read_json(request: Request, max_body: int, timeout: float) -> Any:
+    """The JSON body, at most ``max_body`` bytes (413 beyond, by header or as read),
+    arrived within ``timeout`` seconds (408 after: a slow client holds no worker)."""
     content_type = request.headers.get("content-type")
     if content_type is not None:
         media = content_type.split(";", 1)[0].strip().lower()
@@ -213,17 +234,26 @@ async def read_json(request: Request, max_body: int) -> Any:
                 f"Content-Type {content_type[:100]!r} is not supported: send application/json",
             )
     declared = parse_int(request.headers.get("content-length"))
-    if declared is not None and declared > max_body:
-        raise ApiError(413, 413, f"the request body has {declared} bytes; the limit is {max_body}")
+    announced = declared is not None and declared > max_body
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_body:
-            raise ApiError(
-                413, 413, f"the request body is larger than the limit of {max_body} bytes"
-            )
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout):
+            # A body over the limit is still read, up to _DRAIN more bytes, before the
+            # 413: a connection closed while the client is still sending is reset, and
+            # the reset destroys the answer before the client reads it.
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size <= max_body:
+                    chunks.append(chunk)
+                elif size > max_body + _DRAIN:
+                    break
+    except TimeoutError:
+        raise ApiError(408, 408, f"the request body did not arrive within {timeout:g} s") from None
+    if announced:
+        raise ApiError(413, 413, f"the request body has {declared} bytes; the limit is {max_body}")
+    if size > max_body:
+        raise ApiError(413, 413, f"the request body is larger than the limit of {max_body} bytes")
     return bodies.parse_json(b"".join(chunks))
 
 
@@ -264,13 +294,14 @@ def create_app(
     burst: int = DEFAULT_BURST,
     max_count: int = 100_000,
     max_body: int = 64 * 1024,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
 ) -> Starlette:
     """The server for the store at ``store_url``.
 
     ``users_file`` None means no authentication (every route is open). ``rate`` and
     ``burst`` are each user's token bucket (anonymous requests: each address's);
     ``max_count`` caps one generate request (3026); ``max_body`` caps a request body
-    in bytes (413).
+    in bytes (413), and ``body_timeout`` the seconds to receive it (408).
     """
     auth = Authenticator(users_file) if users_file is not None else None
     limiter = RateLimiter(rate, burst)
@@ -279,7 +310,7 @@ def create_app(
     schema = dumps(build_openapi(max_count=max_count, max_body=max_body, auth=auth is not None))
 
     async def body(request: Request) -> Any:
-        return await read_json(request, max_body)
+        return await read_json(request, max_body, body_timeout)
 
     @answers()
     async def create_series(request: Request) -> Response:

@@ -16,6 +16,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 import os
 import re
 import secrets
@@ -33,6 +34,8 @@ SALT_BYTES, HASH_BYTES = 16, 32
 _MAX_N, _MAX_R, _MAX_P = 2**20, 32, 16
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _CACHE_MAX = 10_000
+
+log = logging.getLogger("cardseq.server")
 
 
 def check_name(name: str) -> str:
@@ -172,39 +175,47 @@ def add_user(path: str, name: str, password: str) -> bool:
 class Authenticator:
     """Checks Basic credentials against a users file.
 
-    The file is read again when it changes (size or modification time), and the cache of
-    successful checks is then dropped, so a replaced password stops working at once.
+    The file is read again whenever it changes (modification time, size or inode), and
+    the cache of successful checks is then dropped, so a replaced password stops working
+    at once. It fails closed: while the file is missing, unreadable or malformed, nobody
+    is let in (``refresh`` answers False), and the reason is logged once per change.
     """
 
     def __init__(self, path: str) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._users: dict[str, PasswordHash] = {}
-        self._stamp: tuple[int, int, int] | None = None
-        self._ok: set[tuple[str, bytes]] = set()
         self._dummy = PasswordHash.parse(hash_password(secrets.token_urlsafe(16)))
-        self._reload()
+        # At start a broken file is the operator's error to fix now: raised, not logged.
+        self._stamp = self._file_stamp()
+        self._users: dict[str, PasswordHash] | None = read_users(path)
+        self._ok: set[tuple[str, bytes]] = set()
 
-    def _file_stamp(self) -> tuple[int, int, int]:
-        st = os.stat(self.path)
+    def _file_stamp(self) -> tuple[int, int, int] | None:
+        """What identifies the file's content; None when it cannot be looked at."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
         return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-    def _reload(self) -> None:
-        stamp = self._file_stamp()
-        users = read_users(self.path)
-        with self._lock:
-            self._users, self._stamp, self._ok = users, stamp, set()
 
     def world_readable(self) -> bool:
         return bool(os.stat(self.path).st_mode & (stat.S_IRWXG | stat.S_IRWXO))
 
-    def refresh(self) -> None:
-        """Re-read the file if it changed; keep the old users if it is now unreadable."""
-        try:
-            if self._file_stamp() != self._stamp:
-                self._reload()
-        except (OSError, InvalidArgument):
-            pass
+    def refresh(self) -> bool:
+        """Re-read the file if it changed; False while it cannot be read or parsed."""
+        stamp = self._file_stamp()
+        with self._lock:
+            if stamp == self._stamp:
+                return self._users is not None
+            self._stamp, self._ok = stamp, set()
+            try:
+                self._users = read_users(self.path)
+            except (OSError, InvalidArgument) as error:
+                log.error("refusing every request until the users file is fixed: %s", error)
+                self._users = None
+                return False
+            log.info("users file %s read: %d users", self.path, len(self._users))
+            return True
 
     def cached(self, name: str, password: str) -> bool:
         """True when these credentials were verified before (no scrypt needed)."""
@@ -218,7 +229,7 @@ class Authenticator:
         if key in self._ok:
             return True
         with self._lock:
-            record = self._users.get(name)
+            record = (self._users or {}).get(name)
             ok_set = self._ok
         matches = (record or self._dummy).matches(secret)
         if record is None or not matches:

@@ -1,0 +1,78 @@
+"""Serving the app with Granian, in this process, until SIGINT or SIGTERM.
+
+Granian's HTTP/1 layer (hyper, in Rust) gives what a public server needs against slow
+or hostile clients, so none of it is written here: a deadline for a request's headers
+(which also closes a keep-alive connection idle that long), a cap on the connections
+served at once (the next ones wait in the kernel's accept queue), and an accept loop
+that backs off, with one log line, when the process runs out of file descriptors.
+Forwarding headers are ignored unless the operator names the proxies to trust.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import signal
+from collections.abc import Sequence
+from typing import Any
+
+from granian.constants import HTTPModes, Interfaces
+from granian.http import HTTP1Settings
+from granian.log import LOGGING_CONFIG, LogLevels
+from granian.server.embed import Server
+from granian.utils.proxies import wrap_asgi_with_proxy_headers
+from starlette.types import ASGIApp
+
+#: seconds a client has to send a request's headers, and to start the next request
+DEFAULT_HEADER_TIMEOUT = 10.0
+#: connections served at once; more wait until one closes
+DEFAULT_MAX_CONNECTIONS = 1000
+
+
+def _logging() -> dict[str, Any]:
+    """Granian's logging, with cardseq's own messages on the same stream."""
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["cardseq"] = {"handlers": ["console"], "level": "INFO", "propagate": False}
+    return config
+
+
+def serve(
+    app: ASGIApp,
+    *,
+    host: str,
+    port: int,
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    forwarded_allow_ips: Sequence[str] = (),
+) -> None:
+    """Serve ``app`` over HTTP/1.1 on ``host``:``port`` until interrupted.
+
+    ``X-Forwarded-For`` is honoured only from the peers in ``forwarded_allow_ips``
+    (addresses or networks); from anyone else the peer's own address is the client's.
+    """
+    if forwarded_allow_ips:
+        app = wrap_asgi_with_proxy_headers(app, trusted_hosts=[*forwarded_allow_ips])
+    server = Server(
+        app,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        http=HTTPModes.http1,
+        websockets=False,
+        backpressure=max_connections,
+        http1_settings=HTTP1Settings(header_read_timeout=max(1, round(header_timeout * 1000))),
+        log_level=LogLevels.info,
+        log_access=True,
+        log_dictconfig=_logging(),
+    )
+    asyncio.run(_serve(server))
+
+
+async def _serve(server: Server) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, server.stop)
+    await server.serve()
+
+
+__all__ = ["DEFAULT_HEADER_TIMEOUT", "DEFAULT_MAX_CONNECTIONS", "serve"]
