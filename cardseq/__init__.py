@@ -13,6 +13,7 @@ from .errors import (
     InvalidNumber,
     InvalidOffset,
     InvalidPrefix,
+    InvalidRelease,
     InvalidSeries,
     InvalidStatusLabel,
     InvalidSuffix,
@@ -24,6 +25,8 @@ from .errors import (
     SeriesOverlap,
     StatusUnchanged,
     StoreError,
+    StoreNotDurable,
+    StoreUnreachable,
     TransitionNotAllowed,
 )
 from .series import CardSeries, Method
@@ -46,6 +49,7 @@ __all__ = [
     "InvalidNumber",
     "InvalidOffset",
     "InvalidPrefix",
+    "InvalidRelease",
     "InvalidSeries",
     "InvalidStatusLabel",
     "InvalidSuffix",
@@ -58,5 +62,7 @@ __all__ = [
     "SeriesOverlap",
     "StatusUnchanged",
     "StoreError",
+    "StoreNotDurable",
+    "StoreUnreachable",
     "TransitionNotAllowed",
 ]
