@@ -287,6 +287,50 @@ def test_retired_indexes_were_never_handed_out(store):
         cardseq.CardService(store).card("GOLD00000005")
 
 
+@pytest.mark.parametrize(
+    ("start", "count", "code"),
+    [
+        (-3, 2, 701),  # a negative start
+        (0, -2, 3025),  # a negative count
+        (10, 1, 705),  # past next_index: never reserved
+        (9, 2, 705),  # runs past the last block
+        (3, 4, 705),  # across two blocks
+        (8, 1, 705),  # released already
+        (6, 2, 705),  # overlaps a release
+    ],
+)
+def test_release_takes_only_an_unused_part_of_one_reserved_block(store, start, count, code):
+    store.create_series(gold())
+    store.reserve("GOLD", 5)  # indexes 0..4
+    store.reserve("GOLD", 5)  # 5..9
+    store.release("GOLD", 7, 3)  # 7..9 never handed out
+    before = store.ledger("GOLD")
+    with pytest.raises(cardseq.CardSeqError) as info:
+        store.release("GOLD", start, count)
+    assert info.value.code == code
+    if code == 705:
+        assert isinstance(info.value, cardseq.InvalidRelease)
+        assert f"{start}..{start + count - 1}" in info.value.message
+    assert store.ledger("GOLD") == before
+    check_ledger(store, "GOLD")
+    for index in range(7):  # handed-out numbers still read as generated
+        assert store.lookup(gold().format(index))[2] is not None
+
+
+def test_release_of_a_whole_block_or_its_tail(store):
+    store.create_series(gold())
+    first, second = store.reserve("GOLD", 5), store.reserve("GOLD", 5)
+    store.release("GOLD", second.start, second.count)
+    store.release("GOLD", 3, 2)
+    assert [(e.kind, e.start, e.count) for e in store.ledger("GOLD")][2:] == [
+        ("unused", 5, 5),
+        ("unused", 3, 2),
+    ]
+    assert store.lookup(gold().format(2))[2].start == first.start
+    assert store.lookup(gold().format(3))[2] is None
+    check_ledger(store, "GOLD")
+
+
 def test_sqlite_file_in_a_missing_directory(tmp_path):
     with pytest.raises(cardseq.InvalidArgument) as info:
         open_store(f"sqlite:///{tmp_path}/no/such/dir/cards.db")

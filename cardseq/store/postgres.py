@@ -146,6 +146,9 @@ class PostgresStore(Store):
     def _lock_registry(self, cur: Any) -> None:
         cur.execute("LOCK TABLE cardseq_series IN SHARE ROW EXCLUSIVE MODE")
 
+    def _lock_series(self, cur: Any, series_id: int) -> None:
+        cur.execute("SELECT 1 FROM cardseq_series WHERE id = %s FOR UPDATE", (series_id,))
+
     def _lock_card(self, cur: Any, series_id: int, index: int) -> None:
         # The card's row may not exist yet, so lock its key rather than the row.
         cur.execute(
