@@ -346,3 +346,39 @@ def test_postgres_url_in_messages_hides_the_password():
     assert "p@ss" not in shown and "rd" not in shown.split("@")[0] and "other" not in shown
     assert shown.startswith("postgresql://app:***@db.example:5432/cards")
     assert "sslmode=require" in shown
+
+
+def test_allocator_step_too_big_for_memory_is_refused_at_construction():
+    store = open_store("memory://")
+    store.create_series(CardSeries("BIG", prefix="9", length=20))
+    with pytest.raises(cardseq.CountTooLarge) as info:
+        SegmentAllocator(store, "BIG", step=10**15)
+    assert info.value.code == 3026 and info.value.field == "step"
+    assert store.ledger("BIG") == []
+    assert store.reserve("BIG", 1).start == 0
+
+
+def test_allocator_segment_that_fails_to_format_is_recorded_unused(monkeypatch):
+    store = open_store("memory://")
+    store.create_series(CardSeries("A", prefix="9", length=8))
+    real = cardseq.Block.to_list
+    calls = []
+
+    def fails_once(block, *args, **kwargs):
+        calls.append(block.start)
+        if len(calls) == 1:
+            raise MemoryError
+        return real(block, *args, **kwargs)
+
+    monkeypatch.setattr(cardseq.Block, "to_list", fails_once)
+    with SegmentAllocator(store, "A", step=10) as allocator:
+        with pytest.raises(cardseq.CountTooLarge):
+            allocator.next()
+        assert allocator.next() == "90000010"  # the next call tries again
+    assert [(e.kind, e.start, e.count) for e in store.ledger("A")] == [
+        ("reserved", 0, 10),
+        ("unused", 0, 10),
+        ("reserved", 10, 10),
+        ("unused", 11, 9),
+    ]
+    check_ledger(store, "A")
