@@ -15,6 +15,7 @@ from .errors import (
     InvalidNumber,
     InvalidOffset,
     InvalidPrefix,
+    InvalidRelease,
     InvalidSeries,
     InvalidStatusLabel,
     InvalidSuffix,
@@ -26,6 +27,8 @@ from .errors import (
     SeriesOverlap,
     StatusUnchanged,
     StoreError,
+    StoreNotDurable,
+    StoreUnreachable,
     TransitionNotAllowed,
 )
 from .series import CardSeries, Method
@@ -49,6 +52,7 @@ __all__ = [
     "InvalidNumber",
     "InvalidOffset",
     "InvalidPrefix",
+    "InvalidRelease",
     "InvalidSeries",
     "InvalidStatusLabel",
     "InvalidSuffix",
@@ -61,5 +65,7 @@ __all__ = [
     "SeriesOverlap",
     "StatusUnchanged",
     "StoreError",
+    "StoreNotDurable",
+    "StoreUnreachable",
     "TransitionNotAllowed",
 ]

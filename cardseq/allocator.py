@@ -12,9 +12,10 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from .block import Block
+from .block import Block, check_fits
 from .errors import InvalidArgument, SeriesExhausted
 from .series import positive_count
+from .service import reserve_numbers
 
 if TYPE_CHECKING:
     from .store.base import SeriesRef, Store
@@ -46,6 +47,8 @@ class SegmentAllocator:
         self._store = store
         self._series = series
         self._step = positive_count(step)
+        # the current segment and the next one are in memory together
+        check_fits(store.get_series(series), self._step, field="step", copies=2)
         self._label = status_label
         if not 0.0 <= prefetch_at < 1.0:
             raise InvalidArgument.bad("prefetch_at", prefetch_at, "must be in [0, 1)")
@@ -65,14 +68,12 @@ class SegmentAllocator:
         count = self._step
         while True:
             try:
-                block = self._store.reserve(self._series, count, status_label=self._label)
+                return reserve_numbers(self._store, self._series, count, status_label=self._label)
             except SeriesExhausted:
                 left = self._store.info(self._series).remaining
                 if left <= 0:
                     raise
                 count = min(count, left)
-                continue
-            return block, block.to_list()
 
     def next(self) -> str:
         """The next number; ``SeriesExhausted`` (702) once the series has none left."""

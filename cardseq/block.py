@@ -7,6 +7,7 @@ the caller opened. It holds no numbers: each output call formats them afresh.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import IO, Any
 import numpy as np
 
 from . import _engine
-from .errors import InvalidArgument, SeriesExhausted
+from .errors import CountTooLarge, InvalidArgument, SeriesExhausted
 from .series import CardSeries, positive_count
 
 ORDERS = ("asc", "desc")
@@ -42,6 +43,50 @@ def _threads() -> int:
     return (
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     )
+
+
+# Memory of one number beyond its characters: in a list, a str header and a list slot;
+# in an array, nothing.
+LIST_OVERHEAD = sys.getsizeof("") + 8
+
+
+def memory_available() -> int:
+    """Bytes this process can still take: Linux's MemAvailable (free pages elsewhere),
+    within a container's cgroup limit when there is one."""
+    try:
+        with open("/proc/meminfo") as f:
+            found = [int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:")]
+        available = found[0]
+    except (OSError, IndexError, ValueError):
+        try:
+            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, OSError, ValueError):
+            return sys.maxsize  # unknown: a MemoryError stays the last guard
+    try:
+        with open("/sys/fs/cgroup/memory.max") as f, open("/sys/fs/cgroup/memory.current") as g:
+            limit, used = f.read().strip(), int(g.read())
+        if limit.isdigit():
+            available = min(available, int(limit) - used)
+    except (OSError, ValueError):
+        pass
+    return available
+
+
+def check_fits(
+    series: CardSeries, count: int, *, field: str = "count", as_list: bool = True, copies: int = 1
+) -> None:
+    """Refuse (3026) ``copies`` x ``count`` numbers that would take more than half the
+    memory available: callers check before reserving, so a refusal costs no numbers."""
+    need = copies * count * (series.length + (LIST_OVERHEAD if as_list else 0))
+    available = memory_available()
+    if need > available // 2:
+        raise CountTooLarge.bad(
+            field,
+            count,
+            f"needs about {need / 2**20:,.0f} MiB of memory, more than half of the"
+            f" {available / 2**20:,.0f} MiB available: write the numbers to a file"
+            " instead (Block.write, `cardseq generate --out`)",
+        )
 
 
 def _render(
@@ -110,6 +155,7 @@ class Block:
     def to_numpy(self, order: str = "asc") -> np.ndarray:
         """The numbers as a NumPy array of dtype ``S{length}`` (ASCII bytes)."""
         descending = _descending(order)
+        check_fits(self.series, self.count, as_list=False)
         length = self.series.length
         out = np.empty(self.count, dtype=f"S{length}")
         _render(
@@ -125,6 +171,7 @@ class Block:
     def to_list(self, order: str = "asc") -> list[str]:
         """The numbers as a list of ``str``."""
         descending = _descending(order)
+        check_fits(self.series, self.count)
         return _engine.render_list(
             self.series._layout, self._first(descending), self.count, descending
         )

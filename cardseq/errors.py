@@ -54,6 +54,16 @@ class StoreError(CardSeqError):
     code = 500
 
 
+class StoreUnreachable(StoreError):
+    """The database server could not be reached within the connect timeout (the store
+    URL's ``connect_timeout``): nothing was reserved."""
+
+
+class StoreNotDurable(StoreError):
+    """The database server runs without crash safety (``fsync`` or ``full_page_writes``
+    off): a crash could lose committed reservations and issue their numbers again."""
+
+
 class InvalidArgument(CardSeqError, ValueError):
     """An argument outside what the call accepts (e.g. ``order``, a negative ``start``)."""
 
@@ -68,6 +78,14 @@ class SeriesExhausted(CardSeqError, IndexError):
 
 class GenerationDisabled(CardSeqError):
     code = 703
+
+
+class InvalidRelease(CardSeqError, ValueError):
+    """A range given back that is not an unused part of one reserved block: outside any
+    block, across two, or overlapping a range released already. (Not in the reference
+    domain: cardseq's own code, next to the other reservation errors.)"""
+
+    code = 705
 
 
 class InvalidSeries(CardSeqError, ValueError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .block import Block, check_fits
 from .errors import (
     CardNotFound,
     CardSeqError,
@@ -27,6 +28,7 @@ from .store.base import (
     LedgerEntry,
     Page,
     SeriesInfo,
+    SeriesRef,
     Store,
 )
 
@@ -39,6 +41,34 @@ TRANSITIONS = {
     "EXPIRED": set(),
     "DELETED": set(),
 }
+
+
+def reserve_numbers(
+    store: Store,
+    series: SeriesRef,
+    count: Any,
+    *,
+    status_label: Any = DEFAULT_LABEL,
+    request_id: str | None = None,
+    order: str = "asc",
+) -> tuple[Block, list[str]]:
+    """Reserve ``count`` numbers and format them as a list, for callers that hold them.
+
+    A list too big for memory is refused (3026) before anything is reserved. If the
+    formatting fails anyway, the block is released (retired, never handed out) unless
+    a request id lets a retry get it again.
+    """
+    check_fits(store.get_series(series), positive_count(count))
+    block = store.reserve(series, count, status_label=status_label, request_id=request_id)
+    try:
+        return block, block.to_list(order)
+    except (MemoryError, CountTooLarge) as error:
+        if request_id is None:
+            store.release(series, block.start, block.count, status_label)
+        fate = "released unused" if request_id is None else "kept for a retry with its request id"
+        raise CountTooLarge.bad(
+            "count", count, f"ran out of memory while formatting: the block was {fate}"
+        ) from error
 
 
 class CardService:
@@ -99,12 +129,17 @@ class CardService:
                 raise CountTooLarge.bad(
                     "count", count, f"is above the maximum of {self.max_count} per request"
                 )
-            block = self.store.reserve(
-                series_id, count, status_label=status_label, request_id=request_id
+            _, numbers = reserve_numbers(
+                self.store,
+                series_id,
+                count,
+                status_label=status_label,
+                request_id=request_id,
+                order="desc",
             )
         except CardSeqError as error:
             return {"data": [], "warnings": [], "errors": [error.to_dict()]}
-        return {"data": block.to_list("desc"), "warnings": [], "errors": []}
+        return {"data": numbers, "warnings": [], "errors": []}
 
     def generation_log(
         self, series_id: int | str, *, limit: int = DEFAULT_LIMIT, after: int = 0

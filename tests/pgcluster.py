@@ -55,11 +55,15 @@ def drop_database(server_url: str, name: str) -> None:
 class PostgresCluster:
     """initdb + pg_ctl in a temp directory, on a free loopback port.
 
+    ``settings``: extra postgresql.conf lines (name -> value), e.g. ``{"fsync": "off"}``
+    for a server without crash safety.
+
     PostgreSQL refuses to run as root, so as root every server command runs as the
     `postgres` user (who then owns the directory); otherwise as the current user.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, settings: dict[str, str] | None = None) -> None:
+        self.settings = {"fsync": "on", **(settings or {})}
         self.bindir = _bindir()
         if self.bindir is None:
             raise RuntimeError("PostgreSQL server binaries (initdb) not found")
@@ -131,13 +135,14 @@ class PostgresCluster:
                 "-E",
                 "UTF8",
             )
-            # fsync stays on (the default): tests measure durability across crash-stops.
+            # fsync stays on (the default) unless `settings` say otherwise: tests measure
+            # durability across crash-stops.
             with open(os.path.join(self.datadir, "postgresql.conf"), "a") as f:
                 f.write(
                     f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\n"
                     f"unix_socket_directories = '{self.dir}'\nmax_connections = 200\n"
-                    "fsync = on\n"
                 )
+                f.writelines(f"{name} = {value}\n" for name, value in self.settings.items())
             self._initialised = True
         # The server's stderr (its log) goes to logfile in the temp dir.
         self._run("pg_ctl", "-D", self.datadir, "-l", self.logfile, "-w", "-t", "60", "start")

@@ -162,3 +162,11 @@ def test_write_streams_in_bounded_memory():
     assert sink.size == 2_000_000 * 24
     assert sink.largest <= 1 << 20
     assert peak < 8 << 20, f"peak {peak} bytes"
+
+
+@pytest.mark.parametrize("output", ["to_list", "to_numpy"])
+def test_block_too_big_for_memory_is_a_coded_error(output):
+    block = CardSeries("BIG", prefix="9", length=20).block(0, 10**15)
+    with pytest.raises(cardseq.CountTooLarge) as info:
+        getattr(block, output)()
+    assert info.value.code == 3026 and "memory" in info.value.message

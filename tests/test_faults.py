@@ -13,6 +13,7 @@ import textwrap
 import threading
 import time
 
+import psycopg
 import pytest
 
 import cardseq
@@ -111,6 +112,47 @@ def test_postgres_crash_and_restart_under_load(postgres_cluster):
     ledgered = set(check_ledger(store, "C"))
     assert set(ranges) <= ledgered  # (a commit whose answer was lost is a gap, not a reuse)
     store.close()
+
+
+def test_postgres_crash_loses_no_reservation_when_synchronous_commit_is_off(postgres_cluster):
+    """The database says ``synchronous_commit = off`` (so a commit may return before it
+    is on disk): the store commits its reservations synchronously all the same."""
+    url = postgres_cluster.create_database("sync_commit_off")
+    with psycopg.connect(postgres_cluster.url, autocommit=True) as conn:
+        conn.execute("ALTER DATABASE sync_commit_off SET synchronous_commit = off")
+    with open_store(url) as store:
+        store.create_series(CardSeries("S", prefix="6", length=14))
+    workers = [start_worker(url, "S") for _ in range(3)]
+    outputs: list[list[str]] = [[] for _ in workers]
+    readers = [
+        threading.Thread(target=out.extend, args=(w.stdout,), daemon=True)
+        for w, out in zip(workers, outputs, strict=True)
+    ]
+    for reader in readers:
+        reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and min(map(len, outputs)) < 50:
+            time.sleep(0.05)  # every worker well into its loop
+        postgres_cluster.stop("immediate")
+        for reader in readers:
+            reader.join(120)  # each worker prints its error and ends
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.wait(10)
+            worker.stdout.close()
+        postgres_cluster.start()
+    handed_out = [
+        tuple(map(int, line.split())) for out in outputs for line in out if line[0].isdigit()
+    ]
+    assert len(handed_out) >= 150
+    with open_store(url) as store:
+        reserved = check_ledger(store, "S")
+        again = store.reserve("S", max(s + c for s, c in handed_out))
+    reissued = [(s, c) for s, c in handed_out if s + c > again.start]
+    assert reissued == [], f"{len(reissued)} handed-out blocks were issued again"
+    assert set(handed_out) <= set(reserved)
 
 
 _FILL_DISK = textwrap.dedent("""

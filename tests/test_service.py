@@ -274,3 +274,38 @@ def test_status_log_comes_in_pages(service):
     assert changes == expected and sizes == [10, 10, 5]
     with pytest.raises(cardseq.InvalidArgument):
         service.status_log(number, limit=0)
+
+
+HUGE = 10**12  # numbers: tens of terabytes as a list, on any machine
+
+
+def test_generate_too_big_for_memory_is_refused_before_reserving():
+    service = CardService(open_store("memory://"))  # no max_count: the library sets none
+    service.create_series(CardSeries("BIG", prefix="9", length=16))
+    answer = service.generate("BIG", HUGE)
+    assert answer["data"] == [] and answer["errors"][0]["code"] == 3026
+    assert "memory" in answer["errors"][0]["message"]
+    assert service.store.ledger("BIG") == []
+    assert service.store.reserve("BIG", 1).start == 0
+
+
+@pytest.mark.parametrize(
+    ("request_id", "kinds"), [(None, ["reserved", "unused"]), ("r1", ["reserved"])]
+)
+def test_generate_that_fails_to_format_retires_its_block(monkeypatch, request_id, kinds):
+    service = CardService(open_store("memory://"))
+    service.create_series(CardSeries("BIG", prefix="9", length=16))
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(cardseq.Block, "to_list", out_of_memory)
+    answer = service.generate("BIG", 10, request_id=request_id)
+    assert answer["data"] == [] and answer["errors"][0]["code"] == 3026
+    # without a request id nobody can ask for the block again: it is retired, never
+    # handed out; with one, a retry gets the same block
+    assert [e.kind for e in service.store.ledger("BIG")] == kinds
+    monkeypatch.undo()
+    again = service.generate("BIG", 10, request_id=request_id)
+    assert len(again["data"]) == 10
+    assert service.store.lookup(again["data"][0])[2].count == 10

@@ -287,6 +287,50 @@ def test_retired_indexes_were_never_handed_out(store):
         cardseq.CardService(store).card("GOLD00000005")
 
 
+@pytest.mark.parametrize(
+    ("start", "count", "code"),
+    [
+        (-3, 2, 701),  # a negative start
+        (0, -2, 3025),  # a negative count
+        (10, 1, 705),  # past next_index: never reserved
+        (9, 2, 705),  # runs past the last block
+        (3, 4, 705),  # across two blocks
+        (8, 1, 705),  # released already
+        (6, 2, 705),  # overlaps a release
+    ],
+)
+def test_release_takes_only_an_unused_part_of_one_reserved_block(store, start, count, code):
+    store.create_series(gold())
+    store.reserve("GOLD", 5)  # indexes 0..4
+    store.reserve("GOLD", 5)  # 5..9
+    store.release("GOLD", 7, 3)  # 7..9 never handed out
+    before = store.ledger("GOLD")
+    with pytest.raises(cardseq.CardSeqError) as info:
+        store.release("GOLD", start, count)
+    assert info.value.code == code
+    if code == 705:
+        assert isinstance(info.value, cardseq.InvalidRelease)
+        assert f"{start}..{start + count - 1}" in info.value.message
+    assert store.ledger("GOLD") == before
+    check_ledger(store, "GOLD")
+    for index in range(7):  # handed-out numbers still read as generated
+        assert store.lookup(gold().format(index))[2] is not None
+
+
+def test_release_of_a_whole_block_or_its_tail(store):
+    store.create_series(gold())
+    first, second = store.reserve("GOLD", 5), store.reserve("GOLD", 5)
+    store.release("GOLD", second.start, second.count)
+    store.release("GOLD", 3, 2)
+    assert [(e.kind, e.start, e.count) for e in store.ledger("GOLD")][2:] == [
+        ("unused", 5, 5),
+        ("unused", 3, 2),
+    ]
+    assert store.lookup(gold().format(2))[2].start == first.start
+    assert store.lookup(gold().format(3))[2] is None
+    check_ledger(store, "GOLD")
+
+
 def test_sqlite_file_in_a_missing_directory(tmp_path):
     with pytest.raises(cardseq.InvalidArgument) as info:
         open_store(f"sqlite:///{tmp_path}/no/such/dir/cards.db")
@@ -353,3 +397,39 @@ def test_ledger_page_default_and_bounds(store):
         with pytest.raises(cardseq.InvalidArgument) as info:
             store.ledger_page(sid, **args)
         assert info.value.code == 701 and next(iter(args)) in info.value.message
+
+
+def test_allocator_step_too_big_for_memory_is_refused_at_construction():
+    store = open_store("memory://")
+    store.create_series(CardSeries("BIG", prefix="9", length=20))
+    with pytest.raises(cardseq.CountTooLarge) as info:
+        SegmentAllocator(store, "BIG", step=10**15)
+    assert info.value.code == 3026 and info.value.field == "step"
+    assert store.ledger("BIG") == []
+    assert store.reserve("BIG", 1).start == 0
+
+
+def test_allocator_segment_that_fails_to_format_is_recorded_unused(monkeypatch):
+    store = open_store("memory://")
+    store.create_series(CardSeries("A", prefix="9", length=8))
+    real = cardseq.Block.to_list
+    calls = []
+
+    def fails_once(block, *args, **kwargs):
+        calls.append(block.start)
+        if len(calls) == 1:
+            raise MemoryError
+        return real(block, *args, **kwargs)
+
+    monkeypatch.setattr(cardseq.Block, "to_list", fails_once)
+    with SegmentAllocator(store, "A", step=10) as allocator:
+        with pytest.raises(cardseq.CountTooLarge):
+            allocator.next()
+        assert allocator.next() == "90000010"  # the next call tries again
+    assert [(e.kind, e.start, e.count) for e in store.ledger("A")] == [
+        ("reserved", 0, 10),
+        ("unused", 0, 10),
+        ("reserved", 10, 10),
+        ("unused", 11, 9),
+    ]
+    check_ledger(store, "A")

@@ -22,6 +22,7 @@ from ..block import Block
 from ..errors import (
     GenerationDisabled,
     InvalidArgument,
+    InvalidRelease,
     InvalidSeries,
     InvalidStatusLabel,
     LabelNotMapped,
@@ -543,21 +544,48 @@ class Store(abc.ABC):
     def release(
         self, series: SeriesRef, start: int, count: int, status_label: str = DEFAULT_LABEL
     ) -> None:
-        """Record indexes that were reserved but will never be handed out."""
+        """Record indexes that were reserved but will never be handed out (retired).
+
+        Only an unused part of one reserved block can be released: a range outside the
+        ledger's blocks, across two of them, or overlapping an earlier release is error
+        705 (``InvalidRelease``), so that no handed-out number ever reads as unused.
+        """
         series_id = self.series_id(series)
+        first = whole_number(start)
+        if first is None or first < 0:
+            raise InvalidArgument.bad("start", start, "must be a non-negative integer")
+        stop = first + positive_count(count)
+        label = check_label(status_label)
         with self._transaction() as cur:
+            self._lock_series(cur, series_id)
+            block = self._last_starting_by(cur, series_id, "reserved", first)
+            if block is None or stop > block.stop:
+                self._refuse_release(series_id, first, stop, "are not inside one reserved block")
+            prior = self._last_starting_by(cur, series_id, "unused", stop - 1)
+            if prior is not None and prior.stop > first:
+                self._refuse_release(
+                    series_id,
+                    first,
+                    stop,
+                    f"overlap {prior.start}..{prior.stop - 1}, released already",
+                )
             self._run(
                 cur,
                 "INSERT INTO cardseq_ledger (series_id, start, count, status_label,"
                 " kind, request_id, created_at) VALUES (?, ?, ?, ?, 'unused', NULL, ?)",
-                (
-                    series_id,
-                    self._to_db(start),
-                    self._to_db(count),
-                    check_label(status_label),
-                    now(),
-                ),
+                (series_id, self._to_db(first), self._to_db(stop - first), label, now()),
             )
+
+    def _refuse_release(self, series_id: int, first: int, stop: int, why: str) -> NoReturn:
+        raise InvalidRelease(
+            f"indexes {first}..{stop - 1} of series {self.get_series(series_id).code!r}"
+            f" {why}: only an unused part of one reserved block can be released",
+            field="start",
+            value=first,
+        )
+
+    def _lock_series(self, cur: Any, series_id: int) -> None:  # noqa: B027 - a hook
+        """Serialise changes of one series' ledger (SQLite's write lock already does)."""
 
     def ledger(self, series: SeriesRef | None = None) -> list[LedgerEntry]:
         """Every ledger row, oldest first; of one series when given. It reads the whole
@@ -619,26 +647,33 @@ class Store(abc.ABC):
         return column
 
     def _covering(self, series_id: int, index: int, kind: str) -> LedgerEntry | None:
-        """The ledger row of ``kind`` whose range holds ``index``, if any.
+        """The ledger row of ``kind`` whose range holds ``index``, if any."""
+        with self._transaction() as cur:
+            entry = self._last_starting_by(cur, series_id, kind, index)
+        return entry if entry is not None and index < entry.stop else None
 
-        Rows of one kind never overlap, so it is the one with the last start at or
-        before ``index``: one indexed lookup, whatever the ledger's length.
+    def _last_starting_by(
+        self, cur: Any, series_id: int, kind: str, index: int
+    ) -> LedgerEntry | None:
+        """The ledger row of ``kind`` with the last start at or before ``index``.
+
+        Rows of one kind never overlap, so it is the only one that can hold ``index``:
+        one indexed lookup, whatever the ledger's length.
         """
         if self.sql_index_limit is not None and index >= self.sql_index_limit:
-            return next(
-                (e for e in self.ledger(series_id) if e.kind == kind and e.start <= index < e.stop),
-                None,
-            )
+            rows = self._run(
+                cur, f"{_LEDGER_COLUMNS} WHERE series_id = ? AND kind = ?", (series_id, kind)
+            ).fetchall()
+            entries = [e for e in map(_ledger_entry, rows) if e.start <= index]
+            return max(entries, key=lambda e: e.start, default=None)
         start = self._number("start")
-        with self._transaction() as cur:
-            row = self._run(
-                cur,
-                f"{_LEDGER_COLUMNS} WHERE series_id = ? AND kind = ? AND"
-                f" {start} <= ? ORDER BY {start} DESC LIMIT 1",
-                (series_id, kind, index),
-            ).fetchone()
-        entry = _ledger_entry(row) if row else None
-        return entry if entry is not None and index < entry.stop else None
+        row = self._run(
+            cur,
+            f"{_LEDGER_COLUMNS} WHERE series_id = ? AND kind = ? AND"
+            f" {start} <= ? ORDER BY {start} DESC LIMIT 1",
+            (series_id, kind, index),
+        ).fetchone()
+        return _ledger_entry(row) if row else None
 
     # ---- status labels ---------------------------------------------------------------
 
