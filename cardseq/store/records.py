@@ -1,0 +1,123 @@
+"""What a store gives back, and the checks on what it is given.
+
+Plain records (no database in them), so that callers, the service and the backends
+share one vocabulary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from ..errors import InvalidArgument, InvalidStatusLabel
+from ..integers import json_int
+from ..series import CardSeries
+
+MAX_ID = 2**63 - 1  # ids are 64-bit integers in both databases
+DEFAULT_LABEL = "NOT_ISSUED"
+STATUSES = ("NOT_ISSUED", "ACTIVE", "SUSPENDED", "EXPIRED", "DELETED")
+_LABEL = re.compile(r"[A-Za-z0-9_]{1,50}")
+_REQUEST_ID_MAX = 200
+#: rows a listing returns when not told, and at most
+DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+
+SeriesRef = int | str | CardSeries
+#: A card whose status changed: (status, label, customer, updated)
+CardState = tuple[str, str, str | None, dt.datetime]
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """A registered series and its state."""
+
+    id: int
+    series: CardSeries
+    enabled: bool
+    next_index: int  # reserved so far: indexes below it are taken
+    created_at: dt.datetime
+
+    @property
+    def remaining(self) -> int:
+        return self.series.capacity - self.next_index
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One reservation (``kind="reserved"``), or an unused remainder given back
+    (``kind="unused"``: those indexes were never handed out, and are never reused)."""
+
+    id: int
+    series_id: int
+    start: int
+    count: int
+    status_label: str
+    kind: str
+    request_id: str | None
+    created_at: dt.datetime
+
+    @property
+    def stop(self) -> int:
+        return self.start + self.count
+
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """Rows of a listing, oldest first, and the cursor of the rows after them.
+
+    ``next`` is passed as ``after`` to get the next page; None on the last page.
+    """
+
+    items: list[T]
+    next: int | None
+
+    def map(self, convert: Callable[[T], U]) -> Page[U]:
+        return Page([convert(item) for item in self.items], self.next)
+
+
+def page_bounds(limit: Any, after: Any) -> tuple[int, int]:
+    """``limit`` (1 .. MAX_LIMIT) and ``after`` (a row id, 0 for the start), or 701."""
+    return (
+        json_int(limit, "limit", InvalidArgument, minimum=1, maximum=MAX_LIMIT),
+        json_int(after, "after", InvalidArgument, minimum=0, maximum=MAX_ID),
+    )
+
+
+def page_of(rows: list[tuple[int, T]], limit: int) -> Page[T]:
+    """The first ``limit`` of ``rows`` (``(id, item)`` pairs, one more than a page
+    when there are more), with the cursor past them."""
+    more = len(rows) > limit
+    return Page([item for _, item in rows[:limit]], rows[limit - 1][0] if more else None)
+
+
+def check_label(label: Any) -> str:
+    if not isinstance(label, str) or not _LABEL.fullmatch(label):
+        raise InvalidStatusLabel.bad(
+            "statusLabel", label, "must be 1..50 ASCII letters, digits or '_'"
+        )
+    return label
+
+
+def check_request_id(request_id: Any) -> str | None:
+    if request_id is None:
+        return None
+    if not isinstance(request_id, str) or not 0 < len(request_id) <= _REQUEST_ID_MAX:
+        raise InvalidArgument.bad(
+            "request_id", request_id, f"must be a string of 1..{_REQUEST_ID_MAX} characters"
+        )
+    return request_id
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def to_time(value: Any) -> dt.datetime:
+    """A time column as a datetime (SQLite keeps ISO text, PostgreSQL a timestamp)."""
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)

@@ -1,0 +1,463 @@
+"""The series registry and the ledger of reservations: what numbers exist, and which
+were handed out.
+
+A block of indexes is committed as reserved, atomically and durably, before any number
+of it reaches the caller. The single step that advances a series is the backend's
+(``_advance``).
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import threading
+from typing import Any, NoReturn
+
+from ..block import Block
+from ..errors import (
+    GenerationDisabled,
+    InvalidArgument,
+    InvalidRelease,
+    InvalidSeries,
+    InvalidStatusLabel,
+    LabelNotMapped,
+    SeriesExhausted,
+    SeriesExists,
+    SeriesOverlap,
+    StoreError,
+    show,
+)
+from ..series import (
+    CardSeries,
+    number_pattern,
+    patterns_overlap,
+    positive_count,
+    whole_number,
+)
+from .database import Database
+from .records import (
+    DEFAULT_LABEL,
+    DEFAULT_LIMIT,
+    MAX_ID,
+    LedgerEntry,
+    Page,
+    SeriesInfo,
+    SeriesRef,
+    check_label,
+    check_request_id,
+    now,
+    page_bounds,
+    page_of,
+    to_time,
+)
+
+_SERIES_COLUMNS = (
+    "SELECT id, code, prefix, suffix, length, start_offset, method, key, enabled,"
+    " next_index, created_at FROM cardseq_series"
+)
+_LEDGER_COLUMNS = (
+    "SELECT id, series_id, start, count, status_label, kind, request_id,"
+    " created_at FROM cardseq_ledger"
+)
+
+
+class Registry(Database):
+    """Series, their reservations and releases, and the ledger that records them."""
+
+    def __init__(self) -> None:
+        self._cache: dict[int, CardSeries] = {}  # definitions never change once created
+        self._codes: dict[str, int] = {}
+        self._label_status: dict[str, str] = {}
+        self._cache_lock = threading.Lock()
+
+    @abc.abstractmethod
+    def _advance(
+        self, cur: Any, series_id: int, count: int, label: str, request_id: str | None
+    ) -> int | None:
+        """Take ``count`` indexes of an enabled series that has them and write their
+        ledger row; return the start, or None when it cannot (disabled, exhausted).
+        Runs in the caller's transaction."""
+
+    def create_series(
+        self, series: CardSeries, *, enabled: bool = True, details: dict[str, Any] | None = None
+    ) -> int:
+        """Register ``series``; return its new integer id.
+
+        ``details``: other fields to keep with it (JSON-able), see ``series_details``.
+
+        A code in use is 3002; a number space that can meet an existing series' is
+        3006 (any overlap, not only the same prefix, suffix and length).
+        """
+        if not isinstance(series, CardSeries):
+            raise InvalidSeries.bad("series", series, "is not a CardSeries")
+        with self._transaction() as cur:
+            self._lock_registry(cur)
+            if self._run(
+                cur, "SELECT id FROM cardseq_series WHERE code = ?", (series.code,)
+            ).fetchone():
+                raise SeriesExists.bad("code", series.code, "is already a series code")
+            rows = self._run(
+                cur,
+                "SELECT id, code, prefix, suffix FROM cardseq_series WHERE length = ?",
+                (series.length,),
+            ).fetchall()
+            for series_id, code, prefix, suffix in rows:
+                other = number_pattern(prefix, suffix, series.length)
+                if patterns_overlap(series.pattern, other):
+                    raise SeriesOverlap(
+                        f"series {series.code!r} ({series.pattern}) can produce the same "
+                        f"numbers as series {code!r} ({other}), id {series_id}",
+                        field="prefix",
+                        value=series.prefix,
+                    )
+            series_id = self._insert_series(cur, series, enabled)
+            if details:
+                self._run(
+                    cur,
+                    "INSERT INTO cardseq_series_details (series_id, body) VALUES (?, ?)",
+                    (series_id, json.dumps(details)),
+                )
+            return series_id
+
+    def series_details(self, ref: SeriesRef) -> dict[str, Any]:
+        """The ``details`` given at creation ({} if none)."""
+        series_id = self.info(ref).id
+        with self._transaction() as cur:
+            row = self._run(
+                cur, "SELECT body FROM cardseq_series_details WHERE series_id = ?", (series_id,)
+            ).fetchone()
+        return json.loads(row[0]) if row else {}
+
+    def _lock_registry(self, cur: Any) -> None:  # a hook: SQLite needs no lock
+        """Serialise series creation (the overlap check reads all series)."""
+
+    def _insert_series(self, cur: Any, series: CardSeries, enabled: bool) -> int:
+        cur = self._run(
+            cur,
+            "INSERT INTO cardseq_series (code, prefix, suffix, length, start_offset, method,"
+            " key, enabled, next_index, capacity, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (
+                series.code,
+                series.prefix,
+                series.suffix,
+                series.length,
+                self._to_db(series.offset),
+                series.method.value,
+                series.key,
+                enabled,
+                self._to_db(0),
+                self._to_db(series.capacity),
+                now(),
+            ),
+        )
+        return int(cur.fetchone()[0])
+
+    def series_id(self, ref: SeriesRef) -> int:
+        """The id of a series given by id, code or ``CardSeries``; 3000 if unknown."""
+        if isinstance(ref, CardSeries):
+            ref = ref.code
+        if isinstance(ref, str) and ref.isascii() and ref.isdigit():
+            ref = int(ref)  # codes are never all digits: this is an id
+        if isinstance(ref, str):
+            if ref in self._codes:
+                return self._codes[ref]
+            with self._transaction() as cur:
+                row = self._run(
+                    cur, "SELECT id FROM cardseq_series WHERE code = ?", (ref,)
+                ).fetchone()
+            if row is None:
+                raise InvalidSeries.bad("series", ref, "is not a known series code")
+            self._codes[ref] = int(row[0])
+            return int(row[0])
+        number = whole_number(ref)
+        if number is None or not 1 <= number <= MAX_ID:
+            raise InvalidSeries.bad("seriesId", ref, f"must be a series id (1..{MAX_ID})")
+        return number
+
+    def get_series(self, ref: SeriesRef) -> CardSeries:
+        """The definition of a series (key included, for formatting)."""
+        series_id = self.series_id(ref)
+        cached = self._cache.get(series_id)
+        if cached is not None:
+            return cached
+        return self.info(series_id).series
+
+    def info(self, ref: SeriesRef) -> SeriesInfo:
+        """A series with its state: enabled, reserved so far."""
+        series_id = self.series_id(ref)
+        with self._transaction() as cur:
+            row = self._run(cur, f"{_SERIES_COLUMNS} WHERE id = ?", (series_id,)).fetchone()
+        if row is None:
+            raise InvalidSeries.bad("seriesId", ref, "is not a known series")
+        return self._series_info(row)
+
+    def list_series(self) -> list[SeriesInfo]:
+        with self._transaction() as cur:
+            rows = self._run(cur, f"{_SERIES_COLUMNS} ORDER BY id").fetchall()
+        return [self._series_info(row) for row in rows]
+
+    def _series_info(self, row: Any) -> SeriesInfo:
+        (
+            series_id,
+            code,
+            prefix,
+            suffix,
+            length,
+            offset,
+            method,
+            key,
+            enabled,
+            next_index,
+            created,
+        ) = row
+        series = self._cache.get(series_id)
+        if series is None:
+            series = CardSeries(
+                code,
+                prefix=prefix,
+                suffix=suffix,
+                length=length,
+                offset=int(offset),
+                method=method,
+                key=bytes(key) if key is not None else None,
+            )
+            with self._cache_lock:
+                self._cache[series_id] = series
+                self._codes[code] = series_id
+        return SeriesInfo(series_id, series, bool(enabled), int(next_index), to_time(created))
+
+    def set_enabled(self, ref: SeriesRef, enabled: bool) -> None:
+        """Allow or stop generation for a series (stopped: reserve raises 703)."""
+        series_id = self.series_id(ref)
+        with self._transaction() as cur:
+            cur = self._run(
+                cur,
+                "UPDATE cardseq_series SET enabled = ? WHERE id = ?",
+                (bool(enabled), series_id),
+            )
+            if cur.rowcount != 1:
+                raise InvalidSeries.bad("seriesId", ref, "is not a known series")
+
+    # ---- reservations --------------------------------------------------------------
+
+    def reserve(
+        self,
+        series: SeriesRef,
+        count: Any,
+        *,
+        status_label: str = DEFAULT_LABEL,
+        request_id: str | None = None,
+    ) -> Block:
+        """Reserve the next ``count`` indexes of a series and return them as a Block.
+
+        Committed before it returns, with a ledger row. Not enough left: 702, and
+        nothing is reserved. The same ``request_id`` again returns the same block;
+        with other parameters it is an error (701).
+        """
+        count = positive_count(count)
+        label = check_label(status_label)
+        request_id = check_request_id(request_id)
+        series_id = self.series_id(series)
+        definition = self.get_series(series_id)
+        try:
+            with self._transaction() as cur:
+                self._check_generation_label(cur, label)
+                if request_id is not None:
+                    prior = self._prior(cur, request_id)
+                    if prior is not None:
+                        return self._replay(prior, definition, series_id, count, label)
+                start = self._advance(cur, series_id, count, label, request_id)
+                if start is None:
+                    self._refuse(cur, series_id, definition, count)
+        except StoreError as error:
+            # Two callers with one request id: the loser finds the winner's block.
+            if request_id is not None and getattr(error, "unique_violation", False):
+                with self._transaction() as cur:
+                    prior = self._prior(cur, request_id)
+                if prior is not None:
+                    return self._replay(prior, definition, series_id, count, label)
+            raise
+        return Block(definition, start, count)
+
+    def _check_generation_label(self, cur: Any, label: str) -> None:
+        """Generated cards take their status from their block's label: NOT_ISSUED."""
+        status = self._label_status.get(label)
+        if status is None:
+            row = self._run(
+                cur, "SELECT status FROM cardseq_labels WHERE name = ?", (label,)
+            ).fetchone()
+            if row is None:
+                raise InvalidStatusLabel.bad("statusLabel", label, "is not a known status label")
+            status = self._label_status[label] = row[0]  # a label keeps its status
+        if status != DEFAULT_LABEL:
+            raise LabelNotMapped.bad(
+                "statusLabel", label, f"is mapped to {status}, not to NOT_ISSUED"
+            )
+
+    def _prior(self, cur: Any, request_id: str) -> LedgerEntry | None:
+        row = self._run(cur, f"{_LEDGER_COLUMNS} WHERE request_id = ?", (request_id,)).fetchone()
+        return _ledger_entry(row) if row else None
+
+    def _replay(
+        self, prior: LedgerEntry, definition: CardSeries, series_id: int, count: int, label: str
+    ) -> Block:
+        if (prior.series_id, prior.count, prior.status_label) != (series_id, count, label):
+            raise InvalidArgument(
+                f"request_id {show(prior.request_id)} was used for another request (series"
+                f" {prior.series_id}, count {prior.count}, label {prior.status_label})",
+                field="request_id",
+                value=prior.request_id,
+            )
+        return Block(definition, prior.start, prior.count)
+
+    def _refuse(self, cur: Any, series_id: int, definition: CardSeries, count: int) -> NoReturn:
+        """Say why ``_advance`` could not reserve."""
+        row = self._run(
+            cur, "SELECT enabled, next_index FROM cardseq_series WHERE id = ?", (series_id,)
+        ).fetchone()
+        if row is None:
+            raise InvalidSeries.bad("seriesId", series_id, "is not a known series")
+        if not row[0]:
+            raise GenerationDisabled(
+                f"generation is disabled for series {definition.code!r}",
+                field="seriesId",
+                value=series_id,
+            )
+        left = definition.capacity - int(row[1])
+        raise SeriesExhausted.bad(
+            "count", count, f"is more than the {left} number(s) left in series {definition.code!r}"
+        )
+
+    def release(
+        self, series: SeriesRef, start: int, count: int, status_label: str = DEFAULT_LABEL
+    ) -> None:
+        """Record indexes that were reserved but will never be handed out (retired).
+
+        Only an unused part of one reserved block can be released: a range outside the
+        ledger's blocks, across two of them, or overlapping an earlier release is error
+        705 (``InvalidRelease``), so that no handed-out number ever reads as unused.
+        """
+        series_id = self.series_id(series)
+        first = whole_number(start)
+        if first is None or first < 0:
+            raise InvalidArgument.bad("start", start, "must be a non-negative integer")
+        stop = first + positive_count(count)
+        label = check_label(status_label)
+        with self._transaction() as cur:
+            self._lock_series(cur, series_id)
+            block = self._last_starting_by(cur, series_id, "reserved", first)
+            if block is None or stop > block.stop:
+                self._refuse_release(series_id, first, stop, "are not inside one reserved block")
+            prior = self._last_starting_by(cur, series_id, "unused", stop - 1)
+            if prior is not None and prior.stop > first:
+                self._refuse_release(
+                    series_id,
+                    first,
+                    stop,
+                    f"overlap {prior.start}..{prior.stop - 1}, released already",
+                )
+            self._run(
+                cur,
+                "INSERT INTO cardseq_ledger (series_id, start, count, status_label,"
+                " kind, request_id, created_at) VALUES (?, ?, ?, ?, 'unused', NULL, ?)",
+                (series_id, self._to_db(first), self._to_db(stop - first), label, now()),
+            )
+
+    def _refuse_release(self, series_id: int, first: int, stop: int, why: str) -> NoReturn:
+        raise InvalidRelease(
+            f"indexes {first}..{stop - 1} of series {self.get_series(series_id).code!r}"
+            f" {why}: only an unused part of one reserved block can be released",
+            field="start",
+            value=first,
+        )
+
+    def _lock_series(self, cur: Any, series_id: int) -> None:  # a hook
+        """Serialise changes of one series' ledger (SQLite's write lock already does)."""
+
+    def ledger(self, series: SeriesRef | None = None) -> list[LedgerEntry]:
+        """Every ledger row, oldest first; of one series when given. It reads the whole
+        ledger: a listing for users pages through ``ledger_page``."""
+        series_id = None if series is None else self.series_id(series)
+        return self._ledger_rows(series_id, None, 0, None)
+
+    def ledger_page(
+        self,
+        series: SeriesRef | None = None,
+        *,
+        kind: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        after: int = 0,
+    ) -> Page[LedgerEntry]:
+        """Up to ``limit`` (1..1000) ledger rows with ids above ``after``, oldest first;
+        of one series and one ``kind`` (``"reserved"``, ``"unused"``) when given."""
+        limit, after = page_bounds(limit, after)
+        series_id = None if series is None else self.series_id(series)
+        entries = self._ledger_rows(series_id, kind, after, limit + 1)
+        return page_of([(e.id, e) for e in entries], limit)
+
+    def _ledger_rows(
+        self, series_id: int | None, kind: str | None, after: int, limit: int | None
+    ) -> list[LedgerEntry]:
+        """Rows after the id ``after``, by id; the database does the filtering and
+        the limiting."""
+        where: list[str] = ["id > ?"]
+        args: list[Any] = [after]
+        for column, value in (("series_id", series_id), ("kind", kind)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        text = f"{_LEDGER_COLUMNS} WHERE {' AND '.join(where)} ORDER BY id"
+        if limit is not None:
+            text += " LIMIT ?"
+            args.append(limit)
+        with self._transaction() as cur:
+            rows = self._run(cur, text, tuple(args)).fetchall()
+        return [_ledger_entry(row) for row in rows]
+
+    def lookup(self, number: str) -> tuple[SeriesInfo, int, LedgerEntry | None] | None:
+        """Which series ``number`` belongs to, its index, and the reservation that handed
+        it out (None if it was never reserved). None if no series has it."""
+        for info in self.list_series():
+            if not info.series.is_valid(number):
+                continue
+            index = info.series.parse(number)
+            if self._covering(info.id, index, "unused") is not None:
+                return info, index, None  # reserved, then retired unused: never handed out
+            return info, index, self._covering(info.id, index, "reserved")
+        return None
+
+    def _covering(self, series_id: int, index: int, kind: str) -> LedgerEntry | None:
+        """The ledger row of ``kind`` whose range holds ``index``, if any."""
+        with self._transaction() as cur:
+            entry = self._last_starting_by(cur, series_id, kind, index)
+        return entry if entry is not None and index < entry.stop else None
+
+    def _last_starting_by(
+        self, cur: Any, series_id: int, kind: str, index: int
+    ) -> LedgerEntry | None:
+        """The ledger row of ``kind`` with the last start at or before ``index``.
+
+        Rows of one kind never overlap, so it is the only one that can hold ``index``:
+        one indexed lookup, whatever the ledger's length.
+        """
+        if self.sql_index_limit is not None and index >= self.sql_index_limit:
+            rows = self._run(
+                cur, f"{_LEDGER_COLUMNS} WHERE series_id = ? AND kind = ?", (series_id, kind)
+            ).fetchall()
+            entries = [e for e in map(_ledger_entry, rows) if e.start <= index]
+            return max(entries, key=lambda e: e.start, default=None)
+        start = self._number("start")
+        row = self._run(
+            cur,
+            f"{_LEDGER_COLUMNS} WHERE series_id = ? AND kind = ? AND"
+            f" {start} <= ? ORDER BY {start} DESC LIMIT 1",
+            (series_id, kind, index),
+        ).fetchone()
+        return _ledger_entry(row) if row else None
+
+
+def _ledger_entry(row: Any) -> LedgerEntry:
+    return LedgerEntry(
+        int(row[0]), int(row[1]), int(row[2]), int(row[3]), row[4], row[5], row[6], to_time(row[7])
+    )
