@@ -127,7 +127,7 @@ class Block:
     count: int
 
     def __post_init__(self) -> None:
-        start = self.series.index(self.start, "start")
+        start = self.series.check_index(self.start, "start")
         count = positive_count(self.count)
         left = self.series.capacity - start
         if count > left:

@@ -1,7 +1,7 @@
-"""The ``cardseq`` command: a thin shell over the store and the block writer.
+"""The ``cardseq`` command: a thin shell over ``CardService`` and the block writer.
 
 Every command opens the store named by ``--db`` (default ``$CARDSEQ_DB``, else
-``sqlite:///cardseq.db`` in the working directory), does one library call or two, and
+``sqlite:///cardseq.db`` in the working directory), calls a service method, and
 prints the result. A ``CardSeqError`` becomes ``error <code>: <message>`` on stderr and
 exit status 1; click's usage errors keep their exit status 2.
 """
@@ -20,15 +20,17 @@ import click
 from . import __version__
 from .block import FORMATS, ORDERS
 from .errors import (
+    CardNotFound,
     CardSeqError,
     InvalidArgument,
     InvalidCount,
     InvalidLength,
     InvalidOffset,
-    SeriesExists,
 )
 from .integers import text_int
+from .records import Lookup
 from .series import CardSeries, Method
+from .service import CardService
 from .store import SQLiteStore, Store, default_url, open_store
 from .store.base import DEFAULT_LABEL, DEFAULT_LIMIT, MAX_LIMIT
 
@@ -70,10 +72,11 @@ def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @contextlib.contextmanager
-def _opened(db: str | None) -> Iterator[Store]:
-    """The store at ``db`` (or the default), closed when the command is done."""
+def _opened(db: str | None) -> Iterator[CardService]:
+    """The service over the store at ``db`` (or the default), closed when the command
+    is done."""
     with open_store(db or default_url()) as store:
-        yield store
+        yield CardService(store)
 
 
 class StrictInt(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.3 only
@@ -184,16 +187,8 @@ def series_create(
         offset=offset,
         method=method,
     )
-    with _opened(db) as store:
-        try:
-            series_id = store.create_series(definition, enabled=not disabled)
-        except SeriesExists:
-            if not exists_ok:
-                raise
-            info = store.info(code)
-            if info.series.to_dict() != definition.to_dict():
-                raise
-            series_id = info.id
+    with _opened(db) as service:
+        series_id = service.create_series(definition, enabled=not disabled, exists_ok=exists_ok)
     click.echo(series_id)
 
 
@@ -216,8 +211,8 @@ _RIGHT = {"id", "length", "offset", "used", "capacity"}
 @db_option
 def series_list(db: str | None) -> None:
     """Print every series as a table: definition, numbers used, capacity, state."""
-    with _opened(db) as store:
-        infos = store.list_series()
+    with _opened(db) as service:
+        infos = service.list_series()
     rows = [
         [
             str(info.id),
@@ -277,16 +272,16 @@ def series_log(series_ref: str, limit: int, after: int, db: str | None) -> None:
 
     When there are more rows, stderr says how to print the next page.
     """
-    with _opened(db) as store:
-        page = store.ledger_page(series_ref, kind="reserved", limit=limit, after=after)
+    with _opened(db) as service:
+        page = service.generation_log(series_ref, limit=limit, after=after)
     rows = [
         [
             str(e.id),
             str(e.start),
             str(e.count),
-            e.status_label,
+            e.label,
             e.request_id or "-",
-            e.created_at.isoformat(),
+            e.generated_on.isoformat(),
         ]
         for e in page.items
     ]
@@ -302,9 +297,9 @@ def series_log(series_ref: str, limit: int, after: int, db: str | None) -> None:
 @db_option
 def series_show(series_ref: str, db: str | None) -> None:
     """Print one series (by id or code) as `key: value` lines. The key is never shown."""
-    with _opened(db) as store:
-        info = store.info(series_ref)
-        reservations = sum(1 for e in store.ledger(info.id) if e.kind == "reserved")
+    with _opened(db) as service:
+        info = service.series(series_ref)
+        reservations = service.reservations(info.id)
     definition = info.series
     lines = {
         "id": info.id,
@@ -328,8 +323,8 @@ def series_show(series_ref: str, db: str | None) -> None:
 
 
 def _set_enabled(series_ref: str, db: str | None, enabled: bool) -> None:
-    with _opened(db) as store:
-        store.set_enabled(series_ref, enabled)
+    with _opened(db) as service:
+        service.set_enabled(series_ref, enabled)
     click.echo(f"series {series_ref} {'enabled' if enabled else 'disabled'}", err=True)
 
 
@@ -362,10 +357,8 @@ def labels() -> None:
 @db_option
 def labels_list(db: str | None) -> None:
     """Print every label, its status, and whether it is the status' default."""
-    with _opened(db) as store:
-        rows = [
-            (name, status, "yes" if default else "no") for name, status, default in store.labels()
-        ]
+    with _opened(db) as service:
+        rows = [(x.name, x.status, "yes" if x.default else "no") for x in service.labels()]
     _table(("label", "status", "default"), rows, set())
 
 
@@ -381,8 +374,8 @@ def labels_list(db: str | None) -> None:
 @db_option
 def labels_add(name: str, status: str, make_default: bool, db: str | None) -> None:
     """Add the status label NAME (a label keeps its status once created)."""
-    with _opened(db) as store:
-        store.add_label(name, status.upper(), default=make_default)
+    with _opened(db) as service:
+        service.add_label(name, status.upper(), default=make_default)
     click.echo(f"label {name} added for {status.upper()}", err=True)
 
 
@@ -455,10 +448,10 @@ def generate(
     to_stdout = out == "-"
     if not to_stdout:
         _check_writable(out)
-    with _opened(db) as store:
+    with _opened(db) as service:
         if not to_stdout:
-            _check_not_store(out, store)
-        block = store.reserve(series_ref, count, status_label=status_label, request_id=request_id)
+            _check_not_store(out, service.store)
+        block = service.reserve(series_ref, count, status_label, request_id=request_id)
     with _output(out) as fp:
         # A bar only on a terminal, and never over numbers going to that same terminal.
         show_bar = sys.stderr.isatty() and not (to_stdout and sys.stdout.isatty())
@@ -535,30 +528,39 @@ def _output(out: str) -> Iterator[IO[bytes]]:
 # ---- validate ----------------------------------------------------------------------
 
 
+def _state(found: Lookup) -> str:
+    """What ``validate`` says of a number's index."""
+    if found.entry is not None:
+        entry = found.entry
+        return f"reserved {entry.created_at.isoformat()} (label {entry.status_label})"
+    if found.state == "released":
+        return "released unused (never handed out)"
+    return "not reserved yet"
+
+
 @main.command()
 @click.argument("numbers", metavar="NUMBER...", nargs=-1, required=True)
 @db_option
 def validate(numbers: tuple[str, ...], db: str | None) -> None:
-    """Say which series each NUMBER belongs to, its index, and when it was reserved.
+    """Say which series each NUMBER belongs to, its index, and when it was reserved
+    (or that it was released unused, or is not reserved yet).
 
     Exit status 1 when any NUMBER belongs to no series.
     """
     all_valid = True
-    with _opened(db) as store:
+    with _opened(db) as service:
         for number in numbers:
-            found = store.lookup(number)
-            if found is None:
+            try:
+                found = service.lookup(number)
+            except CardNotFound:
                 all_valid = False
                 click.echo(f"{number}: not valid: no series has this number")
                 continue
-            info, index, entry = found
-            where = f"{number}: series {info.series.code} (id {info.id}), index {index}"
-            if entry is None:
-                click.echo(f"{where}, not reserved yet")
-            else:
-                click.echo(
-                    f"{where}, reserved {entry.created_at.isoformat()} (label {entry.status_label})"
-                )
+            info = found.info
+            click.echo(
+                f"{number}: series {info.series.code} (id {info.id}), index {found.index},"
+                f" {_state(found)}"
+            )
     if not all_valid:
         click.get_current_context().exit(1)
 

@@ -28,7 +28,7 @@ from .errors import (
     LengthTooLong,
     LengthTooShort,
     SeriesExhausted,
-    show,
+    clip,
 )
 from .integers import as_int, json_int
 from .permutation import MAX_KEY, MIN_KEY, Permutation
@@ -279,7 +279,7 @@ class CardSeries:
             config["key"] = self.key.hex()
         return config
 
-    def index(self, index: Any, name: str = "index") -> int:
+    def check_index(self, index: Any, name: str = "index") -> int:
         """``index`` as an int inside ``[0, capacity)``, or the error naming it."""
         value = as_int(index)
         if value is None or value < 0:
@@ -292,7 +292,7 @@ class CardSeries:
 
     def format(self, index: int) -> str:
         """The number at ``index``."""
-        i = self.index(index)
+        i = self.check_index(index)
         layout = self._layout
         value = layout.perm.forward(i) if layout.perm else i
         digits = f"{layout.offset + value:0{layout.width}d}"
@@ -306,7 +306,7 @@ class CardSeries:
 
         def bad(reason: str, why: str) -> InvalidNumber:
             return InvalidNumber(
-                f"number {show(number)} {why}", field="number", value=number, reason=reason
+                f"number {clip(number)} {why}", field="number", value=number, reason=reason
             )
 
         text = number

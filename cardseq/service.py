@@ -1,5 +1,8 @@
-"""The reference domain's operations over any store: generation in the reference API's
-shape, status labels, and a card's life from generation to expiry.
+"""The reference domain's operations over any store: series, generation, status
+labels, and a card's life from generation to expiry.
+
+The one domain API: the CLI and the HTTP server are shells over it. Each method returns
+typed records (``cardseq.records``) and raises a ``CardSeqError`` on failure.
 
 A generated card has no row of its own: its status comes from the label of the ledger
 block that generated it. Only cards whose status changed are stored, so storage grows
@@ -13,12 +16,21 @@ from typing import Any
 from .block import Block, check_fits
 from .errors import (
     CardNotFound,
-    CardSeqError,
     CountTooLarge,
     InvalidStatusLabel,
+    SeriesExists,
     StatusUnchanged,
     TransitionNotAllowed,
-    show,
+    clip,
+)
+from .records import (
+    Card,
+    Generated,
+    GenerationEntry,
+    Label,
+    Lookup,
+    SeriesDetails,
+    StatusChange,
 )
 from .series import CardSeries, positive_count
 from .store.base import (
@@ -72,7 +84,7 @@ def reserve_numbers(
 
 
 class CardService:
-    """Cards and series as the reference API sees them, over ``store``.
+    """Cards and series of the reference domain, over ``store``.
 
     ``max_count`` caps one generation request (a server setting, error 3026); the
     library sets none.
@@ -85,89 +97,120 @@ class CardService:
     # ---- series ----------------------------------------------------------------------
 
     def create_series(
-        self, series: CardSeries, *, enabled: bool = True, details: dict[str, Any] | None = None
+        self,
+        series: CardSeries,
+        *,
+        enabled: bool = True,
+        details: dict[str, Any] | None = None,
+        exists_ok: bool = False,
     ) -> int:
-        return self.store.create_series(series, enabled=enabled, details=details)
+        """Register ``series``; its new id. With ``exists_ok``, a series of the same code
+        and definition is not an error (3002) but the answer: its id, so a setup can run
+        twice."""
+        try:
+            return self.store.create_series(series, enabled=enabled, details=details)
+        except SeriesExists:
+            if not exists_ok:
+                raise
+            info = self.store.info(series.code)
+            if info.series.to_dict() != series.to_dict():
+                raise
+            return info.id
 
-    def series_details(self, series_id: int | str) -> dict[str, Any]:
-        """The series as the reference API shows it, with the details it was created with."""
-        info = self.store.info(series_id)
-        s = info.series
-        return {
-            "id": info.id,
-            "code": s.code,
-            "cardGenerationConfiguration": {
-                "prefix": s.prefix,
-                "suffix": s.suffix,
-                "offset": s.offset,
-                "length": s.length,
-                "method": s.method.value,
-            },
-            "cardGenerationEnabled": info.enabled,
-            **self.store.series_details(info.id),
-        }
+    def series(self, ref: SeriesRef) -> SeriesInfo:
+        """A series (by id or code) and its state."""
+        return self.store.info(ref)
+
+    def list_series(self) -> list[SeriesInfo]:
+        return self.store.list_series()
+
+    def series_details(self, ref: SeriesRef) -> SeriesDetails:
+        """The series with the details it was created with."""
+        info = self.store.info(ref)
+        return SeriesDetails(info, self.store.series_details(info.id))
+
+    def reservations(self, ref: SeriesRef) -> int:
+        """How many reservations (generation requests) the series has had."""
+        return sum(1 for e in self.store.ledger(ref) if e.kind == "reserved")
+
+    def set_enabled(self, ref: SeriesRef, enabled: bool) -> None:
+        """Allow or stop generation (stopped: 703)."""
+        self.store.set_enabled(ref, enabled)
 
     # ---- generation ------------------------------------------------------------------
 
-    def generate(
+    def _count(self, count: Any) -> int:
+        """``count`` as a positive int within ``max_count`` (3025, 3026)."""
+        value = positive_count(count)
+        if self.max_count is not None and value > self.max_count:
+            raise CountTooLarge.bad(
+                "count", value, f"is above the maximum of {self.max_count} per request"
+            )
+        return value
+
+    def reserve(
         self,
-        series_id: Any,
+        series_id: SeriesRef,
         count: Any,
         status_label: Any = DEFAULT_LABEL,
         *,
         request_id: str | None = None,
-    ) -> dict[str, Any]:
-        """Reserve and format ``count`` numbers: ``{"data", "warnings", "errors"}``.
+    ) -> Block:
+        """Reserve ``count`` numbers as a ``Block``, for callers that stream them out
+        (``Block.write``) instead of holding them."""
+        return self.store.reserve(
+            series_id, self._count(count), status_label=status_label, request_id=request_id
+        )
 
-        The numbers come newest first, as in the reference. Errors do not raise: they
-        come back in ``errors`` with ``data`` empty. A domain error reserves nothing; for
-        a store failure (500) see ``StoreError``.
+    def generate(
+        self,
+        series_id: SeriesRef,
+        count: Any,
+        status_label: Any = DEFAULT_LABEL,
+        *,
+        request_id: str | None = None,
+    ) -> Generated:
+        """Reserve and format ``count`` numbers, newest first as in the reference.
+
+        A domain error raises and reserves nothing; for a store failure (500) see
+        ``StoreError``.
         """
-        try:
-            count = positive_count(count)
-            if self.max_count is not None and count > self.max_count:
-                raise CountTooLarge.bad(
-                    "count", count, f"is above the maximum of {self.max_count} per request"
-                )
-            _, numbers = reserve_numbers(
-                self.store,
-                series_id,
-                count,
-                status_label=status_label,
-                request_id=request_id,
-                order="desc",
-            )
-        except CardSeqError as error:
-            return {"data": [], "warnings": [], "errors": [error.to_dict()]}
-        return {"data": numbers, "warnings": [], "errors": []}
+        _, numbers = reserve_numbers(
+            self.store,
+            series_id,
+            self._count(count),
+            status_label=status_label,
+            request_id=request_id,
+            order="desc",
+        )
+        return Generated(numbers)
 
     def generation_log(
-        self, series_id: int | str, *, limit: int = DEFAULT_LIMIT, after: int = 0
-    ) -> Page[dict[str, Any]]:
+        self, series_id: SeriesRef, *, limit: int = DEFAULT_LIMIT, after: int = 0
+    ) -> Page[GenerationEntry]:
         """The series' generation requests, oldest first, a page at a time: up to
         ``limit`` (1..1000, else 701) after the cursor ``after`` (a previous ``next``)."""
         info = self.store.info(series_id)
         page = self.store.ledger_page(info.id, kind="reserved", limit=limit, after=after)
         return page.map(
-            lambda e: {
-                "seriesId": info.id,
-                "start": e.start,
-                "count": e.count,
-                "statusLabel": e.status_label,
-                "requestId": e.request_id,
-                "generatedOn": e.created_at.isoformat(),
-                "firstNumber": info.series.format(e.start),
-                "lastNumber": info.series.format(e.stop - 1),
-            }
+            lambda e: GenerationEntry(
+                e.id,
+                info.id,
+                e.start,
+                e.count,
+                e.status_label,
+                e.request_id,
+                e.created_at,
+                info.series.format(e.start),
+                info.series.format(e.stop - 1),
+            )
         )
 
     # ---- labels ----------------------------------------------------------------------
 
-    def labels(self) -> list[dict[str, Any]]:
-        return [
-            {"label": name, "status": status, "default": default}
-            for name, status, default in self.store.labels()
-        ]
+    def labels(self) -> list[Label]:
+        """Every label, by status then name."""
+        return [Label(*row) for row in self.store.labels()]
 
     def add_label(self, label: str, status: str, *, default: bool = False) -> None:
         self.store.add_label(label, status, default=default)
@@ -186,16 +229,27 @@ class CardService:
 
     # ---- cards -----------------------------------------------------------------------
 
-    def _locate(self, number: Any) -> tuple[SeriesInfo, int, LedgerEntry]:
+    def lookup(self, number: Any) -> Lookup:
+        """Where ``number`` stands: its series, index, and whether it was handed out,
+        released unused, or not reserved yet. No series has it: 3010."""
         found = self.store.lookup(number) if isinstance(number, str) else None
         if found is None:
             raise CardNotFound.bad("cardNumber", number, "is not a number of any series")
-        info, index, entry = found
-        if entry is None:
-            raise CardNotFound.bad("cardNumber", number, "has not been generated")
-        return info, index, entry
+        return found
 
-    def card(self, number: Any) -> dict[str, Any]:
+    def _locate(self, number: Any) -> tuple[SeriesInfo, int, LedgerEntry]:
+        """A generated card's series, index and reservation; 3010 for any other number."""
+        found = self.lookup(number)
+        if found.entry is None:
+            why = (
+                "was released unused: it was never handed out"
+                if found.state == "released"
+                else "has not been generated yet"
+            )
+            raise CardNotFound.bad("cardNumber", number, why)
+        return found.info, found.index, found.entry
+
+    def card(self, number: Any) -> Card:
         """A card's details: series, index, status, label, generation time, customer."""
         info, index, entry = self._locate(number)
         state = self.store.card_state(info.id, index)
@@ -208,21 +262,21 @@ class CardService:
             )
         else:
             status, label, customer, updated = state
-        return {
-            "cardNumber": number,
-            "seriesId": info.id,
-            "seriesCode": info.series.code,
-            "index": index,
-            "status": status,
-            "statusLabel": label,
-            "generatedOn": entry.created_at.isoformat(),
-            "customerId": customer,
-            "updatedOn": updated.isoformat() if updated else None,
-        }
+        return Card(
+            number,
+            info.id,
+            info.series.code,
+            index,
+            status,
+            label,
+            entry.created_at,
+            customer,
+            updated,
+        )
 
     def change_status(
         self, number: Any, status_label: Any, *, customer_id: str | None = None
-    ) -> dict[str, Any]:
+    ) -> Card:
         """Move a card to the status of ``status_label``, following the rules.
 
         Same status: 3012; a move the rules forbid: 3038; unknown label: 3017.
@@ -230,57 +284,48 @@ class CardService:
         target = self._label_status(status_label)
         for _ in range(5):  # another caller may change the card between read and write
             card = self.card(number)
-            current = card["status"]
+            current = card.status
             if target == current:
                 raise StatusUnchanged.bad(
                     "statusLabel", status_label, f"has the card's current status {current}"
                 )
             if target not in TRANSITIONS[current]:
                 raise TransitionNotAllowed(
-                    f"card {show(number)} cannot change from {current} to {target}",
+                    f"card {clip(number)} cannot change from {current} to {target}",
                     field="statusLabel",
                     value=status_label,
                 )
             if self.store.set_card_status(
-                card["seriesId"], card["index"], current, target, status_label, customer_id
+                card.series_id, card.index, current, target, status_label, customer_id
             ):
                 return self.card(number)
         raise TransitionNotAllowed(
-            f"card {show(number)} kept changing; try again", field="cardNumber", value=number
+            f"card {clip(number)} kept changing; try again", field="cardNumber", value=number
         )
 
-    def issue(self, number: str, customer_id: str) -> dict[str, Any]:
+    def issue(self, number: str, customer_id: str) -> Card:
         """Give a generated card to a customer: it becomes ACTIVE."""
         return self.change_status(number, self._default_label("ACTIVE"), customer_id=customer_id)
 
-    def suspend(self, number: str) -> dict[str, Any]:
+    def suspend(self, number: str) -> Card:
         return self.change_status(number, self._default_label("SUSPENDED"))
 
-    def reactivate(self, number: str) -> dict[str, Any]:
+    def reactivate(self, number: str) -> Card:
         return self.change_status(number, self._default_label("ACTIVE"))
 
-    def expire(self, number: str) -> dict[str, Any]:
+    def expire(self, number: str) -> Card:
         return self.change_status(number, self._default_label("EXPIRED"))
 
-    def delete(self, number: str) -> dict[str, Any]:
+    def delete(self, number: str) -> Card:
         return self.change_status(number, self._default_label("DELETED"))
 
     def status_log(
         self, number: Any, *, limit: int = DEFAULT_LIMIT, after: int = 0
-    ) -> Page[dict[str, Any]]:
+    ) -> Page[StatusChange]:
         """A card's status changes, oldest first, a page at a time (as ``generation_log``)."""
         info, index, _ = self._locate(number)
         page = self.store.status_log(info.id, index, limit=limit, after=after)
-        return page.map(
-            lambda change: {
-                "cardNumber": number,
-                "fromStatus": change[0],
-                "toStatus": change[1],
-                "statusLabel": change[2],
-                "customerId": change[3],
-                "changedOn": change[4].isoformat(),
-            }
-        )
+        return page.map(lambda change: StatusChange(number, *change))
 
 
 __all__ = ["STATUSES", "TRANSITIONS", "CardService", "Page"]

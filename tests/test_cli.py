@@ -14,7 +14,9 @@ from click.testing import CliRunner
 
 import cardseq
 from cardseq import CardSeries
+from cardseq.allocator import SegmentAllocator
 from cardseq.cli import main
+from cardseq.store import open_store
 
 
 @pytest.fixture
@@ -313,6 +315,13 @@ def test_log_page_bounds_are_701(cli, args):
     assert args[0].removeprefix("--") in result.stderr
 
 
+def test_log_of_an_unknown_series_is_3000(cli):
+    """By code or by id: the log goes through the service, which checks the series."""
+    create(cli, "GOLD")
+    fails_with(cli("series", "log", "NOPE"), 3000)
+    fails_with(cli("series", "log", "99"), 3000)
+
+
 def test_disable_then_enable(cli):
     create(cli, "GOLD")
     ok(cli("series", "disable", "GOLD"))
@@ -556,6 +565,18 @@ def test_validate_a_number_not_reserved_yet(cli):
         ok(cli("validate", "GOLD00000009")).strip()
         == "GOLD00000009: series GOLD (id 1), index 9, not reserved yet"
     )
+
+
+def test_validate_tells_released_from_not_reserved_yet(cli, db):
+    """An allocator hands out index 0 and releases 1..9 on close: index 5 was retired
+    unused, index 10 was never reached, and validate says which."""
+    create(cli, "GOLD")
+    with open_store(db) as store, SegmentAllocator(store, "GOLD", step=10) as allocator:
+        assert allocator.next() == "GOLD00000000"
+    assert ok(cli("validate", "GOLD00000005", "GOLD00000010")).splitlines() == [
+        "GOLD00000005: series GOLD (id 1), index 5, released unused (never handed out)",
+        "GOLD00000010: series GOLD (id 1), index 10, not reserved yet",
+    ]
 
 
 def test_validate_junk_exits_1(cli):

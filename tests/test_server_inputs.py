@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from cardseq import CardSeries
+from cardseq.allocator import SegmentAllocator
 from cardseq.server import create_app
 
 from .test_server import fails
@@ -151,7 +152,7 @@ def test_out_of_range_pages_are_701(client, series_id, params) -> None:
 
 def test_status_log_pages(app, client, series_id) -> None:
     service = app.state.service
-    number = service.generate(series_id, 1)["data"][0]
+    number = service.generate(series_id, 1).numbers[0]
     service.issue(number, "c1")
     for _ in range(12):
         service.suspend(number)
@@ -160,3 +161,17 @@ def test_status_log_pages(app, client, series_id) -> None:
     assert sizes == [10, 10, 5]
     assert [r["toStatus"] for r in rows] == ["ACTIVE"] + ["SUSPENDED", "ACTIVE"] * 12
     fails(client.get("/v2/card/statusLog", params={"number": number, "limit": 5000}), 400, 701)
+
+
+# ---- GET /v2/card: released is not "not generated yet" ------------------------------
+
+
+def test_a_released_number_is_3010_saying_so(app, client, series_id) -> None:
+    """An allocator hands out index 0 and releases 1..9 on close."""
+    with SegmentAllocator(app.state.service.store, series_id, step=10) as allocator:
+        number = allocator.next()
+    assert client.get("/v2/card", params={"number": number}).json()["index"] == 0
+    released = fails(client.get("/v2/card", params={"number": "GOLD00000005"}), 404, 3010)
+    never = fails(client.get("/v2/card", params={"number": "GOLD00000010"}), 404, 3010)
+    assert released == "cardNumber 'GOLD00000005' was released unused: it was never handed out"
+    assert never == "cardNumber 'GOLD00000010' has not been generated yet"

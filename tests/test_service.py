@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cardseq
-from cardseq import CardSeries, CardService
+from cardseq import CardSeries, CardService, records
+from cardseq.allocator import SegmentAllocator
+from cardseq.records import Generated
+from cardseq.server import wire
 from cardseq.service import TRANSITIONS
 from cardseq.store import open_store
 
@@ -38,17 +43,16 @@ def test_generate_has_the_reference_shape(service):
     sid = reference_series(service)
     service.generate(sid, 33)
     answer = service.generate(sid, 5, "NOT_ISSUED")
-    assert answer == {
-        "data": [
+    assert answer == Generated(
+        [
             "Test09000000000037end",
             "Test09000000000036end",
             "Test09000000000035end",
             "Test09000000000034end",
             "Test09000000000033end",
         ],
-        "warnings": [],
-        "errors": [],
-    }
+        (),
+    )
 
 
 @pytest.mark.parametrize(
@@ -66,26 +70,32 @@ def test_generate_has_the_reference_shape(service):
         (("Test", 10**6), 3026),
     ],
 )
-def test_generate_errors_come_back_in_errors(service, args, code):
+def test_generate_errors_raise(service, args, code):
     reference_series(service)
-    answer = service.generate(*args)
-    assert answer["data"] == [] and answer["warnings"] == []
-    assert [e["code"] for e in answer["errors"]] == [code]
-    assert isinstance(answer["errors"][0]["message"], str)
+    with pytest.raises(cardseq.CardSeqError) as info:
+        service.generate(*args)
+    assert info.value.code == code
+    assert isinstance(info.value.message, str)
     assert service.store.ledger() == []  # nothing reserved
 
 
 def test_exhausted_and_disabled(service):
     service.create_series(CardSeries("Tiny", prefix="T", length=6, offset=99_990))
-    assert len(service.generate("Tiny", 10)["data"]) == 10
-    assert service.generate("Tiny", 1)["errors"][0]["code"] == 702
-    service.store.set_enabled("Tiny", False)
-    assert service.generate("Tiny", 1)["errors"][0]["code"] == 703
+    assert len(service.generate("Tiny", 10).numbers) == 10
+    with pytest.raises(cardseq.SeriesExhausted) as info:
+        service.generate("Tiny", 1)
+    assert info.value.code == 702
+    service.set_enabled("Tiny", False)
+    with pytest.raises(cardseq.GenerationDisabled) as info:
+        service.generate("Tiny", 1)
+    assert info.value.code == 703
 
 
 def test_series_details_keep_the_body(service):
     sid = reference_series(service)
-    details = service.series_details(sid)
+    record = service.series_details(sid)
+    assert (record.info.id, record.info.series.code, record.info.enabled) == (sid, "Test", True)
+    details = wire.series(record)  # as the server answers it
     assert details["id"] == sid and details["code"] == "Test"
     assert details["cardGenerationConfiguration"] == {
         "prefix": "Test09",
@@ -103,11 +113,11 @@ def test_series_details_keep_the_body(service):
 
 
 def test_labels(service):
-    names = {(x["label"], x["status"], x["default"]) for x in service.labels()}
+    names = {(x.name, x.status, x.default) for x in service.labels()}
     assert names == {(s, s, True) for s in cardseq.service.STATUSES}
     service.add_label("FRESH", "NOT_ISSUED")
     service.add_label("GIVEN", "ACTIVE", default=True)
-    assert {x["label"]: x["default"] for x in service.labels()}["ACTIVE"] is False
+    assert {x.name: x.default for x in service.labels()}["ACTIVE"] is False
     with pytest.raises(cardseq.InvalidStatusLabel):
         service.add_label("FRESH", "ACTIVE")
     with pytest.raises(cardseq.InvalidStatusLabel):
@@ -115,40 +125,42 @@ def test_labels(service):
     with pytest.raises(cardseq.InvalidStatusLabel):
         service.set_default_label("ACTIVE", "FRESH")
     sid = reference_series(service)
-    number = service.generate(sid, 1, "FRESH")["data"][0]
+    number = service.generate(sid, 1, "FRESH").numbers[0]
     card = service.card(number)
-    assert (card["status"], card["statusLabel"]) == ("NOT_ISSUED", "FRESH")
-    assert service.issue(number, "c-1")["statusLabel"] == "GIVEN"
-    assert service.generate(sid, 1, "GIVEN")["errors"][0]["code"] == 3018
+    assert (card.status, card.label) == ("NOT_ISSUED", "FRESH")
+    assert service.issue(number, "c-1").label == "GIVEN"
+    with pytest.raises(cardseq.LabelNotMapped) as info:
+        service.generate(sid, 1, "GIVEN")
+    assert info.value.code == 3018
 
 
 def test_lifecycle(service):
     sid = reference_series(service)
-    number = service.generate(sid, 1)["data"][0]
+    number = service.generate(sid, 1).numbers[0]
     card = service.card(number)
-    assert (card["status"], card["customerId"], card["updatedOn"]) == ("NOT_ISSUED", None, None)
-    assert card["index"] == 0 and card["seriesId"] == sid and card["generatedOn"]
+    assert (card.status, card.customer_id, card.updated_on) == ("NOT_ISSUED", None, None)
+    assert card.index == 0 and card.series_id == sid and card.generated_on
     for bad in ("SUSPENDED", "EXPIRED", "DELETED"):  # a generated card can only be issued
         with pytest.raises(cardseq.TransitionNotAllowed) as info:
             service.change_status(number, bad)
         assert info.value.code == 3038
-    assert service.issue(number, "cust-7")["status"] == "ACTIVE"
+    assert service.issue(number, "cust-7").status == "ACTIVE"
     with pytest.raises(cardseq.StatusUnchanged) as info:
         service.change_status(number, "ACTIVE")
     assert info.value.code == 3012
-    assert service.suspend(number)["status"] == "SUSPENDED"
-    assert service.reactivate(number)["customerId"] == "cust-7"
-    assert service.expire(number)["status"] == "EXPIRED"
+    assert service.suspend(number).status == "SUSPENDED"
+    assert service.reactivate(number).customer_id == "cust-7"
+    assert service.expire(number).status == "EXPIRED"
     with pytest.raises(cardseq.TransitionNotAllowed):  # an expired card cannot be deleted
         service.delete(number)
     log = service.status_log(number).items
-    assert [(e["fromStatus"], e["toStatus"]) for e in log] == [
+    assert [(e.from_status, e.to_status) for e in log] == [
         ("NOT_ISSUED", "ACTIVE"),
         ("ACTIVE", "SUSPENDED"),
         ("SUSPENDED", "ACTIVE"),
         ("ACTIVE", "EXPIRED"),
     ]
-    assert log[0]["customerId"] == "cust-7"
+    assert log[0].customer_id == "cust-7"
 
 
 def test_unknown_cards(service):
@@ -168,12 +180,12 @@ def test_storage_grows_with_changed_cards_only(tmp_path):
     store = open_store(f"sqlite:///{tmp_path}/s.db")
     service = CardService(store)
     sid = reference_series(service)
-    numbers = service.generate(sid, 50_000)["data"]
+    numbers = service.generate(sid, 50_000).numbers
     service.issue(numbers[7], "c")
     with store._transaction() as cur:
         assert cur.execute("SELECT count(*) FROM cardseq_cards").fetchone()[0] == 1
         assert cur.execute("SELECT count(*) FROM cardseq_ledger").fetchone()[0] == 1
-    assert service.card(numbers[8])["status"] == "NOT_ISSUED"
+    assert service.card(numbers[8]).status == "NOT_ISSUED"
     store.close()
 
 
@@ -182,8 +194,8 @@ def test_generation_log(service):
     service.generate(sid, 3)
     service.generate(sid, 2, request_id=None)
     log = service.generation_log(sid).items
-    assert [(e["start"], e["count"]) for e in log] == [(0, 3), (3, 2)]
-    assert (log[1]["firstNumber"], log[1]["lastNumber"]) == (
+    assert [(e.start, e.count) for e in log] == [(0, 3), (3, 2)]
+    assert (log[1].first_number, log[1].last_number) == (
         "Test09000000000003end",
         "Test09000000000004end",
     )
@@ -205,8 +217,8 @@ def test_old_databases_are_migrated(tmp_path):
         cur.execute("UPDATE cardseq_schema SET version = 1")
     store.close()
     service = CardService(open_store(f"sqlite:///{path}"))
-    number = service.generate("OLD", 1)["data"][0]
-    assert service.issue(number, "c")["status"] == "ACTIVE"
+    number = service.generate("OLD", 1).numbers[0]
+    assert service.issue(number, "c").status == "ACTIVE"
     with service.store._transaction() as cur:
         assert cur.execute("SELECT version FROM cardseq_schema").fetchone()[0] == 2
     service.store.close()
@@ -217,7 +229,7 @@ def test_old_databases_are_migrated(tmp_path):
 def test_rules_match_the_table(moves):
     service = CardService(open_store("memory://"))
     service.create_series(CardSeries("R", prefix="R", length=8))
-    number = service.generate("R", 1)["data"][0]
+    number = service.generate("R", 1).numbers[0]
     status, history = "NOT_ISSUED", []
     for target in moves:
         try:
@@ -230,8 +242,8 @@ def test_rules_match_the_table(moves):
             assert target in TRANSITIONS[status]
             history.append((status, target))
             status = target
-        assert service.card(number)["status"] == status
-    assert [(e["fromStatus"], e["toStatus"]) for e in service.status_log(number).items] == history
+        assert service.card(number).status == status
+    assert [(e.from_status, e.to_status) for e in service.status_log(number).items] == history
     service.store.close()
 
 
@@ -240,7 +252,7 @@ def test_generation_log_comes_in_pages(service):
     order; over-limit pages are 701."""
     sid = reference_series(service)
     for i in range(250):
-        assert service.generate(sid, 1 + i % 4)["errors"] == []
+        assert len(service.generate(sid, 1 + i % 4).numbers) == 1 + i % 4
     entries, after, sizes = [], 0, []
     while after is not None:
         page = service.generation_log(sid, limit=100, after=after)
@@ -248,8 +260,8 @@ def test_generation_log_comes_in_pages(service):
         sizes.append(len(page.items))
         after = page.next
     assert sizes == [100, 100, 50]
-    starts = [e["start"] for e in entries]
-    assert [e["count"] for e in entries] == [1 + i % 4 for i in range(250)]
+    starts = [e.start for e in entries]
+    assert [e.count for e in entries] == [1 + i % 4 for i in range(250)]
     assert starts == sorted(set(starts)) and starts[0] == 0
     assert len(service.generation_log(sid).items) == 100  # the default limit
     with pytest.raises(cardseq.InvalidArgument) as info:
@@ -259,7 +271,7 @@ def test_generation_log_comes_in_pages(service):
 
 def test_status_log_comes_in_pages(service):
     sid = reference_series(service)
-    number = service.generate(sid, 1)["data"][0]
+    number = service.generate(sid, 1).numbers[0]
     service.issue(number, "c1")
     for _ in range(12):
         service.suspend(number)
@@ -268,7 +280,7 @@ def test_status_log_comes_in_pages(service):
     changes, after, sizes = [], 0, []
     while after is not None:
         page = service.status_log(number, limit=10, after=after)
-        changes += [e["toStatus"] for e in page.items]
+        changes += [e.to_status for e in page.items]
         sizes.append(len(page.items))
         after = page.next
     assert changes == expected and sizes == [10, 10, 5]
@@ -282,9 +294,10 @@ HUGE = 10**12  # numbers: tens of terabytes as a list, on any machine
 def test_generate_too_big_for_memory_is_refused_before_reserving():
     service = CardService(open_store("memory://"))  # no max_count: the library sets none
     service.create_series(CardSeries("BIG", prefix="9", length=16))
-    answer = service.generate("BIG", HUGE)
-    assert answer["data"] == [] and answer["errors"][0]["code"] == 3026
-    assert "memory" in answer["errors"][0]["message"]
+    with pytest.raises(cardseq.CountTooLarge) as info:
+        service.generate("BIG", HUGE)
+    assert info.value.code == 3026
+    assert "memory" in info.value.message
     assert service.store.ledger("BIG") == []
     assert service.store.reserve("BIG", 1).start == 0
 
@@ -300,12 +313,95 @@ def test_generate_that_fails_to_format_retires_its_block(monkeypatch, request_id
         raise MemoryError
 
     monkeypatch.setattr(cardseq.Block, "to_list", out_of_memory)
-    answer = service.generate("BIG", 10, request_id=request_id)
-    assert answer["data"] == [] and answer["errors"][0]["code"] == 3026
+    with pytest.raises(cardseq.CountTooLarge) as info:
+        service.generate("BIG", 10, request_id=request_id)
+    assert info.value.code == 3026
     # without a request id nobody can ask for the block again: it is retired, never
     # handed out; with one, a retry gets the same block
     assert [e.kind for e in service.store.ledger("BIG")] == kinds
     monkeypatch.undo()
     again = service.generate("BIG", 10, request_id=request_id)
-    assert len(again["data"]) == 10
-    assert service.store.lookup(again["data"][0])[2].count == 10
+    assert len(again.numbers) == 10
+    assert service.store.lookup(again.numbers[0]).entry.count == 10
+
+
+# ---- the contract: typed records out, CardSeqError on failure -------------------------
+
+
+def test_records_are_typed_and_frozen(service):
+    sid = reference_series(service)
+    generated = service.generate(sid, 2, request_id="r-1")
+    assert isinstance(generated, Generated) and generated.warnings == ()
+    newest, oldest = generated.numbers
+    card = service.issue(oldest, "c-9")
+    assert isinstance(card, records.Card)
+    assert (card.number, card.series_id, card.series_code, card.index) == (oldest, sid, "Test", 0)
+    assert (card.status, card.label, card.customer_id) == ("ACTIVE", "ACTIVE", "c-9")
+    assert card.updated_on >= card.generated_on
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        card.status = "DELETED"
+    (change,) = service.status_log(oldest).items
+    assert change == records.StatusChange(
+        oldest, "NOT_ISSUED", "ACTIVE", "ACTIVE", "c-9", card.updated_on
+    )
+    (entry,) = service.generation_log(sid).items
+    assert isinstance(entry, records.GenerationEntry)
+    assert (entry.series_id, entry.start, entry.count, entry.label, entry.request_id) == (
+        sid,
+        0,
+        2,
+        "NOT_ISSUED",
+        "r-1",
+    )
+    assert (entry.first_number, entry.last_number) == (oldest, newest)
+    assert entry.id == service.store.ledger(sid)[0].id  # the cursor of the pages
+    found = service.lookup(newest)
+    assert (found.number, found.info.id, found.index, found.state) == (newest, sid, 1, "reserved")
+    assert found.entry == service.store.ledger(sid)[0]
+    assert records.Label("NOT_ISSUED", "NOT_ISSUED", True) in service.labels()
+    assert service.series(sid) == service.list_series()[0] == service.series_details(sid).info
+    assert service.reservations(sid) == 1
+    with pytest.raises(cardseq.CardNotFound) as info:
+        service.lookup("nonsense")
+    assert (info.value.code, info.value.message) == (
+        3010,
+        "cardNumber 'nonsense' is not a number of any series",
+    )
+
+
+def test_released_numbers_are_not_numbers_never_reached(service):
+    """The allocator hands out index 0 and releases 1..9: index 5 is "released", index
+    10 "unreserved"; neither is a card, and the two 3010 messages say which."""
+    service.create_series(CardSeries("GOLD", prefix="GOLD", length=12))
+    with SegmentAllocator(service.store, "GOLD", step=10) as allocator:
+        assert allocator.next() == "GOLD00000000"
+    assert service.lookup("GOLD00000005").state == "released"
+    assert service.lookup("GOLD00000010").state == "unreserved"
+    messages = []
+    for number in ("GOLD00000005", "GOLD00000010"):
+        with pytest.raises(cardseq.CardNotFound) as info:
+            service.card(number)
+        assert info.value.code == 3010
+        messages.append(info.value.message)
+    assert messages == [
+        "cardNumber 'GOLD00000005' was released unused: it was never handed out",
+        "cardNumber 'GOLD00000010' has not been generated yet",
+    ]
+
+
+def test_create_series_exists_ok(service):
+    definition = CardSeries("Same", prefix="S", length=8)
+    sid = service.create_series(definition)
+    assert service.create_series(definition, exists_ok=True) == sid
+    with pytest.raises(cardseq.SeriesExists):
+        service.create_series(definition)
+    with pytest.raises(cardseq.SeriesExists):  # same code, another definition
+        service.create_series(CardSeries("Same", prefix="T", length=8), exists_ok=True)
+
+
+def test_reserve_streams_under_the_same_rules(service):
+    reference_series(service)
+    block = service.reserve("Test", 1000)
+    assert (block.start, block.count) == (0, 1000)
+    with pytest.raises(cardseq.CountTooLarge):  # max_count, as for generate
+        service.reserve("Test", 1001)

@@ -165,10 +165,10 @@ def test_huge_counters(store):
         store.reserve("BIG", 1)
     assert block.start == 0
     check_ledger(store, "BIG")
-    _info, index, entry = store.lookup(last.to_list()[2])  # beyond 2**63: the slow path
-    assert (index, entry.start) == (10**100 - 3, 10**100 - 5)
-    _info, index, entry = store.lookup(block.series.format(2**62))
-    assert (index, entry.start) == (2**62, 0)
+    found = store.lookup(last.to_list()[2])  # beyond 2**63: the slow path
+    assert (found.index, found.entry.start) == (10**100 - 3, 10**100 - 5)
+    found = store.lookup(block.series.format(2**62))
+    assert (found.index, found.entry.start) == (2**62, 0)
 
 
 def test_keyed_series_keep_their_key(tmp_path):
@@ -185,8 +185,9 @@ def test_lookup(store):
     store.create_series(gold())
     store.create_series(CardSeries("L", prefix="4", length=12, method="LUHN"))
     number = store.reserve("L", 3).to_list()[1]
-    info, index, entry = store.lookup(number)
-    assert (info.series.code, index, entry.start) == ("L", 1, 0)
+    found = store.lookup(number)
+    assert (found.info.series.code, found.index, found.entry.start) == ("L", 1, 0)
+    assert (found.number, found.state) == (number, "reserved")
     for count in (7, 100, 1, 992):  # starts 3, 10, 110, 111: text order is not number order
         store.reserve("L", count)
     series = store.get_series("L")
@@ -200,10 +201,11 @@ def test_lookup(store):
         (111, 111),
         (1102, 111),
     ]:
-        assert store.lookup(series.format(index))[2].start == start, index
-    assert store.lookup(series.format(1103))[2] is None
-    info, index, entry = store.lookup("GOLD00000042")
-    assert (info.series.code, index, entry) == ("GOLD", 42, None)
+        assert store.lookup(series.format(index)).entry.start == start, index
+    assert store.lookup(series.format(1103)).entry is None
+    found = store.lookup("GOLD00000042")
+    assert (found.info.series.code, found.index, found.entry) == ("GOLD", 42, None)
+    assert found.state == "unreserved"
     assert store.lookup("nonsense") is None
 
 
@@ -280,9 +282,11 @@ def test_retired_indexes_were_never_handed_out(store):
     store.create_series(gold())
     with SegmentAllocator(store, "GOLD", step=10) as allocator:
         handed = allocator.next()
-    assert store.lookup(handed)[2] is not None
-    _info, index, entry = store.lookup("GOLD00000005")
-    assert (index, entry) == (5, None)
+    assert store.lookup(handed).entry is not None
+    found = store.lookup("GOLD00000005")
+    assert (found.index, found.entry) == (5, None)
+    assert found.state == "released"  # not the "unreserved" of an index never reached
+    assert store.lookup("GOLD00000010").state == "unreserved"
     with pytest.raises(cardseq.CardNotFound):
         cardseq.CardService(store).card("GOLD00000005")
 
@@ -314,7 +318,7 @@ def test_release_takes_only_an_unused_part_of_one_reserved_block(store, start, c
     assert store.ledger("GOLD") == before
     check_ledger(store, "GOLD")
     for index in range(7):  # handed-out numbers still read as generated
-        assert store.lookup(gold().format(index))[2] is not None
+        assert store.lookup(gold().format(index)).entry is not None
 
 
 def test_release_of_a_whole_block_or_its_tail(store):
@@ -326,8 +330,8 @@ def test_release_of_a_whole_block_or_its_tail(store):
         ("unused", 5, 5),
         ("unused", 3, 2),
     ]
-    assert store.lookup(gold().format(2))[2].start == first.start
-    assert store.lookup(gold().format(3))[2] is None
+    assert store.lookup(gold().format(2)).entry.start == first.start
+    assert store.lookup(gold().format(3)).entry is None
     check_ledger(store, "GOLD")
 
 

@@ -2,8 +2,9 @@
 
 Each request passes one guard first (authentication, then the rate limit); each route
 reads and checks its input, calls the service in a worker thread (stores block on
-their database) and answers JSON. Every answer other than 200 has the error envelope
-``{"data": [], "warnings": [...], "errors": [{"code", "message"}]}``; see docs/http.md.
+their database) and answers its records in the reference's JSON (``wire``). Every answer
+other than 200 has the error envelope ``{"data": [], "warnings": [...], "errors":
+[{"code", "message"}]}``; see docs/http.md.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
@@ -29,9 +29,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import CardSeqError, InvalidSeries
 from ..integers import parse_int
-from ..service import CardService, Page
+from ..service import CardService
 from ..store import open_store
-from . import bodies
+from . import bodies, wire
 from .auth import Authenticator
 from .bodies import ApiError
 from .openapi import build_openapi
@@ -54,56 +54,6 @@ CHECK_SLOTS = 4
 DEFAULT_BODY_TIMEOUT = 30.0
 #: bytes past the body limit read and dropped before a 413 (see read_json)
 _DRAIN = 1024 * 1024
-
-
-# ---- answers ------------------------------------------------------------------------
-
-
-def dumps(payload: Any) -> bytes:
-    """Compact JSON; ASCII only, so that any string a client sent (even a lone UTF-16
-    surrogate, which JSON allows) can be sent back."""
-    return json.dumps(payload, allow_nan=False, separators=(",", ":")).encode("ascii")
-
-
-def json_response(
-    status: int,
-    payload: Any,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    return Response(
-        dumps(payload), status_code=status, headers=headers, media_type="application/json"
-    )
-
-
-def envelope(
-    errors: list[dict[str, Any]],
-    warnings: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    return {"data": [], "warnings": warnings or [], "errors": errors}
-
-
-def error_response(
-    status: int,
-    code: int,
-    message: str,
-    warnings: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    return json_response(status, envelope([{"code": code, "message": message}], warnings), headers)
-
-
-def page_response(page: Page[Any]) -> Response:
-    """A page of a listing: its rows in ``data``, and in ``next`` the ``after`` value
-    of the next page (null on the last)."""
-    return json_response(200, {"data": page.items, "warnings": [], "errors": [], "next": page.next})
-
-
-def status_of(error: CardSeqError, *, not_found: tuple[int, ...] = ()) -> int:
-    """400 for a domain error, 404 for the codes that mean the path or query named
-    something that does not exist, 500 for a store failure (code 500)."""
-    if error.code == 500:
-        return 500
-    return 404 if error.code in not_found else 400
 
 
 # ---- the guard: authentication and rate limit ---------------------------------------
@@ -176,7 +126,7 @@ class Guard:
         except Exception:
             log.exception("internal error answering %s %s", scope.get("method"), scope.get("path"))
             if not started:
-                response = error_response(500, 500, "internal error")
+                response = wire.failure(500, 500, "internal error")
                 await response(scope, receive, send)
 
     async def _refusal(self, scope: Scope) -> Response | None:
@@ -185,7 +135,7 @@ class Guard:
         if self.auth is None or scope.get("path") in PUBLIC:
             return self._limited(address)
         if not self.auth.refresh():
-            return error_response(
+            return wire.failure(
                 503, 503, "authentication is unavailable: the server's users file is broken"
             )
         credentials = _credentials(scope)
@@ -207,13 +157,13 @@ class Guard:
         wait = (limiter or self.limiter).take(key)
         if not wait:
             return None
-        return error_response(
+        return wire.failure(
             429, 429, f"too many requests: retry in {wait} s", headers={"Retry-After": str(wait)}
         )
 
     @staticmethod
     def _unauthorized(message: str) -> Response:
-        return error_response(401, 401, message, headers={"WWW-Authenticate": REALM})
+        return wire.failure(401, 401, message, headers={"WWW-Authenticate": REALM})
 
 
 # ---- reading requests ---------------------------------------------------------------
@@ -268,13 +218,9 @@ def answers(*, not_found: tuple[int, ...] = ()) -> Callable[[Handler], Handler]:
             try:
                 return await handler(request)
             except ApiError as error:
-                return error_response(
-                    error.status, error.code, error.message, headers=error.headers
-                )
+                return wire.failure(error.status, error.code, error.message, headers=error.headers)
             except CardSeqError as error:
-                return json_response(
-                    status_of(error, not_found=not_found), envelope([error.to_dict()])
-                )
+                return wire.error(error, not_found=not_found)
 
         endpoint.__name__ = handler.__name__
         endpoint.__doc__ = handler.__doc__
@@ -307,7 +253,9 @@ def create_app(
     limiter = RateLimiter(rate, burst)
     store = open_store(store_url)
     service = CardService(store, max_count=max_count)
-    schema = dumps(build_openapi(max_count=max_count, max_body=max_body, auth=auth is not None))
+    schema = wire.dumps(
+        build_openapi(max_count=max_count, max_body=max_body, auth=auth is not None)
+    )
 
     async def body(request: Request) -> Any:
         return await read_json(request, max_body, body_timeout)
@@ -319,7 +267,7 @@ def create_app(
         series_id = await run_in_threadpool(
             service.create_series, series, enabled=enabled, details=details
         )
-        return json_response(200, {"entity": series_id, "warnings": warnings, "errors": []})
+        return wire.entity(series_id, warnings)
 
     @answers(not_found=(InvalidSeries.code,))
     async def get_series(request: Request) -> Response:
@@ -330,7 +278,8 @@ def create_app(
             raise ApiError(
                 404, InvalidSeries.code, f"series id {text!r} is not a series id (an integer >= 1)"
             )
-        return json_response(200, await run_in_threadpool(service.series_details, series_id))
+        details = await run_in_threadpool(service.series_details, series_id)
+        return wire.respond(200, wire.series(details))
 
     @answers()
     async def no_series_id(request: Request) -> Response:
@@ -347,17 +296,16 @@ def create_app(
         """POST /v2/card/generate: reserve and answer numbers, newest first."""
         args, warnings = bodies.generate_request(await body(request))
 
-        def run() -> tuple[int, bytes]:
+        def run() -> bytes:  # in a worker: the numbers can be many to format and encode
             result = service.generate(**args)
-            result["warnings"] = warnings + result["warnings"]
-            errors = result["errors"]
-            status = 200
-            if errors:
-                status = 500 if any(e["code"] == 500 for e in errors) else 400
-            return status, dumps(result)
+            every = warnings + wire.notices(result.warnings)
+            return wire.dumps(wire.envelope("data", result.numbers, every))
 
-        status, payload = await run_in_threadpool(run)
-        return Response(payload, status_code=status, media_type="application/json")
+        try:
+            payload = await run_in_threadpool(run)
+        except CardSeqError as error:  # the answer keeps the request's warnings
+            return wire.error(error, warnings=warnings)
+        return Response(payload, media_type="application/json")
 
     def number_query(request: Request) -> str:
         number = request.query_params.get("number")
@@ -369,14 +317,14 @@ def create_app(
     async def get_card(request: Request) -> Response:
         """GET /v2/card?number=: a card's series, status, label and customer."""
         number = number_query(request)
-        return json_response(200, await run_in_threadpool(service.card, number))
+        return wire.respond(200, wire.card(await run_in_threadpool(service.card, number)))
 
     @answers()
     async def change_status(request: Request) -> Response:
         """PUT /v2/card: change a card's status by a label (customerId records who has it)."""
         number, label, customer, warnings = bodies.status_request(await body(request))
         card = await run_in_threadpool(service.change_status, number, label, customer_id=customer)
-        return json_response(200, {"entity": card, "warnings": warnings, "errors": []})
+        return wire.entity(wire.card(card), warnings)
 
     @answers(not_found=(3010,))
     async def status_log(request: Request) -> Response:
@@ -384,7 +332,7 @@ def create_app(
         number = number_query(request)
         paging = bodies.page_query(request.query_params)
         page = await run_in_threadpool(partial(service.status_log, number, **paging))
-        return page_response(page)
+        return wire.page(page, wire.status_change)
 
     @answers(not_found=(InvalidSeries.code,))
     async def generation_log(request: Request) -> Response:
@@ -401,7 +349,7 @@ def create_app(
             )
         paging = bodies.page_query(request.query_params)
         page = await run_in_threadpool(partial(service.generation_log, series_id, **paging))
-        return page_response(page)
+        return wire.page(page, wire.generation)
 
     async def openapi(request: Request) -> Response:
         return Response(schema, media_type="application/json")
@@ -409,7 +357,7 @@ def create_app(
     async def http_error(request: Request, exc: Exception) -> Response:
         """Unknown paths (404) and methods (405) in the same envelope as the rest."""
         assert isinstance(exc, HTTPException)
-        return error_response(
+        return wire.failure(
             exc.status_code, exc.status_code, exc.detail, headers=dict(exc.headers or {})
         )
 

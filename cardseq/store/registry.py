@@ -25,8 +25,9 @@ from ..errors import (
     SeriesExists,
     SeriesOverlap,
     StoreError,
-    show,
+    clip,
 )
+from ..records import Lookup
 from ..series import (
     CardSeries,
     number_pattern,
@@ -304,7 +305,7 @@ class Registry(Database):
     ) -> Block:
         if (prior.series_id, prior.count, prior.status_label) != (series_id, count, label):
             raise InvalidArgument(
-                f"request_id {show(prior.request_id)} was used for another request (series"
+                f"request_id {clip(prior.request_id)} was used for another request (series"
                 f" {prior.series_id}, count {prior.count}, label {prior.status_label})",
                 field="request_id",
                 value=prior.request_id,
@@ -415,16 +416,18 @@ class Registry(Database):
             rows = self._run(cur, text, tuple(args)).fetchall()
         return [_ledger_entry(row) for row in rows]
 
-    def lookup(self, number: str) -> tuple[SeriesInfo, int, LedgerEntry | None] | None:
-        """Which series ``number`` belongs to, its index, and the reservation that handed
-        it out (None if it was never reserved). None if no series has it."""
+    def lookup(self, number: str) -> Lookup | None:
+        """Which series ``number`` belongs to, its index, and whether that index was
+        handed out (with the reservation that did), released unused, or not reserved
+        yet. None if no series has it."""
         for info in self.list_series():
             if not info.series.is_valid(number):
                 continue
             index = info.series.parse(number)
             if self._covering(info.id, index, "unused") is not None:
-                return info, index, None  # reserved, then retired unused: never handed out
-            return info, index, self._covering(info.id, index, "reserved")
+                return Lookup(number, info, index, "released")  # retired: never handed out
+            entry = self._covering(info.id, index, "reserved")
+            return Lookup(number, info, index, "unreserved" if entry is None else "reserved", entry)
         return None
 
     def _covering(self, series_id: int, index: int, kind: str) -> LedgerEntry | None:

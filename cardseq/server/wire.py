@@ -1,0 +1,149 @@
+"""The reference API's wire format, in one place: the service's records as camelCase
+JSON, the ``{"data", "warnings", "errors"}`` envelope, and each error's HTTP status.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from starlette.responses import Response
+
+from ..errors import CardSeqError
+from ..records import Card, GenerationEntry, Notice, SeriesDetails, StatusChange
+from ..store.base import Page
+
+#: a warning or an error object of the reference: ``{"code", "message"}``
+Problem = dict[str, Any]
+T = TypeVar("T")
+
+
+def dumps(payload: Any) -> bytes:
+    """Compact JSON; ASCII only, so that any string a client sent (even a lone UTF-16
+    surrogate, which JSON allows) can be sent back."""
+    return json.dumps(payload, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+def respond(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        dumps(payload), status_code=status, headers=headers, media_type="application/json"
+    )
+
+
+# ---- the envelope -------------------------------------------------------------------
+
+
+def envelope(
+    key: str,
+    value: Any,
+    warnings: Sequence[Problem] = (),
+    errors: Sequence[Problem] = (),
+    **more: Any,
+) -> dict[str, Any]:
+    """``{key: value, "warnings": [...], "errors": [...], **more}``: ``key`` is ``data``
+    for lists, ``entity`` for one created or changed thing."""
+    return {key: value, "warnings": list(warnings), "errors": list(errors), **more}
+
+
+def notices(warnings: Sequence[Notice]) -> list[Problem]:
+    return [{"code": w.code, "message": w.message} for w in warnings]
+
+
+def entity(value: Any, warnings: Sequence[Problem] = ()) -> Response:
+    return respond(200, envelope("entity", value, warnings))
+
+
+def page(items: Page[T], convert: Callable[[T], Any]) -> Response:
+    """A page of a listing: its rows in ``data``, and in ``next`` the ``after`` value
+    of the next page (null on the last)."""
+    return respond(200, envelope("data", [convert(i) for i in items.items], next=items.next))
+
+
+# ---- errors -------------------------------------------------------------------------
+
+
+def failure(
+    status: int,
+    code: int,
+    message: str,
+    warnings: Sequence[Problem] = (),
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """An answer other than 200: the envelope with one error and no data."""
+    problem = {"code": code, "message": message}
+    return respond(status, envelope("data", [], warnings, [problem]), headers)
+
+
+def status_of(error: CardSeqError, *, not_found: tuple[int, ...] = ()) -> int:
+    """500 for a store failure (code 500); 404 for the codes that mean the path or query
+    named something that does not exist; 400 for any other domain error."""
+    if error.code == 500:
+        return 500
+    return 404 if error.code in not_found else 400
+
+
+def error(
+    exc: CardSeqError, *, warnings: Sequence[Problem] = (), not_found: tuple[int, ...] = ()
+) -> Response:
+    """The answer to a domain error (its status by ``status_of``)."""
+    return failure(status_of(exc, not_found=not_found), exc.code, exc.message, warnings)
+
+
+# ---- records ------------------------------------------------------------------------
+
+
+def series(view: SeriesDetails) -> dict[str, Any]:
+    """A series as created, with its configuration and its details."""
+    info, s = view.info, view.info.series
+    return {
+        "id": info.id,
+        "code": s.code,
+        "cardGenerationConfiguration": {
+            "prefix": s.prefix,
+            "suffix": s.suffix,
+            "offset": s.offset,
+            "length": s.length,
+            "method": s.method.value,
+        },
+        "cardGenerationEnabled": info.enabled,
+        **view.details,
+    }
+
+
+def card(c: Card) -> dict[str, Any]:
+    return {
+        "cardNumber": c.number,
+        "seriesId": c.series_id,
+        "seriesCode": c.series_code,
+        "index": c.index,
+        "status": c.status,
+        "statusLabel": c.label,
+        "generatedOn": c.generated_on.isoformat(),
+        "customerId": c.customer_id,
+        "updatedOn": c.updated_on.isoformat() if c.updated_on else None,
+    }
+
+
+def status_change(c: StatusChange) -> dict[str, Any]:
+    return {
+        "cardNumber": c.number,
+        "fromStatus": c.from_status,
+        "toStatus": c.to_status,
+        "statusLabel": c.label,
+        "customerId": c.customer_id,
+        "changedOn": c.changed_on.isoformat(),
+    }
+
+
+def generation(e: GenerationEntry) -> dict[str, Any]:
+    return {
+        "seriesId": e.series_id,
+        "start": e.start,
+        "count": e.count,
+        "statusLabel": e.label,
+        "requestId": e.request_id,
+        "generatedOn": e.generated_on.isoformat(),
+        "firstNumber": e.first_number,
+        "lastNumber": e.last_number,
+    }
