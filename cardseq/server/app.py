@@ -31,15 +31,14 @@ from ..errors import CardSeqError, InvalidSeries
 from ..integers import parse_int
 from ..service import CardService, Page
 from ..store import open_store
-from . import bodies
-from .auth import Authenticator
-from .bodies import ApiError
+from . import models
+from .auth import REALM, Authenticator
+from .models import ApiError
 from .openapi import build_openapi
 from .ratelimit import RateLimiter
 
 log = logging.getLogger("cardseq.server")
 
-REALM = 'Basic realm="cardseq"'
 #: routes anyone may call (no credentials; still rate limited by address)
 PUBLIC = frozenset({"/openapi.json"})
 _JSON_TYPES = ("application/json",)
@@ -254,7 +253,7 @@ async def read_json(request: Request, max_body: int, timeout: float) -> Any:
         raise ApiError(413, 413, f"the request body has {declared} bytes; the limit is {max_body}")
     if size > max_body:
         raise ApiError(413, 413, f"the request body is larger than the limit of {max_body} bytes")
-    return bodies.parse_json(b"".join(chunks))
+    return models.parse_json(b"".join(chunks))
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -269,7 +268,7 @@ def answers(*, not_found: tuple[int, ...] = ()) -> Callable[[Handler], Handler]:
                 return await handler(request)
             except ApiError as error:
                 return error_response(
-                    error.status, error.code, error.message, headers=error.headers
+                    error.status, error.code, error.message, error.warnings, error.headers
                 )
             except CardSeqError as error:
                 return json_response(
@@ -315,22 +314,20 @@ def create_app(
     @answers()
     async def create_series(request: Request) -> Response:
         """POST /v2/card/series: register a series; answer its new id."""
-        series, enabled, details, warnings = bodies.series_request(await body(request))
+        asked, warnings = models.read_body(models.SeriesRequest, await body(request))
         series_id = await run_in_threadpool(
-            service.create_series, series, enabled=enabled, details=details
+            service.create_series,
+            asked.series(),
+            enabled=asked.cardGenerationEnabled,
+            details=asked.details(),
         )
         return json_response(200, {"entity": series_id, "warnings": warnings, "errors": []})
 
     @answers(not_found=(InvalidSeries.code,))
     async def get_series(request: Request) -> Response:
         """GET /v2/card/series/{id}: the series as created, with its configuration."""
-        text = request.path_params.get("id")
-        series_id = bodies.id_text(text)
-        if series_id is None:
-            raise ApiError(
-                404, InvalidSeries.code, f"series id {text!r} is not a series id (an integer >= 1)"
-            )
-        return json_response(200, await run_in_threadpool(service.series_details, series_id))
+        path = models.read_params(models.SeriesPath, request.path_params, status=404)
+        return json_response(200, await run_in_threadpool(service.series_details, path.id))
 
     @answers()
     async def no_series_id(request: Request) -> Response:
@@ -345,7 +342,8 @@ def create_app(
     @answers()
     async def generate(request: Request) -> Response:
         """POST /v2/card/generate: reserve and answer numbers, newest first."""
-        args, warnings = bodies.generate_request(await body(request))
+        asked, warnings = models.read_body(models.GenerateRequest, await body(request))
+        args = asked.arguments()
 
         def run() -> tuple[int, bytes]:
             result = service.generate(**args)
@@ -359,48 +357,37 @@ def create_app(
         status, payload = await run_in_threadpool(run)
         return Response(payload, status_code=status, media_type="application/json")
 
-    def number_query(request: Request) -> str:
-        number = request.query_params.get("number")
-        if not number:
-            raise ApiError(400, 3010, "query parameter number (a card number) is required")
-        return number
-
     @answers(not_found=(3010,))
     async def get_card(request: Request) -> Response:
         """GET /v2/card?number=: a card's series, status, label and customer."""
-        number = number_query(request)
-        return json_response(200, await run_in_threadpool(service.card, number))
+        query = models.read_params(models.CardQuery, request.query_params)
+        return json_response(200, await run_in_threadpool(service.card, query.number))
 
     @answers()
     async def change_status(request: Request) -> Response:
         """PUT /v2/card: change a card's status by a label (customerId records who has it)."""
-        number, label, customer, warnings = bodies.status_request(await body(request))
-        card = await run_in_threadpool(service.change_status, number, label, customer_id=customer)
+        asked, warnings = models.read_body(models.StatusRequest, await body(request))
+        card = await run_in_threadpool(
+            service.change_status, asked.cardNumber, asked.statusLabel, customer_id=asked.customer()
+        )
         return json_response(200, {"entity": card, "warnings": warnings, "errors": []})
 
     @answers(not_found=(3010,))
     async def status_log(request: Request) -> Response:
         """GET /v2/card/statusLog?number=: a card's status changes, oldest first."""
-        number = number_query(request)
-        paging = bodies.page_query(request.query_params)
-        page = await run_in_threadpool(partial(service.status_log, number, **paging))
+        query = models.read_params(models.StatusLogQuery, request.query_params)
+        page = await run_in_threadpool(
+            partial(service.status_log, query.number, limit=query.limit, after=query.after)
+        )
         return page_response(page)
 
     @answers(not_found=(InvalidSeries.code,))
     async def generation_log(request: Request) -> Response:
         """GET /v2/card/generation/logs?seriesId=: a series' generation requests."""
-        text = request.query_params.get("seriesId")
-        series_id = bodies.id_text(text)
-        if series_id is None:
-            raise ApiError(
-                400,
-                InvalidSeries.code,
-                f"query parameter seriesId {text!r} must be a series id (an integer >= 1)"
-                if text
-                else "query parameter seriesId (a series id) is required",
-            )
-        paging = bodies.page_query(request.query_params)
-        page = await run_in_threadpool(partial(service.generation_log, series_id, **paging))
+        query = models.read_params(models.GenerationLogQuery, request.query_params)
+        page = await run_in_threadpool(
+            partial(service.generation_log, query.seriesId, limit=query.limit, after=query.after)
+        )
         return page_response(page)
 
     async def openapi(request: Request) -> Response:
