@@ -19,11 +19,6 @@ def clip(value: Any) -> str:
     return text
 
 
-#: The old name, kept only for ``server/bodies.py`` (its rewrite is under way elsewhere):
-#: remove once nothing imports it.
-show = clip
-
-
 class CardSeqError(Exception):
     """Base of all cardseq errors: ``code`` (int), ``message``, ``field``, ``value``."""
 

@@ -81,12 +81,12 @@ class Method(enum.StrEnum):
             raise InvalidSeries.bad("method", value, f"is not one of {names}")
         name = value.strip().upper()
         try:
-            return cls(_ALIASES.get(name, name))
+            return cls(METHOD_ALIASES.get(name, name))
         except ValueError:
             raise InvalidSeries.bad("method", value, f"is not one of {names}") from None
 
 
-_ALIASES = {"LUHNALGO": "LUHN", "MOD7_ALGO": "MOD7"}
+METHOD_ALIASES = {"LUHNALGO": "LUHN", "MOD7_ALGO": "MOD7"}
 
 
 def _is_alnum(text: str) -> bool:

@@ -29,6 +29,9 @@ class Client:
     def post(self, path: str, **options: Any) -> httpx.Response:
         return self.loop.run_until_complete(self.http.post(path, **options))
 
+    def put(self, path: str, **options: Any) -> httpx.Response:
+        return self.loop.run_until_complete(self.http.put(path, **options))
+
     def close(self) -> None:
         self.loop.run_until_complete(self.http.aclose())
         self.loop.close()
@@ -175,3 +178,55 @@ def test_a_released_number_is_3010_saying_so(app, client, series_id) -> None:
     never = fails(client.get("/v2/card", params={"number": "GOLD00000010"}), 404, 3010)
     assert released == "cardNumber 'GOLD00000005' was released unused: it was never handed out"
     assert never == "cardNumber 'GOLD00000010' has not been generated yet"
+
+
+# ---- the contract: models, and the document derived from them -----------------------
+
+
+def test_refusals_of_a_body_keep_its_warnings(client) -> None:
+    """A field the model refuses answers the field's code, and still names the fields
+    that were ignored."""
+    body = {"code": "S", "colour": "red", "expiryDays": True, "cardGenerationConfiguration": {}}
+    answer = client.post("/v2/card/series", json=body)
+    assert "expiryDays" in fails(answer, 400, 3000)
+    assert answer.json()["warnings"] == [
+        {"code": 0, "message": "field 'colour' is not known and was ignored"}
+    ]
+    answer = client.put("/v2/card", json={"cardNumber": 5, "statusLabel": "ACTIVE", "x": 1})
+    fails(answer, 400, 3010)
+    assert len(answer.json()["warnings"]) == 1
+
+
+def test_document_takes_its_constants_from_the_code() -> None:
+    """Version, realm, limits and rules come from where the server defines them."""
+    import cardseq
+    from cardseq.series import MAX_AFFIX, MAX_LENGTH, MIN_LENGTH
+    from cardseq.server.auth import REALM
+    from cardseq.server.openapi import build_openapi
+    from cardseq.store.base import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, STATUSES
+
+    document = build_openapi(max_count=77, max_body=1234)
+    assert document["info"]["version"] == cardseq.__version__
+    schemas = document["components"]["schemas"]
+    generate = schemas["GenerateRequest"]["properties"]
+    assert generate["count"]["maximum"] == 77 and generate["seriesId"]["maximum"] == MAX_ID
+    assert generate["requestId"]["nullable"] is True  # null counts as absent
+    config = schemas["GenerationConfiguration"]["properties"]
+    assert (config["length"]["minimum"], config["length"]["maximum"]) == (MIN_LENGTH, MAX_LENGTH)
+    assert f"{{0,{MAX_AFFIX}}}" in config["prefix"]["pattern"]
+    assert schemas["Card"]["properties"]["status"]["enum"] == list(STATUSES)
+    assert "next" in schemas["GenerationLog"]["required"]
+    limit = next(
+        p["schema"]
+        for p in document["paths"]["/v2/card/statusLog"]["get"]["parameters"]
+        if p["name"] == "limit"
+    )
+    assert (limit["maximum"], limit["default"]) == (MAX_LIMIT, DEFAULT_LIMIT)
+    generate_answers = document["paths"]["/v2/card/generate"]["post"]["responses"]
+    assert {"408", "413", "503"} <= set(generate_answers)
+    assert "1234" in generate_answers["413"]["description"]
+    assert generate_answers["401"]["headers"]["WWW-Authenticate"]["description"] == REALM
+    get_card = document["paths"]["/v2/card"]["get"]["responses"]
+    assert "408" not in get_card and "503" in get_card
+    open_document = build_openapi(auth=False)
+    assert "503" not in open_document["paths"]["/v2/card"]["get"]["responses"]

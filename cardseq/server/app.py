@@ -31,15 +31,14 @@ from ..errors import CardSeqError, InvalidSeries
 from ..integers import parse_int
 from ..service import CardService
 from ..store import open_store
-from . import bodies, wire
-from .auth import Authenticator
-from .bodies import ApiError
+from . import models, wire
+from .auth import REALM, Authenticator
+from .models import ApiError
 from .openapi import build_openapi
 from .ratelimit import RateLimiter
 
 log = logging.getLogger("cardseq.server")
 
-REALM = 'Basic realm="cardseq"'
 #: routes anyone may call (no credentials; still rate limited by address)
 PUBLIC = frozenset({"/openapi.json"})
 _JSON_TYPES = ("application/json",)
@@ -204,7 +203,7 @@ async def read_json(request: Request, max_body: int, timeout: float) -> Any:
         raise ApiError(413, 413, f"the request body has {declared} bytes; the limit is {max_body}")
     if size > max_body:
         raise ApiError(413, 413, f"the request body is larger than the limit of {max_body} bytes")
-    return bodies.parse_json(b"".join(chunks))
+    return models.parse_json(b"".join(chunks))
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -218,7 +217,9 @@ def answers(*, not_found: tuple[int, ...] = ()) -> Callable[[Handler], Handler]:
             try:
                 return await handler(request)
             except ApiError as error:
-                return wire.failure(error.status, error.code, error.message, headers=error.headers)
+                return wire.failure(
+                    error.status, error.code, error.message, error.warnings, error.headers
+                )
             except CardSeqError as error:
                 return wire.error(error, not_found=not_found)
 
@@ -263,22 +264,20 @@ def create_app(
     @answers()
     async def create_series(request: Request) -> Response:
         """POST /v2/card/series: register a series; answer its new id."""
-        series, enabled, details, warnings = bodies.series_request(await body(request))
+        asked, warnings = models.read_body(models.SeriesRequest, await body(request))
         series_id = await run_in_threadpool(
-            service.create_series, series, enabled=enabled, details=details
+            service.create_series,
+            asked.series(),
+            enabled=asked.cardGenerationEnabled,
+            details=asked.details(),
         )
         return wire.entity(series_id, warnings)
 
     @answers(not_found=(InvalidSeries.code,))
     async def get_series(request: Request) -> Response:
         """GET /v2/card/series/{id}: the series as created, with its configuration."""
-        text = request.path_params.get("id")
-        series_id = bodies.id_text(text)
-        if series_id is None:
-            raise ApiError(
-                404, InvalidSeries.code, f"series id {text!r} is not a series id (an integer >= 1)"
-            )
-        details = await run_in_threadpool(service.series_details, series_id)
+        path = models.read_params(models.SeriesPath, request.path_params, status=404)
+        details = await run_in_threadpool(service.series_details, path.id)
         return wire.respond(200, wire.series(details))
 
     @answers()
@@ -294,7 +293,8 @@ def create_app(
     @answers()
     async def generate(request: Request) -> Response:
         """POST /v2/card/generate: reserve and answer numbers, newest first."""
-        args, warnings = bodies.generate_request(await body(request))
+        asked, warnings = models.read_body(models.GenerateRequest, await body(request))
+        args = asked.arguments()
 
         def run() -> bytes:  # in a worker: the numbers can be many to format and encode
             result = service.generate(**args)
@@ -307,48 +307,37 @@ def create_app(
             return wire.error(error, warnings=warnings)
         return Response(payload, media_type="application/json")
 
-    def number_query(request: Request) -> str:
-        number = request.query_params.get("number")
-        if not number:
-            raise ApiError(400, 3010, "query parameter number (a card number) is required")
-        return number
-
     @answers(not_found=(3010,))
     async def get_card(request: Request) -> Response:
         """GET /v2/card?number=: a card's series, status, label and customer."""
-        number = number_query(request)
-        return wire.respond(200, wire.card(await run_in_threadpool(service.card, number)))
+        query = models.read_params(models.CardQuery, request.query_params)
+        return wire.respond(200, wire.card(await run_in_threadpool(service.card, query.number)))
 
     @answers()
     async def change_status(request: Request) -> Response:
         """PUT /v2/card: change a card's status by a label (customerId records who has it)."""
-        number, label, customer, warnings = bodies.status_request(await body(request))
-        card = await run_in_threadpool(service.change_status, number, label, customer_id=customer)
+        asked, warnings = models.read_body(models.StatusRequest, await body(request))
+        card = await run_in_threadpool(
+            service.change_status, asked.cardNumber, asked.statusLabel, customer_id=asked.customer()
+        )
         return wire.entity(wire.card(card), warnings)
 
     @answers(not_found=(3010,))
     async def status_log(request: Request) -> Response:
         """GET /v2/card/statusLog?number=: a card's status changes, oldest first."""
-        number = number_query(request)
-        paging = bodies.page_query(request.query_params)
-        page = await run_in_threadpool(partial(service.status_log, number, **paging))
+        query = models.read_params(models.StatusLogQuery, request.query_params)
+        page = await run_in_threadpool(
+            partial(service.status_log, query.number, limit=query.limit, after=query.after)
+        )
         return wire.page(page, wire.status_change)
 
     @answers(not_found=(InvalidSeries.code,))
     async def generation_log(request: Request) -> Response:
         """GET /v2/card/generation/logs?seriesId=: a series' generation requests."""
-        text = request.query_params.get("seriesId")
-        series_id = bodies.id_text(text)
-        if series_id is None:
-            raise ApiError(
-                400,
-                InvalidSeries.code,
-                f"query parameter seriesId {text!r} must be a series id (an integer >= 1)"
-                if text
-                else "query parameter seriesId (a series id) is required",
-            )
-        paging = bodies.page_query(request.query_params)
-        page = await run_in_threadpool(partial(service.generation_log, series_id, **paging))
+        query = models.read_params(models.GenerationLogQuery, request.query_params)
+        page = await run_in_threadpool(
+            partial(service.generation_log, query.seriesId, limit=query.limit, after=query.after)
+        )
         return wire.page(page, wire.generation)
 
     async def openapi(request: Request) -> Response:

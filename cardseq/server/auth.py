@@ -37,6 +37,9 @@ _CACHE_MAX = 10_000
 
 log = logging.getLogger("cardseq.server")
 
+#: the challenge of a 401 answer (its WWW-Authenticate header)
+REALM = 'Basic realm="cardseq"'
+
 
 def check_name(name: str) -> str:
     """A user name: 1..64 ASCII letters, digits, ``_``, ``.`` or ``-``."""

@@ -19,8 +19,8 @@ from ..series import CardSeries
 MAX_ID = 2**63 - 1  # ids are 64-bit integers in both databases
 DEFAULT_LABEL = "NOT_ISSUED"
 STATUSES = ("NOT_ISSUED", "ACTIVE", "SUSPENDED", "EXPIRED", "DELETED")
-_LABEL = re.compile(r"[A-Za-z0-9_]{1,50}")
-_REQUEST_ID_MAX = 200
+LABEL_PATTERN = re.compile(r"[A-Za-z0-9_]{1,50}")
+MAX_REQUEST_ID = 200
 #: rows a listing returns when not told, and at most
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 
@@ -97,7 +97,7 @@ def page_of(rows: list[tuple[int, T]], limit: int) -> Page[T]:
 
 
 def check_label(label: Any) -> str:
-    if not isinstance(label, str) or not _LABEL.fullmatch(label):
+    if not isinstance(label, str) or not LABEL_PATTERN.fullmatch(label):
         raise InvalidStatusLabel.bad(
             "statusLabel", label, "must be 1..50 ASCII letters, digits or '_'"
         )
@@ -107,9 +107,9 @@ def check_label(label: Any) -> str:
 def check_request_id(request_id: Any) -> str | None:
     if request_id is None:
         return None
-    if not isinstance(request_id, str) or not 0 < len(request_id) <= _REQUEST_ID_MAX:
+    if not isinstance(request_id, str) or not 0 < len(request_id) <= MAX_REQUEST_ID:
         raise InvalidArgument.bad(
-            "request_id", request_id, f"must be a string of 1..{_REQUEST_ID_MAX} characters"
+            "request_id", request_id, f"must be a string of 1..{MAX_REQUEST_ID} characters"
         )
     return request_id
 
