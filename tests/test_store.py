@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+
 import pytest
 
 import cardseq
@@ -228,6 +231,48 @@ def test_schema_is_versioned(tmp_path):
     with pytest.raises(cardseq.StoreError) as info:
         open_store(url)
     assert "99" in str(info.value) and info.value.code == 500
+
+
+def test_sqlite_reads_do_not_wait_for_a_writer(tmp_path):
+    """A write transaction held open by another connection leaves every read answering
+    at once (they took the write lock once, and waited out the busy timeout)."""
+    path = f"{tmp_path}/busy.db"
+    with open_store(f"sqlite:///{path}") as s:
+        sid = s.create_series(gold())
+        number = s.reserve("GOLD", 3).to_list()[1]
+        s.release("GOLD", 2, 1)
+    reader = open_store(f"sqlite:///{path}")  # cold caches: every call reads the database
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    answers: list[object] = []
+
+    def read_everything() -> None:
+        answers.extend(
+            [
+                reader.series_id("GOLD"),
+                reader.info(sid).next_index,
+                len(reader.list_series()),
+                reader.series_details(sid),
+                len(reader.ledger("GOLD")),
+                len(reader.ledger_page("GOLD").items),
+                reader.lookup(number)[1],
+                len(reader.labels()),
+                reader.card_state(sid, 1),
+                reader.status_log(sid, 1).items,
+            ]
+        )
+
+    thread = threading.Thread(target=read_everything)
+    try:
+        thread.start()
+        thread.join(timeout=5)
+        assert not thread.is_alive(), "a read waited for the writer"
+    finally:
+        writer.rollback()
+        thread.join()
+        writer.close()
+        reader.close()
+    assert answers == [sid, 3, 1, {}, 2, 2, 1, 5, None, []]
 
 
 @pytest.mark.parametrize("url", ["mysql://x", "sqlite:///", "cards.db"])

@@ -29,7 +29,7 @@ class Cards(Database):
 
     def labels(self) -> list[tuple[str, str, bool]]:
         """(label, status, is the status' default), by status then label."""
-        with self._transaction() as cur:
+        with self._reading() as cur:
             rows = self._run(
                 cur, "SELECT name, status, is_default FROM cardseq_labels ORDER BY status, name"
             ).fetchall()
@@ -73,7 +73,7 @@ class Cards(Database):
 
     def card_state(self, series_id: int, index: int) -> CardState | None:
         """(status, label, customer, updated) of a card whose status changed, else None."""
-        with self._transaction() as cur:
+        with self._reading() as cur:
             return self._card_row(cur, series_id, index)
 
     def _card_row(self, cur: Any, series_id: int, index: int) -> CardState | None:
@@ -128,7 +128,7 @@ class Cards(Database):
         """(from, to, label, customer, when) of a card's changes, oldest first: up to
         ``limit`` (1..1000) of those with log ids above ``after``."""
         limit, after = page_bounds(limit, after)
-        with self._transaction() as cur:
+        with self._reading() as cur:
             rows = self._run(
                 cur,
                 "SELECT id, from_status, to_status, label, customer_id, changed_at"

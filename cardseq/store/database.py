@@ -30,6 +30,11 @@ class Database(abc.ABC):
         """
 
     @abc.abstractmethod
+    def _reading(self) -> contextlib.AbstractContextManager[Any]:
+        """A cursor inside a transaction that only reads: it takes no write lock, so
+        reads never queue behind a writer. Errors as in ``_transaction``."""
+
+    @abc.abstractmethod
     def _to_db(self, value: int) -> Any:
         """An index or count as the database stores it (it may exceed 64 bits)."""
 

@@ -5,7 +5,7 @@ only if it is enabled and has room, feeding the ledger insert in the same statem
 Row locking makes concurrent reservations of a series queue up, and the same SQL runs
 on PostgreSQL-compatible distributed databases.
 
-Durability does not depend on the server's tuning: every transaction commits
+Durability does not depend on the server's tuning: every write transaction commits
 synchronously whatever ``synchronous_commit`` the server, database or role sets, and a
 server running with ``fsync`` or ``full_page_writes`` off is refused at open unless the
 URL says ``unsafe_durability=1``. A server that cannot be reached fails the call within
@@ -39,7 +39,7 @@ _SCHEMA = schema(
     start_key="start",
 )
 
-# First statement of every transaction. Any value but "off" waits for the local flush;
+# First statement of every write transaction. Any value but "off" waits for the local flush;
 # a stronger one (remote_apply, for synchronous standbys) is kept.
 _SYNCHRONOUS = (
     "SELECT set_config('synchronous_commit', 'on', true)"
@@ -130,6 +130,15 @@ class PostgresStore(Store):
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Any]:
+        with self._begin() as cur:
+            cur.execute(_SYNCHRONOUS)
+            yield cur
+
+    def _reading(self) -> contextlib.AbstractContextManager[Any]:
+        return self._begin()  # row versions: a reader waits for no writer
+
+    @contextlib.contextmanager
+    def _begin(self) -> Iterator[Any]:
         psycopg = self._psycopg
         with (
             self._connections().connection() as conn,
@@ -137,7 +146,6 @@ class PostgresStore(Store):
             conn.transaction(),
             conn.cursor() as cur,
         ):
-            cur.execute(_SYNCHRONOUS)
             yield cur
 
     def _to_db(self, value: int) -> int:

@@ -122,7 +122,7 @@ class Registry(Database):
     def series_details(self, ref: SeriesRef) -> dict[str, Any]:
         """The ``details`` given at creation ({} if none)."""
         series_id = self.info(ref).id
-        with self._transaction() as cur:
+        with self._reading() as cur:
             row = self._run(
                 cur, "SELECT body FROM cardseq_series_details WHERE series_id = ?", (series_id,)
             ).fetchone()
@@ -162,7 +162,7 @@ class Registry(Database):
         if isinstance(ref, str):
             if ref in self._codes:
                 return self._codes[ref]
-            with self._transaction() as cur:
+            with self._reading() as cur:
                 row = self._run(
                     cur, "SELECT id FROM cardseq_series WHERE code = ?", (ref,)
                 ).fetchone()
@@ -186,14 +186,14 @@ class Registry(Database):
     def info(self, ref: SeriesRef) -> SeriesInfo:
         """A series with its state: enabled, reserved so far."""
         series_id = self.series_id(ref)
-        with self._transaction() as cur:
+        with self._reading() as cur:
             row = self._run(cur, f"{_SERIES_COLUMNS} WHERE id = ?", (series_id,)).fetchone()
         if row is None:
             raise InvalidSeries.bad("seriesId", ref, "is not a known series")
         return self._series_info(row)
 
     def list_series(self) -> list[SeriesInfo]:
-        with self._transaction() as cur:
+        with self._reading() as cur:
             rows = self._run(cur, f"{_SERIES_COLUMNS} ORDER BY id").fetchall()
         return [self._series_info(row) for row in rows]
 
@@ -273,7 +273,7 @@ class Registry(Database):
         except StoreError as error:
             # Two callers with one request id: the loser finds the winner's block.
             if request_id is not None and getattr(error, "unique_violation", False):
-                with self._transaction() as cur:
+                with self._reading() as cur:
                     prior = self._prior(cur, request_id)
                 if prior is not None:
                     return self._replay(prior, definition, series_id, count, label)
@@ -411,7 +411,7 @@ class Registry(Database):
         if limit is not None:
             text += " LIMIT ?"
             args.append(limit)
-        with self._transaction() as cur:
+        with self._reading() as cur:
             rows = self._run(cur, text, tuple(args)).fetchall()
         return [_ledger_entry(row) for row in rows]
 
@@ -429,7 +429,7 @@ class Registry(Database):
 
     def _covering(self, series_id: int, index: int, kind: str) -> LedgerEntry | None:
         """The ledger row of ``kind`` whose range holds ``index``, if any."""
-        with self._transaction() as cur:
+        with self._reading() as cur:
             entry = self._last_starting_by(cur, series_id, kind, index)
         return entry if entry is not None and index < entry.stop else None
 
