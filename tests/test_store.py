@@ -11,6 +11,7 @@ import cardseq
 from cardseq import CardSeries
 from cardseq.allocator import SegmentAllocator
 from cardseq.store import SQLiteStore, open_store
+from cardseq.store.base import DuplicateRequest
 
 from .stores import check_ledger
 
@@ -146,6 +147,37 @@ def test_request_id_is_idempotent(store):
     assert info.value.field == "request_id"
     with pytest.raises(cardseq.InvalidArgument):
         store.reserve("GOLD", 1, request_id="")
+
+
+def test_a_request_id_another_caller_took_replays_its_block(store, monkeypatch):
+    """Two callers with one request id, both finding none when they look: the second
+    meets the ledger's unique index, a typed ``DuplicateRequest``, and gets the first
+    caller's block instead of another (or a 500)."""
+    store.create_series(gold())
+    first = store.reserve("GOLD", 4, request_id="race")
+    sid = store.series_id("GOLD")
+    with pytest.raises(DuplicateRequest), store._transaction() as cur:
+        store._advance(cur, sid, 4, "NOT_ISSUED", "race")
+    real, looked = store._prior, []
+
+    def too_early(cur, request_id):  # the first look ran before the winner committed
+        looked.append(request_id)
+        return None if len(looked) == 1 else real(cur, request_id)
+
+    monkeypatch.setattr(store, "_prior", too_early)
+    again = store.reserve("GOLD", 4, request_id="race")
+    assert (again.start, again.count, looked) == (first.start, 4, ["race", "race"])
+    assert store.info("GOLD").next_index == 4 and len(store.ledger("GOLD")) == 1
+
+
+def test_other_unique_violations_are_store_errors(store):
+    with pytest.raises(cardseq.StoreError) as info, store._transaction() as cur:
+        store._run(
+            cur,
+            "INSERT INTO cardseq_labels (name, status, is_default) VALUES (?, ?, ?)",
+            ("ACTIVE", "ACTIVE", False),
+        )
+    assert not isinstance(info.value, DuplicateRequest) and info.value.code == 500
 
 
 @pytest.mark.parametrize("label", ["", "not a label", "x" * 51, 5, None])

@@ -24,6 +24,7 @@ from typing import Any
 from ..errors import InvalidArgument, StoreError, StoreNotDurable, StoreUnreachable
 from .base import Store, check_schema, now, schema, translate
 
+REQUEST_ID_CONSTRAINT = "cardseq_ledger_request_id_key"
 CONNECT_TIMEOUT = 5  # seconds, when the URL sets no connect_timeout
 UNSAFE_OPTION = "unsafe_durability"
 # Server settings without which a committed transaction may not survive a crash.
@@ -142,7 +143,7 @@ class PostgresStore(Store):
         psycopg = self._psycopg
         with (
             self._connections().connection() as conn,
-            translate(psycopg.Error, unique=(psycopg.errors.UniqueViolation,)),
+            translate(psycopg.Error, duplicate_request=_duplicate_request),
             conn.transaction(),
             conn.cursor() as cur,
         ):
@@ -244,6 +245,17 @@ class _Connections:
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
+
+
+def _duplicate_request(error: BaseException) -> bool:
+    """A violation of the ledger's unique request ids: the constraint PostgreSQL named
+    for ``request_id TEXT UNIQUE``."""
+    import psycopg
+
+    return (
+        isinstance(error, psycopg.errors.UniqueViolation)
+        and error.diag.constraint_name == REQUEST_ID_CONSTRAINT
+    )
 
 
 def _settings(url: str, shown: str) -> tuple[str, bool, str, int]:

@@ -24,7 +24,6 @@ from ..errors import (
     SeriesExhausted,
     SeriesExists,
     SeriesOverlap,
-    StoreError,
     show,
 )
 from ..series import (
@@ -34,7 +33,7 @@ from ..series import (
     positive_count,
     whole_number,
 )
-from .database import Database
+from .database import Database, DuplicateRequest
 from .records import (
     DEFAULT_LABEL,
     DEFAULT_LIMIT,
@@ -270,14 +269,13 @@ class Registry(Database):
                 start = self._advance(cur, series_id, count, label, request_id)
                 if start is None:
                     self._refuse(cur, series_id, definition, count)
-        except StoreError as error:
-            # Two callers with one request id: the loser finds the winner's block.
-            if request_id is not None and getattr(error, "unique_violation", False):
-                with self._reading() as cur:
-                    prior = self._prior(cur, request_id)
-                if prior is not None:
-                    return self._replay(prior, definition, series_id, count, label)
-            raise
+        except DuplicateRequest:
+            # Two callers with one request id: the loser replays the winner's block.
+            with self._reading() as cur:
+                prior = self._prior(cur, request_id) if request_id is not None else None
+            if prior is None:
+                raise
+            return self._replay(prior, definition, series_id, count, label)
         return Block(definition, start, count)
 
     def _check_generation_label(self, cur: Any, label: str) -> None:

@@ -99,7 +99,7 @@ class SQLiteStore(Store):
     @contextlib.contextmanager
     def _begin(self, statement: str) -> Iterator[sqlite3.Cursor]:
         conn = self._connection()
-        with translate(sqlite3.Error, unique=(sqlite3.IntegrityError,)):
+        with translate(sqlite3.Error, duplicate_request=_duplicate_request):
             cur = conn.execute(statement)
             try:
                 yield cur
@@ -153,3 +153,10 @@ class SQLiteStore(Store):
         self._all.clear()
         self._shared = None
         self._local = threading.local()
+
+
+def _duplicate_request(error: BaseException) -> bool:
+    """A violation of the ledger's unique request ids (SQLite names the column)."""
+    return isinstance(error, sqlite3.IntegrityError) and str(error).endswith(
+        "cardseq_ledger.request_id"
+    )
