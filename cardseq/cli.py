@@ -25,7 +25,6 @@ from .errors import (
     InvalidCount,
     InvalidLength,
     InvalidOffset,
-    SeriesExists,
 )
 from .integers import text_int
 from .series import CardSeries, Method
@@ -185,15 +184,7 @@ def series_create(
         method=method,
     )
     with _opened(db) as store:
-        try:
-            series_id = store.create_series(definition, enabled=not disabled)
-        except SeriesExists:
-            if not exists_ok:
-                raise
-            info = store.info(code)
-            if info.series.to_dict() != definition.to_dict():
-                raise
-            series_id = info.id
+        series_id = store.create_series(definition, enabled=not disabled, exists_ok=exists_ok)
     click.echo(series_id)
 
 

@@ -67,6 +67,39 @@ def test_duplicate_code(store):
     assert len(store.list_series()) == 1
 
 
+def test_create_series_exists_ok_gives_the_same_definition_its_id(store):
+    sid = store.create_series(gold(offset=3))
+    assert store.create_series(gold(offset=3), exists_ok=True) == sid
+    assert store.create_series(gold(offset=3), enabled=False, exists_ok=True) == sid
+    for other in (gold(offset=1), gold(length=13), gold(method="LUHN"), gold(prefix="GOLDX")):
+        with pytest.raises(cardseq.SeriesExists) as info:
+            store.create_series(other, exists_ok=True)
+        assert info.value.code == 3002 and info.value.field == "code"
+        assert "another definition" in str(info.value)
+    with pytest.raises(cardseq.SeriesExists):  # without exists_ok, still a duplicate
+        store.create_series(gold(offset=3))
+    assert [i.id for i in store.list_series()] == [sid]
+
+
+def test_add_label_exists_ok_and_its_own_error(store):
+    store.add_label("PRINTED", "NOT_ISSUED")
+    with pytest.raises(cardseq.LabelExists) as info:
+        store.add_label("PRINTED", "NOT_ISSUED")
+    assert (info.value.code, info.value.field, info.value.value) == (3019, "statusLabel", "PRINTED")
+    assert "'PRINTED' exists already, for NOT_ISSUED" in str(info.value)
+    store.add_label("PRINTED", "NOT_ISSUED", exists_ok=True)
+    store.add_label("ACTIVE", "ACTIVE", exists_ok=True)  # a status' own label
+    with pytest.raises(cardseq.LabelExists) as info:
+        store.add_label("PRINTED", "ACTIVE", exists_ok=True)  # another status
+    assert info.value.code == 3019
+    store.add_label("PRINTED", "NOT_ISSUED", default=True, exists_ok=True)
+    assert [(n, s, d) for n, s, d in store.labels() if s == "NOT_ISSUED"] == [
+        ("NOT_ISSUED", "NOT_ISSUED", False),
+        ("PRINTED", "NOT_ISSUED", True),
+    ]
+    assert len(store.labels()) == 6
+
+
 @pytest.mark.parametrize(
     ("first", "second", "overlap"),
     [

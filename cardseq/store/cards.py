@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ..errors import InvalidStatusLabel
+from ..errors import InvalidStatusLabel, LabelExists
 from .database import Database
 from .records import (
     DEFAULT_LIMIT,
@@ -35,19 +35,30 @@ class Cards(Database):
             ).fetchall()
         return [(name, status, bool(default)) for name, status, default in rows]
 
-    def add_label(self, name: str, status: str, *, default: bool = False) -> None:
-        """Map a new label to a status (labels keep their status once created)."""
+    def add_label(
+        self, name: str, status: str, *, default: bool = False, exists_ok: bool = False
+    ) -> None:
+        """Map a new label to a status (labels keep their status once created).
+
+        A label that exists is 3019 (``LabelExists``), unless ``exists_ok`` and it is
+        mapped to the same status.
+        """
         name = check_label(name)
         if status not in STATUSES:
             raise InvalidStatusLabel.bad("status", status, f"is not one of {', '.join(STATUSES)}")
         with self._transaction() as cur:
-            if self._run(cur, "SELECT 1 FROM cardseq_labels WHERE name = ?", (name,)).fetchone():
-                raise InvalidStatusLabel.bad("statusLabel", name, "exists already")
-            self._run(
+            added = self._run(
                 cur,
-                "INSERT INTO cardseq_labels (name, status, is_default) VALUES (?, ?, ?)",
+                "INSERT INTO cardseq_labels (name, status, is_default) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO NOTHING",
                 (name, status, False),
-            )
+            ).rowcount
+            if not added:
+                row = self._run(
+                    cur, "SELECT status FROM cardseq_labels WHERE name = ?", (name,)
+                ).fetchone()
+                if not exists_ok or row[0] != status:
+                    raise LabelExists.bad("statusLabel", name, f"exists already, for {row[0]}")
             if default:
                 self._make_default(cur, status, name)
 

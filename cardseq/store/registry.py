@@ -78,23 +78,36 @@ class Registry(Database):
         Runs in the caller's transaction."""
 
     def create_series(
-        self, series: CardSeries, *, enabled: bool = True, details: dict[str, Any] | None = None
+        self,
+        series: CardSeries,
+        *,
+        enabled: bool = True,
+        details: dict[str, Any] | None = None,
+        exists_ok: bool = False,
     ) -> int:
         """Register ``series``; return its new integer id.
 
         ``details``: other fields to keep with it (JSON-able), see ``series_details``.
 
-        A code in use is 3002; a number space that can meet an existing series' is
-        3006 (any overlap, not only the same prefix, suffix and length).
+        A code in use is 3002, unless ``exists_ok`` and it holds the same definition
+        (code, prefix, suffix, length, offset, method): then its id, so that a setup
+        can run twice. A number space that can meet an existing series' is 3006 (any
+        overlap, not only the same prefix, suffix and length).
         """
         if not isinstance(series, CardSeries):
             raise InvalidSeries.bad("series", series, "is not a CardSeries")
         with self._transaction() as cur:
             self._lock_registry(cur)
-            if self._run(
-                cur, "SELECT id FROM cardseq_series WHERE code = ?", (series.code,)
-            ).fetchone():
-                raise SeriesExists.bad("code", series.code, "is already a series code")
+            row = self._run(cur, f"{_SERIES_COLUMNS} WHERE code = ?", (series.code,)).fetchone()
+            if row is not None:
+                existing = self._series_info(row)
+                if not exists_ok:
+                    raise SeriesExists.bad("code", series.code, "is already a series code")
+                if existing.series.to_dict() != series.to_dict():
+                    raise SeriesExists.bad(
+                        "code", series.code, "is already the code of another definition"
+                    )
+                return existing.id
             rows = self._run(
                 cur,
                 "SELECT id, code, prefix, suffix FROM cardseq_series WHERE length = ?",
