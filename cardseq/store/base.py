@@ -32,7 +32,7 @@ from .records import (
     page_bounds,
 )
 from .registry import Registry
-from .schema import SCHEMA_VERSION, check_schema, schema
+from .schema import SCHEMA_VERSION, migrate, schema
 
 
 class Store(Registry, Cards):
@@ -74,7 +74,7 @@ __all__ = [
     "Store",
     "check_label",
     "check_request_id",
-    "check_schema",
+    "migrate",
     "now",
     "page_bounds",
     "schema",

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import InvalidArgument, StoreError, StoreNotDurable, StoreUnreachable
-from .base import Store, check_schema, now, schema, translate
+from .base import Store, migrate, now, schema, translate
 
 REQUEST_ID_CONSTRAINT = "cardseq_ledger_request_id_key"
 CONNECT_TIMEOUT = 5  # seconds, when the URL sets no connect_timeout
@@ -84,7 +84,7 @@ class PostgresStore(Store):
                 self._check_crash_safety(cur)
                 cur.execute("SELECT pg_advisory_xact_lock(4242001)")  # one migrator at a time
                 cur.execute(_SCHEMA)
-                check_schema(self, cur)
+                migrate(self, cur)
         except BaseException:
             self.close()
             raise

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from .base import Store, check_schema, now, schema, translate
+from .base import Store, migrate, now, schema, translate
 
 BUSY_TIMEOUT_MS = 60_000
 
@@ -113,7 +113,7 @@ class SQLiteStore(Store):
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     cur.execute(statement)
-            check_schema(self, cur)
+            migrate(self, cur)
 
     def _to_db(self, value: int) -> str:
         return str(value)
