@@ -11,14 +11,11 @@ from cardseq import CardSeries, CardService
 from cardseq.service import TRANSITIONS
 from cardseq.store import open_store
 
-from .test_store import BACKENDS, make_store
 
-
-@pytest.fixture(params=BACKENDS)
-def service(request, tmp_path):
-    store = make_store(request.param, tmp_path, request)
-    yield CardService(store, max_count=1000)
-    store.close()
+@pytest.fixture
+def service(store):
+    """A service over a new store on each backend (the ``store`` fixture)."""
+    return CardService(store, max_count=1000)
 
 
 def reference_series(service) -> int:

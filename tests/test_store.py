@@ -15,23 +15,6 @@ from cardseq.store.base import DuplicateRequest
 
 from .stores import check_ledger
 
-BACKENDS = ["memory", "sqlite", "postgres"]
-
-
-def make_store(kind, tmp_path, request):
-    if kind == "memory":
-        return open_store("memory://")
-    if kind == "sqlite":
-        return open_store(f"sqlite:///{tmp_path}/cards.db")
-    return open_store(request.getfixturevalue("postgres_url"))
-
-
-@pytest.fixture(params=BACKENDS)
-def store(request, tmp_path):
-    s = make_store(request.param, tmp_path, request)
-    yield s
-    s.close()
-
 
 def gold(**kw):
     spec = {"prefix": "GOLD", "length": 12}
