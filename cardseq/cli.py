@@ -371,11 +371,16 @@ def labels_list(db: str | None) -> None:
     is_flag=True,
     help="Make NAME the label that changes to this status record by default.",
 )
+@click.option(
+    "--exists-ok",
+    is_flag=True,
+    help="A label NAME that already stands for this status is fine (else error 3019).",
+)
 @db_option
-def labels_add(name: str, status: str, make_default: bool, db: str | None) -> None:
+def labels_add(name: str, status: str, make_default: bool, exists_ok: bool, db: str | None) -> None:
     """Add the status label NAME (a label keeps its status once created)."""
     with _opened(db) as service:
-        service.add_label(name, status.upper(), default=make_default)
+        service.add_label(name, status.upper(), default=make_default, exists_ok=exists_ok)
     click.echo(f"label {name} added for {status.upper()}", err=True)
 
 

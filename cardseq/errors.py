@@ -138,6 +138,13 @@ class InvalidStatusLabel(CardSeqError, ValueError):
     code = 3017
 
 
+class LabelExists(InvalidStatusLabel):
+    """A status label of that name exists already (an ``InvalidStatusLabel`` too, as it
+    was before it had a code of its own)."""
+
+    code = 3019
+
+
 class LabelNotMapped(CardSeqError, ValueError):
     code = 3018
 

@@ -18,7 +18,6 @@ from .errors import (
     CardNotFound,
     CountTooLarge,
     InvalidStatusLabel,
-    SeriesExists,
     StatusUnchanged,
     TransitionNotAllowed,
     clip,
@@ -107,15 +106,9 @@ class CardService:
         """Register ``series``; its new id. With ``exists_ok``, a series of the same code
         and definition is not an error (3002) but the answer: its id, so a setup can run
         twice."""
-        try:
-            return self.store.create_series(series, enabled=enabled, details=details)
-        except SeriesExists:
-            if not exists_ok:
-                raise
-            info = self.store.info(series.code)
-            if info.series.to_dict() != series.to_dict():
-                raise
-            return info.id
+        return self.store.create_series(
+            series, enabled=enabled, details=details, exists_ok=exists_ok
+        )
 
     def series(self, ref: SeriesRef) -> SeriesInfo:
         """A series (by id or code) and its state."""
@@ -212,8 +205,12 @@ class CardService:
         """Every label, by status then name."""
         return [Label(*row) for row in self.store.labels()]
 
-    def add_label(self, label: str, status: str, *, default: bool = False) -> None:
-        self.store.add_label(label, status, default=default)
+    def add_label(
+        self, label: str, status: str, *, default: bool = False, exists_ok: bool = False
+    ) -> None:
+        """Add a status label for ``status``; an existing one is 3019, or fine with
+        ``exists_ok`` when it stands for the same status."""
+        self.store.add_label(label, status, default=default, exists_ok=exists_ok)
 
     def set_default_label(self, status: str, label: str) -> None:
         self.store.set_default_label(status, label)

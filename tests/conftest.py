@@ -1,5 +1,6 @@
 """Shared fixtures: the engine twins, Hypothesis settings for CI and for developers, a
-throwaway PostgreSQL server with a fresh database per test, and the fuzz guard plugin."""
+throwaway PostgreSQL server with a fresh database per test, a new store on each backend,
+and the fuzz guard plugin."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, settings
 
+from cardseq.store import open_store
+
 from .pgcluster import PostgresCluster, create_database, drop_database
+from .stores import BACKENDS, SHARED_BACKENDS, store_url
 
 # pytester runs pytest on made-up test files (tests/test_fuzz.py checks the fuzz guard)
 pytest_plugins = ("pytester", "tests.fuzzguard")
@@ -90,3 +94,19 @@ def postgres_url(request) -> str:
         drop_database(server, name)
     except psycopg.Error:
         pass
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, tmp_path):
+    """A new, empty store on each backend (memory, a SQLite file, PostgreSQL), closed
+    after the test."""
+    opened = open_store(store_url(request.param, tmp_path, request))
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(params=SHARED_BACKENDS)
+def shared_url(request, tmp_path) -> str:
+    """The URL of a new store that other threads and processes can open too (a SQLite
+    file, PostgreSQL)."""
+    return store_url(request.param, tmp_path, request)

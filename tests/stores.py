@@ -6,6 +6,19 @@ import itertools
 
 from cardseq.store import Store
 
+#: every backend; the shared ones are those other processes can open too
+BACKENDS = ["memory", "sqlite", "postgres"]
+SHARED_BACKENDS = ["sqlite", "postgres"]
+
+
+def store_url(kind: str, tmp_path, request) -> str:
+    """The URL of a new, empty store of backend ``kind`` for this test."""
+    if kind == "memory":
+        return "memory://"
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path}/cards.db"
+    return request.getfixturevalue("postgres_url")
+
 
 def check_ledger(store: Store, series) -> list[tuple[int, int]]:
     """Assert the reservations of ``series`` tile ``[0, next_index)``; return them.

@@ -661,7 +661,9 @@ def test_labels(cli):
     table = ok(cli("labels", "list"))
     assert "PRINTED     NOT_ISSUED  no" in table and "GIVEN       ACTIVE      yes" in table
     assert "ACTIVE      ACTIVE      no" in table
-    fails_with(cli("labels", "add", "PRINTED", "--status", "ACTIVE"), 3017)
+    fails_with(cli("labels", "add", "PRINTED", "--status", "ACTIVE"), 3019)  # exists
+    fails_with(cli("labels", "add", "PRINTED", "--status", "ACTIVE", "--exists-ok"), 3019)
+    ok(cli("labels", "add", "PRINTED", "--status", "not_issued", "--exists-ok"))  # same: fine
     fails_with(cli("labels", "add", "LOST", "--status", "GONE"), 3017)
     ok(cli("series", "create", "GOLD", "--prefix", "GOLD", "--length", "10"))
     fails_with(cli("generate", "GOLD", "--count", "1", "--status-label", "GIVEN"), 3018)

@@ -16,11 +16,10 @@ from .stores import check_ledger
 from .workers import reserve_many
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/cards.db"
-    return request.getfixturevalue("postgres_url")
+@pytest.fixture
+def url(shared_url):
+    """Each store that threads and processes share: a SQLite file, PostgreSQL."""
+    return shared_url
 
 
 def assert_disjoint_and_ledgered(store, series, blocks):

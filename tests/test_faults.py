@@ -14,7 +14,6 @@ import threading
 import time
 
 import psycopg
-import pytest
 
 import cardseq
 from cardseq import CardSeries
@@ -34,13 +33,8 @@ def start_worker(url: str, series: str) -> subprocess.Popen:
     )
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_sigkill_mid_reservations(backend, tmp_path, request):
-    url = (
-        f"sqlite:///{tmp_path}/cards.db"
-        if backend == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
+def test_sigkill_mid_reservations(shared_url):
+    url = shared_url
     with open_store(url) as store:
         store.create_series(CardSeries("K", prefix="7", length=12, method="LUHN"))
     victim, survivor = start_worker(url, "K"), start_worker(url, "K")

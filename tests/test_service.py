@@ -16,14 +16,11 @@ from cardseq.server import wire
 from cardseq.service import TRANSITIONS
 from cardseq.store import open_store
 
-from .test_store import BACKENDS, make_store
 
-
-@pytest.fixture(params=BACKENDS)
-def service(request, tmp_path):
-    store = make_store(request.param, tmp_path, request)
-    yield CardService(store, max_count=1000)
-    store.close()
+@pytest.fixture
+def service(store):
+    """A service over a new store on each backend (the ``store`` fixture)."""
+    return CardService(store, max_count=1000)
 
 
 def reference_series(service) -> int:
@@ -222,6 +219,33 @@ def test_old_databases_are_migrated(tmp_path):
     with service.store._transaction() as cur:
         assert cur.execute("SELECT version FROM cardseq_schema").fetchone()[0] == 2
     service.store.close()
+
+
+def test_migration_steps_run_in_order_in_the_opening_transaction(tmp_path, monkeypatch):
+    """Each schema version has its step; a step that fails leaves the database as it was."""
+    from cardseq.store import schema
+
+    url = f"sqlite:///{tmp_path}/steps.db"
+    open_store(url).close()
+    ran = []
+
+    def v2_to_v3(store, cur):
+        ran.append(3)
+        store._run(cur, "ALTER TABLE cardseq_labels ADD COLUMN note TEXT")
+
+    def v3_to_v4(store, cur):
+        ran.append(4)
+        raise cardseq.StoreError("step 3 -> 4 failed")
+
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, v2_to_v3, v3_to_v4])
+    with pytest.raises(cardseq.StoreError, match="3 -> 4"):
+        open_store(url)
+    assert ran == [3, 4]
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:-1])
+    with open_store(url) as store, store._reading() as cur:  # step 2 -> 3 rolled back: again
+        assert cur.execute("SELECT version FROM cardseq_schema").fetchone()[0] == 3
+        assert cur.execute("SELECT note FROM cardseq_labels").fetchall()
+    assert ran == [3, 4, 3]
 
 
 @settings(max_examples=40, deadline=None)

@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+
 import pytest
 
 import cardseq
 from cardseq import CardSeries
 from cardseq.allocator import SegmentAllocator
 from cardseq.store import SQLiteStore, open_store
+from cardseq.store.base import DuplicateRequest
 
 from .stores import check_ledger
-
-BACKENDS = ["memory", "sqlite", "postgres"]
-
-
-def make_store(kind, tmp_path, request):
-    if kind == "memory":
-        return open_store("memory://")
-    if kind == "sqlite":
-        return open_store(f"sqlite:///{tmp_path}/cards.db")
-    return open_store(request.getfixturevalue("postgres_url"))
-
-
-@pytest.fixture(params=BACKENDS)
-def store(request, tmp_path):
-    s = make_store(request.param, tmp_path, request)
-    yield s
-    s.close()
 
 
 def gold(**kw):
@@ -61,6 +48,39 @@ def test_duplicate_code(store):
         store.create_series(CardSeries("GOLD", prefix="X", length=20))
     assert info.value.code == 3002
     assert len(store.list_series()) == 1
+
+
+def test_create_series_exists_ok_gives_the_same_definition_its_id(store):
+    sid = store.create_series(gold(offset=3))
+    assert store.create_series(gold(offset=3), exists_ok=True) == sid
+    assert store.create_series(gold(offset=3), enabled=False, exists_ok=True) == sid
+    for other in (gold(offset=1), gold(length=13), gold(method="LUHN"), gold(prefix="GOLDX")):
+        with pytest.raises(cardseq.SeriesExists) as info:
+            store.create_series(other, exists_ok=True)
+        assert info.value.code == 3002 and info.value.field == "code"
+        assert "another definition" in str(info.value)
+    with pytest.raises(cardseq.SeriesExists):  # without exists_ok, still a duplicate
+        store.create_series(gold(offset=3))
+    assert [i.id for i in store.list_series()] == [sid]
+
+
+def test_add_label_exists_ok_and_its_own_error(store):
+    store.add_label("PRINTED", "NOT_ISSUED")
+    with pytest.raises(cardseq.LabelExists) as info:
+        store.add_label("PRINTED", "NOT_ISSUED")
+    assert (info.value.code, info.value.field, info.value.value) == (3019, "statusLabel", "PRINTED")
+    assert "'PRINTED' exists already, for NOT_ISSUED" in str(info.value)
+    store.add_label("PRINTED", "NOT_ISSUED", exists_ok=True)
+    store.add_label("ACTIVE", "ACTIVE", exists_ok=True)  # a status' own label
+    with pytest.raises(cardseq.LabelExists) as info:
+        store.add_label("PRINTED", "ACTIVE", exists_ok=True)  # another status
+    assert info.value.code == 3019
+    store.add_label("PRINTED", "NOT_ISSUED", default=True, exists_ok=True)
+    assert [(n, s, d) for n, s, d in store.labels() if s == "NOT_ISSUED"] == [
+        ("NOT_ISSUED", "NOT_ISSUED", False),
+        ("PRINTED", "NOT_ISSUED", True),
+    ]
+    assert len(store.labels()) == 6
 
 
 @pytest.mark.parametrize(
@@ -143,6 +163,37 @@ def test_request_id_is_idempotent(store):
     assert info.value.field == "request_id"
     with pytest.raises(cardseq.InvalidArgument):
         store.reserve("GOLD", 1, request_id="")
+
+
+def test_a_request_id_another_caller_took_replays_its_block(store, monkeypatch):
+    """Two callers with one request id, both finding none when they look: the second
+    meets the ledger's unique index, a typed ``DuplicateRequest``, and gets the first
+    caller's block instead of another (or a 500)."""
+    store.create_series(gold())
+    first = store.reserve("GOLD", 4, request_id="race")
+    sid = store.series_id("GOLD")
+    with pytest.raises(DuplicateRequest), store._transaction() as cur:
+        store._advance(cur, sid, 4, "NOT_ISSUED", "race")
+    real, looked = store._prior, []
+
+    def too_early(cur, request_id):  # the first look ran before the winner committed
+        looked.append(request_id)
+        return None if len(looked) == 1 else real(cur, request_id)
+
+    monkeypatch.setattr(store, "_prior", too_early)
+    again = store.reserve("GOLD", 4, request_id="race")
+    assert (again.start, again.count, looked) == (first.start, 4, ["race", "race"])
+    assert store.info("GOLD").next_index == 4 and len(store.ledger("GOLD")) == 1
+
+
+def test_other_unique_violations_are_store_errors(store):
+    with pytest.raises(cardseq.StoreError) as info, store._transaction() as cur:
+        store._run(
+            cur,
+            "INSERT INTO cardseq_labels (name, status, is_default) VALUES (?, ?, ?)",
+            ("ACTIVE", "ACTIVE", False),
+        )
+    assert not isinstance(info.value, DuplicateRequest) and info.value.code == 500
 
 
 @pytest.mark.parametrize("label", ["", "not a label", "x" * 51, 5, None])
@@ -230,6 +281,48 @@ def test_schema_is_versioned(tmp_path):
     with pytest.raises(cardseq.StoreError) as info:
         open_store(url)
     assert "99" in str(info.value) and info.value.code == 500
+
+
+def test_sqlite_reads_do_not_wait_for_a_writer(tmp_path):
+    """A write transaction held open by another connection leaves every read answering
+    at once (they took the write lock once, and waited out the busy timeout)."""
+    path = f"{tmp_path}/busy.db"
+    with open_store(f"sqlite:///{path}") as s:
+        sid = s.create_series(gold())
+        number = s.reserve("GOLD", 3).to_list()[1]
+        s.release("GOLD", 2, 1)
+    reader = open_store(f"sqlite:///{path}")  # cold caches: every call reads the database
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    answers: list[object] = []
+
+    def read_everything() -> None:
+        answers.extend(
+            [
+                reader.series_id("GOLD"),
+                reader.info(sid).next_index,
+                len(reader.list_series()),
+                reader.series_details(sid),
+                len(reader.ledger("GOLD")),
+                len(reader.ledger_page("GOLD").items),
+                reader.lookup(number)[1],
+                len(reader.labels()),
+                reader.card_state(sid, 1),
+                reader.status_log(sid, 1).items,
+            ]
+        )
+
+    thread = threading.Thread(target=read_everything)
+    try:
+        thread.start()
+        thread.join(timeout=5)
+        assert not thread.is_alive(), "a read waited for the writer"
+    finally:
+        writer.rollback()
+        thread.join()
+        writer.close()
+        reader.close()
+    assert answers == [sid, 3, 1, {}, 2, 2, 1, 5, None, []]
 
 
 @pytest.mark.parametrize("url", ["mysql://x", "sqlite:///", "cards.db"])

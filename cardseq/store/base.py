@@ -10,10 +10,11 @@ the single step that advances a series (``_advance``).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ..errors import StoreError
 from .cards import Cards
+from .database import DuplicateRequest
 from .records import (
     DEFAULT_LABEL,
     DEFAULT_LIMIT,
@@ -31,24 +32,30 @@ from .records import (
     page_bounds,
 )
 from .registry import Registry
-from .schema import SCHEMA_VERSION, check_schema, schema
+from .schema import SCHEMA_VERSION, migrate, schema
 
 
 class Store(Registry, Cards):
     """A series registry and block ledger over a SQL database."""
 
 
+def _never(error: BaseException) -> bool:
+    return False
+
+
 @contextlib.contextmanager
 def translate(
-    *errors: type[BaseException], unique: tuple[type[BaseException], ...] = ()
+    *errors: type[BaseException],
+    duplicate_request: Callable[[BaseException], bool] = _never,
 ) -> Iterator[None]:
-    """Turn a driver's errors into ``StoreError`` (code 500), flagging unique violations."""
+    """Turn a driver's ``errors`` into ``StoreError`` (code 500), and those that
+    ``duplicate_request`` recognises (the ledger's unique request ids) into
+    ``DuplicateRequest``, which ``reserve`` answers."""
     try:
         yield
     except errors as error:
-        wrapped = StoreError(f"store error: {type(error).__name__}: {error}".strip())
-        wrapped.unique_violation = isinstance(error, unique)  # type: ignore[attr-defined]
-        raise wrapped from error
+        kind = DuplicateRequest if duplicate_request(error) else StoreError
+        raise kind(f"store error: {type(error).__name__}: {error}".strip()) from error
 
 
 __all__ = [
@@ -59,6 +66,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "STATUSES",
     "CardState",
+    "DuplicateRequest",
     "LedgerEntry",
     "Page",
     "SeriesInfo",
@@ -66,7 +74,7 @@ __all__ = [
     "Store",
     "check_label",
     "check_request_id",
-    "check_schema",
+    "migrate",
     "now",
     "page_bounds",
     "schema",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ..errors import InvalidStatusLabel
+from ..errors import InvalidStatusLabel, LabelExists
 from .database import Database
 from .records import (
     DEFAULT_LIMIT,
@@ -29,25 +29,36 @@ class Cards(Database):
 
     def labels(self) -> list[tuple[str, str, bool]]:
         """(label, status, is the status' default), by status then label."""
-        with self._transaction() as cur:
+        with self._reading() as cur:
             rows = self._run(
                 cur, "SELECT name, status, is_default FROM cardseq_labels ORDER BY status, name"
             ).fetchall()
         return [(name, status, bool(default)) for name, status, default in rows]
 
-    def add_label(self, name: str, status: str, *, default: bool = False) -> None:
-        """Map a new label to a status (labels keep their status once created)."""
+    def add_label(
+        self, name: str, status: str, *, default: bool = False, exists_ok: bool = False
+    ) -> None:
+        """Map a new label to a status (labels keep their status once created).
+
+        A label that exists is 3019 (``LabelExists``), unless ``exists_ok`` and it is
+        mapped to the same status.
+        """
         name = check_label(name)
         if status not in STATUSES:
             raise InvalidStatusLabel.bad("status", status, f"is not one of {', '.join(STATUSES)}")
         with self._transaction() as cur:
-            if self._run(cur, "SELECT 1 FROM cardseq_labels WHERE name = ?", (name,)).fetchone():
-                raise InvalidStatusLabel.bad("statusLabel", name, "exists already")
-            self._run(
+            added = self._run(
                 cur,
-                "INSERT INTO cardseq_labels (name, status, is_default) VALUES (?, ?, ?)",
+                "INSERT INTO cardseq_labels (name, status, is_default) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO NOTHING",
                 (name, status, False),
-            )
+            ).rowcount
+            if not added:
+                row = self._run(
+                    cur, "SELECT status FROM cardseq_labels WHERE name = ?", (name,)
+                ).fetchone()
+                if not exists_ok or row[0] != status:
+                    raise LabelExists.bad("statusLabel", name, f"exists already, for {row[0]}")
             if default:
                 self._make_default(cur, status, name)
 
@@ -73,7 +84,7 @@ class Cards(Database):
 
     def card_state(self, series_id: int, index: int) -> CardState | None:
         """(status, label, customer, updated) of a card whose status changed, else None."""
-        with self._transaction() as cur:
+        with self._reading() as cur:
             return self._card_row(cur, series_id, index)
 
     def _card_row(self, cur: Any, series_id: int, index: int) -> CardState | None:
@@ -128,7 +139,7 @@ class Cards(Database):
         """(from, to, label, customer, when) of a card's changes, oldest first: up to
         ``limit`` (1..1000) of those with log ids above ``after``."""
         limit, after = page_bounds(limit, after)
-        with self._transaction() as cur:
+        with self._reading() as cur:
             rows = self._run(
                 cur,
                 "SELECT id, from_status, to_status, label, customer_id, changed_at"

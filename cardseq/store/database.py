@@ -11,6 +11,14 @@ import abc
 import contextlib
 from typing import Any, Self
 
+from ..errors import StoreError
+
+
+class DuplicateRequest(StoreError):
+    """The ledger already holds this request id: another caller's reservation with it
+    committed first. ``reserve`` answers it by replaying that caller's block; it reaches
+    a caller (code 500) only if that block cannot be read."""
+
 
 class Database(abc.ABC):
     """A SQL database reached through a DB-API driver."""
@@ -26,8 +34,14 @@ class Database(abc.ABC):
     def _transaction(self) -> contextlib.AbstractContextManager[Any]:
         """A cursor inside a write transaction: committed on exit, rolled back on error.
 
-        Database errors come out as ``StoreError``.
+        Database errors come out as ``StoreError``; a request id the ledger holds
+        already, as ``DuplicateRequest``.
         """
+
+    @abc.abstractmethod
+    def _reading(self) -> contextlib.AbstractContextManager[Any]:
+        """A cursor inside a transaction that only reads: it takes no write lock, so
+        reads never queue behind a writer. Errors as in ``_transaction``."""
 
     @abc.abstractmethod
     def _to_db(self, value: int) -> Any:

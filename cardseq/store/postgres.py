@@ -5,7 +5,7 @@ only if it is enabled and has room, feeding the ledger insert in the same statem
 Row locking makes concurrent reservations of a series queue up, and the same SQL runs
 on PostgreSQL-compatible distributed databases.
 
-Durability does not depend on the server's tuning: every transaction commits
+Durability does not depend on the server's tuning: every write transaction commits
 synchronously whatever ``synchronous_commit`` the server, database or role sets, and a
 server running with ``fsync`` or ``full_page_writes`` off is refused at open unless the
 URL says ``unsafe_durability=1``. A server that cannot be reached fails the call within
@@ -22,8 +22,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import InvalidArgument, StoreError, StoreNotDurable, StoreUnreachable
-from .base import Store, check_schema, now, schema, translate
+from .base import Store, migrate, now, schema, translate
 
+REQUEST_ID_CONSTRAINT = "cardseq_ledger_request_id_key"
 CONNECT_TIMEOUT = 5  # seconds, when the URL sets no connect_timeout
 UNSAFE_OPTION = "unsafe_durability"
 # Server settings without which a committed transaction may not survive a crash.
@@ -39,7 +40,7 @@ _SCHEMA = schema(
     start_key="start",
 )
 
-# First statement of every transaction. Any value but "off" waits for the local flush;
+# First statement of every write transaction. Any value but "off" waits for the local flush;
 # a stronger one (remote_apply, for synchronous standbys) is kept.
 _SYNCHRONOUS = (
     "SELECT set_config('synchronous_commit', 'on', true)"
@@ -83,7 +84,7 @@ class PostgresStore(Store):
                 self._check_crash_safety(cur)
                 cur.execute("SELECT pg_advisory_xact_lock(4242001)")  # one migrator at a time
                 cur.execute(_SCHEMA)
-                check_schema(self, cur)
+                migrate(self, cur)
         except BaseException:
             self.close()
             raise
@@ -130,14 +131,22 @@ class PostgresStore(Store):
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Any]:
+        with self._begin() as cur:
+            cur.execute(_SYNCHRONOUS)
+            yield cur
+
+    def _reading(self) -> contextlib.AbstractContextManager[Any]:
+        return self._begin()  # row versions: a reader waits for no writer
+
+    @contextlib.contextmanager
+    def _begin(self) -> Iterator[Any]:
         psycopg = self._psycopg
         with (
             self._connections().connection() as conn,
-            translate(psycopg.Error, unique=(psycopg.errors.UniqueViolation,)),
+            translate(psycopg.Error, duplicate_request=_duplicate_request),
             conn.transaction(),
             conn.cursor() as cur,
         ):
-            cur.execute(_SYNCHRONOUS)
             yield cur
 
     def _to_db(self, value: int) -> int:
@@ -236,6 +245,17 @@ class _Connections:
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
+
+
+def _duplicate_request(error: BaseException) -> bool:
+    """A violation of the ledger's unique request ids: the constraint PostgreSQL named
+    for ``request_id TEXT UNIQUE``."""
+    import psycopg
+
+    return (
+        isinstance(error, psycopg.errors.UniqueViolation)
+        and error.diag.constraint_name == REQUEST_ID_CONSTRAINT
+    )
 
 
 def _settings(url: str, shown: str) -> tuple[str, bool, str, int]:

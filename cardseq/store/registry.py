@@ -24,7 +24,6 @@ from ..errors import (
     SeriesExhausted,
     SeriesExists,
     SeriesOverlap,
-    StoreError,
     clip,
 )
 from ..records import Lookup
@@ -35,7 +34,7 @@ from ..series import (
     positive_count,
     whole_number,
 )
-from .database import Database
+from .database import Database, DuplicateRequest
 from .records import (
     DEFAULT_LABEL,
     DEFAULT_LIMIT,
@@ -80,23 +79,36 @@ class Registry(Database):
         Runs in the caller's transaction."""
 
     def create_series(
-        self, series: CardSeries, *, enabled: bool = True, details: dict[str, Any] | None = None
+        self,
+        series: CardSeries,
+        *,
+        enabled: bool = True,
+        details: dict[str, Any] | None = None,
+        exists_ok: bool = False,
     ) -> int:
         """Register ``series``; return its new integer id.
 
         ``details``: other fields to keep with it (JSON-able), see ``series_details``.
 
-        A code in use is 3002; a number space that can meet an existing series' is
-        3006 (any overlap, not only the same prefix, suffix and length).
+        A code in use is 3002, unless ``exists_ok`` and it holds the same definition
+        (code, prefix, suffix, length, offset, method): then its id, so that a setup
+        can run twice. A number space that can meet an existing series' is 3006 (any
+        overlap, not only the same prefix, suffix and length).
         """
         if not isinstance(series, CardSeries):
             raise InvalidSeries.bad("series", series, "is not a CardSeries")
         with self._transaction() as cur:
             self._lock_registry(cur)
-            if self._run(
-                cur, "SELECT id FROM cardseq_series WHERE code = ?", (series.code,)
-            ).fetchone():
-                raise SeriesExists.bad("code", series.code, "is already a series code")
+            row = self._run(cur, f"{_SERIES_COLUMNS} WHERE code = ?", (series.code,)).fetchone()
+            if row is not None:
+                existing = self._series_info(row)
+                if not exists_ok:
+                    raise SeriesExists.bad("code", series.code, "is already a series code")
+                if existing.series.to_dict() != series.to_dict():
+                    raise SeriesExists.bad(
+                        "code", series.code, "is already the code of another definition"
+                    )
+                return existing.id
             rows = self._run(
                 cur,
                 "SELECT id, code, prefix, suffix FROM cardseq_series WHERE length = ?",
@@ -123,7 +135,7 @@ class Registry(Database):
     def series_details(self, ref: SeriesRef) -> dict[str, Any]:
         """The ``details`` given at creation ({} if none)."""
         series_id = self.info(ref).id
-        with self._transaction() as cur:
+        with self._reading() as cur:
             row = self._run(
                 cur, "SELECT body FROM cardseq_series_details WHERE series_id = ?", (series_id,)
             ).fetchone()
@@ -163,7 +175,7 @@ class Registry(Database):
         if isinstance(ref, str):
             if ref in self._codes:
                 return self._codes[ref]
-            with self._transaction() as cur:
+            with self._reading() as cur:
                 row = self._run(
                     cur, "SELECT id FROM cardseq_series WHERE code = ?", (ref,)
                 ).fetchone()
@@ -187,14 +199,14 @@ class Registry(Database):
     def info(self, ref: SeriesRef) -> SeriesInfo:
         """A series with its state: enabled, reserved so far."""
         series_id = self.series_id(ref)
-        with self._transaction() as cur:
+        with self._reading() as cur:
             row = self._run(cur, f"{_SERIES_COLUMNS} WHERE id = ?", (series_id,)).fetchone()
         if row is None:
             raise InvalidSeries.bad("seriesId", ref, "is not a known series")
         return self._series_info(row)
 
     def list_series(self) -> list[SeriesInfo]:
-        with self._transaction() as cur:
+        with self._reading() as cur:
             rows = self._run(cur, f"{_SERIES_COLUMNS} ORDER BY id").fetchall()
         return [self._series_info(row) for row in rows]
 
@@ -271,14 +283,13 @@ class Registry(Database):
                 start = self._advance(cur, series_id, count, label, request_id)
                 if start is None:
                     self._refuse(cur, series_id, definition, count)
-        except StoreError as error:
-            # Two callers with one request id: the loser finds the winner's block.
-            if request_id is not None and getattr(error, "unique_violation", False):
-                with self._transaction() as cur:
-                    prior = self._prior(cur, request_id)
-                if prior is not None:
-                    return self._replay(prior, definition, series_id, count, label)
-            raise
+        except DuplicateRequest:
+            # Two callers with one request id: the loser replays the winner's block.
+            with self._reading() as cur:
+                prior = self._prior(cur, request_id) if request_id is not None else None
+            if prior is None:
+                raise
+            return self._replay(prior, definition, series_id, count, label)
         return Block(definition, start, count)
 
     def _check_generation_label(self, cur: Any, label: str) -> None:
@@ -412,7 +423,7 @@ class Registry(Database):
         if limit is not None:
             text += " LIMIT ?"
             args.append(limit)
-        with self._transaction() as cur:
+        with self._reading() as cur:
             rows = self._run(cur, text, tuple(args)).fetchall()
         return [_ledger_entry(row) for row in rows]
 
@@ -432,7 +443,7 @@ class Registry(Database):
 
     def _covering(self, series_id: int, index: int, kind: str) -> LedgerEntry | None:
         """The ledger row of ``kind`` whose range holds ``index``, if any."""
-        with self._transaction() as cur:
+        with self._reading() as cur:
             entry = self._last_starting_by(cur, series_id, kind, index)
         return entry if entry is not None and index < entry.stop else None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
@@ -9,8 +10,6 @@ from .records import STATUSES
 
 if TYPE_CHECKING:
     from .database import Database
-
-SCHEMA_VERSION = 2  # 2: labels, card statuses, status log, series details
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cardseq_schema (version INTEGER NOT NULL);
@@ -79,22 +78,35 @@ def schema(**types: str) -> str:
     return _SCHEMA.format(**types)
 
 
-def check_schema(store: Database, cur: Any) -> None:
-    """Record the schema version in a new database; refuse one from a newer cardseq.
+def _v1_to_v2(store: Database, cur: Any) -> None:
+    """Version 2 added status labels, card statuses, the status log and series details:
+    new tables only, which the schema script has just created. Nothing to convert."""
 
-    Later versions add their migrations here, keyed by the version they start from.
-    """
+
+#: The step that takes a database from version ``n`` to ``n + 1`` is ``MIGRATIONS[n - 1]``.
+#: A change to the tables adds its step here, and the schema script the new tables.
+Migration = Callable[["Database", Any], None]
+MIGRATIONS: list[Migration] = [_v1_to_v2]
+SCHEMA_VERSION = len(MIGRATIONS) + 1
+
+
+def migrate(store: Database, cur: Any) -> None:
+    """Bring the database up to this cardseq's schema version, one step at a time in
+    the opening transaction (all or nothing); record it in a new database; refuse one
+    from a newer cardseq."""
+    latest = len(MIGRATIONS) + 1
     row = store._run(cur, "SELECT version FROM cardseq_schema").fetchone()
     if row is None:
-        store._run(cur, "INSERT INTO cardseq_schema (version) VALUES (?)", (SCHEMA_VERSION,))
-    elif row[0] > SCHEMA_VERSION:
+        store._run(cur, "INSERT INTO cardseq_schema (version) VALUES (?)", (latest,))
+    elif row[0] > latest:
         raise StoreError(
             f"the database at {store.url} has schema version {row[0]}, newer than"
-            f" this cardseq's ({SCHEMA_VERSION}): upgrade cardseq"
+            f" this cardseq's ({latest}): upgrade cardseq"
         )
-    elif row[0] < SCHEMA_VERSION:
-        # 1 -> 2 only added tables, which the schema script creates when missing.
-        store._run(cur, "UPDATE cardseq_schema SET version = ?", (SCHEMA_VERSION,))
+    else:
+        for version in range(row[0], latest):
+            MIGRATIONS[version - 1](store, cur)
+            store._run(cur, "UPDATE cardseq_schema SET version = ?", (version + 1,))
     for status in STATUSES:  # each status has a label of its own name, its default
         store._run(
             cur,

@@ -1,9 +1,9 @@
 """The embedded default: a SQLite file (or an in-memory database for ``memory://``).
 
 Writers serialise on ``BEGIN IMMEDIATE`` (one writer at a time, across threads and
-processes), the journal is WAL with full sync, so a reservation is on disk when it
-returns. Indexes can exceed 64 bits, so they are kept as decimal text and advanced in
-Python inside the write lock.
+processes); readers take no lock and never wait for them. The journal is WAL with full
+sync, so a reservation is on disk when it returns. Indexes can exceed 64 bits, so they
+are kept as decimal text and advanced in Python inside the write lock.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from .base import Store, check_schema, now, schema, translate
+from .base import Store, migrate, now, schema, translate
 
 BUSY_TIMEOUT_MS = 60_000
 
@@ -84,23 +84,36 @@ class SQLiteStore(Store):
         # Threads of one process queue here rather than in SQLite's busy handler, which
         # waits by sleeping: the lock hands over at once. Processes still meet at
         # BEGIN IMMEDIATE.
-        with self._lock:
-            conn = self._connection()
-            with translate(sqlite3.Error, unique=(sqlite3.IntegrityError,)):
-                cur = conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield cur
-                except BaseException:
-                    conn.rollback()
-                    raise
-                conn.commit()
+        with self._lock, self._begin("BEGIN IMMEDIATE") as cur:
+            yield cur
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Cursor]:
+        # A deferred BEGIN takes no write lock: in WAL mode a reader sees the last
+        # commit and never waits for a writer. Only the in-memory database, one
+        # connection shared by all threads, has to wait its turn.
+        shared = self._lock if self.path == ":memory:" else contextlib.nullcontext()
+        with shared, self._begin("BEGIN") as cur:
+            yield cur
+
+    @contextlib.contextmanager
+    def _begin(self, statement: str) -> Iterator[sqlite3.Cursor]:
+        conn = self._connection()
+        with translate(sqlite3.Error, duplicate_request=_duplicate_request):
+            cur = conn.execute(statement)
+            try:
+                yield cur
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
 
     def _migrate(self) -> None:
         with self._transaction() as cur:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     cur.execute(statement)
-            check_schema(self, cur)
+            migrate(self, cur)
 
     def _to_db(self, value: int) -> str:
         return str(value)
@@ -140,3 +153,10 @@ class SQLiteStore(Store):
         self._all.clear()
         self._shared = None
         self._local = threading.local()
+
+
+def _duplicate_request(error: BaseException) -> bool:
+    """A violation of the ledger's unique request ids (SQLite names the column)."""
+    return isinstance(error, sqlite3.IntegrityError) and str(error).endswith(
+        "cardseq_ledger.request_id"
+    )
