@@ -305,7 +305,7 @@ def test_sqlite_reads_do_not_wait_for_a_writer(tmp_path):
                 reader.series_details(sid),
                 len(reader.ledger("GOLD")),
                 len(reader.ledger_page("GOLD").items),
-                reader.lookup(number)[1],
+                reader.lookup(number).index,
                 len(reader.labels()),
                 reader.card_state(sid, 1),
                 reader.status_log(sid, 1).items,
