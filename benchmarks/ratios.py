@@ -97,7 +97,7 @@ def main() -> int:
 
     def keyed_one_thread() -> np.ndarray:
         out = np.empty(keyed_n, dtype="S23")
-        _engine.render_into(out.view(np.uint8), 23, keyed._layout, 0, keyed_n, False)
+        _engine.engine.render_into(out.view(np.uint8), 23, keyed._layout, 0, keyed_n, False)
         return out
 
     def keyed_pure() -> np.ndarray:

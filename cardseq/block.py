@@ -92,10 +92,11 @@ def check_fits(
 def _render(
     out: Any, stride: int, layout: _engine.Layout, first: int, count: int, descending: bool
 ) -> None:
-    """``_engine.render_into``, split over threads for large keyed ranges."""
+    """The engine's ``render_into``, split over threads for large keyed ranges."""
+    render_into = _engine.engine.render_into
     threads = _threads() if layout.perm is not None and count >= PARALLEL_MIN else 1
     if threads == 1:
-        _engine.render_into(out, stride, layout, first, count, descending)
+        render_into(out, stride, layout, first, count, descending)
         return
     step = -1 if descending else 1
     share = -(-count // threads)
@@ -103,7 +104,7 @@ def _render(
     with ThreadPoolExecutor(threads) as pool:
         jobs = [
             pool.submit(
-                _engine.render_into,
+                render_into,
                 view[done * stride : (done + n) * stride],
                 stride,
                 layout,
@@ -150,7 +151,7 @@ class Block:
 
     def __iter__(self) -> Iterator[str]:
         for first, n in self._chunks("asc", WRITE_CHUNK_BYTES // self.series.length):
-            yield from _engine.render_list(self.series._layout, first, n, False)
+            yield from _engine.engine.render_list(self.series._layout, first, n, False)
 
     def to_numpy(self, order: str = "asc") -> np.ndarray:
         """The numbers as a NumPy array of dtype ``S{length}`` (ASCII bytes)."""
@@ -172,7 +173,7 @@ class Block:
         """The numbers as a list of ``str``."""
         descending = _descending(order)
         check_fits(self.series, self.count)
-        return _engine.render_list(
+        return _engine.engine.render_list(
             self.series._layout, self._first(descending), self.count, descending
         )
 

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, settings
 
+from cardseq import _engine
 from cardseq.store import open_store
 
 from .pgcluster import PostgresCluster, create_database, drop_database
@@ -34,7 +35,11 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
 def _engines() -> list[str]:
+    """The twins to test: the pure one, and the compiled one when it is built and not
+    switched off (a CARDSEQ_NO_EXTENSIONS=1 run is the pure engine's run)."""
     names = ["py"]
+    if _engine.NO_EXTENSIONS:
+        return names
     try:
         importlib.import_module("cardseq._engine_c")
     except ImportError:
@@ -46,8 +51,20 @@ def _engines() -> list[str]:
 
 @pytest.fixture(scope="session", params=_engines())
 def engine(request):
-    """Each engine twin that this installation has: every test using it runs on both."""
+    """Each engine twin that this installation has: every test using it runs on both,
+    and so do the ``CardSeries`` and ``Block`` calls it makes (see ``_engine_in_use``).
+
+    Session-scoped, so that Hypothesis tests may take it."""
     return importlib.import_module(f"cardseq._engine_{request.param}")
+
+
+@pytest.fixture(autouse=True)
+def _engine_in_use(request):
+    """For a test that takes ``engine``, the library formats with that engine, until the
+    test ends. (Autouse: Hypothesis only checks the fixtures a test names for their scope.)"""
+    if "engine" in request.fixturenames:
+        monkeypatch = request.getfixturevalue("monkeypatch")
+        monkeypatch.setattr(_engine, "engine", request.getfixturevalue("engine"))
 
 
 _db_numbers = itertools.count(1)

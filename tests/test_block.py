@@ -1,4 +1,6 @@
-"""Blocks: uniqueness, order, and agreement of every output form."""
+"""Blocks: uniqueness, order, and agreement of every output form.
+
+Tests that format numbers take ``engine``: they run on each twin in turn."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from cardseq import CardSeries
 from .strategies import ALL, series, series_and_range
 
 
+@pytest.mark.usefixtures("engine")
 @given(series_and_range(ALL))
 def test_outputs_agree(case):
     s, start, count = case
@@ -35,6 +38,7 @@ def test_outputs_agree(case):
     assert len(block) == count
 
 
+@pytest.mark.usefixtures("engine")
 @given(series_and_range(ALL), st.sampled_from(["asc", "desc"]), st.integers(1, 400))
 def test_write_formats(case, order, chunk_bytes):
     """csv and jsonl carry the same numbers, whatever the chunking."""
@@ -50,6 +54,7 @@ def test_write_formats(case, order, chunk_bytes):
         block.write(io.BytesIO(), fmt="xml")
 
 
+@pytest.mark.usefixtures("engine")
 @given(series_and_range(ALL))
 def test_desc_is_reverse_of_asc(case):
     s, start, count = case
@@ -61,6 +66,7 @@ def test_desc_is_reverse_of_asc(case):
     assert fp.getvalue().decode().splitlines() == block.to_list()[::-1]
 
 
+@pytest.mark.usefixtures("engine")
 @given(series_and_range())
 def test_unique_and_strictly_increasing(case):
     s, start, count = case
@@ -72,6 +78,7 @@ def test_unique_and_strictly_increasing(case):
         assert all(a < b for a, b in itertools.pairwise(values))
 
 
+@pytest.mark.usefixtures("engine")
 @given(series(ALL, max_width=40), st.data())
 def test_disjoint_blocks_share_no_number(s, data):
     cut = data.draw(st.integers(1, s.capacity)) if s.capacity > 1 else 1
@@ -84,6 +91,7 @@ def test_disjoint_blocks_share_no_number(s, data):
     assert all(s.parse(n) >= cut for n in second)
 
 
+@pytest.mark.usefixtures("engine")
 def test_edges_of_the_capacity():
     s = CardSeries("E", prefix="AB", length=8, offset=99_990, method="LUHN")
     assert s.capacity == 10
@@ -95,6 +103,7 @@ def test_edges_of_the_capacity():
     assert info.value.code == 702 and info.value.field == "count"
 
 
+@pytest.mark.usefixtures("engine")
 def test_hundred_digit_counters_cross_carries():
     s = CardSeries("H", length=120, method="MOD7")
     start = 10**118 - 150  # crosses a carry through all 118 upper digits
@@ -148,6 +157,7 @@ class _Sink:
         return n
 
 
+@pytest.mark.usefixtures("engine")
 def test_write_streams_in_bounded_memory():
     """Two million numbers (48 MB of output) pass through a few MB of memory."""
     s = CardSeries("M", prefix="Test09", suffix="end", length=23, method="LUHN")

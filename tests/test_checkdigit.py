@@ -1,8 +1,11 @@
-"""Check digits against independent oracles: the luhn package and python-stdnum."""
+"""Check digits against independent oracles: the luhn package and python-stdnum.
+
+Tests of block output take ``engine``: they run on each twin in turn."""
 
 from __future__ import annotations
 
 import luhn as luhn_oracle
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from stdnum import luhn as stdnum_luhn
@@ -26,6 +29,7 @@ def test_mod7_is_payload_mod_7(payload):
     assert checkdigit.mod7(payload) == int(payload) % 7
 
 
+@pytest.mark.usefixtures("engine")
 @given(st.text("0123456789", min_size=0, max_size=12), st.data())
 def test_luhn_numbers_pass_validators(prefix, data):
     """With a numeric prefix and no suffix, a whole LUHN number is a valid Luhn number."""
@@ -42,9 +46,10 @@ def test_luhn_numbers_pass_validators(prefix, data):
         assert stdnum_luhn.is_valid(number)
 
 
+@pytest.mark.usefixtures("engine")
 @given(series_and_range(methods=("LUHN", "MOD7")))
 def test_block_check_digits_match_oracles(case):
-    """Bulk output (whatever engine is loaded) carries the oracle's check digit."""
+    """Bulk output (of each engine) carries the oracle's check digit."""
     s, start, count = case
     head = len(s.prefix)
     numeric_prefix = s.prefix if s.prefix.isdigit() else ""

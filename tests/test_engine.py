@@ -25,17 +25,35 @@ def test_dispatcher_honours_the_switch():
     """A compiled run really uses the compiled engine; a pure run really does not."""
     if os.environ.get("CARDSEQ_NO_EXTENSIONS"):
         assert cardseq.COMPILED is False
-        assert _engine.render_into is _engine_py.render_into
+        assert _engine.engine is _engine_py
+        assert _engine.engine.render_into is _engine_py.render_into
     else:
         assert cardseq.COMPILED is True
         compiled = importlib.import_module("cardseq._engine_c")
-        assert _engine.render_into is compiled.render_into
-        assert _engine.render_list is compiled.render_list
+        assert _engine.engine is compiled
+        assert _engine.engine.render_into is compiled.render_into
+        assert _engine.engine.render_list is compiled.render_list
+
+
+def test_engine_fixture_switches_what_blocks_use(engine, monkeypatch):
+    """A test that takes ``engine`` runs ``Block`` on that twin: the pure twin's inner
+    function is called on ``[py]``, never on ``[c]`` (which formats a narrow counter on
+    its own), and the output is the same."""
+    calls = []
+    inner = _engine_py._render_rows
+    monkeypatch.setattr(_engine_py, "_render_rows", lambda *a: calls.append(a) or inner(*a))
+    s = cardseq.CardSeries("F", prefix="7", length=12, method="LUHN")
+    block = s.block(40, 5)
+    expected = [s.format(i) for i in range(40, 45)]
+    assert _engine.engine is engine
+    assert block.to_list() == expected
+    assert [n.decode() for n in block.to_numpy("desc")] == expected[::-1]
+    assert len(calls) == (2 if engine is _engine_py else 0)
 
 
 _PROBE = (
     "import cardseq._engine as e, cardseq._engine_py as p;"
-    " print(e.COMPILED, e.render_into is p.render_into, e.render_list is p.render_list)"
+    " print(e.COMPILED, e.engine is p, e.engine.render_list is p.render_list)"
 )
 
 

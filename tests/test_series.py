@@ -1,4 +1,7 @@
-"""CardSeries: validation codes, format and parse, junk input."""
+"""CardSeries: validation codes, format and parse, junk input.
+
+``format`` and ``parse`` are scalar Python; tests taking ``engine`` also check that
+the engine (each twin in turn) writes the same numbers in a block."""
 
 from __future__ import annotations
 
@@ -16,9 +19,11 @@ from cardseq import series as series_module
 from .strategies import ALL, series
 
 
+@pytest.mark.usefixtures("engine")
 def test_reference_ui_example():
     gold = CardSeries("GOLD", prefix="GOLD", suffix="2021", length=24, offset=10)
     assert gold.format(0) == "GOLD00000000000000102021"
+    assert gold.block(0, 1).to_list() == ["GOLD00000000000000102021"]
     assert gold.counter_width == 16
     assert gold.capacity == 10**16 - 10
 
@@ -95,12 +100,16 @@ def test_method_names_and_aliases(name, method):
     assert CardSeries("a", length=10, method=name).method is method
 
 
+@pytest.mark.usefixtures("engine")
 def test_format_edges():
     s = CardSeries("E", prefix="12", length=6, offset=5, method="MOD7")
     assert s.capacity == 995
     assert s.format(0) == "120050"  # 12005 == 7 * 1715
     assert s.format(1) == "120061"
     assert s.format(s.capacity - 1) == "129990"  # 12999 == 7 * 1857
+    numbers = s.block(0, s.capacity).to_list()
+    assert numbers == [s.format(i) for i in range(s.capacity)]
+    assert [s.parse(n) for n in numbers] == list(range(s.capacity))
     with pytest.raises(cardseq.SeriesExhausted) as info:
         s.format(s.capacity)
     assert info.value.code == 702 and "995" in str(info.value)
@@ -109,14 +118,17 @@ def test_format_edges():
             s.format(bad)
 
 
+@pytest.mark.usefixtures("engine")
 def test_wide_counter():
     s = CardSeries("W", prefix="9", length=150, method="LUHN")
     assert s.counter_width == 148
     last = s.format(s.capacity - 1)
     assert last == "9" + "9" * 148 + last[-1]
     assert s.parse(last) == 10**148 - 1
+    assert s.block(s.capacity - 2, 2).to_list() == [s.format(s.capacity - 2), last]
 
 
+@pytest.mark.usefixtures("engine")
 @given(series(ALL), st.data())
 def test_parse_inverts_format(s, data):
     i = data.draw(st.one_of(st.just(0), st.just(s.capacity - 1), st.integers(0, s.capacity - 1)))
@@ -125,6 +137,9 @@ def test_parse_inverts_format(s, data):
     assert s.parse(number) == i
     assert s.parse(number.encode()) == i
     assert s.is_valid(number)
+    (rendered,) = s.block(i, 1).to_numpy()
+    assert rendered == number.encode()
+    assert s.parse(rendered) == i
 
 
 @pytest.mark.parametrize(
