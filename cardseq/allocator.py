@@ -3,7 +3,7 @@
 The allocator reserves ``step`` indexes at a time and hands their numbers out from
 memory. Once half a segment is used it reserves and formats the next one in the
 background, so callers do not wait at the refill. ``close()`` records what was
-reserved but never handed out; those indexes stay retired (a gap, never a reuse).
+reserved but never handed out; those indexes are released (a gap, never a reuse).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class SegmentAllocator:
     ...     [numbers.next() for _ in range(3)]
     ['700000', '700001', '700002']
     >>> [(e.kind, e.start, e.count) for e in store.ledger("ONE")]
-    [('reserved', 0, 100), ('unused', 3, 97)]
+    [('reserved', 0, 100), ('released', 3, 97)]
     """
 
     def __init__(

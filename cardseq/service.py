@@ -66,7 +66,7 @@ def reserve_numbers(
     """Reserve ``count`` numbers and format them as a list, for callers that hold them.
 
     A list too big for memory is refused (3026) before anything is reserved. If the
-    formatting fails anyway, the block is released (retired, never handed out) unless
+    formatting fails anyway, the block is released (never handed out) unless
     a request id lets a retry get it again.
     """
     check_fits(store.get_series(series), positive_count(count))

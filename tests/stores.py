@@ -35,7 +35,7 @@ def check_ledger(store: Store, series) -> list[tuple[int, int]]:
         assert start == position, f"gap or overlap at {start} (expected {position})"
         position = start + count
     assert position == info.next_index
-    unused = sorted((e.start, e.stop) for e in entries if e.kind == "unused")
+    unused = sorted((e.start, e.stop) for e in entries if e.kind == "released")
     for (_, stop), (start, _) in itertools.pairwise(unused):
         assert stop <= start, "unused ranges overlap"
     for start, stop in unused:

@@ -568,7 +568,7 @@ def test_validate_a_number_not_reserved_yet(cli):
 
 
 def test_validate_tells_released_from_not_reserved_yet(cli, db):
-    """An allocator hands out index 0 and releases 1..9 on close: index 5 was retired
+    """An allocator hands out index 0 and releases 1..9 on close: index 5 was released
     unused, index 10 was never reached, and validate says which."""
     create(cli, "GOLD")
     with open_store(db) as store, SegmentAllocator(store, "GOLD", step=10) as allocator:

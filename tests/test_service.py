@@ -334,9 +334,9 @@ def test_generate_too_big_for_memory_is_refused_before_reserving(memory_store):
 
 
 @pytest.mark.parametrize(
-    ("request_id", "kinds"), [(None, ["reserved", "unused"]), ("r1", ["reserved"])]
+    ("request_id", "kinds"), [(None, ["reserved", "released"]), ("r1", ["reserved"])]
 )
-def test_generate_that_fails_to_format_retires_its_block(
+def test_generate_that_fails_to_format_releases_its_block(
     monkeypatch, memory_store, request_id, kinds
 ):
     service = CardService(memory_store)
@@ -349,7 +349,7 @@ def test_generate_that_fails_to_format_retires_its_block(
     with pytest.raises(cardseq.CountTooLarge) as info:
         service.generate("BIG", 10, request_id=request_id)
     assert info.value.code == 3026
-    # without a request id nobody can ask for the block again: it is retired, never
+    # without a request id nobody can ask for the block again: it is released, never
     # handed out; with one, a retry gets the same block
     assert [e.kind for e in service.store.ledger("BIG")] == kinds
     monkeypatch.undo()

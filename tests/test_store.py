@@ -266,7 +266,7 @@ def test_allocator_hands_out_the_ledger(store):
         numbers = [allocator.next() for _ in range(1000)]
     assert numbers == [f"GOLD{i:04d}" for i in range(1000)]
     ranges = check_ledger(store, "GOLD")
-    unused = [(e.start, e.count) for e in store.ledger("GOLD") if e.kind == "unused"]
+    unused = [(e.start, e.count) for e in store.ledger("GOLD") if e.kind == "released"]
     handed = sum(c for _, c in ranges) - sum(c for _, c in unused)
     assert handed == 1000
 
@@ -371,7 +371,7 @@ def test_all_digit_strings_are_ids(store):
     assert store.info(str(sid)).series.code == "GOLD"
 
 
-def test_retired_indexes_were_never_handed_out(store):
+def test_released_indexes_were_never_handed_out(store):
     store.create_series(gold())
     with SegmentAllocator(store, "GOLD", step=10) as allocator:
         handed = allocator.next()
@@ -420,8 +420,8 @@ def test_release_of_a_whole_block_or_its_tail(store):
     store.release("GOLD", second.start, second.count)
     store.release("GOLD", 3, 2)
     assert [(e.kind, e.start, e.count) for e in store.ledger("GOLD")][2:] == [
-        ("unused", 5, 5),
-        ("unused", 3, 2),
+        ("released", 5, 5),
+        ("released", 3, 2),
     ]
     assert store.lookup(gold().format(2)).entry.start == first.start
     assert store.lookup(gold().format(3)).entry is None
@@ -479,6 +479,17 @@ def test_ledger_pages_hold_every_row_once_in_order(store, limit):
     assert read_pages(store.ledger_page, limit) == store.ledger()  # every series, every kind
 
 
+def test_ledger_page_says_released_for_indexes_given_back(store):
+    """One word for indexes given back: "released", in entries and in the filter (the
+    ``kind`` column keeps storing 'unused', so older databases read the same)."""
+    sid = store.create_series(gold())
+    block = store.reserve(sid, 10)
+    store.release(sid, block.start + 6, 4)
+    assert [e.kind for e in store.ledger(sid)] == ["reserved", "released"]
+    released = store.ledger_page(sid, kind="released").items
+    assert [(e.start, e.count) for e in released] == [(6, 4)]
+
+
 def test_ledger_page_default_and_bounds(store):
     sid = store.create_series(gold())
     for _ in range(150):
@@ -489,7 +500,7 @@ def test_ledger_page_default_and_bounds(store):
     assert len(rest.items) == 50 and rest.next is None
     assert store.ledger_page(sid, after=rest.items[-1].id).items == []
     bad = [{"limit": 0}, {"limit": 1001}, {"limit": True}, {"limit": 1.0}, {"limit": "10"}]
-    bad += [{"after": -1}, {"after": None}, {"after": 2**63}]
+    bad += [{"after": -1}, {"after": None}, {"after": 2**63}, {"kind": "unused"}]
     for args in bad:
         with pytest.raises(cardseq.InvalidArgument) as info:
             store.ledger_page(sid, **args)
@@ -525,8 +536,8 @@ def test_allocator_segment_that_fails_to_format_is_recorded_unused(monkeypatch):
         assert allocator.next() == "90000010"  # the next call tries again
     assert [(e.kind, e.start, e.count) for e in store.ledger("A")] == [
         ("reserved", 0, 10),
-        ("unused", 0, 10),
+        ("released", 0, 10),
         ("reserved", 10, 10),
-        ("unused", 11, 9),
+        ("released", 11, 9),
     ]
     check_ledger(store, "A")

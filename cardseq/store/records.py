@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from ..errors import InvalidArgument, InvalidStatusLabel
 from ..integers import json_int
@@ -44,10 +44,17 @@ class SeriesInfo:
         return self.series.capacity - self.next_index
 
 
+#: The ledger's two kinds of row as the API names them, and as the ``kind`` column
+#: stores them: a release is stored as 'unused', the first schema's word for it.
+RESERVED: Final = "reserved"
+RELEASED: Final = "released"
+STORED_KIND = {RESERVED: "reserved", RELEASED: "unused"}
+
+
 @dataclass(frozen=True)
 class LedgerEntry:
-    """One reservation (``kind="reserved"``), or an unused remainder given back
-    (``kind="unused"``: those indexes were never handed out, and are never reused)."""
+    """One reservation (``kind="reserved"``), or a part of one given back unused
+    (``kind="released"``: those indexes were never handed out, and are never reused)."""
 
     id: int
     series_id: int

@@ -39,6 +39,8 @@ from .records import (
     DEFAULT_LABEL,
     DEFAULT_LIMIT,
     MAX_ID,
+    RELEASED,
+    STORED_KIND,
     LedgerEntry,
     Page,
     SeriesInfo,
@@ -344,7 +346,7 @@ class Registry(Database):
     def release(
         self, series: SeriesRef, start: int, count: int, status_label: str = DEFAULT_LABEL
     ) -> None:
-        """Record indexes that were reserved but will never be handed out (retired).
+        """Release indexes that were reserved but will never be handed out.
 
         Only an unused part of one reserved block can be released: a range outside the
         ledger's blocks, across two of them, or overlapping an earlier release is error
@@ -402,8 +404,10 @@ class Registry(Database):
         after: int = 0,
     ) -> Page[LedgerEntry]:
         """Up to ``limit`` (1..1000) ledger rows with ids above ``after``, oldest first;
-        of one series and one ``kind`` (``"reserved"``, ``"unused"``) when given."""
+        of one series and one ``kind`` (``"reserved"``, ``"released"``) when given."""
         limit, after = page_bounds(limit, after)
+        if kind is not None and kind not in STORED_KIND:
+            raise InvalidArgument.bad("kind", kind, f"must be one of {', '.join(STORED_KIND)}")
         series_id = None if series is None else self.series_id(series)
         entries = self._ledger_rows(series_id, kind, after, limit + 1)
         return page_of([(e.id, e) for e in entries], limit)
@@ -415,7 +419,8 @@ class Registry(Database):
         the limiting."""
         where: list[str] = ["id > ?"]
         args: list[Any] = [after]
-        for column, value in (("series_id", series_id), ("kind", kind)):
+        stored = None if kind is None else STORED_KIND[kind]
+        for column, value in (("series_id", series_id), ("kind", stored)):
             if value is not None:
                 where.append(f"{column} = ?")
                 args.append(value)
@@ -435,8 +440,8 @@ class Registry(Database):
             if not info.series.is_valid(number):
                 continue
             index = info.series.parse(number)
-            if self._covering(info.id, index, "unused") is not None:
-                return Lookup(number, info, index, "released")  # retired: never handed out
+            if self._covering(info.id, index, STORED_KIND[RELEASED]) is not None:
+                return Lookup(number, info, index, RELEASED)  # never handed out
             entry = self._covering(info.id, index, "reserved")
             return Lookup(number, info, index, "unreserved" if entry is None else "reserved", entry)
         return None
@@ -472,6 +477,7 @@ class Registry(Database):
 
 
 def _ledger_entry(row: Any) -> LedgerEntry:
+    kind = RELEASED if row[5] == STORED_KIND[RELEASED] else row[5]
     return LedgerEntry(
-        int(row[0]), int(row[1]), int(row[2]), int(row[3]), row[4], row[5], row[6], to_time(row[7])
+        int(row[0]), int(row[1]), int(row[2]), int(row[3]), row[4], kind, row[6], to_time(row[7])
     )
