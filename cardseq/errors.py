@@ -33,10 +33,6 @@ class CardSeqError(Exception):
     def __str__(self) -> str:
         return self.message
 
-    def to_dict(self) -> dict[str, Any]:
-        """The error object of the reference API: ``{"code": ..., "message": ...}``."""
-        return {"code": self.code, "message": self.message}
-
     @classmethod
     def bad(cls, field: str, value: Any, why: str) -> CardSeqError:
         """An error for ``field`` holding ``value``, with the reason ``why``."""
