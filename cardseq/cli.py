@@ -26,13 +26,14 @@ from .errors import (
     InvalidCount,
     InvalidLength,
     InvalidOffset,
+    SchemaMismatch,
 )
 from .integers import text_int
 from .records import Lookup
 from .series import CardSeries, Method
 from .service import CardService
 from .store import SQLiteStore, Store, default_url, open_store
-from .store.base import DEFAULT_LABEL, DEFAULT_LIMIT, MAX_LIMIT
+from .store.base import DEFAULT_LABEL, DEFAULT_LIMIT, MAX_LIMIT, SCHEMA_VERSION
 
 
 class CardSeqGroup(click.Group):
@@ -570,6 +571,54 @@ def validate(numbers: tuple[str, ...], db: str | None) -> None:
         click.get_current_context().exit(1)
 
 
+# ---- the database's schema ----------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """The store's tables: their schema version, and migrating them to this cardseq's.
+
+    A deployment can run `cardseq db migrate` as a role that may change tables, and the
+    service (`cardseq serve --no-migrate`) as one that may only read and write rows.
+    """
+
+
+@db.command("migrate")
+@db_option
+def db_migrate(db: str | None) -> None:
+    """Create the tables, or migrate them to this cardseq's schema version."""
+    with open_store(db or default_url()) as store:
+        found, url = store.schema_found, store.url
+    if found == SCHEMA_VERSION:
+        click.echo(f"{url}: schema version {SCHEMA_VERSION}, up to date")
+    else:
+        was = "no tables" if found is None else f"version {found}"
+        click.echo(f"{url}: migrated from {was} to version {SCHEMA_VERSION}")
+
+
+@db.command("status")
+@db_option
+def db_status(db: str | None) -> None:
+    """Print the database's schema version and this cardseq's, and whether a migration
+    is needed (exit status 1 if it is, or if the database is newer). Changes nothing."""
+    try:
+        with open_store(db or default_url(), migrate=False) as store:
+            found, url = store.schema_found, store.url
+    except SchemaMismatch as error:
+        found, url = error.found, str(error.value)
+    click.echo(f"database: {url}")
+    click.echo(f"database schema version: {'none (no tables)' if found is None else found}")
+    click.echo(f"cardseq schema version: {SCHEMA_VERSION}")
+    if found == SCHEMA_VERSION:
+        click.echo("migration needed: no")
+        return
+    if found is not None and found > SCHEMA_VERSION:
+        click.echo("migration needed: no, but the database is newer: upgrade cardseq")
+    else:
+        click.echo("migration needed: yes: run `cardseq db migrate`")
+    click.get_current_context().exit(1)
+
+
 __all__ = ["CardSeqGroup", "db_option", "main"]
 
 
@@ -597,7 +646,12 @@ def _proxies(
     return values
 
 
-@main.command()
+#: every `serve` option can come from the environment: CARDSEQ_ and its name in capitals
+#: (--max-count: CARDSEQ_MAX_COUNT); an option on the command line wins
+SERVE_ENV_PREFIX = "CARDSEQ"
+
+
+@main.command(context_settings={"auto_envvar_prefix": SERVE_ENV_PREFIX})
 @click.option(
     "--host",
     default="127.0.0.1",
@@ -674,7 +728,19 @@ def _proxies(
     metavar="ADDRESS",
     callback=_proxies,
     help="A proxy (address or network) whose X-Forwarded-For is trusted; repeat for "
-    "more. [default: none, the peer's address is the client's]",
+    "more (in CARDSEQ_FORWARDED_ALLOW_IPS: separated by spaces). [default: none, the "
+    "peer's address is the client's]",
+)
+@click.option(
+    "--no-migrate",
+    is_flag=True,
+    help="Open the store without creating or migrating tables (for a database role that "
+    "may only read and write rows; run `cardseq db migrate` first).",
+)
+@click.option(
+    "--metrics-public",
+    is_flag=True,
+    help="Let anyone read /metrics (by default it takes the API's credentials).",
 )
 def serve(
     host: str,
@@ -689,8 +755,15 @@ def serve(
     body_timeout: float | None,
     max_connections: int | None,
     forwarded_allow_ips: tuple[str, ...],
+    no_migrate: bool,
+    metrics_public: bool,
 ) -> None:
-    """Serve the HTTP API (docs/http.md) in this process until interrupted."""
+    """Serve the HTTP API (docs/http.md) in this process until interrupted.
+
+    Every option can also be set in the environment: CARDSEQ_ and the option's name in
+    capitals, dashes as underscores (CARDSEQ_PORT, CARDSEQ_NO_AUTH=1); the command line
+    wins.
+    """
     if users_file is not None and no_auth:
         raise click.UsageError("--users-file and --no-auth exclude each other")
     if users_file is None and not no_auth:
@@ -716,6 +789,8 @@ def serve(
         burst=DEFAULT_BURST if burst is None else burst,
         max_count=max_count,
         body_timeout=DEFAULT_BODY_TIMEOUT if body_timeout is None else body_timeout,
+        migrate=not no_migrate,
+        metrics_public=metrics_public,
     )
     if app.state.auth is not None and app.state.auth.world_readable():
         click.echo(f"warning: {users_file} can be read by other users: chmod 600 it", err=True)

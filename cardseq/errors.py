@@ -60,6 +60,18 @@ class StoreNotDurable(StoreError):
     off): a crash could lose committed reservations and issue their numbers again."""
 
 
+class SchemaMismatch(StoreError):
+    """The database's tables are not at the schema version this cardseq needs, and the
+    store was opened without migrating (``migrate=False``): run ``cardseq db migrate``
+    (or upgrade cardseq, for a newer database). ``found`` is the database's version
+    (None: no cardseq tables), ``expected`` this cardseq's."""
+
+    def __init__(self, message: str, *, found: int | None, expected: int, value: Any = None):
+        super().__init__(message, field="db", value=value)
+        self.found = found
+        self.expected = expected
+
+
 class InvalidArgument(CardSeqError, ValueError):
     """An argument outside what the call accepts (e.g. ``order``, a negative ``start``)."""
 

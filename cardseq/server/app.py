@@ -27,20 +27,24 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import CardSeqError, InvalidSeries
+from ..errors import CardSeqError, InvalidSeries, SchemaMismatch
 from ..integers import parse_int
 from ..service import CardService
 from ..store import open_store
+from ..store.base import SCHEMA_VERSION
 from . import models, wire
 from .auth import REALM, Authenticator
+from .metrics import CONTENT_TYPE, Measure, Metrics
 from .models import ApiError
 from .openapi import build_openapi
 from .ratelimit import RateLimiter
 
 log = logging.getLogger("cardseq.server")
 
-#: routes anyone may call (no credentials; still rate limited by address)
-PUBLIC = frozenset({"/openapi.json"})
+#: routes anyone may call (no credentials; still rate limited by address); ``/metrics``
+#: too when the server is made with ``metrics_public``
+PUBLIC = frozenset({"/openapi.json", "/healthz"})
+METRICS = "/metrics"
 _JSON_TYPES = ("application/json",)
 #: each user's token bucket: refill a second, and size. A flood guard: one client sending
 #: requests one after another (a few hundred a second on localhost) never meets it.
@@ -88,10 +92,18 @@ class Guard:
     client that leaves before its body arrived is a normal event: one line, no answer.
     """
 
-    def __init__(self, app: ASGIApp, *, auth: Authenticator | None, limiter: RateLimiter) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        auth: Authenticator | None,
+        limiter: RateLimiter,
+        public: frozenset[str] = PUBLIC,
+    ) -> None:
         self.app = app
         self.auth = auth
         self.limiter = limiter
+        self.public = public
         # Checks that need a scrypt (16 MiB, ~50 ms each) are limited per address, and
         # few run at once, so that guessing passwords cannot exhaust memory or threads.
         self.checks = RateLimiter(min(limiter.rate, CHECK_RATE), min(limiter.burst, CHECK_BURST))
@@ -131,7 +143,7 @@ class Guard:
     async def _refusal(self, scope: Scope) -> Response | None:
         """A 401, 429 or 503 answer, or None to let the request through."""
         address = f"address:{_address(scope)}"
-        if self.auth is None or scope.get("path") in PUBLIC:
+        if self.auth is None or scope.get("path") in self.public:
             return self._limited(address)
         if not self.auth.refresh():
             return wire.failure(
@@ -242,20 +254,30 @@ def create_app(
     max_count: int = 100_000,
     max_body: int = 64 * 1024,
     body_timeout: float = DEFAULT_BODY_TIMEOUT,
+    migrate: bool = True,
+    metrics_public: bool = False,
 ) -> Starlette:
     """The server for the store at ``store_url``.
 
     ``users_file`` None means no authentication (every route is open). ``rate`` and
     ``burst`` are each user's token bucket (anonymous requests: each address's);
     ``max_count`` caps one generate request (3026); ``max_body`` caps a request body
-    in bytes (413), and ``body_timeout`` the seconds to receive it (408).
+    in bytes (413), and ``body_timeout`` the seconds to receive it (408). ``migrate``
+    False opens the store without DDL (see ``open_store``); ``metrics_public`` lets
+    anyone read ``/metrics``, which otherwise needs the API's credentials.
     """
     auth = Authenticator(users_file) if users_file is not None else None
     limiter = RateLimiter(rate, burst)
-    store = open_store(store_url)
+    store = open_store(store_url, migrate=migrate)
     service = CardService(store, max_count=max_count)
+    metrics = Metrics()
     schema = wire.dumps(
-        build_openapi(max_count=max_count, max_body=max_body, auth=auth is not None)
+        build_openapi(
+            max_count=max_count,
+            max_body=max_body,
+            auth=auth is not None,
+            metrics_public=metrics_public,
+        )
     )
 
     async def body(request: Request) -> Any:
@@ -298,6 +320,7 @@ def create_app(
 
         def run() -> bytes:  # in a worker: the numbers can be many to format and encode
             result = service.generate(**args)
+            metrics.reserved(len(result.numbers))
             every = warnings + wire.notices(result.warnings)
             return wire.dumps(wire.envelope("data", result.numbers, every))
 
@@ -343,6 +366,25 @@ def create_app(
     async def openapi(request: Request) -> Response:
         return Response(schema, media_type="application/json")
 
+    async def healthz(request: Request) -> Response:
+        """GET /healthz: 200 when the store answers a read and is at this cardseq's
+        schema version, else 503. The answer names the kind of failure; the server's
+        log has the whole message (it can name hosts: not for anonymous callers)."""
+        try:
+            found = await run_in_threadpool(store.schema_version)
+        except CardSeqError as error:
+            log.warning("health check failed: %s", error.message)
+            reason = f"the store does not answer ({type(error).__name__})"
+            return wire.failure(503, error.code, reason)
+        if found != SCHEMA_VERSION:
+            reason = f"the store's schema version is {found}; this cardseq needs {SCHEMA_VERSION}"
+            return wire.failure(503, SchemaMismatch.code, reason)
+        return wire.respond(200, {"status": "ok"})
+
+    async def prometheus(request: Request) -> Response:
+        """GET /metrics: the counters and latency histograms, Prometheus text format."""
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE)
+
     async def http_error(request: Request, exc: Exception) -> Response:
         """Unknown paths (404) and methods (405) in the same envelope as the rest."""
         assert isinstance(exc, HTTPException)
@@ -367,15 +409,22 @@ def create_app(
         Route("/v2/card/statusLog", status_log, methods=["GET"]),
         Route("/v2/card/generation/logs", generation_log, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route(METRICS, prometheus, methods=["GET"]),
     ]
+    public = PUBLIC | {METRICS} if metrics_public else PUBLIC
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(Guard, auth=auth, limiter=limiter)],
+        middleware=[
+            Middleware(Measure, metrics=metrics, routes=routes),
+            Middleware(Guard, auth=auth, limiter=limiter, public=public),
+        ],
         exception_handlers={HTTPException: http_error},
     )
     app.state.service = service
     app.state.auth = auth
+    app.state.metrics = metrics
     return app
 
 

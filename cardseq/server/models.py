@@ -379,8 +379,15 @@ class GenerationLog(msgspec.Struct):
     next: Next
 
 
+class Health(msgspec.Struct):
+    """The store answered a read, at this cardseq's schema version."""
+
+    status: Literal["ok"]
+
+
 REQUESTS = (SeriesRequest, GenerateRequest, StatusRequest)
 ANSWERS = (
+    Health,
     ErrorEnvelope,
     SeriesCreated,
     Series,

@@ -22,6 +22,7 @@ from . import models
 from .auth import REALM
 
 _REF = "#/components/schemas/{name}"
+_USERS_BROKEN = "the server's users file is broken: nobody is let in"
 _NULL = {"type": "null"}
 
 
@@ -140,8 +141,19 @@ def _rate_limited() -> dict[str, Any]:
     )
 
 
+def _unauthorized() -> dict[str, Any]:
+    return _error(
+        "credentials missing or wrong",
+        {"WWW-Authenticate": {"description": REALM, "schema": {"type": "string"}}},
+    )
+
+
 def build_openapi(
-    *, max_count: int | None = 100_000, max_body: int = 64 * 1024, auth: bool = True
+    *,
+    max_count: int | None = 100_000,
+    max_body: int = 64 * 1024,
+    auth: bool = True,
+    metrics_public: bool = False,
 ) -> dict[str, Any]:
     """The document for a server with these settings."""
 
@@ -155,11 +167,8 @@ def build_openapi(
             "500": _error("an internal error or a store failure (code 500)"),
         }
         if auth:
-            responses["401"] = _error(
-                "credentials missing or wrong",
-                {"WWW-Authenticate": {"description": REALM, "schema": {"type": "string"}}},
-            )
-            responses["503"] = _error("the server's users file is broken: nobody is let in")
+            responses["401"] = _unauthorized()
+            responses["503"] = _error(_USERS_BROKEN)
         if body:
             responses["408"] = _error("the request body did not arrive within the body timeout")
             responses["413"] = _error(f"the request body is larger than {max_body} bytes")
@@ -308,6 +317,35 @@ def build_openapi(
                 },
             }
         },
+    }
+    metrics: dict[str, Any] = {
+        "operationId": "metrics",
+        "summary": "Counters and request latency histograms, in the Prometheus text format",
+        "responses": {
+            "200": {
+                "description": "the metrics",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            },
+            "429": _rate_limited(),
+        },
+    }
+    if metrics_public or not auth:
+        metrics["security"] = []
+    else:
+        metrics["responses"]["401"] = _unauthorized()
+        metrics["responses"]["503"] = _error(_USERS_BROKEN)
+    paths["/metrics"] = {"get": metrics}
+    paths["/healthz"] = {
+        "get": {
+            "operationId": "health",
+            "summary": "Whether the store answers (no credentials needed)",
+            "security": [],
+            "responses": {
+                "200": _json(_ref(models.Health.__name__), "the store answered a read"),
+                "429": _rate_limited(),
+                "503": _error("the store does not answer, or needs `cardseq db migrate`"),
+            },
+        }
     }
     document: dict[str, Any] = {
         "openapi": "3.0.3",

@@ -2,7 +2,9 @@
 
 ``open_store(url)`` picks one by URL: ``sqlite:///path`` (the default, a file),
 ``memory://`` (SQLite in memory, for tests and one-off scripts) or
-``postgresql://...`` (many hosts).
+``postgresql://...`` (many hosts). Query options of the URL tune the store:
+``?busy_timeout=MS`` (SQLite); ``?connect_timeout=S``, ``?max_connections=N``,
+``?statement_timeout=MS`` (PostgreSQL); see docs/store.md.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import os
 
 from ..errors import InvalidArgument
 from .base import LedgerEntry, SeriesInfo, Store
-from .sqlite import SQLiteStore
+from .sqlite import SQLiteStore, sqlite_store
 
 DEFAULT_URL = "sqlite:///cardseq.db"
 
@@ -21,22 +23,23 @@ def default_url() -> str:
     return os.environ.get("CARDSEQ_DB") or DEFAULT_URL
 
 
-def open_store(url: str | None = None, **options: object) -> Store:
-    """Open (and on first use create) the store at ``url``; see the module docstring."""
+def open_store(url: str | None = None, *, migrate: bool = True, **options: object) -> Store:
+    """Open the store at ``url``; see the module docstring.
+
+    ``migrate`` (the default) creates the tables on first use and migrates them to this
+    cardseq's schema version. ``migrate=False`` runs no DDL, so a database role that
+    may only read and write rows can open the store; it refuses a database that is not
+    at this cardseq's version (``SchemaMismatch``: run ``cardseq db migrate``).
+    """
     url = url or default_url()
     if url == "memory://":
-        return SQLiteStore(":memory:")
+        return SQLiteStore(":memory:", migrate=migrate)
     if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///") :]
-        if not path:
-            raise InvalidArgument.bad("db", url, "names no file (sqlite:///PATH)")
-        if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-            raise InvalidArgument.bad("db", url, "is in a directory that does not exist")
-        return SQLiteStore(path)
+        return sqlite_store(url, migrate=migrate)
     if url.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresStore
 
-        return PostgresStore(url, **options)  # type: ignore[arg-type]
+        return PostgresStore(url, migrate=migrate, **options)  # type: ignore[arg-type]
     raise InvalidArgument.bad(
         "db", url, "is not a store URL (sqlite:///PATH, memory:// or postgresql://...)"
     )

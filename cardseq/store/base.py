@@ -32,11 +32,20 @@ from .records import (
     page_bounds,
 )
 from .registry import Registry
-from .schema import SCHEMA_VERSION, migrate, schema
+from .schema import SCHEMA_VERSION, check_schema, migrate, schema, schema_version
 
 
 class Store(Registry, Cards):
     """A series registry and block ledger over a SQL database."""
+
+    #: the database's schema version when the store opened (None: a new database)
+    schema_found: int | None = None
+
+    def schema_version(self) -> int | None:
+        """The database's schema version now: one cheap read, which health checks use
+        to see that the database answers."""
+        with self._reading() as cur:
+            return schema_version(self, cur)
 
 
 def _never(error: BaseException) -> bool:
@@ -74,9 +83,11 @@ __all__ = [
     "Store",
     "check_label",
     "check_request_id",
+    "check_schema",
     "migrate",
     "now",
     "page_bounds",
     "schema",
+    "schema_version",
     "translate",
 ]

@@ -48,6 +48,11 @@ class Database(abc.ABC):
         """An index or count as the database stores it (it may exceed 64 bits)."""
 
     @abc.abstractmethod
+    def _table_exists(self, cur: Any, name: str) -> bool:
+        """Whether the table ``name`` exists (read from the catalog: no privilege on
+        the table needed)."""
+
+    @abc.abstractmethod
     def close(self) -> None:
         """Release the connections."""
 

@@ -10,6 +10,9 @@ synchronously whatever ``synchronous_commit`` the server, database or role sets,
 server running with ``fsync`` or ``full_page_writes`` off is refused at open unless the
 URL says ``unsafe_durability=1``. A server that cannot be reached fails the call within
 ``connect_timeout`` seconds (a libpq URL parameter, default ``CONNECT_TIMEOUT``).
+
+cardseq's own URL options: ``max_connections`` (the pool's size), ``statement_timeout``
+(milliseconds, set on each connection) and ``unsafe_durability``.
 """
 
 from __future__ import annotations
@@ -19,14 +22,18 @@ import os
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import InvalidArgument, StoreError, StoreNotDurable, StoreUnreachable
-from .base import Store, migrate, now, schema, translate
+from .base import Store, check_schema, now, schema, translate
+from .base import migrate as migrate_schema
+from .options import option_int, take_options
 
 REQUEST_ID_CONSTRAINT = "cardseq_ledger_request_id_key"
 CONNECT_TIMEOUT = 5  # seconds, when the URL sets no connect_timeout
 UNSAFE_OPTION = "unsafe_durability"
+#: URL options read by cardseq, not libpq
+OPTIONS = (UNSAFE_OPTION, "max_connections", "statement_timeout")
 # Server settings without which a committed transaction may not survive a crash.
 CRASH_SAFETY = ("fsync", "full_page_writes")
 
@@ -56,38 +63,73 @@ WITH taken AS (
 INSERT INTO cardseq_ledger (series_id, start, count, status_label, kind, request_id, created_at)
 SELECT %(series_id)s, start, %(count)s, %(label)s, 'reserved', %(request_id)s, %(now)s
 FROM taken
-RETURNING start
+RETURNING start, id
 """
 
 
 class PostgresStore(Store):
     """A store in the PostgreSQL database at ``url``.
 
-    ``max_connections`` are open at most; a call waits up to ``timeout`` seconds for one
-    of them to be free.
+    ``max_connections`` are open at most (the URL's ``?max_connections=`` wins); a call
+    waits up to ``timeout`` seconds for one of them to be free. ``migrate``: see
+    ``open_store``.
     """
 
     param = "%s"
 
-    def __init__(self, url: str, *, max_connections: int = 10, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_connections: int = 10,
+        timeout: float = 30.0,
+        migrate: bool = True,
+    ) -> None:
         super().__init__()
         import psycopg
 
         self._psycopg = psycopg
         self.url = _without_password(url)
-        self._conninfo, self._unsafe, self._where, self._timeout = _settings(url, self.url)
-        self._size, self._wait = max_connections, timeout
+        settings = _settings(url, self.url)
+        self._conninfo, self._unsafe = settings.conninfo, settings.unsafe
+        self._where, self._timeout = settings.where, settings.connect_timeout
+        self._statement_timeout = settings.statement_timeout
+        self._size, self._wait = settings.max_connections or max_connections, timeout
         self._pool: _Connections | None = None
         self._pid = 0
+        try:
+            self._open(migrate)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, migrate: bool) -> None:
+        if not migrate:
+            with self._reading() as cur:
+                self._check_crash_safety(cur)
+                self.schema_found = check_schema(self, cur)
+            return
         try:
             with self._transaction() as cur:
                 self._check_crash_safety(cur)
                 cur.execute("SELECT pg_advisory_xact_lock(4242001)")  # one migrator at a time
                 cur.execute(_SCHEMA)
-                migrate(self, cur)
-        except BaseException:
-            self.close()
-            raise
+                self.schema_found = migrate_schema(self, cur)
+        except StoreError as error:
+            if not isinstance(error.__cause__, self._psycopg.errors.InsufficientPrivilege):
+                raise
+            raise StoreError(
+                f"the database role at {self._where} may not create or alter cardseq's"
+                f" tables ({' '.join(str(error.__cause__).split())}): open the store with"
+                " migrate=False (cardseq serve --no-migrate), once `cardseq db migrate`"
+                " has run as a role that may",
+                field="db",
+                value=self.url,
+            ) from error
+
+    def _table_exists(self, cur: Any, name: str) -> bool:
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL", (name,))
+        return bool(cur.fetchone()[0])
 
     def _check_crash_safety(self, cur: Any) -> None:
         """Refuse a server that can lose committed transactions in a crash (a setting
@@ -112,7 +154,7 @@ class PostgresStore(Store):
     def _connect(self) -> Any:
         """A new connection, or ``StoreUnreachable`` within the connect timeout."""
         try:
-            return self._psycopg.connect(self._conninfo, autocommit=True)
+            conn = self._psycopg.connect(self._conninfo, autocommit=True)
         except self._psycopg.Error as error:
             reason = " ".join(str(error).split())
             raise StoreUnreachable(
@@ -121,6 +163,17 @@ class PostgresStore(Store):
                 field="db",
                 value=self.url,
             ) from error
+        if self._statement_timeout is not None:
+            try:
+                with translate(self._psycopg.Error):
+                    conn.execute(
+                        "SELECT set_config('statement_timeout', %s, false)",
+                        (str(self._statement_timeout),),
+                    )
+            except BaseException:
+                conn.close()
+                raise
+        return conn
 
     def _connections(self) -> _Connections:
         # Connections belong to one process: a forked child opens its own.
@@ -166,7 +219,7 @@ class PostgresStore(Store):
 
     def _advance(
         self, cur: Any, series_id: int, count: int, label: str, request_id: str | None
-    ) -> int | None:
+    ) -> tuple[int, int] | None:
         cur.execute(
             _RESERVE,
             {
@@ -178,7 +231,7 @@ class PostgresStore(Store):
             },
         )
         row = cur.fetchone()
-        return int(row[0]) if row else None
+        return (int(row[0]), int(row[1])) if row else None
 
     def close(self) -> None:
         if self._pool is not None and self._pid == os.getpid():
@@ -258,46 +311,55 @@ def _duplicate_request(error: BaseException) -> bool:
     )
 
 
-def _settings(url: str, shown: str) -> tuple[str, bool, str, int]:
+class _Settings(NamedTuple):
+    conninfo: str
+    unsafe: bool
+    where: str
+    connect_timeout: int
+    max_connections: int | None
+    statement_timeout: int | None
+
+
+def _settings(url: str, shown: str) -> _Settings:
     """From a store URL: the libpq connection string (with a connect timeout), whether
-    crash safety may be off, where the server is (host:port/db) and the timeout."""
+    crash safety may be off, where the server is (host:port/db), the connect timeout,
+    and cardseq's own options (None: not given)."""
     import psycopg
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-    conninfo, unsafe = _take_unsafe_option(url, shown)
+    conninfo, options = take_options(url, OPTIONS)
+    unsafe = options.get(UNSAFE_OPTION, "0")
+    if unsafe not in ("0", "1"):
+        raise InvalidArgument.bad("db", shown, f"has {UNSAFE_OPTION}={unsafe}: must be 0 or 1")
     try:
         params = conninfo_to_dict(conninfo)
     except psycopg.Error as error:
         reason = " ".join(str(error).split())
         raise InvalidArgument.bad("db", shown, f"is not a PostgreSQL URL: {reason}") from None
-    timeout = str(params.get("connect_timeout", CONNECT_TIMEOUT))
-    if not (timeout.isascii() and timeout.isdigit() and int(timeout) > 0):
-        raise InvalidArgument.bad(
-            "db", shown, f"has connect_timeout={timeout}: must be a positive number of seconds"
-        )
+    seconds = option_int(
+        shown,
+        "connect_timeout",
+        str(params.get("connect_timeout", CONNECT_TIMEOUT)),
+        minimum=1,
+        unit="seconds",
+    )
     where = (
         f"{params.get('host') or 'localhost'}:{params.get('port') or 5432}"
         f"/{params.get('dbname') or params.get('user') or ''}"
     )
-    seconds = int(timeout)
-    return make_conninfo(conninfo, connect_timeout=seconds), unsafe, where, seconds
-
-
-def _take_unsafe_option(url: str, shown: str) -> tuple[str, bool]:
-    """``url`` without cardseq's own query option (libpq refuses unknown ones), and its
-    value. The rest of the query is kept byte for byte."""
-    base, _, query = url.partition("?")
-    unsafe = "0"
-    kept = []
-    for item in query.split("&") if query else []:
-        name, _, value = item.partition("=")
-        if name == UNSAFE_OPTION:
-            unsafe = urllib.parse.unquote(value)
-        else:
-            kept.append(item)
-    if unsafe not in ("0", "1"):
-        raise InvalidArgument.bad("db", shown, f"has {UNSAFE_OPTION}={unsafe}: must be 0 or 1")
-    return base + ("?" + "&".join(kept) if kept else ""), unsafe == "1"
+    size, statement = (options.get(name) for name in OPTIONS[1:])
+    return _Settings(
+        make_conninfo(conninfo, connect_timeout=seconds),
+        unsafe == "1",
+        where,
+        seconds,
+        None
+        if size is None
+        else option_int(shown, "max_connections", size, minimum=1, unit="connections"),
+        None
+        if statement is None
+        else option_int(shown, "statement_timeout", statement, minimum=0, unit="milliseconds"),
+    )
 
 
 def _without_password(url: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import json
+import logging
 import threading
 from typing import Any, NoReturn
 
@@ -53,6 +54,8 @@ from .records import (
     to_time,
 )
 
+log = logging.getLogger("cardseq.store")
+
 _SERIES_COLUMNS = (
     "SELECT id, code, prefix, suffix, length, start_offset, method, key, enabled,"
     " next_index, created_at FROM cardseq_series"
@@ -75,10 +78,10 @@ class Registry(Database):
     @abc.abstractmethod
     def _advance(
         self, cur: Any, series_id: int, count: int, label: str, request_id: str | None
-    ) -> int | None:
+    ) -> tuple[int, int] | None:
         """Take ``count`` indexes of an enabled series that has them and write their
-        ledger row; return the start, or None when it cannot (disabled, exhausted).
-        Runs in the caller's transaction."""
+        ledger row; return the start and the ledger row's id, or None when it cannot
+        (disabled, exhausted). Runs in the caller's transaction."""
 
     def create_series(
         self,
@@ -282,8 +285,8 @@ class Registry(Database):
                     prior = self._prior(cur, request_id)
                     if prior is not None:
                         return self._replay(prior, definition, series_id, count, label)
-                start = self._advance(cur, series_id, count, label, request_id)
-                if start is None:
+                taken = self._advance(cur, series_id, count, label, request_id)
+                if taken is None:
                     self._refuse(cur, series_id, definition, count)
         except DuplicateRequest:
             # Two callers with one request id: the loser replays the winner's block.
@@ -292,6 +295,8 @@ class Registry(Database):
             if prior is None:
                 raise
             return self._replay(prior, definition, series_id, count, label)
+        start, ledger_id = taken
+        _log_reservation(series_id, definition.code, start, count, label, request_id, ledger_id)
         return Block(definition, start, count)
 
     def _check_generation_label(self, cur: Any, label: str) -> None:
@@ -474,6 +479,41 @@ class Registry(Database):
             (series_id, kind, index),
         ).fetchone()
         return _ledger_entry(row) if row else None
+
+
+def _log_reservation(
+    series_id: int,
+    code: str,
+    start: int,
+    count: int,
+    label: str,
+    request_id: str | None,
+    ledger_id: int,
+) -> None:
+    """One record per committed reservation, its fields also in ``extra`` for
+    structured handlers: the range as indexes, never the numbers (they may be
+    secrets until issued)."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    log.info(
+        "reserved %d of series %s (id %d) from index %d, label %s, request id %s, ledger %d",
+        count,
+        code,
+        series_id,
+        start,
+        label,
+        request_id or "-",
+        ledger_id,
+        extra={
+            "series_id": series_id,
+            "series_code": code,
+            "start": start,
+            "count": count,
+            "status_label": label,
+            "request_id": request_id,
+            "ledger_id": ledger_id,
+        },
+    )
 
 
 def _ledger_entry(row: Any) -> LedgerEntry:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import StoreError
+from ..errors import SchemaMismatch
 from .records import STATUSES
 
 if TYPE_CHECKING:
@@ -90,21 +90,47 @@ MIGRATIONS: list[Migration] = [_v1_to_v2]
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 
 
-def migrate(store: Database, cur: Any) -> None:
+def schema_version(store: Database, cur: Any) -> int | None:
+    """The database's schema version; None when it has no cardseq tables yet."""
+    if not store._table_exists(cur, "cardseq_schema"):
+        return None
+    row = store._run(cur, "SELECT version FROM cardseq_schema").fetchone()
+    return None if row is None else int(row[0])
+
+
+def check_schema(store: Database, cur: Any) -> int:
+    """The database's schema version, when it is this cardseq's; else ``SchemaMismatch``.
+    Runs no DDL: for a store opened with ``migrate=False`` (a role that cannot change
+    tables)."""
+    latest = len(MIGRATIONS) + 1  # read at call time: tests add steps
+    found = schema_version(store, cur)
+    if found == latest:
+        return found
+    if found is not None and found > latest:
+        why = f"has schema version {found}, newer than this cardseq's ({latest}): upgrade cardseq"
+    else:
+        has = "no cardseq tables" if found is None else f"schema version {found}"
+        why = (
+            f"has {has}; this cardseq needs version {latest}: run `cardseq db"
+            " migrate` (with a role that may create and alter tables), then open it again"
+        )
+    raise SchemaMismatch(
+        f"the database at {store.url} {why}", found=found, expected=latest, value=store.url
+    )
+
+
+def migrate(store: Database, cur: Any) -> int | None:
     """Bring the database up to this cardseq's schema version, one step at a time in
     the opening transaction (all or nothing); record it in a new database; refuse one
-    from a newer cardseq."""
+    from a newer cardseq. Returns the version it found (None: a new database)."""
     latest = len(MIGRATIONS) + 1
-    row = store._run(cur, "SELECT version FROM cardseq_schema").fetchone()
-    if row is None:
+    found = schema_version(store, cur)
+    if found is None:
         store._run(cur, "INSERT INTO cardseq_schema (version) VALUES (?)", (latest,))
-    elif row[0] > latest:
-        raise StoreError(
-            f"the database at {store.url} has schema version {row[0]}, newer than"
-            f" this cardseq's ({latest}): upgrade cardseq"
-        )
+    elif found > latest:
+        check_schema(store, cur)
     else:
-        for version in range(row[0], latest):
+        for version in range(found, latest):
             MIGRATIONS[version - 1](store, cur)
             store._run(cur, "UPDATE cardseq_schema SET version = ?", (version + 1,))
     for status in STATUSES:  # each status has a label of its own name, its default
@@ -114,3 +140,4 @@ def migrate(store: Database, cur: Any) -> None:
             " VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
             (status, status, True),
         )
+    return found

@@ -16,7 +16,10 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from .base import Store, migrate, now, schema, translate
+from ..errors import InvalidArgument
+from .base import Store, check_schema, now, schema, translate
+from .base import migrate as migrate_schema
+from .options import option_int, take_options
 
 BUSY_TIMEOUT_MS = 60_000
 
@@ -35,18 +38,27 @@ sqlite3.register_adapter(dt.datetime, dt.datetime.isoformat)
 
 
 class SQLiteStore(Store):
-    """A store in the SQLite file ``path`` (``":memory:"``: private to this object)."""
+    """A store in the SQLite file ``path`` (``":memory:"``: private to this object).
 
-    def __init__(self, path: str) -> None:
+    ``migrate``: create the tables and migrate them to this cardseq's version (the
+    default); False runs no DDL and refuses a database that is not at that version
+    (``SchemaMismatch``). ``busy_timeout``: milliseconds a writer waits for another
+    process's write lock before failing.
+    """
+
+    def __init__(
+        self, path: str, *, migrate: bool = True, busy_timeout: int = BUSY_TIMEOUT_MS
+    ) -> None:
         super().__init__()
         self.path = path
         self.url = "memory://" if path == ":memory:" else f"sqlite:///{path}"
+        self.busy_timeout = busy_timeout
         self._local = threading.local()
         self._shared: sqlite3.Connection | None = None
         self._lock = threading.RLock()  # one transaction at a time in this process
         self._all: list[sqlite3.Connection] = []
         try:
-            self._migrate()
+            self._open(migrate)
         except BaseException:
             self.close()  # a store that fails to open leaves no connection behind
             raise
@@ -57,9 +69,9 @@ class SQLiteStore(Store):
                 self.path,
                 isolation_level=None,
                 check_same_thread=False,
-                timeout=BUSY_TIMEOUT_MS / 1000,
+                timeout=self.busy_timeout / 1000,
             )
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout)}")
             if self.path != ":memory:":
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
@@ -108,12 +120,20 @@ class SQLiteStore(Store):
                 raise
             conn.commit()
 
-    def _migrate(self) -> None:
+    def _open(self, migrate: bool) -> None:
+        if not migrate:
+            with self._reading() as cur:
+                self.schema_found = check_schema(self, cur)
+            return
         with self._transaction() as cur:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     cur.execute(statement)
-            migrate(self, cur)
+            self.schema_found = migrate_schema(self, cur)
+
+    def _table_exists(self, cur: Any, name: str) -> bool:
+        query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        return cur.execute(query, (name,)).fetchone() is not None
 
     def _to_db(self, value: int) -> str:
         return str(value)
@@ -127,7 +147,7 @@ class SQLiteStore(Store):
 
     def _advance(
         self, cur: Any, series_id: int, count: int, label: str, request_id: str | None
-    ) -> int | None:
+    ) -> tuple[int, int] | None:
         row = cur.execute(
             "SELECT enabled, next_index, capacity FROM cardseq_series WHERE id = ?", (series_id,)
         ).fetchone()
@@ -144,7 +164,7 @@ class SQLiteStore(Store):
             " request_id, created_at) VALUES (?, ?, ?, ?, 'reserved', ?, ?)",
             (series_id, str(start), str(count), label, request_id, now()),
         )
-        return start
+        return start, int(cur.lastrowid)
 
     def close(self) -> None:
         for conn in self._all:
@@ -153,6 +173,27 @@ class SQLiteStore(Store):
         self._all.clear()
         self._shared = None
         self._local = threading.local()
+
+
+def sqlite_store(url: str, *, migrate: bool = True) -> SQLiteStore:
+    """The store at ``sqlite:///PATH[?busy_timeout=MS]``."""
+    path, options = take_options(url[len("sqlite:///") :], ("busy_timeout",))
+    path, _, unknown = path.partition("?")
+    if unknown:
+        raise InvalidArgument.bad(
+            "db", url, f"has {unknown}: SQLite takes one option, busy_timeout (milliseconds)"
+        )
+    if not path:
+        raise InvalidArgument.bad("db", url, "names no file (sqlite:///PATH)")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise InvalidArgument.bad("db", url, "is in a directory that does not exist")
+    busy = options.get("busy_timeout")
+    timeout = (
+        BUSY_TIMEOUT_MS
+        if busy is None
+        else option_int(url, "busy_timeout", busy, minimum=0, unit="milliseconds")
+    )
+    return SQLiteStore(path, migrate=migrate, busy_timeout=timeout)
 
 
 def _duplicate_request(error: BaseException) -> bool:

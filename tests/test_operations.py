@@ -1,0 +1,353 @@
+"""What a deployment needs around the library (issue 12): opening a store without DDL,
+`cardseq db migrate` and `db status`, store URL options, /healthz and /metrics, `serve`
+configured from the environment, and one log record per reservation."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+import cardseq
+from cardseq import CardSeries, CardService
+from cardseq.cli import main
+from cardseq.server import create_app
+from cardseq.server.auth import add_user
+from cardseq.server.openapi import build_openapi
+from cardseq.store import open_store
+from cardseq.store.base import SCHEMA_VERSION
+
+from .test_server import fails
+from .test_server_inputs import Client
+
+USER = ("alice", "correct horse battery staple")
+
+
+def gold() -> CardSeries:
+    return CardSeries("GOLD", prefix="GOLD", length=12)
+
+
+def tables(path: Path) -> list[str]:
+    with sqlite3.connect(path) as conn:
+        return [row[0] for row in conn.execute("SELECT name FROM sqlite_master")]
+
+
+def set_version(url: str, version: int) -> None:
+    with open_store(url) as store, store._transaction() as cur:
+        store._run(cur, "UPDATE cardseq_schema SET version = ?", (version,))
+
+
+# ---- opening without DDL ------------------------------------------------------------
+
+
+def test_without_migrating_a_new_database_is_refused_and_left_untouched(tmp_path):
+    path = tmp_path / "new.db"
+    with pytest.raises(cardseq.SchemaMismatch) as info:
+        open_store(f"sqlite:///{path}", migrate=False)
+    error = info.value
+    assert error.code == 500 and (error.found, error.expected) == (None, SCHEMA_VERSION)
+    assert "no cardseq tables" in error.message and "cardseq db migrate" in error.message
+    assert tables(path) == []  # no DDL ran
+
+
+def test_without_migrating_an_old_database_is_refused(tmp_path):
+    url = f"sqlite:///{tmp_path}/old.db"
+    set_version(url, 1)
+    with pytest.raises(cardseq.SchemaMismatch) as info:
+        open_store(url, migrate=False)
+    assert info.value.found == 1
+    assert f"schema version 1; this cardseq needs version {SCHEMA_VERSION}" in info.value.message
+    set_version(url, SCHEMA_VERSION + 1)
+    with pytest.raises(cardseq.SchemaMismatch, match="upgrade cardseq"):
+        open_store(url, migrate=False)
+
+
+def test_a_migrated_database_opens_without_migrating(tmp_path):
+    url = f"sqlite:///{tmp_path}/ok.db"
+    open_store(url).close()
+    with open_store(url, migrate=False) as store:
+        assert store.schema_found == SCHEMA_VERSION
+        store.create_series(gold())
+        assert store.reserve("GOLD", 3).start == 0
+
+
+@pytest.fixture
+def limited_url(postgres_cluster, postgres_url):
+    """A migrated database, and the URL of a role that may only select, insert and
+    update cardseq's tables (and use their sequences): no DDL."""
+    open_store(postgres_url).close()
+    role = f"cardseq_rw_{os.getpid()}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO {role}")
+        conn.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}")
+    yield postgres_url.replace("postgres@", f"{role}@", 1)
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"DROP OWNED BY {role}")
+        conn.execute(f"DROP ROLE {role}")
+
+
+def test_a_role_without_ddl_rights_works_on_a_migrated_store(limited_url):
+    with open_store(limited_url, migrate=False) as store:
+        service = CardService(store)
+        service.create_series(gold())
+        numbers = service.generate("GOLD", 3).numbers
+        service.add_label("GIVEN", "ACTIVE")
+        assert service.change_status(numbers[0], "GIVEN", customer_id="c1").status == "ACTIVE"
+        store.set_enabled("GOLD", False)
+        assert store.schema_version() == SCHEMA_VERSION
+    result = CliRunner().invoke(main, ["db", "status", "--db", limited_url])
+    assert result.exit_code == 0 and "migration needed: no" in result.output
+
+
+def test_a_role_without_ddl_rights_is_told_to_open_without_migrating(limited_url):
+    with pytest.raises(cardseq.StoreError) as info:
+        open_store(limited_url)
+    assert "migrate=False" in info.value.message and "cardseq db migrate" in info.value.message
+    result = CliRunner().invoke(main, ["series", "list", "--db", limited_url])
+    assert result.exit_code == 1 and result.output.startswith("error 500: ")
+    assert "Traceback" not in result.output
+
+
+# ---- cardseq db ---------------------------------------------------------------------
+
+
+def test_db_status_and_migrate(tmp_path):
+    path = tmp_path / "cli.db"
+    db = ["--db", f"sqlite:///{path}"]
+    runner = CliRunner()
+    status = runner.invoke(main, ["db", "status", *db])
+    assert status.exit_code == 1, status.output
+    assert "database schema version: none (no tables)" in status.output
+    assert f"cardseq schema version: {SCHEMA_VERSION}" in status.output
+    assert "migration needed: yes: run `cardseq db migrate`" in status.output
+    assert tables(path) == []
+    migrated = runner.invoke(main, ["db", "migrate", *db])
+    assert migrated.exit_code == 0
+    assert f"migrated from no tables to version {SCHEMA_VERSION}" in migrated.output
+    status = runner.invoke(main, ["db", "status", *db])
+    assert status.exit_code == 0 and "migration needed: no" in status.output
+    again = runner.invoke(main, ["db", "migrate", *db])
+    assert f"schema version {SCHEMA_VERSION}, up to date" in again.output
+    set_version(f"sqlite:///{path}", 1)
+    assert runner.invoke(main, ["db", "status", *db]).exit_code == 1
+    migrated = runner.invoke(main, ["db", "migrate", *db])
+    assert f"migrated from version 1 to version {SCHEMA_VERSION}" in migrated.output
+
+
+# ---- store URL options --------------------------------------------------------------
+
+
+def test_sqlite_busy_timeout_from_the_url(tmp_path):
+    with open_store(f"sqlite:///{tmp_path}/b.db?busy_timeout=1234") as store:
+        assert store._connection().execute("PRAGMA busy_timeout").fetchone() == (1234,)
+        assert store.path == f"{tmp_path}/b.db"
+
+
+@pytest.mark.parametrize("query", ["busy_timeout=1_0", "busy_timeout=-1", "cache=shared"])
+def test_sqlite_bad_url_options(tmp_path, query):
+    with pytest.raises(cardseq.InvalidArgument) as info:
+        open_store(f"sqlite:///{tmp_path}/b.db?{query}")
+    assert query.split("=")[0] in info.value.message
+    assert not (tmp_path / "b.db").exists()
+
+
+def test_postgres_pool_size_and_statement_timeout_from_the_url(postgres_url):
+    with open_store(f"{postgres_url}?max_connections=3&statement_timeout=250") as store:
+        assert store._size == 3
+        with store._reading() as cur:
+            cur.execute("SHOW statement_timeout")
+            assert cur.fetchone() == ("250ms",)
+        with pytest.raises(cardseq.StoreError, match="statement timeout"), store._reading() as cur:
+            cur.execute("SELECT pg_sleep(2)")
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        "max_connections=0",
+        "max_connections=ten",
+        "statement_timeout=-5",
+        "statement_timeout=1.5",
+        "connect_timeout=+5",
+    ],
+)
+def test_postgres_bad_url_options(option):
+    with pytest.raises(cardseq.InvalidArgument) as info:
+        open_store(f"postgresql://u:secret@127.0.0.1:1/db?{option}")
+    assert f"has {option}:" in info.value.message and "secret" not in info.value.message
+
+
+# ---- /healthz and /metrics ----------------------------------------------------------
+
+
+@pytest.fixture
+def users_file(tmp_path) -> str:
+    path = str(tmp_path / "users")
+    add_user(path, *USER)
+    return path
+
+
+@pytest.fixture
+def apps():
+    made = []
+
+    def make(*args, **options):
+        app = create_app(*args, **options)
+        made.append((app, Client(app)))
+        return app, made[-1][1]
+
+    yield make
+    for app, client in made:
+        client.close()
+        app.state.service.store.close()
+
+
+def test_healthz_needs_no_credentials(apps, users_file):
+    _, client = apps("memory://", users_file=users_file)
+    answer = client.get("/healthz")
+    assert (answer.status_code, answer.json()) == (200, {"status": "ok"})
+    assert client.get("/v2/card/series/1").status_code == 401
+
+
+def test_healthz_is_503_when_the_store_fails(apps, monkeypatch, caplog):
+    app, client = apps("memory://", users_file=None)
+    store = app.state.service.store
+
+    def broken():
+        raise cardseq.StoreUnreachable("cannot connect to the PostgreSQL server at db:5432/x")
+
+    monkeypatch.setattr(store, "schema_version", broken)
+    message = fails(client.get("/healthz"), 503, 500)
+    assert "StoreUnreachable" in message
+    assert "db:5432" not in message and "db:5432" in caplog.text  # only in the server's log
+    monkeypatch.setattr(store, "schema_version", lambda: 1)
+    assert f"needs {SCHEMA_VERSION}" in fails(client.get("/healthz"), 503, 500)
+
+
+def test_healthz_is_rate_limited(apps):
+    _, client = apps("memory://", users_file=None, rate=0.001, burst=1)
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/healthz").status_code == 429
+
+
+def metric(client, name: str, auth=USER) -> float:
+    text = client.get("/metrics", auth=auth).text
+    values = [line.rsplit(" ", 1)[1] for line in text.splitlines() if line.startswith(name + " ")]
+    return float(values[0]) if values else 0.0
+
+
+def test_metrics_count_reservations_errors_and_latency(apps, users_file):
+    app, client = apps("memory://", users_file=users_file)
+    series_id = app.state.service.create_series(gold())
+    answer = client.post("/v2/card/generate", json={"seriesId": series_id, "count": 5}, auth=USER)
+    assert answer.status_code == 200
+    client.post("/v2/card/generate", json={"seriesId": series_id, "count": 0}, auth=USER)
+    client.get("/v2/card/series/1")  # no credentials: 401
+    client.get("/nowhere", auth=USER)
+    answer = client.get("/metrics", auth=USER)
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    assert metric(client, "cardseq_reservations_total") == 1
+    assert metric(client, "cardseq_numbers_reserved_total") == 5
+    for code in ("3025", "401", "404"):
+        assert metric(client, f'cardseq_errors_total{{code="{code}"}}') == 1
+    for route, status in (("/v2/card/generate", 200), ("/v2/card/series/{id}", 401)):
+        labels = f'route="{route}",status="{status}"'
+        assert metric(client, f"cardseq_request_duration_seconds_count{{{labels}}}") == 1
+    labels = 'route="unmatched",status="404"'
+    assert metric(client, f"cardseq_request_duration_seconds_count{{{labels}}}") == 1
+    _, other = apps("memory://", users_file=users_file)  # a registry of its own
+    assert metric(other, "cardseq_reservations_total") == 0
+
+
+def test_metrics_take_credentials_unless_public(apps, users_file):
+    _, client = apps("memory://", users_file=users_file)
+    assert client.get("/metrics").status_code == 401
+    _, client = apps("memory://", users_file=users_file, metrics_public=True)
+    assert client.get("/metrics").status_code == 200
+    assert client.get("/v2/card/series/1").status_code == 401
+
+
+def test_the_document_describes_health_and_metrics():
+    paths = build_openapi()["paths"]
+    assert paths["/healthz"]["get"]["security"] == []
+    assert {"200", "429", "503"} <= set(paths["/healthz"]["get"]["responses"])
+    metrics = paths["/metrics"]["get"]
+    assert "security" not in metrics and "401" in metrics["responses"]
+    assert "text/plain" in metrics["responses"]["200"]["content"]
+    public = build_openapi(metrics_public=True)["paths"]["/metrics"]["get"]
+    assert public["security"] == [] and "401" not in public["responses"]
+    schema = build_openapi()["components"]["schemas"]["Health"]
+    assert schema["properties"]["status"]["enum"] == ["ok"]
+
+
+# ---- serve from the environment -----------------------------------------------------
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """What `cardseq serve` would run: its app and the server's settings."""
+    import cardseq.server.run
+
+    calls = []
+    monkeypatch.setattr(
+        cardseq.server.run, "serve", lambda app, **settings: calls.append((app, settings))
+    )
+    yield calls
+    for app, _ in calls:
+        app.state.service.store.close()
+
+
+def test_serve_options_come_from_the_environment(served):
+    env = {"CARDSEQ_PORT": "8123", "CARDSEQ_NO_AUTH": "1", "CARDSEQ_DB": "memory://"}
+    env |= {"CARDSEQ_MAX_COUNT": "7", "CARDSEQ_FORWARDED_ALLOW_IPS": "10.0.0.1 10.0.0.2"}
+    result = CliRunner().invoke(main, ["serve"], env=env)
+    assert result.exit_code == 0, result.output
+    app, settings = served[0]
+    assert settings["port"] == 8123 and app.state.service.max_count == 7
+    assert settings["forwarded_allow_ips"] == ("10.0.0.1", "10.0.0.2")
+    result = CliRunner().invoke(main, ["serve", "--port", "9000", "--max-count", "8"], env=env)
+    app, settings = served[1]
+    assert settings["port"] == 9000 and app.state.service.max_count == 8  # the option wins
+
+
+def test_a_bad_environment_value_is_a_coded_error(served):
+    env = {"CARDSEQ_PORT": "80_80", "CARDSEQ_NO_AUTH": "1", "CARDSEQ_DB": "memory://"}
+    result = CliRunner().invoke(main, ["serve"], env=env)
+    assert result.exit_code == 1 and "error 701: --port '80_80'" in result.output
+    assert served == []
+
+
+# ---- one log record per reservation ---------------------------------------------------
+
+
+def test_each_reservation_logs_one_record_without_numbers(store, caplog):
+    caplog.set_level(logging.INFO, logger="cardseq.store")
+    series_id = store.create_series(gold())
+    block = store.reserve("GOLD", 3, request_id="r-1")
+    records = [r for r in caplog.records if r.name == "cardseq.store"]
+    assert len(records) == 1
+    record = records[0]
+    entry = store.ledger("GOLD")[-1]
+    fields = {
+        "series_id": series_id,
+        "series_code": "GOLD",
+        "start": 0,
+        "count": 3,
+        "status_label": "NOT_ISSUED",
+        "request_id": "r-1",
+        "ledger_id": entry.id,
+    }
+    assert {name: getattr(record, name) for name in fields} == fields
+    assert record.levelno == logging.INFO
+    assert "reserved 3 of series GOLD" in record.getMessage()
+    everything = record.getMessage() + repr(vars(record))
+    assert not any(number in everything for number in block.to_list())
+    store.reserve("GOLD", 3, request_id="r-1")  # a replay reserves nothing
+    assert len([r for r in caplog.records if r.name == "cardseq.store"]) == 1
