@@ -33,6 +33,7 @@ class SegmentAllocator:
     ['700000', '700001', '700002']
     >>> [(e.kind, e.start, e.count) for e in store.ledger("ONE")]
     [('reserved', 0, 100), ('released', 3, 97)]
+    >>> store.close()
     """
 
     def __init__(
