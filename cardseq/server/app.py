@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import CardSeqError, InvalidSeries
 from ..integers import parse_int
+from ..keys import KeySource
 from ..service import CardService
 from ..store import open_store
 from . import models, wire
@@ -242,17 +243,19 @@ def create_app(
     max_count: int = 100_000,
     max_body: int = 64 * 1024,
     body_timeout: float = DEFAULT_BODY_TIMEOUT,
+    keys: KeySource = None,
 ) -> Starlette:
     """The server for the store at ``store_url``.
 
     ``users_file`` None means no authentication (every route is open). ``rate`` and
     ``burst`` are each user's token bucket (anonymous requests: each address's);
     ``max_count`` caps one generate request (3026); ``max_body`` caps a request body
-    in bytes (413), and ``body_timeout`` the seconds to receive it (408).
+    in bytes (413), and ``body_timeout`` the seconds to receive it (408). ``keys`` is
+    the source of the RANDOM series' keys (``cardseq.keys``; the environment too).
     """
     auth = Authenticator(users_file) if users_file is not None else None
     limiter = RateLimiter(rate, burst)
-    store = open_store(store_url)
+    store = open_store(store_url, keys=keys)
     service = CardService(store, max_count=max_count)
     schema = wire.dumps(
         build_openapi(max_count=max_count, max_body=max_body, auth=auth is not None)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import InvalidArgument, StoreError, StoreNotDurable, StoreUnreachable
+from ..keys import KeySource
 from .base import Store, migrate, now, schema, translate
 
 REQUEST_ID_CONSTRAINT = "cardseq_ledger_request_id_key"
@@ -64,13 +65,20 @@ class PostgresStore(Store):
     """A store in the PostgreSQL database at ``url``.
 
     ``max_connections`` are open at most; a call waits up to ``timeout`` seconds for one
-    of them to be free.
+    of them to be free. ``keys`` is the key source (``cardseq.keys``).
     """
 
     param = "%s"
 
-    def __init__(self, url: str, *, max_connections: int = 10, timeout: float = 30.0) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_connections: int = 10,
+        timeout: float = 30.0,
+        keys: KeySource = None,
+    ) -> None:
+        super().__init__(keys)
         import psycopg
 
         self._psycopg = psycopg

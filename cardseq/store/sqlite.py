@@ -12,10 +12,12 @@ import contextlib
 import datetime as dt
 import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterator
 from typing import Any
 
+from ..keys import KeySource
 from .base import Store, migrate, now, schema, translate
 
 BUSY_TIMEOUT_MS = 60_000
@@ -35,10 +37,14 @@ sqlite3.register_adapter(dt.datetime, dt.datetime.isoformat)
 
 
 class SQLiteStore(Store):
-    """A store in the SQLite file ``path`` (``":memory:"``: private to this object)."""
+    """A store in the SQLite file ``path`` (``":memory:"``: private to this object).
 
-    def __init__(self, path: str) -> None:
-        super().__init__()
+    A new file, and its ``-wal`` and ``-shm``, are made readable by their owner only
+    (0600), whatever the umask; ``keys`` is the key source (``cardseq.keys``).
+    """
+
+    def __init__(self, path: str, *, keys: KeySource = None) -> None:
+        super().__init__(keys)
         self.path = path
         self.url = "memory://" if path == ":memory:" else f"sqlite:///{path}"
         self._local = threading.local()
@@ -46,7 +52,11 @@ class SQLiteStore(Store):
         self._lock = threading.RLock()  # one transaction at a time in this process
         self._all: list[sqlite3.Connection] = []
         try:
+            if path != ":memory:":
+                _create_private(path)
             self._migrate()
+            if path != ":memory:":
+                _private_companions(path)
         except BaseException:
             self.close()  # a store that fails to open leaves no connection behind
             raise
@@ -64,6 +74,7 @@ class SQLiteStore(Store):
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA secure_delete = ON")  # wiped keys leave no trace
         self._all.append(conn)
         return conn
 
@@ -146,6 +157,11 @@ class SQLiteStore(Store):
         )
         return start
 
+    def _forget_wiped(self) -> None:
+        if self.path != ":memory:":
+            with self._lock, translate(sqlite3.Error):
+                self._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def close(self) -> None:
         for conn in self._all:
             with contextlib.suppress(sqlite3.Error):
@@ -153,6 +169,22 @@ class SQLiteStore(Store):
         self._all.clear()
         self._shared = None
         self._local = threading.local()
+
+
+def _create_private(path: str) -> None:
+    """Create the database file with mode 0600 before SQLite opens it (SQLite gives its
+    ``-wal`` and ``-shm`` the database file's mode); an existing file is left as it is."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def _private_companions(path: str) -> None:
+    """Give ``-wal`` and ``-shm`` no more access than the database file has."""
+    with contextlib.suppress(OSError):
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        for companion in (path + "-wal", path + "-shm"):
+            if os.path.exists(companion) and stat.S_IMODE(os.stat(companion).st_mode) & ~mode:
+                os.chmod(companion, stat.S_IMODE(os.stat(companion).st_mode) & mode)
 
 
 def _duplicate_request(error: BaseException) -> bool:
