@@ -128,6 +128,7 @@ class Block:
     count: int
 
     def __post_init__(self) -> None:
+        self.series.require_key()
         start = self.series.check_index(self.start, "start")
         count = positive_count(self.count)
         left = self.series.capacity - start

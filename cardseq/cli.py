@@ -29,6 +29,7 @@ from .errors import (
     SchemaMismatch,
 )
 from .integers import text_int
+from .keys import KEYS_FILE_ENV, new_key
 from .records import Lookup
 from .series import CardSeries, Method
 from .service import CardService
@@ -72,11 +73,23 @@ def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
+def keys_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--keys-file FILE`` on a command that formats or parses keyed numbers."""
+    return click.option(
+        "--keys-file",
+        "keys_file",
+        metavar="FILE",
+        default=None,
+        help="Keys of the RANDOM series, `ID = VALUE` lines, mode 0600 (docs/security.md). "
+        f"[default: ${KEYS_FILE_ENV}; each key also from $CARDSEQ_KEY_<ID>]",
+    )(command)
+
+
 @contextlib.contextmanager
-def _opened(db: str | None) -> Iterator[CardService]:
-    """The service over the store at ``db`` (or the default), closed when the command
-    is done."""
-    with open_store(db or default_url()) as store:
+def _opened(db: str | None, keys_file: str | None = None) -> Iterator[CardService]:
+    """The service over the store at ``db`` (or the default), with the keys of
+    ``keys_file`` and the environment, closed when the command is done."""
+    with open_store(db or default_url(), keys=keys_file) as store:
         yield CardService(store)
 
 
@@ -157,6 +170,14 @@ _METHODS = ", ".join(m.value for m in Method)
     help=f"Numbering method, case-insensitive: {_METHODS} (aliases LUHNALGO, MOD7_ALGO).",
 )
 @click.option(
+    "--key-id",
+    default=None,
+    metavar="ID",
+    help="For the RANDOM methods: the id of the key the series uses, which a key source "
+    "must supply now and at every use (`cardseq keys new` makes one; the store keeps only "
+    "its id and fingerprint).",
+)
+@click.option(
     "--disabled",
     is_flag=True,
     help="Register the series with generation stopped (enable it later).",
@@ -168,6 +189,7 @@ _METHODS = ", ".join(m.value for m in Method)
     "and succeed, so a setup script can run twice.",
 )
 @db_option
+@keys_option
 def series_create(
     code: str,
     prefix: str,
@@ -177,7 +199,9 @@ def series_create(
     method: str,
     disabled: bool,
     exists_ok: bool,
+    key_id: str | None,
     db: str | None,
+    keys_file: str | None,
 ) -> None:
     """Register series CODE and print its new id (alone on stdout, for scripts)."""
     definition = CardSeries(
@@ -187,8 +211,9 @@ def series_create(
         length=length,
         offset=offset,
         method=method,
+        key_id=key_id,
     )
-    with _opened(db) as service:
+    with _opened(db, keys_file) as service:
         series_id = service.create_series(definition, enabled=not disabled, exists_ok=exists_ok)
     click.echo(series_id)
 
@@ -268,12 +293,15 @@ _LOG_COLUMNS = ("id", "start", "count", "label", "request id", "generated")
     help="Print the rows after this id: the id the previous page said to continue from.",
 )
 @db_option
-def series_log(series_ref: str, limit: int, after: int, db: str | None) -> None:
+@keys_option
+def series_log(
+    series_ref: str, limit: int, after: int, db: str | None, keys_file: str | None
+) -> None:
     """Print the reservations of SERIES (id or code), oldest first, a page at a time.
 
     When there are more rows, stderr says how to print the next page.
     """
-    with _opened(db) as service:
+    with _opened(db, keys_file) as service:
         page = service.generation_log(series_ref, limit=limit, after=after)
     rows = [
         [
@@ -296,9 +324,11 @@ def series_log(series_ref: str, limit: int, after: int, db: str | None) -> None:
 @series.command("show")
 @click.argument("series_ref", metavar="SERIES")
 @db_option
-def series_show(series_ref: str, db: str | None) -> None:
-    """Print one series (by id or code) as `key: value` lines. The key is never shown."""
-    with _opened(db) as service:
+@keys_option
+def series_show(series_ref: str, db: str | None, keys_file: str | None) -> None:
+    """Print one series (by id or code) as `name: value` lines: a RANDOM series' key id
+    and fingerprint, never its key."""
+    with _opened(db, keys_file) as service:
         info = service.series(series_ref)
         reservations = service.reservations(info.id)
     definition = info.series
@@ -317,8 +347,11 @@ def series_show(series_ref: str, db: str | None) -> None:
         "enabled": "yes" if info.enabled else "no",
         "created": info.created_at.isoformat(),
         "reservations": reservations,
-        "first number": definition.format(0),
+        "first number": definition.format(0) if definition.bound else "(its key is not loaded)",
     }
+    if definition.key_id is not None:
+        lines["key id"] = definition.key_id
+        lines["key fingerprint"] = info.key_fingerprint or "-"
     for key, value in lines.items():
         click.echo(f"{key}: {value}".rstrip())
 
@@ -436,6 +469,7 @@ def labels_add(name: str, status: str, make_default: bool, exists_ok: bool, db: 
     "instead of reserving new ones.",
 )
 @db_option
+@keys_option
 def generate(
     series_ref: str,
     count: int,
@@ -445,6 +479,7 @@ def generate(
     fmt: str,
     request_id: str | None,
     db: str | None,
+    keys_file: str | None,
 ) -> None:
     """Reserve COUNT new numbers of SERIES (id or code) and write them.
 
@@ -454,7 +489,7 @@ def generate(
     to_stdout = out == "-"
     if not to_stdout:
         _check_writable(out)
-    with _opened(db) as service:
+    with _opened(db, keys_file) as service:
         if not to_stdout:
             _check_not_store(out, service.store)
         block = service.reserve(series_ref, count, status_label, request_id=request_id)
@@ -547,14 +582,15 @@ def _state(found: Lookup) -> str:
 @main.command()
 @click.argument("numbers", metavar="NUMBER...", nargs=-1, required=True)
 @db_option
-def validate(numbers: tuple[str, ...], db: str | None) -> None:
+@keys_option
+def validate(numbers: tuple[str, ...], db: str | None, keys_file: str | None) -> None:
     """Say which series each NUMBER belongs to, its index, and when it was reserved
     (or that it was released unused, or is not reserved yet).
 
     Exit status 1 when any NUMBER belongs to no series.
     """
     all_valid = True
-    with _opened(db) as service:
+    with _opened(db, keys_file) as service:
         for number in numbers:
             try:
                 found = service.lookup(number)
@@ -666,6 +702,7 @@ SERVE_ENV_PREFIX = "CARDSEQ"
     help="TCP port to listen on.",
 )
 @db_option
+@keys_option
 @click.option(
     "--users-file",
     type=click.Path(dir_okay=False, exists=True),
@@ -746,6 +783,7 @@ def serve(
     host: str,
     port: int,
     db: str | None,
+    keys_file: str | None,
     users_file: str | None,
     no_auth: bool,
     rate: float | None,
@@ -785,6 +823,7 @@ def serve(
     app = create_app(
         db or default_url(),
         users_file=users_file,
+        keys=keys_file,
         rate=DEFAULT_RATE if rate is None else rate,
         burst=DEFAULT_BURST if burst is None else burst,
         max_count=max_count,
@@ -836,3 +875,49 @@ def users_add(name: str, users_file: str, password_stdin: bool) -> None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     replaced = add_user(users_file, name, password)
     click.echo(f"user {name} {'replaced' if replaced else 'added'} in {users_file}", err=True)
+
+
+# ---- keys --------------------------------------------------------------------------
+
+
+@main.group()
+def keys() -> None:
+    """Keys of the RANDOM series: the operator keeps them, a store never does
+    (docs/security.md)."""
+
+
+@keys.command("new")
+@click.option(
+    "--encoding",
+    type=click.Choice(("hex", "base64")),
+    default="hex",
+    show_default=True,
+    help="How to print the key.",
+)
+def keys_new(encoding: str) -> None:
+    """Print a fresh 32-byte key (from `secrets`), for a keys file or $CARDSEQ_KEY_<ID>."""
+    import base64
+
+    key = new_key()
+    click.echo(key.hex() if encoding == "hex" else base64.b64encode(key).decode("ascii"))
+
+
+@keys.command("export")
+@click.option(
+    "--keys-file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The keys file to write (created 0600; an existing one must already hold the keys).",
+)
+@db_option
+def keys_export(keys_file: str, db: str | None) -> None:
+    """Move the keys an older store keeps in clear to KEYS_FILE, then wipe them from the
+    store. Safe to run again: nothing is lost if it is interrupted."""
+    with open_store(db or default_url()) as store:
+        moved = store.export_keys(keys_file)
+    click.echo(
+        f"{moved} key(s) moved to {keys_file}; give it as --keys-file or ${KEYS_FILE_ENV}"
+        if moved
+        else "no key in the store: nothing to export",
+        err=True,
+    )

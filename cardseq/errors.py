@@ -96,6 +96,34 @@ class InvalidRelease(CardSeqError, ValueError):
     code = 705
 
 
+class KeyNotFound(CardSeqError, LookupError):
+    """A keyed series' key is in no key source (environment, keys file, callable):
+    nothing was reserved. The message names the series and the key id, never key bytes.
+    (cardseq's own code, as are 707..709.)"""
+
+    code = 706
+
+
+class KeyMismatch(CardSeqError, ValueError):
+    """The key found, or given, for a keyed series is not the one it was registered with
+    (its fingerprint differs): nothing was reserved."""
+
+    code = 707
+
+
+class KeysInStore(CardSeqError):
+    """The store still holds keys in clear (from a cardseq before 0.x keys): keyed
+    generation waits until ``cardseq keys export --keys-file FILE`` moves them out."""
+
+    code = 708
+
+
+class InsecureKeysFile(CardSeqError):
+    """A keys file that others than its owner can read or write (mode wider than 0600)."""
+
+    code = 709
+
+
 class InvalidSeries(CardSeqError, ValueError):
     """Unknown or invalid card series (including an unknown method or a bad code)."""
 

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import secrets
 from dataclasses import KW_ONLY, dataclass, field
@@ -25,12 +26,14 @@ from .errors import (
     InvalidPrefix,
     InvalidSeries,
     InvalidSuffix,
+    KeyNotFound,
     LengthTooLong,
     LengthTooShort,
     SeriesExhausted,
     clip,
 )
 from .integers import as_int, json_int
+from .keys import check_key_id
 from .permutation import MAX_KEY, MIN_KEY, Permutation
 
 if TYPE_CHECKING:
@@ -138,7 +141,12 @@ class CardSeries:
     offset: int = 0
     method: Method = Method.DEFAULT
     key: bytes | None = field(default=None, repr=False)
-    """The RANDOM methods' secret (16..64 bytes; a fresh 32 from ``secrets`` if None)."""
+    """The RANDOM methods' secret (16..64 bytes). If None: with a ``key_id``, the series
+    is *unbound* (a store binds it to the key of that id); without, a fresh 32 bytes
+    from ``secrets`` (for use outside a store)."""
+    key_id: str | None = field(default=None, repr=False)
+    """The id of the key in the operator's key sources (docs/security.md): what a store
+    records instead of the key."""
 
     counter_width: int = field(init=False, compare=False)
     capacity: int = field(init=False, repr=False, compare=False)
@@ -157,6 +165,7 @@ class CardSeries:
             offset: int = ...,
             method: Method | str = ...,
             key: bytes | bytearray | memoryview | None = ...,
+            key_id: str | None = ...,
         ) -> None: ...
 
     def __post_init__(self) -> None:
@@ -242,19 +251,23 @@ class CardSeries:
         )
 
     def _checked_key(self, method: Method) -> bytes | None:
-        """The key of a keyed method (a fresh one if none was given); None otherwise.
+        """The key of a keyed method (a fresh one if neither key nor key id was given);
+        None otherwise.
 
         Messages name the key's type or size, never its bytes.
         """
         key: object = self.key  # (the constructor takes any bytes-like object)
         if not method.keyed:
-            if key is not None:
-                raise InvalidSeries(
-                    f"key is only for the RANDOM methods, not {method}", field="key"
-                )
+            for name, value in (("key", key), ("key_id", self.key_id)):
+                if value is not None:
+                    raise InvalidSeries(
+                        f"{name} is only for the RANDOM methods, not {method}", field=name
+                    )
             return None
+        if self.key_id is not None:
+            check_key_id(self.key_id, InvalidSeries)
         if key is None:
-            return secrets.token_bytes(32)
+            return None if self.key_id is not None else secrets.token_bytes(32)
         if isinstance(key, (bytearray, memoryview)):
             key = bytes(key)
         if not isinstance(key, bytes):
@@ -265,8 +278,28 @@ class CardSeries:
             )
         return key
 
+    @property
+    def bound(self) -> bool:
+        """False for a keyed series whose key is not loaded: it cannot format or parse."""
+        return self.key is not None or not self.method.keyed
+
+    def with_key(self, key: bytes) -> CardSeries:
+        """This definition bound to ``key``."""
+        return dataclasses.replace(self, key=key)
+
+    def require_key(self) -> None:
+        """``KeyNotFound`` for an unbound series (naming it and its key id)."""
+        if not self.bound:
+            raise KeyNotFound(
+                f"series {self.code!r} has no key loaded (key id {self.key_id!r}):"
+                " get it from a store given the key, see docs/security.md",
+                field="key_id",
+                value=self.key_id,
+            )
+
     def to_dict(self, *, include_key: bool = False) -> dict[str, Any]:
-        """The series' configuration; the key (hex) only when asked for."""
+        """The series' configuration (with the key id of a keyed series); the key (hex)
+        only when asked for."""
         config: dict[str, Any] = {
             "code": self.code,
             "prefix": self.prefix,
@@ -275,6 +308,8 @@ class CardSeries:
             "offset": self.offset,
             "method": self.method.value,
         }
+        if self.key_id is not None:
+            config["key_id"] = self.key_id
         if include_key and self.key is not None:
             config["key"] = self.key.hex()
         return config
@@ -293,6 +328,7 @@ class CardSeries:
     def format(self, index: int) -> str:
         """The number at ``index``."""
         i = self.check_index(index)
+        self.require_key()
         layout = self._layout
         value = layout.perm.forward(i) if layout.perm else i
         digits = f"{layout.offset + value:0{layout.width}d}"
@@ -325,6 +361,7 @@ class CardSeries:
         body = text[len(self.prefix) : self.length - len(self.suffix)]
         if not (body.isascii() and body.isdigit()):
             raise bad("digits", f"has a non-digit in its counter {body!r}")
+        self.require_key()
         layout = self._layout
         digits = body[: layout.width]
         if layout.check != checkdigit.NONE:

@@ -22,6 +22,7 @@ from .errors import (
     TransitionNotAllowed,
     clip,
 )
+from .keys import KeySource, keyring
 from .records import (
     Card,
     Generated,
@@ -86,10 +87,15 @@ class CardService:
     """Cards and series of the reference domain, over ``store``.
 
     ``max_count`` caps one generation request (a server setting, error 3026); the
-    library sets none.
+    library sets none. ``keys``, when given, becomes the store's key source
+    (``cardseq.keys``).
     """
 
-    def __init__(self, store: Store, *, max_count: int | None = None) -> None:
+    def __init__(
+        self, store: Store, *, max_count: int | None = None, keys: KeySource = None
+    ) -> None:
+        if keys is not None:
+            store.keys = keyring(keys)
         self.store = store
         self.max_count = max_count
 

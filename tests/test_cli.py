@@ -263,12 +263,25 @@ def test_show_by_code_and_by_id(cli):
     assert "created" in fields
 
 
-def test_show_never_prints_the_key(cli, db):
-    create(cli, "R", "--method", "RANDOM", prefix="7", length="12")
+@pytest.fixture
+def key_k(monkeypatch) -> bytes:
+    """Key ``k`` in the environment, as an operator supplies it."""
+    key = bytes(range(40, 72))
+    monkeypatch.setenv("CARDSEQ_KEY_K", key.hex())
+    return key
+
+
+def test_show_never_prints_the_key(cli, db, key_k):
+    create(cli, "R", "--method", "RANDOM", "--key-id", "k", prefix="7", length="12")
     with cardseq.store.open_store(db) as store:
         key = store.get_series("R").key
+    assert key == key_k
     out = ok(cli("series", "show", "R"))
-    assert "key" not in out.lower()
+    # only the key's id and fingerprint are named, never the key
+    assert [line for line in out.lower().splitlines() if "key" in line] == [
+        "key id: k",
+        f"key fingerprint: {cardseq.keys.fingerprint(key)}",
+    ]
     assert key.hex() not in out.lower()
 
 
@@ -360,16 +373,16 @@ def test_generate_jsonl(cli):
         assert [json.loads(line) for line in lines] == [{"number": n} for n in expected]
 
 
-def test_generate_desc_is_the_reverse_of_asc(cli):
-    create(cli, "R", "--method", "RANDOM_LUHN", prefix="5", length="12")
+def test_generate_desc_is_the_reverse_of_asc(cli, key_k):
+    create(cli, "R", "--method", "RANDOM_LUHN", "--key-id", "k", prefix="5", length="12")
     asc = generate(cli, "R", 50, "--request-id", "one")
     desc = generate(cli, "R", 50, "--request-id", "one", "--order", "desc")
     assert desc == asc[::-1]
     assert len(set(asc)) == 50
 
 
-def test_generate_numbers_never_repeat(cli):
-    create(cli, "R", "--method", "RANDOM", prefix="5", length="10")
+def test_generate_numbers_never_repeat(cli, key_k):
+    create(cli, "R", "--method", "RANDOM", "--key-id", "k", prefix="5", length="10")
     first = generate(cli, "R", 1000)
     second = generate(cli, "R", 1000)
     assert len(set(first) | set(second)) == 2000

@@ -33,8 +33,10 @@ def assert_disjoint_and_ledgered(store, series, blocks):
 
 
 def test_sixteen_threads(url):
-    with open_store(url) as store:
-        store.create_series(CardSeries("T", prefix="5", length=14, method="RANDOM_LUHN"))
+    with open_store(url, keys={"t": bytes(range(32))}) as store:
+        store.create_series(
+            CardSeries("T", prefix="5", length=14, method="RANDOM_LUHN", key_id="t")
+        )
         blocks: list[tuple[int, int]] = []
         lock = threading.Lock()
 

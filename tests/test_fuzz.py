@@ -12,6 +12,7 @@ the fuzzer itself into one clear line.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections import Counter
@@ -89,8 +90,18 @@ def users_file(tmp_path_factory) -> str:
 def new_app(store_url: str, users_file: str) -> Any:
     """The app as ``cardseq serve`` builds it (authentication on)."""
     return create_app(
-        store_url, users_file=users_file, rate=100_000, burst=100_000, max_count=MAX_COUNT
+        store_url,
+        users_file=users_file,
+        rate=100_000,
+        burst=100_000,
+        max_count=MAX_COUNT,
+        keys=fuzz_key,  # every RANDOM series the fuzzer makes has its key
     )
+
+
+def fuzz_key(key_id: str) -> bytes:
+    """A key for any key id (a test's stand-in for a secrets manager)."""
+    return hashlib.blake2b(key_id.encode(), digest_size=32).digest()
 
 
 @pytest.fixture(scope="module")

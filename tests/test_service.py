@@ -224,7 +224,7 @@ def test_old_databases_are_migrated(tmp_path):
     number = service.generate("OLD", 1).numbers[0]
     assert service.issue(number, "c").status == "ACTIVE"
     with service.store._transaction() as cur:
-        assert cur.execute("SELECT version FROM cardseq_schema").fetchone()[0] == 2
+        assert cur.execute("SELECT version FROM cardseq_schema").fetchone()[0] == 3
     service.store.close()
 
 
@@ -235,24 +235,25 @@ def test_migration_steps_run_in_order_in_the_opening_transaction(tmp_path, monke
     url = f"sqlite:///{tmp_path}/steps.db"
     open_store(url).close()
     ran = []
+    now = schema.SCHEMA_VERSION  # the two steps below take it to now + 1, then now + 2
 
-    def v2_to_v3(store, cur):
-        ran.append(3)
+    def next_step(store, cur):
+        ran.append(now + 1)
         store._run(cur, "ALTER TABLE cardseq_labels ADD COLUMN note TEXT")
 
-    def v3_to_v4(store, cur):
-        ran.append(4)
-        raise cardseq.StoreError("step 3 -> 4 failed")
+    def failing_step(store, cur):
+        ran.append(now + 2)
+        raise cardseq.StoreError(f"step {now + 1} -> {now + 2} failed")
 
-    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, v2_to_v3, v3_to_v4])
-    with pytest.raises(cardseq.StoreError, match="3 -> 4"):
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, next_step, failing_step])
+    with pytest.raises(cardseq.StoreError, match=f"{now + 1} -> {now + 2}"):
         open_store(url)
-    assert ran == [3, 4]
+    assert ran == [now + 1, now + 2]
     monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:-1])
-    with open_store(url) as store, store._reading() as cur:  # step 2 -> 3 rolled back: again
-        assert cur.execute("SELECT version FROM cardseq_schema").fetchone()[0] == 3
+    with open_store(url) as store, store._reading() as cur:  # the first step rolled back: again
+        assert cur.execute("SELECT version FROM cardseq_schema").fetchone()[0] == now + 1
         assert cur.execute("SELECT note FROM cardseq_labels").fetchall()
-    assert ran == [3, 4, 3]
+    assert ran == [now + 1, now + 2, now + 1]
 
 
 @settings(max_examples=40, deadline=None)

@@ -19,7 +19,7 @@ PREFIXES = ["1", "12", "123", "2", "AB", "AC", ""]
 class StoreModel(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.store = open_store("memory://")
+        self.store = open_store("memory://", keys={"k": bytes(range(32))})
         # code -> [pattern, capacity, next index, enabled]
         self.model: dict[str, list] = {}
 
@@ -35,7 +35,10 @@ class StoreModel(RuleBasedStateMachine):
     )
     def create(self, code, prefix, length, offset, method):
         try:
-            series = CardSeries(code, prefix=prefix, length=length, method=method, offset=offset)
+            key_id = "k" if method.startswith("RANDOM") else None
+            series = CardSeries(
+                code, prefix=prefix, length=length, method=method, offset=offset, key_id=key_id
+            )
         except cardseq.InvalidOffset:
             return
         overlap = any(

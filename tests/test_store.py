@@ -224,10 +224,11 @@ def test_huge_counters(store):
 
 def test_keyed_series_keep_their_key(tmp_path):
     url = f"sqlite:///{tmp_path}/k.db"
-    with open_store(url) as s:
-        s.create_series(CardSeries("R", prefix="7", length=12, method="RANDOM_LUHN"))
+    keys = {"k": bytes(range(32))}
+    with open_store(url, keys=keys) as s:
+        s.create_series(CardSeries("R", prefix="7", length=12, method="RANDOM_LUHN", key_id="k"))
         first = s.reserve("R", 5).to_list()
-    with open_store(url) as s:
+    with open_store(url, keys=keys) as s:
         assert s.get_series("R").block(0, 5).to_list() == first
         assert s.reserve("R", 5).to_list()[0] not in first
 

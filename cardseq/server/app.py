@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import CardSeqError, InvalidSeries, SchemaMismatch
 from ..integers import parse_int
+from ..keys import KeySource
 from ..service import CardService
 from ..store import open_store
 from ..store.base import SCHEMA_VERSION
@@ -256,6 +257,7 @@ def create_app(
     body_timeout: float = DEFAULT_BODY_TIMEOUT,
     migrate: bool = True,
     metrics_public: bool = False,
+    keys: KeySource = None,
 ) -> Starlette:
     """The server for the store at ``store_url``.
 
@@ -264,11 +266,12 @@ def create_app(
     ``max_count`` caps one generate request (3026); ``max_body`` caps a request body
     in bytes (413), and ``body_timeout`` the seconds to receive it (408). ``migrate``
     False opens the store without DDL (see ``open_store``); ``metrics_public`` lets
-    anyone read ``/metrics``, which otherwise needs the API's credentials.
+    anyone read ``/metrics``, which otherwise needs the API's credentials. ``keys`` is
+    the source of the RANDOM series' keys (``cardseq.keys``; the environment too).
     """
     auth = Authenticator(users_file) if users_file is not None else None
     limiter = RateLimiter(rate, burst)
-    store = open_store(store_url, migrate=migrate)
+    store = open_store(store_url, migrate=migrate, keys=keys)
     service = CardService(store, max_count=max_count)
     metrics = Metrics()
     schema = wire.dumps(

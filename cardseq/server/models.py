@@ -132,6 +132,7 @@ class SeriesRequest(Request, kw_only=True):
             length=config.length,
             offset=config.offset,
             method=config.method,
+            key_id=self.code if _keyed(config.method) else None,
         )
 
     def details(self) -> dict[str, Any]:
@@ -646,3 +647,9 @@ __all__ = [
     "read_body",
     "read_params",
 ]
+
+
+def _keyed(method: Any) -> bool:
+    """Whether ``method`` names a keyed method: a series made over HTTP uses the key whose
+    id is its code (the reference API has no key field; docs/security.md)."""
+    return isinstance(method, str) and method.strip().upper().startswith("RANDOM")

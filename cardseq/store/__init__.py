@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 from ..errors import InvalidArgument
+from ..keys import KeySource, keyring
 from .base import LedgerEntry, SeriesInfo, Store
 from .sqlite import SQLiteStore, sqlite_store
 
@@ -23,23 +24,29 @@ def default_url() -> str:
     return os.environ.get("CARDSEQ_DB") or DEFAULT_URL
 
 
-def open_store(url: str | None = None, *, migrate: bool = True, **options: object) -> Store:
+def open_store(
+    url: str | None = None, *, migrate: bool = True, keys: KeySource = None, **options: object
+) -> Store:
     """Open the store at ``url``; see the module docstring.
 
     ``migrate`` (the default) creates the tables on first use and migrates them to this
     cardseq's schema version. ``migrate=False`` runs no DDL, so a database role that
     may only read and write rows can open the store; it refuses a database that is not
     at this cardseq's version (``SchemaMismatch``: run ``cardseq db migrate``).
+
+    ``keys``: where keyed series' keys come from, besides the environment (a mapping of
+    key id to key, a keys file's path, a callable, a ``KeyRing``; see ``cardseq.keys``).
     """
     url = url or default_url()
+    keys = keyring(keys)
     if url == "memory://":
-        return SQLiteStore(":memory:", migrate=migrate)
+        return SQLiteStore(":memory:", migrate=migrate, keys=keys)
     if url.startswith("sqlite:///"):
-        return sqlite_store(url, migrate=migrate)
+        return sqlite_store(url, migrate=migrate, keys=keys)
     if url.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresStore
 
-        return PostgresStore(url, migrate=migrate, **options)  # type: ignore[arg-type]
+        return PostgresStore(url, migrate=migrate, keys=keys, **options)  # type: ignore[arg-type]
     raise InvalidArgument.bad(
         "db", url, "is not a store URL (sqlite:///PATH, memory:// or postgresql://...)"
     )

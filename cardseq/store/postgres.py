@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from ..errors import InvalidArgument, StoreError, StoreNotDurable, StoreUnreachable
+from ..keys import KeySource
 from .base import Store, check_schema, now, schema, translate
 from .base import migrate as migrate_schema
 from .options import option_int, take_options
@@ -72,7 +73,7 @@ class PostgresStore(Store):
 
     ``max_connections`` are open at most (the URL's ``?max_connections=`` wins); a call
     waits up to ``timeout`` seconds for one of them to be free. ``migrate``: see
-    ``open_store``.
+    ``open_store``. ``keys`` is the key source (``cardseq.keys``).
     """
 
     param = "%s"
@@ -84,8 +85,9 @@ class PostgresStore(Store):
         max_connections: int = 10,
         timeout: float = 30.0,
         migrate: bool = True,
+        keys: KeySource = None,
     ) -> None:
-        super().__init__()
+        super().__init__(keys)
         import psycopg
 
         self._psycopg = psycopg

@@ -38,6 +38,7 @@ class SeriesInfo:
     enabled: bool
     next_index: int  # reserved so far: indexes below it are taken
     created_at: dt.datetime
+    key_fingerprint: str | None = None  # of a keyed series' key (cardseq.keys)
 
     @property
     def remaining(self) -> int:

@@ -9,8 +9,10 @@ of it reaches the caller. The single step that advances a series is the backend'
 from __future__ import annotations
 
 import abc
+import hmac
 import json
 import logging
+import os
 import threading
 from typing import Any, NoReturn
 
@@ -21,12 +23,15 @@ from ..errors import (
     InvalidRelease,
     InvalidSeries,
     InvalidStatusLabel,
+    KeyMismatch,
+    KeysInStore,
     LabelNotMapped,
     SeriesExhausted,
     SeriesExists,
     SeriesOverlap,
     clip,
 )
+from ..keys import KeySource, fingerprint, keyring, read_keys_file, write_keys_file
 from ..records import Lookup
 from ..series import (
     CardSeries,
@@ -58,7 +63,7 @@ log = logging.getLogger("cardseq.store")
 
 _SERIES_COLUMNS = (
     "SELECT id, code, prefix, suffix, length, start_offset, method, key, enabled,"
-    " next_index, created_at FROM cardseq_series"
+    " next_index, created_at, key_id, key_fingerprint FROM cardseq_series"
 )
 _LEDGER_COLUMNS = (
     "SELECT id, series_id, start, count, status_label, kind, request_id,"
@@ -69,8 +74,10 @@ _LEDGER_COLUMNS = (
 class Registry(Database):
     """Series, their reservations and releases, and the ledger that records them."""
 
-    def __init__(self) -> None:
-        self._cache: dict[int, CardSeries] = {}  # definitions never change once created
+    def __init__(self, keys: KeySource = None) -> None:
+        #: where keyed series' keys come from (the store keeps only ids and fingerprints)
+        self.keys = keyring(keys)
+        self._cache: dict[int, CardSeries] = {}  # bound definitions never change
         self._codes: dict[str, int] = {}
         self._label_status: dict[str, str] = {}
         self._cache_lock = threading.Lock()
@@ -102,6 +109,7 @@ class Registry(Database):
         """
         if not isinstance(series, CardSeries):
             raise InvalidSeries.bad("series", series, "is not a CardSeries")
+        key_fingerprint = self._key_fingerprint(series)
         with self._transaction() as cur:
             self._lock_registry(cur)
             row = self._run(cur, f"{_SERIES_COLUMNS} WHERE code = ?", (series.code,)).fetchone()
@@ -109,7 +117,10 @@ class Registry(Database):
                 existing = self._series_info(row)
                 if not exists_ok:
                     raise SeriesExists.bad("code", series.code, "is already a series code")
-                if existing.series.to_dict() != series.to_dict():
+                if (existing.series.to_dict(), existing.key_fingerprint) != (
+                    series.to_dict(),
+                    key_fingerprint,
+                ):
                     raise SeriesExists.bad(
                         "code", series.code, "is already the code of another definition"
                     )
@@ -128,7 +139,7 @@ class Registry(Database):
                         field="prefix",
                         value=series.prefix,
                     )
-            series_id = self._insert_series(cur, series, enabled)
+            series_id = self._insert_series(cur, series, enabled, key_fingerprint)
             if details:
                 self._run(
                     cur,
@@ -146,15 +157,42 @@ class Registry(Database):
             ).fetchone()
         return json.loads(row[0]) if row else {}
 
+    def _key_fingerprint(self, series: CardSeries) -> str | None:
+        """The fingerprint to register for a keyed series: its key must come from the
+        key sources by its ``key_id`` (and equal the series' own key, if it has one)."""
+        if not series.method.keyed:
+            return None
+        if series.key_id is None:
+            raise InvalidSeries(
+                f"series {series.code!r} uses method {series.method}: a store needs its"
+                " key_id, the id of a key the operator supplies (a store never keeps keys;"
+                " see docs/security.md)",
+                field="key_id",
+            )
+        key = self.keys.find(series.key_id)
+        if key is None:  # the ring's error, with its advice
+            self.keys.check(series.code, series.key_id, "")
+        assert key is not None
+        if series.key is not None and not hmac.compare_digest(series.key, key):
+            raise KeyMismatch(
+                f"the key of series {series.code!r} is not key {series.key_id!r} of the"
+                " key sources",
+                field="key_id",
+                value=series.key_id,
+            )
+        return fingerprint(key)
+
     def _lock_registry(self, cur: Any) -> None:  # a hook: SQLite needs no lock
         """Serialise series creation (the overlap check reads all series)."""
 
-    def _insert_series(self, cur: Any, series: CardSeries, enabled: bool) -> int:
+    def _insert_series(
+        self, cur: Any, series: CardSeries, enabled: bool, key_fingerprint: str | None
+    ) -> int:
         cur = self._run(
             cur,
             "INSERT INTO cardseq_series (code, prefix, suffix, length, start_offset, method,"
-            " key, enabled, next_index, capacity, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            " key_id, key_fingerprint, enabled, next_index, capacity, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 series.code,
                 series.prefix,
@@ -162,7 +200,8 @@ class Registry(Database):
                 series.length,
                 self._to_db(series.offset),
                 series.method.value,
-                series.key,
+                series.key_id,
+                key_fingerprint,
                 enabled,
                 self._to_db(0),
                 self._to_db(series.capacity),
@@ -194,12 +233,56 @@ class Registry(Database):
         return number
 
     def get_series(self, ref: SeriesRef) -> CardSeries:
-        """The definition of a series (key included, for formatting)."""
+        """The definition of a series, bound to its key (for formatting and parsing).
+
+        A keyed series' key is checked against its fingerprint on first use: missing,
+        706; another key, 707; still in the store, 708. A ``CardSeries`` given as
+        ``ref`` must be the registered definition (else 3000), and its key the
+        registered key (else 707): a store never formats with a key it was not given.
+        """
         series_id = self.series_id(ref)
-        cached = self._cache.get(series_id)
-        if cached is not None:
-            return cached
-        return self.info(series_id).series
+        definition = self._cache.get(series_id) or self._bound(series_id)
+        if isinstance(ref, CardSeries):
+            if ref.to_dict() != definition.to_dict():
+                raise InvalidSeries.bad(
+                    "series", ref, f"differs from the registered series {ref.code!r}"
+                )
+            if ref.key is not None and not hmac.compare_digest(ref.key, definition.key or b""):
+                raise KeyMismatch(
+                    f"the key given with series {ref.code!r} is not its registered key"
+                    f" {definition.key_id!r}",
+                    field="key_id",
+                    value=definition.key_id,
+                )
+        return definition
+
+    def _bound(self, series_id: int) -> CardSeries:
+        """The series bound to its key, or the error that says why it cannot be."""
+        with self._reading() as cur:
+            row = self._run(cur, f"{_SERIES_COLUMNS} WHERE id = ?", (series_id,)).fetchone()
+        if row is None:
+            raise InvalidSeries.bad("seriesId", series_id, "is not a known series")
+        info = self._series_info(row)
+        series = info.series
+        if series.bound:
+            return series
+        if row[7] is not None:
+            raise KeysInStore(
+                f"series {series.code!r} still has its key in the store at {self.url}:"
+                " run `cardseq keys export --keys-file FILE` (docs/security.md), then"
+                " supply FILE as a key source",
+                field="key_id",
+                value=series.key_id,
+            )
+        assert series.key_id is not None and info.key_fingerprint is not None
+        key = self.keys.check(series.code, series.key_id, info.key_fingerprint)
+        return self._cached(series_id, series.with_key(key))
+
+    def _cached(self, series_id: int, series: CardSeries) -> CardSeries:
+        with self._cache_lock:
+            self._cache[series_id] = series
+            self._codes[series.code] = series_id
+        return series
 
     def info(self, ref: SeriesRef) -> SeriesInfo:
         """A series with its state: enabled, reserved so far."""
@@ -228,6 +311,8 @@ class Registry(Database):
             enabled,
             next_index,
             created,
+            key_id,
+            key_fingerprint,
         ) = row
         series = self._cache.get(series_id)
         if series is None:
@@ -238,12 +323,56 @@ class Registry(Database):
                 length=length,
                 offset=int(offset),
                 method=method,
-                key=bytes(key) if key is not None else None,
+                key_id=key_id,
             )
-            with self._cache_lock:
-                self._cache[series_id] = series
-                self._codes[code] = series_id
-        return SeriesInfo(series_id, series, bool(enabled), int(next_index), to_time(created))
+            found = self.keys.find(key_id) if key_id is not None and key is None else None
+            if series.bound or (found is not None and fingerprint(found) == key_fingerprint):
+                series = self._cached(series_id, series.with_key(found) if found else series)
+        return SeriesInfo(
+            series_id,
+            series,
+            bool(enabled),
+            int(next_index),
+            to_time(created),
+            key_fingerprint,
+        )
+
+    def export_keys(self, path: str) -> int:
+        """Move the keys a store from before version 3 keeps in clear to the new keys
+        file ``path`` (0600), then wipe them from the store; return how many.
+
+        The file is written and flushed first, the keys wiped after in one transaction:
+        interrupted between the two, a second run finds the file holding every key and
+        only wipes. An existing file that lacks one of them is refused (701).
+        """
+        with self._reading() as cur:
+            rows = self._run(
+                cur, "SELECT key_id, key FROM cardseq_series WHERE key IS NOT NULL"
+            ).fetchall()
+        keys = {key_id: bytes(key) for key_id, key in rows}
+        if not keys:
+            return 0
+        if os.path.exists(path):
+            held = read_keys_file(path)
+            missing = sorted(k for k, key in keys.items() if held.get(k) != key)
+            if missing:
+                raise InvalidArgument(
+                    f"keys file {path!r} exists and lacks key(s) {', '.join(missing)}:"
+                    " export to a new file",
+                    field="keys_file",
+                    value=path,
+                )
+        else:
+            write_keys_file(path, keys)
+        for key_id, key in keys.items():
+            self.keys.add(key_id, key)
+        with self._transaction() as cur:
+            self._run(cur, "UPDATE cardseq_series SET key = NULL WHERE key IS NOT NULL")
+        self._forget_wiped()
+        return len(keys)
+
+    def _forget_wiped(self) -> None:  # a hook
+        """Drop what the database may still hold of wiped values (SQLite: its log)."""
 
     def set_enabled(self, ref: SeriesRef, enabled: bool) -> None:
         """Allow or stop generation for a series (stopped: reserve raises 703)."""
@@ -277,7 +406,7 @@ class Registry(Database):
         label = check_label(status_label)
         request_id = check_request_id(request_id)
         series_id = self.series_id(series)
-        definition = self.get_series(series_id)
+        definition = self.get_series(series)
         try:
             with self._transaction() as cur:
                 self._check_generation_label(cur, label)
@@ -442,9 +571,12 @@ class Registry(Database):
         handed out (with the reservation that did), released unused, or not reserved
         yet. None if no series has it."""
         for info in self.list_series():
-            if not info.series.is_valid(number):
+            series = info.series
+            if not series.bound and patterns_overlap(series.pattern, number):
+                series = self.get_series(info.id)  # the key's error (706, 707, 708)
+            if not series.is_valid(number):
                 continue
-            index = info.series.parse(number)
+            index = series.parse(number)
             if self._covering(info.id, index, STORED_KIND[RELEASED]) is not None:
                 return Lookup(number, info, index, RELEASED)  # never handed out
             entry = self._covering(info.id, index, "reserved")

@@ -1,4 +1,9 @@
-"""The tables of a store, in either SQL backend's types, and their version."""
+"""The tables of a store, in either SQL backend's types, and their version.
+
+``cardseq_series.key`` is only ever NULL since version 3: a keyed series keeps its key's
+id and fingerprint (``cardseq.keys``). A database from before may hold keys there until
+they are exported.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import SchemaMismatch
+from ..keys import fingerprint
 from .records import STATUSES
 
 if TYPE_CHECKING:
@@ -22,6 +28,8 @@ CREATE TABLE IF NOT EXISTS cardseq_series (
     start_offset {big} NOT NULL,
     method TEXT NOT NULL,
     key {blob},
+    key_id TEXT,
+    key_fingerprint TEXT,
     enabled {flag} NOT NULL,
     next_index {big} NOT NULL,
     capacity {big} NOT NULL,
@@ -83,10 +91,29 @@ def _v1_to_v2(store: Database, cur: Any) -> None:
     new tables only, which the schema script has just created. Nothing to convert."""
 
 
+def _v2_to_v3(store: Database, cur: Any) -> None:
+    """Version 3 keeps a keyed series' key id and fingerprint instead of its key. A key
+    still in clear gets the series' code as its id; it stays (and keyed generation is
+    refused) until ``export_keys`` writes it to a keys file and wipes it."""
+    have = {d[0] for d in store._run(cur, "SELECT * FROM cardseq_series LIMIT 0").description}
+    for column in ("key_id", "key_fingerprint"):
+        if column not in have:  # (a table the schema script made has them already)
+            store._run(cur, f"ALTER TABLE cardseq_series ADD COLUMN {column} TEXT")
+    rows = store._run(
+        cur, "SELECT id, code, key FROM cardseq_series WHERE key IS NOT NULL"
+    ).fetchall()
+    for series_id, code, key in rows:
+        store._run(
+            cur,
+            "UPDATE cardseq_series SET key_id = ?, key_fingerprint = ? WHERE id = ?",
+            (code, fingerprint(bytes(key)), series_id),
+        )
+
+
 #: The step that takes a database from version ``n`` to ``n + 1`` is ``MIGRATIONS[n - 1]``.
 #: A change to the tables adds its step here, and the schema script the new tables.
 Migration = Callable[["Database", Any], None]
-MIGRATIONS: list[Migration] = [_v1_to_v2]
+MIGRATIONS: list[Migration] = [_v1_to_v2, _v2_to_v3]
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 
 

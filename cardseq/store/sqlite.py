@@ -12,11 +12,13 @@ import contextlib
 import datetime as dt
 import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 from ..errors import InvalidArgument
+from ..keys import KeySource
 from .base import Store, check_schema, now, schema, translate
 from .base import migrate as migrate_schema
 from .options import option_int, take_options
@@ -43,13 +45,20 @@ class SQLiteStore(Store):
     ``migrate``: create the tables and migrate them to this cardseq's version (the
     default); False runs no DDL and refuses a database that is not at that version
     (``SchemaMismatch``). ``busy_timeout``: milliseconds a writer waits for another
-    process's write lock before failing.
+    process's write lock before failing. A new file, and its ``-wal`` and ``-shm``, are
+    made readable by their owner only (0600), whatever the umask; ``keys`` is the key
+    source (``cardseq.keys``).
     """
 
     def __init__(
-        self, path: str, *, migrate: bool = True, busy_timeout: int = BUSY_TIMEOUT_MS
+        self,
+        path: str,
+        *,
+        migrate: bool = True,
+        busy_timeout: int = BUSY_TIMEOUT_MS,
+        keys: KeySource = None,
     ) -> None:
-        super().__init__()
+        super().__init__(keys)
         self.path = path
         self.url = "memory://" if path == ":memory:" else f"sqlite:///{path}"
         self.busy_timeout = busy_timeout
@@ -58,7 +67,11 @@ class SQLiteStore(Store):
         self._lock = threading.RLock()  # one transaction at a time in this process
         self._all: list[sqlite3.Connection] = []
         try:
+            if path != ":memory:":
+                _create_private(path)
             self._open(migrate)
+            if path != ":memory:":
+                _private_companions(path)
         except BaseException:
             self.close()  # a store that fails to open leaves no connection behind
             raise
@@ -76,6 +89,7 @@ class SQLiteStore(Store):
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA secure_delete = ON")  # wiped keys leave no trace
         self._all.append(conn)
         return conn
 
@@ -166,6 +180,11 @@ class SQLiteStore(Store):
         )
         return start, int(cur.lastrowid)
 
+    def _forget_wiped(self) -> None:
+        if self.path != ":memory:":
+            with self._lock, translate(sqlite3.Error):
+                self._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def close(self) -> None:
         for conn in self._all:
             with contextlib.suppress(sqlite3.Error):
@@ -175,7 +194,7 @@ class SQLiteStore(Store):
         self._local = threading.local()
 
 
-def sqlite_store(url: str, *, migrate: bool = True) -> SQLiteStore:
+def sqlite_store(url: str, *, migrate: bool = True, keys: KeySource = None) -> SQLiteStore:
     """The store at ``sqlite:///PATH[?busy_timeout=MS]``."""
     path, options = take_options(url[len("sqlite:///") :], ("busy_timeout",))
     path, _, unknown = path.partition("?")
@@ -193,7 +212,23 @@ def sqlite_store(url: str, *, migrate: bool = True) -> SQLiteStore:
         if busy is None
         else option_int(url, "busy_timeout", busy, minimum=0, unit="milliseconds")
     )
-    return SQLiteStore(path, migrate=migrate, busy_timeout=timeout)
+    return SQLiteStore(path, migrate=migrate, busy_timeout=timeout, keys=keys)
+
+
+def _create_private(path: str) -> None:
+    """Create the database file with mode 0600 before SQLite opens it (SQLite gives its
+    ``-wal`` and ``-shm`` the database file's mode); an existing file is left as it is."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def _private_companions(path: str) -> None:
+    """Give ``-wal`` and ``-shm`` no more access than the database file has."""
+    with contextlib.suppress(OSError):
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        for companion in (path + "-wal", path + "-shm"):
+            if os.path.exists(companion) and stat.S_IMODE(os.stat(companion).st_mode) & ~mode:
+                os.chmod(companion, stat.S_IMODE(os.stat(companion).st_mode) & mode)
 
 
 def _duplicate_request(error: BaseException) -> bool:
