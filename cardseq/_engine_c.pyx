@@ -13,8 +13,8 @@ machine integer, so any width works.
 
 from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.ref cimport Py_INCREF
-from libc.stdint cimport uint64_t
-from libc.string cimport memcpy, memset
+from libc.stdint cimport int64_t, uint64_t
+from libc.string cimport memcmp, memcpy, memset
 
 from . import _engine_py, checkdigit
 from .permutation import ROUNDS as _ROUNDS
@@ -222,7 +222,7 @@ cdef struct Keyed:
     Py_ssize_t head  # length of the prefix: where the counter starts
     Py_ssize_t width
     int check
-    int prefix_share  # the prefix's part of the check digit (see _engine_py)
+    int prefix_share  # the prefix's part of the check digit (prefix_share)
 
 
 cdef inline uint64_t rotl(uint64_t x, int bits) noexcept nogil:
@@ -266,12 +266,14 @@ DEF LANES = 16
 
 
 cdef inline void encrypt_lanes(const Keyed* k, uint64_t* high, uint64_t* low,
-                               Py_ssize_t n) noexcept nogil:
+                               Py_ssize_t n, bint inverse) noexcept nogil:
     # The lanes are independent: interleaving their hash chains keeps the CPU's
-    # arithmetic units busy where one chain alone would leave them waiting.
-    cdef int r
+    # arithmetic units busy where one chain alone would leave them waiting. Each round
+    # only XORs one half, so the rounds in reverse order decrypt.
+    cdef int r, done
     cdef Py_ssize_t j
-    for r in range(ROUNDS):
+    for done in range(ROUNDS):
+        r = ROUNDS - 1 - done if inverse else done
         if r % 2 == 0:
             for j in range(n):
                 low[j] ^= siphash13(k.states[r], high[j]) & k.low_mask
@@ -280,8 +282,10 @@ cdef inline void encrypt_lanes(const Keyed* k, uint64_t* high, uint64_t* low,
                 high[j] ^= siphash13(k.states[r], low[j]) & k.high_mask
 
 
-cdef inline void permute_lanes(const Keyed* k, u128* x, Py_ssize_t n) noexcept nogil:
-    """Replace the indexes ``x[0:n]`` (``n <= LANES``) with their images under P_k."""
+cdef inline void permute_lanes(const Keyed* k, u128* x, Py_ssize_t n,
+                               bint inverse) noexcept nogil:
+    """Replace the indexes ``x[0:n]`` (``n <= LANES``) with their images under P_k (or,
+    ``inverse``, the values with their indexes)."""
     cdef uint64_t high[LANES]
     cdef uint64_t low[LANES]
     cdef Py_ssize_t pending[LANES]
@@ -294,7 +298,7 @@ cdef inline void permute_lanes(const Keyed* k, u128* x, Py_ssize_t n) noexcept n
             value = x[pending[j]]
             high[j] = <uint64_t>(value >> k.low_bits)
             low[j] = (<uint64_t>value) & k.low_mask
-        encrypt_lanes(k, high, low, left)
+        encrypt_lanes(k, high, low, left, inverse)
         still = 0
         for j in range(left):
             value = ((<u128>high[j]) << k.low_bits) | low[j]
@@ -345,6 +349,17 @@ cdef u128 as_u128(object value) except? 0:
     return ((<u128><uint64_t>(value >> 64)) << 64) | <uint64_t>(value & 0xFFFFFFFFFFFFFFFF)
 
 
+cdef int prefix_share(layout):
+    """The prefix's part of the check digit: the state of the payload with a zero
+    counter (zeros add nothing to either sum)."""
+    zeros = layout.check_prefix + "0" * layout.width
+    if layout.check == LUHN:
+        return (10 - checkdigit.luhn(zeros)) % 10
+    if layout.check == MOD7:
+        return checkdigit.mod7(zeros)
+    return 0
+
+
 cdef bytes start_keyed(Keyed* k, layout):
     """Set ``k`` up for ``layout``; return the number with a zero counter (a template)."""
     perm = layout.perm
@@ -360,12 +375,7 @@ cdef bytes start_keyed(Keyed* k, layout):
     k.head = len(layout.prefix)
     k.width = layout.width
     k.check = layout.check
-    zeros = layout.check_prefix + "0" * layout.width
-    k.prefix_share = 0
-    if layout.check == LUHN:
-        k.prefix_share = (10 - checkdigit.luhn(zeros)) % 10
-    elif layout.check == MOD7:
-        k.prefix_share = checkdigit.mod7(zeros)
+    k.prefix_share = prefix_share(layout)
     check = b"0" if layout.check != NO_CHECK else b""
     return layout.prefix + b"0" * layout.width + check + layout.suffix
 
@@ -396,7 +406,7 @@ cdef keyed_into(unsigned char[::1] buf, Py_ssize_t stride, layout, object first_
         while done < count:
             n = min(LANES, count - done)
             index = fill_lanes(x, index, n, descending)
-            permute_lanes(&k, x, n)
+            permute_lanes(&k, x, n, False)
             for j in range(n):
                 memcpy(dst, blank, length)
                 put_counter(&k, dst, k.offset + x[j])
@@ -419,7 +429,7 @@ cdef list keyed_list(layout, object first_index, Py_ssize_t count, bint descendi
     while done < count:
         n = min(LANES, count - done)
         index = fill_lanes(x, index, n, descending)
-        permute_lanes(&k, x, n)
+        permute_lanes(&k, x, n, False)
         for j in range(n):
             text = PyUnicode_New(length, 127)
             data = <unsigned char*>PyUnicode_DATA(text)
@@ -486,3 +496,123 @@ def render_list(layout, object first_index, Py_ssize_t count, bint descending):
             PyList_SET_ITEM(result, i, text)
             i += 1
     return result
+
+
+# ---- from numbers back to indexes: the twin's parse_rows ------------------------------
+
+# Same values as _engine_py's OK, BAD_TYPE, ...: bulk.Reason names them.
+cdef enum:
+    OK = 0
+    BAD_PREFIX = 3
+    BAD_SUFFIX = 4
+    BAD_DIGITS = 5
+    BAD_CHECK_DIGIT = 6
+    BAD_RANGE = 7
+assert (_engine_py.OK, _engine_py.BAD_PREFIX, _engine_py.BAD_SUFFIX, _engine_py.BAD_DIGITS,
+        _engine_py.BAD_CHECK_DIGIT, _engine_py.BAD_RANGE) == (0, 3, 4, 5, 6, 7), \
+    "the engines' reason codes disagree"
+DEF INT64_DIGITS = 18  # _engine_py.INT64_DIGITS: wider counters take the twin's path
+
+
+cdef struct Checker:
+    const unsigned char* prefix
+    Py_ssize_t head  # length of the prefix
+    const unsigned char* suffix
+    Py_ssize_t tail  # length of the suffix
+    Py_ssize_t width
+    int check
+    int prefix_share
+    int64_t offset
+
+
+cdef inline int check_row(const Checker* c, const unsigned char* row,
+                          int64_t* value) noexcept nogil:
+    """The reason ``row`` is not a number (OK: then its counter minus the offset goes to
+    ``value``). The checks and their order are CardSeries.parse's."""
+    cdef Py_ssize_t j, end = c.head + c.width, stop = end + (c.check != NO_CHECK)
+    cdef int64_t counter = 0
+    cdef int odd = 0, luhn = 0, expected = 0
+    if memcmp(row, c.prefix, c.head) != 0:
+        return BAD_PREFIX
+    if memcmp(row + stop, c.suffix, c.tail) != 0:
+        return BAD_SUFFIX
+    for j in range(c.head, stop):
+        if <unsigned char>(row[j] - 48) > 9:
+            return BAD_DIGITS
+    for j in range(c.head, end):
+        counter = counter * 10 + (row[j] - 48)
+    if c.check == LUHN:
+        for j in range(end - 1, c.head - 1, -1):
+            luhn += LUHN_SHARE[odd][row[j] - 48]
+            odd ^= 1
+        expected = (10 - (luhn + c.prefix_share) % 10) % 10
+    elif c.check == MOD7:
+        expected = <int>((counter % 7 + c.prefix_share) % 7)
+    if c.check != NO_CHECK and row[end] - 48 != expected:
+        return BAD_CHECK_DIGIT
+    if counter < c.offset:
+        return BAD_RANGE
+    value[0] = counter - c.offset
+    return OK
+
+
+cdef inline void unpermute(const Keyed* k, u128* x, Py_ssize_t* at, Py_ssize_t n,
+                           int64_t[::1] out) noexcept nogil:
+    permute_lanes(k, x, n, True)
+    cdef Py_ssize_t j
+    for j in range(n):
+        out[at[j]] = <int64_t>x[j]
+
+
+def parse_rows(rows, layout, reasons, indexes):
+    """Check each row whose reason is 0; write an index or a reason (see the twin)."""
+    if layout.width > INT64_DIGITS:  # object indexes: the twin's Python integers
+        return _engine_py.parse_rows(rows, layout, reasons, indexes)
+    cdef const unsigned char[:, :] view = rows  # rows may be columns of a wider array
+    cdef unsigned char[::1] why = reasons
+    cdef int64_t[::1] out = indexes
+    cdef Py_ssize_t n = view.shape[0]
+    if view.shape[1] != layout.length or view.strides[1] != 1:
+        raise ValueError(f"rows of {view.shape[1]} bytes (stride {view.strides[1]})"
+                         f" for numbers of {layout.length}")
+    if why.shape[0] != n or out.shape[0] != n:
+        raise ValueError(f"{n} rows, {why.shape[0]} reasons, {out.shape[0]} indexes")
+    cdef Keyed k
+    cdef bint keyed = layout.perm is not None
+    if keyed:
+        start_keyed(&k, layout)
+    cdef Checker c
+    prefix, suffix = layout.prefix, layout.suffix  # (kept alive for c's pointers)
+    c.prefix = prefix
+    c.head = len(prefix)
+    c.suffix = suffix
+    c.tail = len(suffix)
+    c.width = layout.width
+    c.check = layout.check
+    c.offset = layout.offset
+    c.prefix_share = prefix_share(layout)
+    cdef u128 x[LANES]
+    cdef Py_ssize_t at[LANES]
+    cdef Py_ssize_t i, lanes = 0
+    cdef int64_t value
+    cdef int reason
+    if n == 0:
+        return
+    with nogil:
+        for i in range(n):
+            if why[i] != OK:
+                continue
+            reason = check_row(&c, &view[i, 0], &value)
+            if reason != OK:
+                why[i] = <unsigned char>reason
+            elif not keyed:
+                out[i] = value
+            else:  # keyed: the index is P_k^-1(value), found LANES at a time
+                x[lanes] = <u128>value
+                at[lanes] = i
+                lanes += 1
+                if lanes == LANES:
+                    unpermute(&k, x, at, lanes, out)
+                    lanes = 0
+        if lanes:
+            unpermute(&k, x, at, lanes, out)

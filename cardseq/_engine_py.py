@@ -168,3 +168,72 @@ def _check_digits(digits: np.ndarray, layout: Layout) -> np.ndarray:
     for column in range(width):
         remainder = (remainder * 10 + digits[:, column]) % 7
     return ((remainder + checkdigit.mod7(prefix_payload)) % 7).astype(np.uint8)
+
+
+# ---- from numbers back to indexes ---------------------------------------------------
+
+# Why a row is not a number of the series: ``bulk.Reason`` names them. A row whose
+# reason is set already (by the caller: wrong length, not a string) is left alone.
+OK, BAD_TYPE, BAD_LENGTH, BAD_PREFIX, BAD_SUFFIX, BAD_DIGITS, BAD_CHECK_DIGIT, BAD_RANGE = range(8)
+#: Counters up to this many digits give int64 indexes; wider ones, Python ints.
+INT64_DIGITS = 18
+
+
+def index_dtype(layout: Layout) -> np.dtype:
+    """int64 where every index fits it, else object (Python ints)."""
+    return np.dtype(np.int64 if layout.width <= INT64_DIGITS else object)
+
+
+def parse_rows(rows: np.ndarray, layout: Layout, reasons: np.ndarray, indexes: np.ndarray) -> None:
+    """Check each row of ``rows`` (uint8, ``layout.length`` columns) whose reason is 0.
+
+    A number of the series gets its index in ``indexes``; any other row, its reason
+    (the first failed check, in ``CardSeries.parse``'s order). ``indexes`` has
+    ``index_dtype(layout)`` and holds -1 (or None) where nothing is written.
+    """
+    for done in range(0, len(rows), _CHUNK):
+        part = slice(done, done + _CHUNK)
+        _parse_chunk(rows[part], layout, reasons[part], indexes[part])
+
+
+def _parse_chunk(
+    rows: np.ndarray, layout: Layout, reasons: np.ndarray, indexes: np.ndarray
+) -> None:
+    head, width = len(layout.prefix), layout.width
+    stop = layout.length - len(layout.suffix)
+    todo = np.flatnonzero(reasons == OK)
+    for reason, part, literal in (
+        (BAD_PREFIX, slice(0, head), layout.prefix),
+        (BAD_SUFFIX, slice(stop, layout.length), layout.suffix),
+        (BAD_DIGITS, slice(head, stop), None),  # counter and check digit
+    ):
+        chars = rows[todo, part]
+        if literal is None:
+            bad = ((chars < _ZERO) | (chars > _ZERO + 9)).any(axis=1)
+        else:
+            bad = (chars != np.frombuffer(literal, dtype=np.uint8)).any(axis=1)
+        reasons[todo[bad]] = reason
+        todo = todo[~bad]
+    digits = rows[todo, head : head + width] - _ZERO
+    if layout.check != checkdigit.NONE:
+        bad = _check_digits(digits, layout) != rows[todo, head + width] - _ZERO
+        reasons[todo[bad]] = BAD_CHECK_DIGIT
+        todo, digits = todo[~bad], digits[~bad]
+    if width > INT64_DIGITS:  # Python integers, one number at a time
+        for k, row in zip(todo, digits + _ZERO, strict=True):
+            counter = int(row.tobytes())
+            if counter < layout.offset:
+                reasons[k] = BAD_RANGE
+            else:
+                value = counter - layout.offset
+                indexes[k] = layout.perm.inverse(value) if layout.perm else value
+        return
+    counters = np.zeros(len(todo), np.int64)
+    for column in range(width):
+        counters = counters * 10 + digits[:, column]
+    low = counters < layout.offset
+    reasons[todo[low]] = BAD_RANGE
+    values = counters[~low] - layout.offset
+    if layout.perm is not None:
+        values = layout.perm.inverse_array(values.astype(np.uint64)).astype(np.int64)
+    indexes[todo[~low]] = values

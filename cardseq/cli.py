@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import itertools
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence, Set
@@ -20,7 +21,6 @@ import click
 from . import __version__
 from .block import FORMATS, ORDERS
 from .errors import (
-    CardNotFound,
     CardSeqError,
     InvalidArgument,
     InvalidCount,
@@ -579,30 +579,60 @@ def _state(found: Lookup) -> str:
     return "not reserved yet"
 
 
+#: Numbers looked up per store call: bounds memory for a file of any length.
+_VALIDATE_BATCH = 100_000
+
+
 @main.command()
-@click.argument("numbers", metavar="NUMBER...", nargs=-1, required=True)
+@click.argument("numbers", metavar="[NUMBER]...", nargs=-1)
+@click.option(
+    "--from-file",
+    "from_file",
+    type=click.File("r", encoding="utf-8", errors="replace"),
+    help="Also read numbers from FILE, one a line ('-': stdin); blank lines are skipped.",
+)
+@click.option(
+    "--lenient",
+    is_flag=True,
+    help="Read numbers as typed at a till: spaces, dashes and dots ignored, prefix and"
+    " suffix letters in any case, track-2 swipes (;NUMBER=YYMM...?) unwrapped.",
+)
 @db_option
 @keys_option
-def validate(numbers: tuple[str, ...], db: str | None, keys_file: str | None) -> None:
+def validate(
+    numbers: tuple[str, ...],
+    from_file: IO[str] | None,
+    lenient: bool,
+    db: str | None,
+    keys_file: str | None,
+) -> None:
     """Say which series each NUMBER belongs to, its index, and when it was reserved
     (or that it was released unused, or is not reserved yet).
 
     Exit status 1 when any NUMBER belongs to no series.
     """
+    if not numbers and from_file is None:
+        raise click.UsageError("give NUMBER... or --from-file FILE")
+    lines = (line.rstrip("\r\n") for line in from_file or ())
+    given = itertools.chain(numbers, (line for line in lines if line.strip()))
     all_valid = True
     with _opened(db, keys_file) as service:
-        for number in numbers:
-            try:
-                found = service.lookup(number)
-            except CardNotFound:
-                all_valid = False
-                click.echo(f"{number}: not valid: no series has this number")
-                continue
-            info = found.info
-            click.echo(
-                f"{number}: series {info.series.code} (id {info.id}), index {found.index},"
-                f" {_state(found)}"
-            )
+        while batch := list(itertools.islice(given, _VALIDATE_BATCH)):
+            said = []
+            for number, found in zip(
+                batch, service.lookup_many(batch, lenient=lenient), strict=True
+            ):
+                if found is None:
+                    all_valid = False
+                    said.append(f"{number}: not valid: no series has this number")
+                    continue
+                info = found.info
+                shown = number if found.number == number else f"{number} (read as {found.number})"
+                said.append(
+                    f"{shown}: series {info.series.code} (id {info.id}), index {found.index},"
+                    f" {_state(found)}"
+                )
+            click.echo("\n".join(said))
     if not all_valid:
         click.get_current_context().exit(1)
 

@@ -15,8 +15,11 @@ import secrets
 from dataclasses import KW_ONLY, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import checkdigit
+import numpy as np
+
+from . import bulk, checkdigit
 from ._engine import Layout
+from .bulk import Parsed
 from .errors import (
     InvalidArgument,
     InvalidCount,
@@ -35,6 +38,7 @@ from .errors import (
 from .integers import as_int, json_int
 from .keys import check_key_id
 from .permutation import MAX_KEY, MIN_KEY, Permutation
+from .text import match_affixes, normalize
 
 if TYPE_CHECKING:
     from .block import Block
@@ -337,8 +341,13 @@ class CardSeries:
             check = str(checkdigit.compute(layout.check, layout.check_prefix + digits))
         return f"{self.prefix}{digits}{check}{self.suffix}"
 
-    def parse(self, number: Any) -> int:
-        """The index of ``number``; ``InvalidNumber`` (with ``.reason``) if it is not one."""
+    def parse(self, number: Any, *, lenient: bool = False) -> int:
+        """The index of ``number``; ``InvalidNumber`` (with ``.reason``) if it is not one.
+
+        ``lenient``: read ``number`` as a person or a till sent it (``normalize``).
+        """
+        if lenient:
+            number = self.normalize(number)
 
         def bad(reason: str, why: str) -> InvalidNumber:
             return InvalidNumber(
@@ -374,13 +383,36 @@ class CardSeries:
         value = counter - layout.offset
         return layout.perm.inverse(value) if layout.perm else value
 
-    def is_valid(self, number: Any) -> bool:
+    def is_valid(self, number: Any, *, lenient: bool = False) -> bool:
         """True when ``number`` is a number of this series. Never raises."""
         try:
-            self.parse(number)
+            self.parse(number, lenient=lenient)
         except InvalidNumber:
             return False
         return True
+
+    def normalize(self, number: Any) -> Any:
+        """``number`` as typed at a till, in this series' form: without separators, white
+        space and track-2 framing (``text.normalize``), its prefix and suffix letters in
+        the series' case. Not text: returned as it is (``parse`` refuses it)."""
+        text = normalize(number)
+        return match_affixes(text, self.prefix, self.suffix) if isinstance(text, str) else text
+
+    def parse_many(self, numbers: Any, *, lenient: bool = False) -> Parsed:
+        """The indexes of many numbers, and why each invalid one is not of the series.
+
+        ``numbers``: a NumPy array of dtype ``S`` or ``U``, or a list of ``str``/``bytes``.
+        The same answers as ``parse`` one at a time, in ``Parsed`` arrays (``bulk``);
+        never raises for a number. ``lenient`` normalizes each number first, in Python.
+        """
+        if lenient:
+            items = numbers.tolist() if isinstance(numbers, np.ndarray) else numbers
+            numbers = [self.normalize(number) for number in items]
+        return bulk.parse_many(self, numbers)
+
+    def is_valid_many(self, numbers: Any, *, lenient: bool = False) -> np.ndarray:
+        """A bool array: which of ``numbers`` are numbers of this series (``parse_many``)."""
+        return self.parse_many(numbers, lenient=lenient).valid
 
     @property
     def pattern(self) -> str:

@@ -11,6 +11,7 @@ with the cards in use, not with the cards generated.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from .block import Block, check_fits
@@ -239,6 +240,12 @@ class CardService:
         if found is None:
             raise CardNotFound.bad("cardNumber", number, "is not a number of any series")
         return found
+
+    def lookup_many(self, numbers: Iterable[Any], *, lenient: bool = False) -> list[Lookup | None]:
+        """``lookup`` of many numbers at once: one answer per number, in order, None where
+        no series has it (a batch is answered whole, not stopped at its first unknown
+        number). ``lenient`` reads them as typed at a till (``CardSeries.normalize``)."""
+        return self.store.lookup_many(numbers, lenient=lenient)
 
     def _locate(self, number: Any) -> tuple[SeriesInfo, int, LedgerEntry]:
         """A generated card's series, index and reservation; 3010 for any other number."""

@@ -609,6 +609,50 @@ def test_validate_needs_a_number(cli):
     assert cli("validate").exit_code == 2
 
 
+def test_validate_lenient_reads_numbers_as_typed(cli):
+    """``--lenient``: spaces, dashes, letter case and a track-2 swipe are read as the
+    number; the line shows what was typed and what it was read as."""
+    create(cli, "GOLD")
+    generate(cli, "GOLD", 3)
+    typed = ("gold 0000-0001", ";GOLD00000002=2512101?", "GOLD00000000")
+    result = cli("validate", *typed)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[:2] == [
+        "gold 0000-0001: not valid: no series has this number",
+        ";GOLD00000002=2512101?: not valid: no series has this number",
+    ]
+    lines = ok(cli("validate", "--lenient", *typed)).splitlines()
+    assert [line.split(", reserved ")[0] for line in lines] == [
+        "gold 0000-0001 (read as GOLD00000001): series GOLD (id 1), index 1",
+        ";GOLD00000002=2512101? (read as GOLD00000002): series GOLD (id 1), index 2",
+        "GOLD00000000: series GOLD (id 1), index 0",
+    ]
+
+
+def test_validate_from_file(cli, tmp_path, monkeypatch):
+    """``--from-file``: one number a line, blank lines skipped, after any NUMBER given;
+    many numbers are looked up in batches, each answer on its own line in order."""
+    create(cli, "GOLD")
+    generate(cli, "GOLD", 5)
+    listing = tmp_path / "numbers.txt"
+    listing.write_text("GOLD00000004\r\n\nGOLD00000009\n  \njunk\nGOLD00000001")
+    result = cli("validate", "GOLD00000000", "--from-file", str(listing))
+    assert result.exit_code == 1
+    assert [line.split(", reserved")[0] for line in result.stdout.splitlines()] == [
+        "GOLD00000000: series GOLD (id 1), index 0",
+        "GOLD00000004: series GOLD (id 1), index 4",
+        "GOLD00000009: series GOLD (id 1), index 9, not reserved yet",
+        "junk: not valid: no series has this number",
+        "GOLD00000001: series GOLD (id 1), index 1",
+    ]
+    many = tmp_path / "many.txt"
+    many.write_text("".join(f"GOLD{i:08d}\n" for i in range(2500)))
+    monkeypatch.setattr("cardseq.cli._VALIDATE_BATCH", 1000)
+    lines = ok(cli("validate", "--from-file", str(many))).splitlines()
+    assert [line.split(",")[1] for line in lines] == [f" index {i}" for i in range(2500)]
+    assert cli("validate", "--from-file", str(tmp_path / "missing.txt")).exit_code == 2
+
+
 # ---- the store URL -----------------------------------------------------------------
 
 

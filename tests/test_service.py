@@ -403,6 +403,19 @@ def test_records_are_typed_and_frozen(service):
     )
 
 
+def test_lookup_many_answers_a_batch_whole(service):
+    """A batch of numbers gets one answer each, in order: an unknown number is None,
+    not an error that drops the rest; lenient input is read as typed at a till."""
+    service.create_series(CardSeries("GOLD", prefix="GOLD", length=12))
+    numbers = service.generate("GOLD", 3).numbers
+    found = service.lookup_many(["nonsense", *numbers, "gold-0000-0001"])
+    assert found[0] is None and found[-1] is None
+    assert [f.index for f in found[1:4]] == [2, 1, 0]
+    assert found[1:4] == [service.lookup(n) for n in numbers]
+    (lenient,) = service.lookup_many(["gold-0000-0001"], lenient=True)
+    assert (lenient.number, lenient.index, lenient.state) == ("GOLD00000001", 1, "reserved")
+
+
 def test_released_numbers_are_not_numbers_never_reached(service):
     """The allocator hands out index 0 and releases 1..9: index 5 is "released", index
     10 "unreserved"; neither is a card, and the two 3010 messages say which."""

@@ -10,6 +10,7 @@ import pytest
 import cardseq
 from cardseq import CardSeries
 from cardseq.allocator import SegmentAllocator
+from cardseq.keys import keyring
 from cardseq.store import SQLiteStore, open_store
 from cardseq.store.base import DuplicateRequest
 
@@ -259,6 +260,80 @@ def test_lookup(store):
     assert (found.info.series.code, found.index, found.entry) == ("GOLD", 42, None)
     assert found.state == "unreserved"
     assert store.lookup("nonsense") is None
+
+
+def test_lookup_many_answers_as_lookup_does(store):
+    """One answer per number, in order, each what ``lookup`` says of it: reserved (with
+    its block), released, not reserved yet, or None; keyed and wide series included."""
+    store.create_series(gold())
+    store.create_series(CardSeries("L", prefix="4", length=12, method="LUHN"))
+    store.keys = keyring({"r": bytes(range(32))})
+    store.create_series(CardSeries("R", prefix="7", length=12, method="RANDOM_MOD7", key_id="r"))
+    store.create_series(CardSeries("BIG", prefix="9", length=40, method="MOD7"))
+    for count in (3, 7, 100, 1, 992):
+        store.reserve("L", count)
+    keyed = store.reserve("R", 50).to_list()
+    block = store.reserve("GOLD", 10)
+    store.release("GOLD", 6, 4)
+    big = store.reserve("BIG", 5)
+    store.reserve("BIG", 2**70)
+    lsr = store.get_series("L")
+    numbers = [
+        *(lsr.format(i) for i in (0, 2, 3, 9, 10, 109, 110, 111, 1102, 1103, 5000)),
+        *keyed[::7],
+        *block.to_list(),
+        "GOLD00000042",
+        big.to_list()[4],
+        store.get_series("BIG").format(2**70),
+        store.get_series("BIG").format(2**70 + 5),
+        "nonsense",
+        lsr.format(3),  # twice
+        None,
+        b"GOLD00000001",
+    ]
+    many = store.lookup_many(numbers)
+    assert len(many) == len(numbers)
+    assert many == [store.lookup(n) if isinstance(n, str) else None for n in numbers]
+    assert [m.state for m in many[19:29]] == ["reserved"] * 6 + ["released"] * 4
+    assert store.lookup_many([]) == []
+
+
+def test_lookup_many_reads_each_ledger_once(store, monkeypatch):
+    """However many numbers: one listing of the series, one ledger read per series that
+    has some of them, none for the others."""
+    store.create_series(gold())
+    store.create_series(CardSeries("L", prefix="4", length=12, method="LUHN"))
+    store.create_series(CardSeries("S", prefix="5", length=12))
+    for _ in range(20):
+        store.reserve("L", 5)
+        store.reserve("GOLD", 5)
+    numbers = store.get_series("L").block(0, 200).to_list() + [f"GOLD{i:08d}" for i in range(200)]
+    statements = []
+    run = type(store)._run
+    monkeypatch.setattr(
+        store,
+        "_run",
+        lambda cur, text, args=(): statements.append(text) or run(store, cur, text, args),
+    )
+    found = store.lookup_many(numbers)
+    assert [f.index for f in found] == list(range(200)) * 2
+    assert sum("FROM cardseq_ledger" in text for text in statements) == 2
+    assert sum("FROM cardseq_series" in text for text in statements) == 1
+
+
+def test_lookup_many_lenient(store):
+    store.create_series(gold())
+    store.reserve("GOLD", 3)
+    strict, lenient = (
+        store.lookup_many(["gold 0000-0002", ";GOLD00000001=2512?", "GOLD00000002"], lenient=flag)
+        for flag in (False, True)
+    )
+    assert strict[:2] == [None, None] and strict[2] is not None
+    assert [(f.number, f.index, f.state) for f in lenient] == [
+        ("GOLD00000002", 2, "reserved"),
+        ("GOLD00000001", 1, "reserved"),
+        ("GOLD00000002", 2, "reserved"),
+    ]
 
 
 def test_allocator_hands_out_the_ledger(store):

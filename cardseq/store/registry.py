@@ -14,7 +14,10 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Iterable
 from typing import Any, NoReturn
+
+import numpy as np
 
 from ..block import Block
 from ..errors import (
@@ -32,7 +35,7 @@ from ..errors import (
     clip,
 )
 from ..keys import KeySource, fingerprint, keyring, read_keys_file, write_keys_file
-from ..records import Lookup
+from ..records import Lookup, State
 from ..series import (
     CardSeries,
     number_pattern,
@@ -40,6 +43,7 @@ from ..series import (
     positive_count,
     whole_number,
 )
+from ..text import normalize
 from .database import Database, DuplicateRequest
 from .records import (
     DEFAULT_LABEL,
@@ -583,6 +587,59 @@ class Registry(Database):
             return Lookup(number, info, index, "unreserved" if entry is None else "reserved", entry)
         return None
 
+    def lookup_many(self, numbers: Iterable[Any], *, lenient: bool = False) -> list[Lookup | None]:
+        """``lookup`` of many numbers: one answer per number, in order (None where no
+        series has it).
+
+        One listing of the series; then for each series of a number's length, one bulk
+        parse (``CardSeries.parse_many``) and one read of its ledger, whatever the count:
+        not a query per number. ``lenient`` reads numbers as typed at a till
+        (``CardSeries.normalize``); a found one's ``Lookup.number`` is the series' form.
+        """
+        texts = [normalize(n) if lenient else n for n in numbers]
+        found: list[Lookup | None] = [None] * len(texts)
+        lengths = np.array([len(t) if isinstance(t, str) else -1 for t in texts], dtype=np.int64)
+        for info in self.list_series():
+            series = info.series
+            todo = np.flatnonzero(lengths == series.length)
+            if not todo.size:
+                continue
+            positions = todo.tolist()
+            candidates = [series.normalize(texts[k]) if lenient else texts[k] for k in positions]
+            if not series.bound and any(patterns_overlap(series.pattern, c) for c in candidates):
+                series = self.get_series(info.id)  # the key's error (706, 707, 708)
+            parsed = series.parse_many(candidates)
+            hits = np.flatnonzero(parsed.valid)
+            if not hits.size:
+                continue
+            lengths[todo[hits]] = -1  # series never overlap: found for good
+            indexes = parsed.indexes[hits]
+            with self._reading() as cur:
+                rows = self._run(
+                    cur, f"{_LEDGER_COLUMNS} WHERE series_id = ?", (info.id,)
+                ).fetchall()
+            released = _rows_covering(rows, STORED_KIND[RELEASED], indexes)
+            reserved = _rows_covering(rows, "reserved", indexes)
+            entries: dict[int, LedgerEntry] = {}
+            for hit, index, unused, at in zip(
+                hits.tolist(),
+                indexes.tolist(),
+                released.tolist(),
+                reserved.tolist(),
+                strict=True,
+            ):  # (Python ints: NumPy scalars one at a time are slow)
+                state: State = "unreserved"
+                entry = None
+                if unused >= 0:
+                    state = RELEASED  # never handed out
+                elif at >= 0:
+                    state = "reserved"
+                    entry = entries.get(at)
+                    if entry is None:
+                        entry = entries[at] = _ledger_entry(rows[at])
+                found[positions[hit]] = Lookup(candidates[hit], info, index, state, entry)
+        return found
+
     def _covering(self, series_id: int, index: int, kind: str) -> LedgerEntry | None:
         """The ledger row of ``kind`` whose range holds ``index``, if any."""
         with self._reading() as cur:
@@ -653,3 +710,18 @@ def _ledger_entry(row: Any) -> LedgerEntry:
     return LedgerEntry(
         int(row[0]), int(row[1]), int(row[2]), int(row[3]), row[4], kind, row[6], to_time(row[7])
     )
+
+
+def _rows_covering(rows: list[Any], kind: str, indexes: np.ndarray) -> np.ndarray:
+    """For each index, the position in ``rows`` (ledger rows of one series) of the row of
+    ``kind`` that holds it, or -1: a binary search over the rows' starts (rows of one
+    kind never overlap)."""
+    mine = sorted((int(row[2]), int(row[3]), at) for at, row in enumerate(rows) if row[5] == kind)
+    if not mine:
+        return np.full(len(indexes), -1, dtype=np.int64)
+    starts, counts, where = (
+        np.array(column, dtype=indexes.dtype) for column in zip(*mine, strict=True)
+    )
+    before = np.searchsorted(starts, indexes, side="right") - 1
+    inside = (before >= 0) & (indexes < (starts + counts)[before]).astype(bool)
+    return np.where(inside, where[before].astype(np.int64), -1)
