@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cardseq import bench
+from cardseq import CardSeries, bench
 from cardseq.bench import cases, report
 from cardseq.cli import main
 
@@ -121,3 +121,14 @@ def test_cli_bench_refuses_bad_options_before_measuring(tmp_path, monkeypatch, a
     assert result.exit_code == 1
     assert result.stderr.startswith(message.format(file="a-file"))
     assert "measuring" not in result.stderr
+
+
+def test_validation_measures_the_bulk_api_where_cardseq_has_one(monkeypatch):
+    """Issue 13's ``is_valid_many`` becomes the reference row once it is there."""
+    monkeypatch.setattr(
+        CardSeries, "is_valid_many", lambda self, ns: [self.is_valid(n) for n in ns], raising=False
+    )
+    task = cases.validation(300)
+    assert [c.tool for c in task.cases if c.reference] == ["cardseq CardSeries.is_valid_many"]
+    assert "cardseq CardSeries.is_valid" in [c.tool for c in task.cases]
+    assert all(task.cases[0].run())
