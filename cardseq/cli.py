@@ -13,6 +13,7 @@ import ipaddress
 import itertools
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence, Set
 from typing import IO, Any
 
@@ -951,3 +952,42 @@ def keys_export(keys_file: str, db: str | None) -> None:
         else "no key in the store: nothing to export",
         err=True,
     )
+
+
+@main.command()
+@click.option("--quick", is_flag=True, help="A short run (under two minutes on two cores).")
+@click.option(
+    "--out",
+    default="bench-results",
+    show_default=True,
+    metavar="DIR",
+    help="Where compare.md, compare.json and the PNG plots go (created if missing).",
+)
+@click.option(
+    "--postgres-url",
+    metavar="URL",
+    default=None,
+    help="A PostgreSQL server for the reservation cases. [default: a throwaway server, "
+    "in a source checkout with PostgreSQL installed]",
+)
+@click.option(
+    "--no-postgres", is_flag=True, help="Skip the reservation cases unless --postgres-url."
+)
+def bench(quick: bool, out: str, postgres_url: str | None, no_postgres: bool) -> None:
+    """Compare cardseq with the tools a Python user would otherwise use
+    (benchmarks/README.md): a table on stdout, Markdown, JSON and PNG plots in DIR."""
+    from . import bench as comparison
+    from .bench import report
+
+    began = time.perf_counter()
+    report.folder(out)
+    results = comparison.run(
+        comparison.QUICK if quick else comparison.FULL,
+        postgres_url=postgres_url,
+        start_postgres=not no_postgres,
+        progress=lambda line: click.echo(line, err=True),
+    )
+    click.echo(report.table(results))
+    written = report.write(results, out)
+    click.echo(f"wrote {', '.join(str(p) for p in written)}", err=True)
+    click.echo(f"took {time.perf_counter() - began:.0f} s", err=True)
