@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from .base import Store, migrate, now, schema, translate
+from .base import Store, migrate, schema, translate
 
 BUSY_TIMEOUT_MS = 60_000
 
@@ -125,9 +125,7 @@ class SQLiteStore(Store):
     def _number(self, column: str) -> str:
         return f"CAST({column} AS INTEGER)"
 
-    def _advance(
-        self, cur: Any, series_id: int, count: int, label: str, request_id: str | None
-    ) -> int | None:
+    def _take(self, cur: Any, series_id: int, count: int) -> int | None:
         row = cur.execute(
             "SELECT enabled, next_index, capacity FROM cardseq_series WHERE id = ?", (series_id,)
         ).fetchone()
@@ -138,11 +136,6 @@ class SQLiteStore(Store):
             return None
         cur.execute(
             "UPDATE cardseq_series SET next_index = ? WHERE id = ?", (str(start + count), series_id)
-        )
-        cur.execute(
-            "INSERT INTO cardseq_ledger (series_id, start, count, status_label, kind,"
-            " request_id, created_at) VALUES (?, ?, ?, ?, 'reserved', ?, ?)",
-            (series_id, str(start), str(count), label, request_id, now()),
         )
         return start
 
