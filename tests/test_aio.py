@@ -37,10 +37,11 @@ def test_same_contract_awaited(shared_url):
 
 
 def test_the_loop_keeps_ticking_while_reserving(shared_url):
-    """32 tasks reserve for a second; a ticker that sleeps 1 ms is never held up for
-    long (run on the loop, the same reservations would stall it the whole second)."""
+    """32 tasks reserve for a second while a ticker sleeps 1 ms at a time: it keeps
+    ticking (run on the loop, the same reservations would stall it the whole second;
+    the bounds leave room for a machine shared with other work)."""
 
-    async def main() -> tuple[float, list[tuple[int, int]], AsyncStore]:
+    async def main() -> tuple[tuple[float, int], list[tuple[int, int]], AsyncStore]:
         store = await AsyncStore.open(shared_url)
         await store.create_series(CardSeries("T", prefix="5", length=14))
         blocks: list[tuple[int, int]] = []
@@ -51,21 +52,21 @@ def test_the_loop_keeps_ticking_while_reserving(shared_url):
                 block = await store.reserve("T", 10)
                 blocks.append((block.start, block.count))
 
-        async def ticker() -> float:
-            worst, last = 0.0, time.perf_counter()
+        async def ticker() -> tuple[float, int]:
+            worst, ticks, last = 0.0, 0, time.perf_counter()
             while time.perf_counter() < end:
                 await asyncio.sleep(0.001)
                 now = time.perf_counter()
-                worst, last = max(worst, now - last), now
-            return worst
+                worst, ticks, last = max(worst, now - last), ticks + 1, now
+            return worst, ticks
 
-        *_, worst = await asyncio.gather(*(reserve() for _ in range(32)), ticker())
-        return worst, blocks, store
+        *_, ticked = await asyncio.gather(*(reserve() for _ in range(32)), ticker())
+        return ticked, blocks, store
 
-    worst, blocks, store = asyncio.run(main())
+    (worst, ticks), blocks, store = asyncio.run(main())
     try:
         assert len(blocks) > 100
         assert_disjoint_and_ledgered(store.sync, "T", blocks)
-        assert worst < 0.1, f"the event loop stalled {worst * 1e3:.0f} ms"
+        assert ticks >= 50 and worst < 0.5, f"{ticks} ticks, worst gap {worst * 1e3:.0f} ms"
     finally:
         asyncio.run(store.aclose())
