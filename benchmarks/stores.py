@@ -1,5 +1,6 @@
-"""Store throughput: reservations per second, single numbers per second, card lookups,
-and the peak memory of a large `cardseq generate`, measured in one run.
+"""Store throughput: reservations per second, group commit against raw commits, single
+numbers per second, card lookups, and the peak memory of a large `cardseq generate`,
+measured in one run.
 
     python benchmarks/stores.py [--seconds 3] [--postgres-url URL] [--generate 20000000]
 
@@ -10,6 +11,7 @@ Exits 1 when a target is missed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import os
 import pathlib
@@ -17,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -47,6 +50,60 @@ def reservations_per_second(url: str, processes: int, seconds: float) -> float:
         start_at = time.time() + 2.0  # time for every process to import and connect
         counts = pool.starmap(_reserve_for, [(url, seconds, start_at)] * processes)
     return sum(counts) / seconds
+
+
+def threads_rate(url: str, threads: int, seconds: float) -> float:
+    """Reservations of 100 numbers per second from ``threads`` threads sharing one store
+    object (their reservations are committed in groups)."""
+    with open_store(url) as store:
+        store.series_id("BENCH")
+        ready = threading.Barrier(threads + 1)
+        counts = [0] * threads
+
+        def work(slot: int, end: list[float]) -> None:
+            ready.wait()
+            while time.perf_counter() < end[0]:
+                store.reserve("BENCH", 100)
+                counts[slot] += 1
+
+        end = [0.0]
+        workers = [threading.Thread(target=work, args=(i, end)) for i in range(threads)]
+        for worker in workers:
+            worker.start()
+        end[0] = time.perf_counter() + seconds
+        ready.wait()
+        for worker in workers:
+            worker.join()
+        return sum(counts) / seconds
+
+
+def raw_commit_rate(url: str, seconds: float) -> float:
+    """Commits per second of a one-thread loop of one-row transactions, each flushed
+    to disk (SQLite WAL with full sync; PostgreSQL with synchronous commit), with the
+    driver alone: what one reservation per transaction would cost at best."""
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        conn = sqlite3.connect(url[len("sqlite:///") :] + "-raw", isolation_level=None)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        begin = "BEGIN IMMEDIATE"
+    else:
+        import psycopg
+
+        conn = psycopg.connect(url.partition("?")[0], autocommit=True)
+        conn.execute("SET synchronous_commit = on")
+        begin = "BEGIN"
+    with contextlib.closing(conn):
+        conn.execute("CREATE TABLE IF NOT EXISTS raw_commit (n BIGINT)")
+        done = 0
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            conn.execute(begin)
+            conn.execute("INSERT INTO raw_commit VALUES (1)")
+            conn.execute("COMMIT")
+            done += 1
+    return done / seconds
 
 
 def allocator_rate(url: str, n: int) -> float:
@@ -168,6 +225,26 @@ def main() -> int:
                         f"{statistics.median(rates):9,.0f}/s (min {min(rates):,.0f},"
                         f" max {max(rates):,.0f})"
                     )
+            print(
+                "group commit: reservations of 100 numbers per second from 16 threads on"
+                " one store object, against a one-thread loop of raw flushed commits run"
+                f" just after each, median of {args.rounds} runs (target >= 4x)"
+            )
+            for name, url in urls.items():
+                pairs = [
+                    (threads_rate(url, 16, args.seconds), raw_commit_rate(url, args.seconds))
+                    for _ in range(args.rounds)
+                ]
+                grouped = statistics.median(g for g, _ in pairs)
+                raw = statistics.median(r for _, r in pairs)
+                ratio = statistics.median(g / r for g, r in pairs)
+                ok = ratio >= 4
+                failed |= not ok
+                print(
+                    f"  {name:<11} {grouped:9,.0f}/s against {raw:7,.0f} raw commits/s:"
+                    f" {ratio:5.1f}x (each run: {', '.join(f'{g / r:.1f}x' for g, r in pairs)})"
+                    f"  {'ok' if ok else 'MISSED'}"
+                )
             rates = [allocator_rate(urls["sqlite"], 3_000_000) for _ in range(args.rounds)]
             rate = statistics.median(rates)
             ok = rate >= 1e6

@@ -4,7 +4,7 @@ A store keeps the series registry and the ledger (``registry``), status labels a
 state of cards (``cards``), in the tables of ``schema``. Its one promise: a block of
 indexes is committed as reserved, atomically and durably, before any number of it
 reaches the caller. The backends differ in how they connect, in column types, and in
-the single step that advances a series (``_advance``).
+the single step that advances a series (``_take``).
 """
 
 from __future__ import annotations

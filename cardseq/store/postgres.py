@@ -1,9 +1,10 @@
 """PostgreSQL, for services on many hosts (psycopg 3, a few reused connections).
 
 A reservation is one statement: an ``UPDATE ... RETURNING`` that advances the series
-only if it is enabled and has room, feeding the ledger insert in the same statement.
-Row locking makes concurrent reservations of a series queue up, and the same SQL runs
-on PostgreSQL-compatible distributed databases.
+only if it is enabled and has room, feeding the ledger insert in the same statement (a
+batch's reservations of one series share one such update, and their inserts go in one
+round trip). Row locking makes concurrent reservations of a series queue up, and the
+same SQL runs on PostgreSQL-compatible distributed databases.
 
 Durability does not depend on the server's tuning: every write transaction commits
 synchronously whatever ``synchronous_commit`` the server, database or role sets, and a
@@ -55,12 +56,14 @@ _SYNCHRONOUS = (
     " WHERE current_setting('synchronous_commit') = 'off'"
 )
 
-_RESERVE = """
-WITH taken AS (
-    UPDATE cardseq_series SET next_index = next_index + %(count)s
-    WHERE id = %(series_id)s AND enabled AND next_index + %(count)s <= capacity
-    RETURNING next_index - %(count)s AS start
-)
+_TAKE = """
+UPDATE cardseq_series SET next_index = next_index + %(count)s
+WHERE id = %(series_id)s AND enabled AND next_index + %(count)s <= capacity
+RETURNING next_index - %(count)s AS start
+"""
+
+_RESERVE = f"""
+WITH taken AS ({_TAKE})
 INSERT INTO cardseq_ledger (series_id, start, count, status_label, kind, request_id, created_at)
 SELECT %(series_id)s, start, %(count)s, %(label)s, 'reserved', %(request_id)s, %(now)s
 FROM taken
@@ -219,9 +222,15 @@ class PostgresStore(Store):
             "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (series_id % 2**31, str(index))
         )
 
+    def _take(self, cur: Any, series_id: int, count: int) -> int | None:
+        cur.execute(_TAKE, {"series_id": series_id, "count": count})
+        row = cur.fetchone()
+        return int(row[0]) if row else None
+
     def _advance(
         self, cur: Any, series_id: int, count: int, label: str, request_id: str | None
     ) -> tuple[int, int] | None:
+        # One statement, one round trip: a lone reservation is the common case.
         cur.execute(
             _RESERVE,
             {

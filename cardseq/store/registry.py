@@ -2,25 +2,28 @@
 were handed out.
 
 A block of indexes is committed as reserved, atomically and durably, before any number
-of it reaches the caller. The single step that advances a series is the backend's
-(``_advance``).
+of it reaches the caller. Reservations that arrive together share the commit (``batch``).
+The single step that advances a series is the backend's (``_take``).
 """
 
 from __future__ import annotations
 
 import abc
+import dataclasses
 import hmac
+import itertools
 import json
 import logging
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
 import numpy as np
 
 from ..block import Block
 from ..errors import (
+    CardSeqError,
     GenerationDisabled,
     InvalidArgument,
     InvalidRelease,
@@ -44,6 +47,7 @@ from ..series import (
     whole_number,
 )
 from ..text import normalize
+from .batch import GroupCommit, Outcome
 from .database import Database, DuplicateRequest
 from .records import (
     DEFAULT_LABEL,
@@ -75,6 +79,17 @@ _LEDGER_COLUMNS = (
 )
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Request:
+    """A reservation waiting for its batch, its arguments checked."""
+
+    series_id: int
+    definition: CardSeries
+    count: int
+    label: str
+    request_id: str | None
+
+
 class Registry(Database):
     """Series, their reservations and releases, and the ledger that records them."""
 
@@ -85,14 +100,37 @@ class Registry(Database):
         self._codes: dict[str, int] = {}
         self._label_status: dict[str, str] = {}
         self._cache_lock = threading.Lock()
+        self._batches = GroupCommit(self._reserve_batch)
 
     @abc.abstractmethod
+    def _take(self, cur: Any, series_id: int, count: int) -> int | None:
+        """Advance an enabled series that has ``count`` indexes left by that many;
+        return the first, or None when it cannot (disabled, exhausted). Runs in the
+        caller's transaction."""
+
     def _advance(
         self, cur: Any, series_id: int, count: int, label: str, request_id: str | None
     ) -> tuple[int, int] | None:
-        """Take ``count`` indexes of an enabled series that has them and write their
-        ledger row; return the start and the ledger row's id, or None when it cannot
-        (disabled, exhausted). Runs in the caller's transaction."""
+        """``_take`` the indexes of one reservation and write its ledger row: the start
+        and the row's id, or None when the series cannot (disabled, exhausted)."""
+        start = self._take(cur, series_id, count)
+        if start is None:
+            return None
+        (ledger_id,) = self._record(cur, [(series_id, start, count, label, request_id)])
+        return start, ledger_id
+
+    def _record(self, cur: Any, rows: list[tuple[int, int, int, str, str | None]]) -> list[int]:
+        """Ledger rows of reservations: (series id, start, count, label, request id);
+        their ids, in the same order."""
+        text = self._sql(
+            "INSERT INTO cardseq_ledger (series_id, start, count, status_label, kind,"
+            " request_id, created_at) VALUES (?, ?, ?, ?, 'reserved', ?, ?) RETURNING id"
+        )
+        ids = []
+        for series_id, start, count, label, request_id in rows:
+            args = (series_id, self._to_db(start), self._to_db(count), label, request_id, now())
+            ids.append(int(cur.execute(text, args).fetchone()[0]))
+        return ids
 
     def create_series(
         self,
@@ -410,27 +448,95 @@ class Registry(Database):
         label = check_label(status_label)
         request_id = check_request_id(request_id)
         series_id = self.series_id(series)
-        definition = self.get_series(series)
-        try:
-            with self._transaction() as cur:
-                self._check_generation_label(cur, label)
-                if request_id is not None:
-                    prior = self._prior(cur, request_id)
-                    if prior is not None:
-                        return self._replay(prior, definition, series_id, count, label)
-                taken = self._advance(cur, series_id, count, label, request_id)
-                if taken is None:
-                    self._refuse(cur, series_id, definition, count)
-        except DuplicateRequest:
-            # Two callers with one request id: the loser replays the winner's block.
-            with self._reading() as cur:
-                prior = self._prior(cur, request_id) if request_id is not None else None
-            if prior is None:
-                raise
-            return self._replay(prior, definition, series_id, count, label)
-        start, ledger_id = taken
-        _log_reservation(series_id, definition.code, start, count, label, request_id, ledger_id)
-        return Block(definition, start, count)
+        definition = self.get_series(series)  # a given definition must match (keys)
+        return self._batches.submit(_Request(series_id, definition, count, label, request_id))
+
+    def _reserve_batch(self, requests: Sequence[_Request]) -> list[Outcome[Block]]:
+        """Commit a batch of reservations (group commit): one transaction, one flush.
+
+        A request is checked before it writes, so a refused one (702, 703, 3017, 3018,
+        701) leaves nothing behind and its batch-mates commit. The one refusal found
+        only by writing is a request id that another connection committed meanwhile:
+        the batch is rolled back and runs again, and that request replays the other's
+        block. The requests of one series advance it in one step when they all fit;
+        series are taken in id order, so that two batches on PostgreSQL cannot
+        deadlock on their rows.
+        """
+        for _ in requests:  # each run that meets one replays it in the next
+            try:
+                return self._commit_batch(requests)
+            except DuplicateRequest:
+                pass
+        return self._commit_batch(requests)
+
+    def _commit_batch(self, requests: Sequence[_Request]) -> list[Outcome[Block]]:
+        outcomes: dict[int, Outcome[Block]] = {}
+        taken: list[tuple[_Request, int, int]] = []  # new reservations: to be logged
+        waiting = list(enumerate(requests))
+        with self._transaction() as cur:
+            while waiting:
+                rounds, waiting = _one_per_request_id(waiting)
+                advancing: dict[int, list[tuple[int, _Request]]] = {}
+                for i, request in rounds:
+                    try:
+                        replayed = self._replayed(cur, request)
+                    except CardSeqError as error:
+                        outcomes[i] = Outcome(error=error)
+                        continue
+                    if replayed is not None:
+                        outcomes[i] = Outcome(replayed)
+                    else:
+                        advancing.setdefault(request.series_id, []).append((i, request))
+                for series_id in sorted(advancing):  # see the docstring: no deadlock
+                    group = advancing[series_id]
+                    starts = self._advance_all(cur, series_id, [r for _, r in group])
+                    for (i, request), took in zip(group, starts, strict=True):
+                        if took is None:
+                            outcomes[i] = Outcome(error=self._refusal(cur, request))
+                        else:
+                            start, ledger_id = took
+                            outcomes[i] = Outcome(Block(request.definition, start, request.count))
+                            taken.append((request, start, ledger_id))
+        for request, start, ledger_id in taken:  # committed: now they may be told
+            _log_reservation(
+                request.series_id,
+                request.definition.code,
+                start,
+                request.count,
+                request.label,
+                request.request_id,
+                ledger_id,
+            )
+        return [outcomes[i] for i in range(len(requests))]
+
+    def _replayed(self, cur: Any, request: _Request) -> Block | None:
+        """The block that ``request``'s id already has, if any; before that, whether
+        it may reserve (its label)."""
+        self._check_generation_label(cur, request.label)
+        if request.request_id is None:
+            return None
+        prior = self._prior(cur, request.request_id)
+        return None if prior is None else self._replay(prior, request)
+
+    def _advance_all(
+        self, cur: Any, series_id: int, requests: list[_Request]
+    ) -> list[tuple[int, int] | None]:
+        """Advance a series for its requests of a batch, in their order: in one step
+        when they all fit, else one by one (each fits or not on its own)."""
+        if len(requests) > 1:
+            counts = [r.count for r in requests]
+            start = self._take(cur, series_id, sum(counts))
+            if start is not None:
+                firsts = list(itertools.accumulate(counts[:-1], initial=start))
+                ids = self._record(
+                    cur,
+                    [
+                        (series_id, first, r.count, r.label, r.request_id)
+                        for first, r in zip(firsts, requests, strict=True)
+                    ],
+                )
+                return list(zip(firsts, ids, strict=True))
+        return [self._advance(cur, series_id, r.count, r.label, r.request_id) for r in requests]
 
     def _check_generation_label(self, cur: Any, label: str) -> None:
         """Generated cards take their status from their block's label: NOT_ISSUED."""
@@ -451,34 +557,36 @@ class Registry(Database):
         row = self._run(cur, f"{_LEDGER_COLUMNS} WHERE request_id = ?", (request_id,)).fetchone()
         return _ledger_entry(row) if row else None
 
-    def _replay(
-        self, prior: LedgerEntry, definition: CardSeries, series_id: int, count: int, label: str
-    ) -> Block:
-        if (prior.series_id, prior.count, prior.status_label) != (series_id, count, label):
+    def _replay(self, prior: LedgerEntry, request: _Request) -> Block:
+        asked = (request.series_id, request.count, request.label)
+        if (prior.series_id, prior.count, prior.status_label) != asked:
             raise InvalidArgument(
                 f"request_id {clip(prior.request_id)} was used for another request (series"
                 f" {prior.series_id}, count {prior.count}, label {prior.status_label})",
                 field="request_id",
                 value=prior.request_id,
             )
-        return Block(definition, prior.start, prior.count)
+        return Block(request.definition, prior.start, prior.count)
 
-    def _refuse(self, cur: Any, series_id: int, definition: CardSeries, count: int) -> NoReturn:
-        """Say why ``_advance`` could not reserve."""
+    def _refusal(self, cur: Any, request: _Request) -> CardSeqError:
+        """Why ``_take`` could not reserve for ``request``."""
+        series_id, definition = request.series_id, request.definition
         row = self._run(
             cur, "SELECT enabled, next_index FROM cardseq_series WHERE id = ?", (series_id,)
         ).fetchone()
         if row is None:
-            raise InvalidSeries.bad("seriesId", series_id, "is not a known series")
+            return InvalidSeries.bad("seriesId", series_id, "is not a known series")
         if not row[0]:
-            raise GenerationDisabled(
+            return GenerationDisabled(
                 f"generation is disabled for series {definition.code!r}",
                 field="seriesId",
                 value=series_id,
             )
         left = definition.capacity - int(row[1])
-        raise SeriesExhausted.bad(
-            "count", count, f"is more than the {left} number(s) left in series {definition.code!r}"
+        return SeriesExhausted.bad(
+            "count",
+            request.count,
+            f"is more than the {left} number(s) left in series {definition.code!r}",
         )
 
     def release(
@@ -703,6 +811,22 @@ def _log_reservation(
             "ledger_id": ledger_id,
         },
     )
+
+
+def _one_per_request_id(
+    requests: list[tuple[int, _Request]],
+) -> tuple[list[tuple[int, _Request]], list[tuple[int, _Request]]]:
+    """Split off the requests whose id an earlier one of them has: they wait for the
+    next round of the batch, where they find the earlier one's ledger row."""
+    ids: set[str] = set()
+    now: list[tuple[int, _Request]] = []
+    later: list[tuple[int, _Request]] = []
+    for item in requests:
+        request_id = item[1].request_id
+        (later if request_id in ids else now).append(item)
+        if request_id is not None:
+            ids.add(request_id)
+    return now, later
 
 
 def _ledger_entry(row: Any) -> LedgerEntry:

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import InvalidArgument
 from ..keys import KeySource
-from .base import Store, check_schema, now, schema, translate
+from .base import Store, check_schema, schema, translate
 from .base import migrate as migrate_schema
 from .options import option_int, take_options
 
@@ -159,9 +159,7 @@ class SQLiteStore(Store):
     def _number(self, column: str) -> str:
         return f"CAST({column} AS INTEGER)"
 
-    def _advance(
-        self, cur: Any, series_id: int, count: int, label: str, request_id: str | None
-    ) -> tuple[int, int] | None:
+    def _take(self, cur: Any, series_id: int, count: int) -> int | None:
         row = cur.execute(
             "SELECT enabled, next_index, capacity FROM cardseq_series WHERE id = ?", (series_id,)
         ).fetchone()
@@ -173,12 +171,7 @@ class SQLiteStore(Store):
         cur.execute(
             "UPDATE cardseq_series SET next_index = ? WHERE id = ?", (str(start + count), series_id)
         )
-        cur.execute(
-            "INSERT INTO cardseq_ledger (series_id, start, count, status_label, kind,"
-            " request_id, created_at) VALUES (?, ?, ?, ?, 'reserved', ?, ?)",
-            (series_id, str(start), str(count), label, request_id, now()),
-        )
-        return start, int(cur.lastrowid)
+        return start
 
     def _forget_wiped(self) -> None:
         if self.path != ":memory:":
