@@ -4,6 +4,7 @@ configured from the environment, and one log record per reservation."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
@@ -33,7 +34,7 @@ def gold() -> CardSeries:
 
 
 def tables(path: Path) -> list[str]:
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
         return [row[0] for row in conn.execute("SELECT name FROM sqlite_master")]
 
 
