@@ -137,6 +137,9 @@ def test_links(users_file, server_log) -> None:
         def setup(self) -> None:
             self.app = new_app("memory://", users_file)
 
+        def teardown(self) -> None:
+            self.app.state.service.store.close()  # one store per scenario: close each
+
         def get_call_kwargs(self, case):
             return {"app": self.app}
 
