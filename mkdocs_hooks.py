@@ -37,7 +37,7 @@ class DoctestFences(Preprocessor):
 
 
 class DoctestFencesExtension(Extension):
-    def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 (Markdown's API)
+    def extendMarkdown(self, md: Markdown) -> None:
         # before the fenced-code preprocessor (priority 25), so that it fences these too
         md.preprocessors.register(DoctestFences(md), "cardseq_doctest_fences", 30)
 

@@ -21,6 +21,30 @@ from .stores import BACKENDS, SHARED_BACKENDS, store_url
 # pytester runs pytest on made-up test files (tests/test_fuzz.py checks the fuzz guard)
 pytest_plugins = ("pytester", "tests.fuzzguard")
 
+#: set in the environment of the suite that tests/test_newcomer.py runs from README, so
+#: that the suite it starts does not start it again
+NEWCOMER_INNER = "CARDSEQ_NEWCOMER_INNER"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--run-slow",
+        action="store_true",
+        help="also run the tests marked slow (README's commands in a fresh venv)",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slow tests are deselected (not skipped: nothing is counted as passed) unless
+    --run-slow, and always inside the suite a slow test started itself."""
+    if config.getoption("--run-slow") and not os.environ.get(NEWCOMER_INNER):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
 settings.register_profile(
     "default", deadline=None, max_examples=100, suppress_health_check=[HealthCheck.too_slow]
 )

@@ -27,7 +27,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from cardseq import CardService, CardSeries
+from cardseq import CardSeries, CardService
 from cardseq.store import open_store
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -204,3 +204,24 @@ def test_the_least_privilege_grants_work(postgres_url):
         with psycopg.connect(postgres_url, autocommit=True) as conn:
             conn.execute(f"DROP OWNED BY {role}")
             conn.execute(f"DROP ROLE {role}")
+
+
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+ROOT = DOCS.parent
+
+
+def test_relative_links_name_files_in_the_repository():
+    """mkdocs build --strict checks the site's own links and anchors; this checks the
+    pages read on GitHub too (README, CONTRIBUTING, CHANGES, benchmarks/README). Links
+    to other sites cannot be fetched here (no network): they are only listed."""
+    pages = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", ROOT / "CHANGES.md"]
+    pages += [ROOT / "benchmarks" / "README.md", *DOCS.rglob("*.md")]
+    broken = []
+    for page in pages:
+        for target in LINK.findall(page.read_text()):
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                continue
+            path = (page.parent / target.split("#")[0]).resolve()
+            if not path.exists() or ROOT not in path.parents:
+                broken.append(f"{page.relative_to(ROOT)}: {target}")
+    assert not broken
