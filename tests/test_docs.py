@@ -111,7 +111,7 @@ CONSOLE_PAGES = [p for p in PAGES if any(lang == "console" for lang, _, _ in blo
 
 
 def test_every_block_is_tested_or_says_what_it_is():
-    kinds = {"python", "pycon", "console", "json", "sql", "text"}
+    kinds = {"python", "console", "json", "sql", "text"}
     for page in PAGES:
         for lang, line, text in blocks(page):
             where = f"docs/{page}:{line}"
