@@ -810,6 +810,15 @@ SERVE_ENV_PREFIX = "CARDSEQ"
     is_flag=True,
     help="Let anyone read /metrics (by default it takes the API's credentials).",
 )
+@click.option(
+    "--workers",
+    type=StrictInt(minimum=1, maximum=64),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Processes serving the port, each with its own connections to the store "
+    "(not with memory://); the rate limits are shared out between them.",
+)
 def serve(
     host: str,
     port: int,
@@ -826,8 +835,10 @@ def serve(
     forwarded_allow_ips: tuple[str, ...],
     no_migrate: bool,
     metrics_public: bool,
+    workers: int,
 ) -> None:
-    """Serve the HTTP API (docs/http.md) in this process until interrupted.
+    """Serve the HTTP API (docs/http.md) until interrupted, in this process or in
+    --workers processes.
 
     Every option can also be set in the environment: CARDSEQ_ and the option's name in
     capitals, dashes as underscores (CARDSEQ_PORT, CARDSEQ_NO_AUTH=1); the command line
@@ -840,38 +851,67 @@ def serve(
             "no --users-file given: create one with `cardseq users add`, "
             "or pass --no-auth to serve without authentication"
         )
-    try:
-        from .server.app import DEFAULT_BODY_TIMEOUT, DEFAULT_BURST, DEFAULT_RATE, create_app
-        from .server.run import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS
-        from .server.run import serve as run_server
-    except ImportError as error:
-        raise _server_missing(error) from None
-    if no_auth:
-        click.echo(
-            f"warning: --no-auth: every route is open to anyone who can connect to {host}:{port}",
-            err=True,
+    url = db or default_url()
+    if workers > 1 and url == "memory://":
+        raise InvalidArgument.bad(
+            "--workers", workers, "needs a store the processes share: memory:// is one per process"
         )
-    app = create_app(
-        db or default_url(),
-        users_file=users_file,
-        keys=keys_file,
-        rate=DEFAULT_RATE if rate is None else rate,
-        burst=DEFAULT_BURST if burst is None else burst,
-        max_count=max_count,
-        body_timeout=DEFAULT_BODY_TIMEOUT if body_timeout is None else body_timeout,
-        migrate=not no_migrate,
-        metrics_public=metrics_public,
-    )
-    if app.state.auth is not None and app.state.auth.world_readable():
-        click.echo(f"warning: {users_file} can be read by other users: chmod 600 it", err=True)
-    run_server(
-        app,
-        host=host,
-        port=port,
-        header_timeout=DEFAULT_HEADER_TIMEOUT if header_timeout is None else header_timeout,
-        max_connections=DEFAULT_MAX_CONNECTIONS if max_connections is None else max_connections,
-        forwarded_allow_ips=forwarded_allow_ips,
-    )
+    # Opened once here: a store that cannot be opened (or migrated) stops the command
+    # with its error before any worker starts, and the workers never race to migrate.
+    open_store(url, migrate=not no_migrate, keys=keys_file).close()
+    with contextlib.ExitStack() as cleanup:
+        if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # The workers add up their metrics in files there (before prometheus_client
+            # is imported: it reads the variable once).
+            import tempfile
+
+            shared = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="cardseq-metrics-"))
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = shared
+            cleanup.callback(os.environ.pop, "PROMETHEUS_MULTIPROC_DIR", None)
+        try:
+            from .server.app import (
+                DEFAULT_BODY_TIMEOUT,
+                DEFAULT_BURST,
+                DEFAULT_RATE,
+                AppFactory,
+            )
+            from .server.auth import Authenticator
+            from .server.run import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS
+            from .server.run import serve as run_server
+        except ImportError as error:
+            raise _server_missing(error) from None
+        if no_auth:
+            click.echo(
+                f"warning: --no-auth: every route is open to anyone who can connect to "
+                f"{host}:{port}",
+                err=True,
+            )
+        factory = AppFactory(
+            url,
+            users_file=users_file,
+            keys=keys_file,
+            rate=DEFAULT_RATE if rate is None else rate,
+            burst=DEFAULT_BURST if burst is None else burst,
+            max_count=max_count,
+            body_timeout=DEFAULT_BODY_TIMEOUT if body_timeout is None else body_timeout,
+            migrate=not no_migrate,
+            metrics_public=metrics_public,
+            workers=workers,
+        )
+        # A malformed users file stops the command here, before any worker starts.
+        if users_file is not None and Authenticator(users_file).world_readable():
+            click.echo(f"warning: {users_file} can be read by other users: chmod 600 it", err=True)
+        run_server(
+            factory,
+            host=host,
+            port=port,
+            workers=workers,
+            header_timeout=DEFAULT_HEADER_TIMEOUT if header_timeout is None else header_timeout,
+            max_connections=(
+                DEFAULT_MAX_CONNECTIONS if max_connections is None else max_connections
+            ),
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
 
 
 @main.group()

@@ -24,6 +24,7 @@ import jsonschema_rs
 import pytest
 import schemathesis
 from hypothesis import HealthCheck
+from schemathesis.python import asgi
 
 from cardseq.server import create_app
 from cardseq.server.auth import add_user
@@ -111,8 +112,7 @@ def app(tmp_path_factory, users_file, server_log):
     app = new_app(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}", users_file)
     served = schemathesis.openapi.from_asgi("/openapi.json", app, config=CONFIG)
     assert served.raw_schema == DOCUMENT
-    yield app
-    app.state.service.store.close()
+    return app  # schemathesis runs its lifespan (the store opens) and ends it after each test
 
 
 def call(case: Any, app: Any, server_log: list[str]) -> None:
@@ -138,7 +138,7 @@ def test_links(users_file, server_log) -> None:
             self.app = new_app("memory://", users_file)
 
         def teardown(self) -> None:
-            self.app.state.service.store.close()  # one store per scenario: close each
+            asgi.shutdown_lifespans()  # one store per scenario: close each
 
         def get_call_kwargs(self, case):
             return {"app": self.app}
@@ -214,6 +214,7 @@ import pytest
 import schemathesis
 from hypothesis import strategies as st
 
+from cardseq.aio import AsyncCardService
 from cardseq.server import create_app
 from tests.test_fuzz import CONFIG, DOCUMENT, SETTINGS, call
 
@@ -241,13 +242,12 @@ CRASH_RUNNING = schemathesis.openapi.from_dict(card_route("explodes"), config=NO
 
 @pytest.fixture(scope="module")
 def buggy_app():
-    app = create_app("memory://", users_file=None)
-
-    def bug(number):
+    async def bug(self, number):
         raise RuntimeError("a bug in a route")
 
-    app.state.service.card = bug
-    return app
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(AsyncCardService, "card", bug, raising=False)
+        yield create_app("memory://", users_file=None)
 
 
 @pytest.mark.fuzz

@@ -205,9 +205,8 @@ def apps():
         return app, made[-1][1]
 
     yield make
-    for app, client in made:
-        client.close()
-        app.state.service.store.close()
+    for _, client in made:
+        client.close()  # ends the app's lifespan: its store closes
 
 
 def test_healthz_needs_no_credentials(apps, users_file):
@@ -219,16 +218,19 @@ def test_healthz_needs_no_credentials(apps, users_file):
 
 def test_healthz_is_503_when_the_store_fails(apps, monkeypatch, caplog):
     app, client = apps("memory://", users_file=None)
-    store = app.state.service.store
+    store = app.state.store
 
-    def broken():
+    async def broken():
         raise cardseq.StoreUnreachable("cannot connect to the PostgreSQL server at db:5432/x")
 
-    monkeypatch.setattr(store, "schema_version", broken)
+    async def old():
+        return 1
+
+    monkeypatch.setattr(store, "schema_version", broken, raising=False)
     message = fails(client.get("/healthz"), 503, 500)
     assert "StoreUnreachable" in message
     assert "db:5432" not in message and "db:5432" in caplog.text  # only in the server's log
-    monkeypatch.setattr(store, "schema_version", lambda: 1)
+    monkeypatch.setattr(store, "schema_version", old, raising=False)
     assert f"needs {SCHEMA_VERSION}" in fails(client.get("/healthz"), 503, 500)
 
 
@@ -246,7 +248,7 @@ def metric(client, name: str, auth=USER) -> float:
 
 def test_metrics_count_reservations_errors_and_latency(apps, users_file):
     app, client = apps("memory://", users_file=users_file)
-    series_id = app.state.service.create_series(gold())
+    series_id = client.run(app.state.service.create_series(gold()))
     answer = client.post("/v2/card/generate", json={"seriesId": series_id, "count": 5}, auth=USER)
     assert answer.status_code == 200
     client.post("/v2/card/generate", json={"seriesId": series_id, "count": 0}, auth=USER)
@@ -298,11 +300,9 @@ def served(monkeypatch):
 
     calls = []
     monkeypatch.setattr(
-        cardseq.server.run, "serve", lambda app, **settings: calls.append((app, settings))
+        cardseq.server.run, "serve", lambda factory, **settings: calls.append((factory, settings))
     )
-    yield calls
-    for app, _ in calls:
-        app.state.service.store.close()
+    return calls
 
 
 def test_serve_options_come_from_the_environment(served):
@@ -310,12 +310,27 @@ def test_serve_options_come_from_the_environment(served):
     env |= {"CARDSEQ_MAX_COUNT": "7", "CARDSEQ_FORWARDED_ALLOW_IPS": "10.0.0.1 10.0.0.2"}
     result = CliRunner().invoke(main, ["serve"], env=env)
     assert result.exit_code == 0, result.output
-    app, settings = served[0]
-    assert settings["port"] == 8123 and app.state.service.max_count == 7
+    factory, settings = served[0]
+    assert settings["port"] == 8123 and factory.max_count == 7
     assert settings["forwarded_allow_ips"] == ("10.0.0.1", "10.0.0.2")
+    assert settings["workers"] == factory.workers == 1
     result = CliRunner().invoke(main, ["serve", "--port", "9000", "--max-count", "8"], env=env)
-    app, settings = served[1]
-    assert settings["port"] == 9000 and app.state.service.max_count == 8  # the option wins
+    factory, settings = served[1]
+    assert settings["port"] == 9000 and factory.max_count == 8  # the option wins
+
+
+def test_workers_come_from_the_environment_and_need_a_shared_store(served, tmp_path):
+    env = {"CARDSEQ_NO_AUTH": "1", "CARDSEQ_WORKERS": "3"}
+    db = f"sqlite:///{tmp_path / 'w.db'}"
+    result = CliRunner().invoke(main, ["serve", "--db", db], env=env)
+    assert result.exit_code == 0, result.output
+    factory, settings = served[0]
+    assert settings["workers"] == factory.workers == 3
+    result = CliRunner().invoke(main, ["serve", "--db", "memory://"], env=env)
+    assert result.exit_code == 1 and "error 701: --workers 3 needs a store" in result.output
+    result = CliRunner().invoke(main, ["serve", "--db", db, "--workers", "0"], env=env)
+    assert result.exit_code == 1 and "--workers" in result.output
+    assert len(served) == 1
 
 
 def test_a_bad_environment_value_is_a_coded_error(served):

@@ -827,21 +827,23 @@ def test_faults_are_500_and_logged(tmp_path: Path, caplog) -> None:
     from cardseq.server import create_app
 
     app = create_app(f"sqlite:///{tmp_path / 'faults.db'}", users_file=None)
-    service = app.state.service
 
-    def store_down(*args, **kwargs):
+    async def store_down(*args, **kwargs):
         raise StoreError("store error: OperationalError: disk I/O error")
 
-    def bug(*args, **kwargs):
+    async def bug(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    service.store.reserve = store_down
-    service.card = bug
-
     async def requests() -> None:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://cardseq"
-        ) as http:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://cardseq"
+            ) as http,
+        ):
+            service = app.state.service
+            service.generate = store_down
+            service.card = bug
             series = await http.post(
                 "/v2/card/series",
                 json={"code": "F", "cardGenerationConfiguration": {"prefix": "F", "length": 9}},
@@ -858,10 +860,7 @@ def test_faults_are_500_and_logged(tmp_path: Path, caplog) -> None:
             answer = await http.get("/v2/card", params={"number": "F00000000"})
             assert fails(answer, 500, 500) == "internal error"
 
-    try:
-        asyncio.run(requests())
-    finally:
-        service.store.close()
+    asyncio.run(requests())
     assert any(r.exc_info and "a bug" in str(r.exc_info[1]) for r in caplog.records)
 
 

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+import msgspec
 from starlette.responses import Response
 
 from ..errors import CardSeqError
@@ -19,10 +20,17 @@ Problem = dict[str, Any]
 T = TypeVar("T")
 
 
+_encode = msgspec.json.Encoder().encode
+
+
 def dumps(payload: Any) -> bytes:
-    """Compact JSON; ASCII only, so that any string a client sent (even a lone UTF-16
-    surrogate, which JSON allows) can be sent back."""
-    return json.dumps(payload, allow_nan=False, separators=(",", ":")).encode("ascii")
+    """Compact JSON in UTF-8, by msgspec (several times faster than ``json``). A string
+    a client sent can hold a lone UTF-16 surrogate (JSON allows it, UTF-8 cannot carry
+    it): such a payload is written in ASCII with escapes instead, so it still goes back."""
+    try:
+        return _encode(payload)
+    except UnicodeEncodeError:
+        return json.dumps(payload, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
 def respond(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
@@ -44,6 +52,11 @@ def envelope(
     """``{key: value, "warnings": [...], "errors": [...], **more}``: ``key`` is ``data``
     for lists, ``entity`` for one created or changed thing."""
     return {key: value, "warnings": list(warnings), "errors": list(errors), **more}
+
+
+def numbers(values: list[str], warnings: Sequence[Problem] = ()) -> Response:
+    """The answer of a generate request: its numbers in ``data``."""
+    return Response(dumps(envelope("data", values, warnings)), media_type="application/json")
 
 
 def notices(warnings: Sequence[Notice]) -> list[Problem]:
