@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import ctypes
 import functools
+import os
 import signal
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -48,8 +51,27 @@ def _with_proxies(factory: Callable[[], ASGIApp], forwarded_allow_ips: Sequence[
     return app
 
 
-def _load(factory: Callable[[], ASGIApp], forwarded_allow_ips: Sequence[str], _target: Any) -> Any:
+#: prctl's option that sends the calling process a signal when its parent dies
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this worker when the server process is gone. Granian stops
+    its workers before it exits; this covers the rest (the server killed, or stopped
+    while a worker was still starting), so that no worker outlives it holding the port
+    and store connections. A kill is safe: a block is committed before any of its
+    numbers leaves, so a reservation cut short is at worst a gap."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the line above
+        os._exit(1)
+
+
+def _load(
+    factory: Callable[[], ASGIApp], forwarded_allow_ips: Sequence[str], parent: int, _target: Any
+) -> Any:
     """Granian's loader in a worker process: the app made there, after the fork."""
+    _die_with(parent)
     return _with_proxies(factory, forwarded_allow_ips)
 
 
@@ -90,7 +112,7 @@ def serve(
     # The parent only watches: Granian restarts nothing by itself, and stops every
     # worker when one of them dies (a worker that cannot open the store, for one).
     server.serve(
-        target_loader=functools.partial(_load, factory, tuple(forwarded_allow_ips)),
+        target_loader=functools.partial(_load, factory, tuple(forwarded_allow_ips), os.getpid()),
         wrap_loader=True,
     )
 
