@@ -48,6 +48,8 @@ def _threads() -> int:
 # Memory of one number beyond its characters: in a list, a str header and a list slot;
 # in an array, nothing.
 LIST_OVERHEAD = sys.getsizeof("") + 8
+#: the memory below which ``check_fits`` does not look at the system's (bytes)
+SMALL = 8 * 2**20
 
 
 def memory_available() -> int:
@@ -76,8 +78,13 @@ def check_fits(
     series: CardSeries, count: int, *, field: str = "count", as_list: bool = True, copies: int = 1
 ) -> None:
     """Refuse (3026) ``copies`` x ``count`` numbers that would take more than half the
-    memory available: callers check before reserving, so a refusal costs no numbers."""
+    memory available: callers check before reserving, so a refusal costs no numbers.
+    Up to ``SMALL`` bytes are let through without reading the system's figures (a
+    server checks every request: reading them cost more than formatting 100 numbers);
+    a MemoryError while formatting stays the last guard."""
     need = copies * count * (series.length + (LIST_OVERHEAD if as_list else 0))
+    if need <= SMALL:
+        return
     available = memory_available()
     if need > available // 2:
         raise CountTooLarge.bad(
