@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 import cardseq
 from cardseq import CardSeries, CardService
+from cardseq.aio import AsyncStore
 from cardseq.cli import main
 from cardseq.server import create_app
 from cardseq.server.auth import add_user
@@ -217,20 +218,20 @@ def test_healthz_needs_no_credentials(apps, users_file):
 
 
 def test_healthz_is_503_when_the_store_fails(apps, monkeypatch, caplog):
-    app, client = apps("memory://", users_file=None)
-    store = app.state.store
+    _, client = apps("memory://", users_file=None)
 
-    async def broken():
+    async def broken(self):
         raise cardseq.StoreUnreachable("cannot connect to the PostgreSQL server at db:5432/x")
 
-    async def old():
+    async def old(self):
         return 1
 
-    monkeypatch.setattr(store, "schema_version", broken, raising=False)
+    # on the class: the store's methods are looked up there first
+    monkeypatch.setattr(AsyncStore, "schema_version", broken, raising=False)
     message = fails(client.get("/healthz"), 503, 500)
     assert "StoreUnreachable" in message
     assert "db:5432" not in message and "db:5432" in caplog.text  # only in the server's log
-    monkeypatch.setattr(store, "schema_version", old, raising=False)
+    monkeypatch.setattr(AsyncStore, "schema_version", old, raising=False)
     assert f"needs {SCHEMA_VERSION}" in fails(client.get("/healthz"), 503, 500)
 
 

@@ -359,7 +359,7 @@ def create_app(
         if result.warnings:
             warnings = warnings + wire.notices(result.warnings)
         # msgspec encodes the largest answer (--max-count numbers) in a few ms
-        return wire.numbers(result.numbers, warnings)
+        return wire.respond(200, wire.envelope("data", result.numbers, warnings))
 
     @answers(not_found=(3010,))
     async def get_card(request: Request) -> Response:

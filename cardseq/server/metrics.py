@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import time
 from collections.abc import Sequence
 
@@ -25,6 +26,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: the route label of a request that matched no route (unknown paths stay out of labels)
 UNMATCHED = "unmatched"
+#: attempts at reading the workers' files (see ``Metrics.exposition``)
+_READS = 3
 #: the content type of the text format
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -39,12 +42,16 @@ class Metrics:
     """The counters and histogram of one app (of every worker, in multiprocess mode)."""
 
     def __init__(self) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
-        owner: CollectorRegistry | None = self.registry
+        owner: CollectorRegistry | None
         if multiprocess():
-            # The metrics write to the shared files; the registry reads all of them.
+            # The metrics write to the shared files; the registry reads all of them,
+            # when scraped only (auto_describe would read them at once, while another
+            # worker may be creating its own).
+            self.registry = CollectorRegistry()
             MultiProcessCollector(self.registry)  # type: ignore[no-untyped-call]
             owner = None
+        else:
+            self.registry = owner = CollectorRegistry(auto_describe=True)
         self.reservations = Counter(
             "cardseq_reservations",
             "Generate requests answered with numbers (a replayed request id included)",
@@ -80,6 +87,11 @@ class Metrics:
 
     def exposition(self) -> bytes:
         """Every metric, in the Prometheus text format."""
+        for _ in range(_READS - 1):
+            try:
+                return generate_latest(self.registry)
+            except struct.error:  # a worker's file, being created, is still empty
+                time.sleep(0.01)
         return generate_latest(self.registry)
 
 

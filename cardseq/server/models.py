@@ -15,7 +15,6 @@ series). A model's refusal becomes the field's coded error in one place (``_refu
 from __future__ import annotations
 
 import functools
-
 import json
 import math
 import re

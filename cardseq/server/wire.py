@@ -54,11 +54,6 @@ def envelope(
     return {key: value, "warnings": list(warnings), "errors": list(errors), **more}
 
 
-def numbers(values: list[str], warnings: Sequence[Problem] = ()) -> Response:
-    """The answer of a generate request: its numbers in ``data``."""
-    return Response(dumps(envelope("data", values, warnings)), media_type="application/json")
-
-
 def notices(warnings: Sequence[Notice]) -> list[Problem]:
     return [{"code": w.code, "message": w.message} for w in warnings]
 
