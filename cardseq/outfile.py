@@ -31,8 +31,10 @@ class OutputFile:
     """
 
     def __init__(self, path: str) -> None:
-        self.path = path
+        # A symbolic link stays one: the file it points to is the one replaced.
+        self.path = os.path.realpath(path) if os.path.islink(path) else path
         self.temp: str | None = None
+        path = self.path
         try:
             mode = os.stat(path).st_mode
         except FileNotFoundError:

@@ -222,6 +222,16 @@ def test_output_file_appears_only_when_committed(tmp_path):
     assert leftovers(tmp_path) == []
 
 
+def test_output_through_a_symlink_replaces_the_file_it_points_to(tmp_path):
+    real = tmp_path / "real.txt"
+    real.write_text("old\n")
+    link = tmp_path / "link.txt"
+    link.symlink_to(real)
+    with OutputFile(str(link)) as target:
+        target.fp.write(b"new\n")
+    assert link.is_symlink() and real.read_text() == "new\n"
+
+
 def test_output_file_in_a_missing_folder_is_711(tmp_path):
     with pytest.raises(OutputError) as caught:
         OutputFile(str(tmp_path / "no" / "cards.txt"))
