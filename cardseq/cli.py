@@ -715,8 +715,8 @@ def _write_block(
     """
     ctx = click.get_current_context()
     where = "stdout" if target is None else out
-    try:
-        with _stoppable():
+    with _stoppable():  # (the cleanup inside it: a second signal cannot cut it short)
+        try:
             fp = _binary_stdout() if target is None else target.fp
             with _progress(block.count, target is None) as progress:
                 block.write(
@@ -732,23 +732,23 @@ def _write_block(
                 fp.flush()
             else:
                 target.commit()
-    except Interrupted as stop:
-        if target is not None:
-            target.discard()
-        click.echo(f"interrupted by {stop.name} while writing {where}", err=True)
-        status = 128 + stop.signum
-    except (OSError, OutputError) as error:
-        if target is not None:
-            target.discard()
-        if isinstance(error, BrokenPipeError):
-            _silence_stdout()
-        failed = error if isinstance(error, OutputError) else write_failed(out, error)
-        click.echo(f"error {failed.code}: {failed.message}", err=True)
-        status = 1
-    else:
-        return
-    left = "nothing was left at " + out if target is not None else "stdout got part of them"
-    click.echo("\n".join([*after_failure[:1], left, *after_failure[1:]]), err=True)
+        except Interrupted as stop:
+            if target is not None:
+                target.discard()
+            click.echo(f"interrupted by {stop.name} while writing {where}", err=True)
+            status = 128 + stop.signum
+        except (OSError, OutputError) as error:
+            if target is not None:
+                target.discard()
+            if isinstance(error, BrokenPipeError):
+                _silence_stdout()
+            failed = error if isinstance(error, OutputError) else write_failed(out, error)
+            click.echo(f"error {failed.code}: {failed.message}", err=True)
+            status = 1
+        else:
+            return
+        left = "nothing was left at " + out if target is not None else "stdout got part of them"
+        click.echo("\n".join([*after_failure[:1], left, *after_failure[1:]]), err=True)
     ctx.exit(status)
 
 
@@ -852,25 +852,25 @@ def generate(
         _confirm(info, count, confirm_above, yes)
         if out != "-":
             target = OutputFile(out)  # fails before reserving: no number lost to a typo
-        try:
-            with _stoppable():
+        with _stoppable():
+            try:
                 block = service.reserve(info.id, count, status_label, request_id=rid)
                 entry = service.reservation(info.id, request_id=rid)
-        except Interrupted as stop:
-            if target is not None:
-                target.discard()
-            command = _export_command(series_ref, rid, out, order, fmt, columns)
-            click.echo(
-                f"interrupted by {stop.name} while reserving: if the reservation was"
-                f" committed, `cardseq ledger {shlex.quote(series_ref)} --request-id"
-                f" {shlex.quote(rid)}` shows it and `{command}` writes it",
-                err=True,
-            )
-            click.get_current_context().exit(128 + stop.signum)
-        except BaseException:
-            if target is not None:
-                target.discard()
-            raise
+            except Interrupted as stop:
+                if target is not None:
+                    target.discard()
+                command = _export_command(series_ref, rid, out, order, fmt, columns)
+                click.echo(
+                    f"interrupted by {stop.name} while reserving: if the reservation was"
+                    f" committed, `cardseq ledger {shlex.quote(series_ref)} --request-id"
+                    f" {shlex.quote(rid)}` shows it and `{command}` writes it",
+                    err=True,
+                )
+                click.get_current_context().exit(128 + stop.signum)
+            except BaseException:
+                if target is not None:
+                    target.discard()
+                raise
     code = block.series.code
     generated = "" if request_id is not None else " (generated)"
     click.echo(f"reserved {_reserved_line(entry, code)}{generated}", err=True)

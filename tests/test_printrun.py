@@ -262,6 +262,23 @@ def test_a_failed_commit_leaves_no_file(cli, db, tmp_path, monkeypatch):
     assert not out.exists() and leftovers(tmp_path) == []
 
 
+def test_a_signal_while_reserving_says_where_to_look(cli, db, tmp_path, monkeypatch):
+    """Stopped while the reservation commits, the command cannot know whether it did:
+    it names the request id to look up and to export, and leaves no file."""
+    from cardseq.cli import Interrupted
+
+    def stopped(*args, **kwargs):
+        raise Interrupted(signal.SIGTERM)
+
+    monkeypatch.setattr(CardService, "reserve", stopped)
+    out = tmp_path / "cards.txt"
+    result = cli("generate", "GIFT", "-n", "5", "--out", str(out), "--request-id", "r5")
+    assert result.exit_code == 128 + signal.SIGTERM
+    assert "interrupted by SIGTERM while reserving" in result.stderr
+    assert "`cardseq ledger GIFT --request-id r5` shows it" in result.stderr
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
 # ---- request ids, the ledger, export --------------------------------------------------
 
 
