@@ -747,7 +747,10 @@ def _write_block(
             status = 1
         else:
             return
-        left = "nothing was left at " + out if target is not None else "stdout got part of them"
+        if target is None or target.in_place:
+            left = f"{where} got part of them"
+        else:
+            left = f"nothing was left at {out}"
         click.echo("\n".join([*after_failure[:1], left, *after_failure[1:]]), err=True)
     ctx.exit(status)
 

@@ -41,7 +41,10 @@ class OutputFile:
             mode = None
         except OSError as error:
             raise _failed(path, "cannot be opened", error) from error
-        if mode is not None and not stat.S_ISREG(mode):  # a device, a FIFO: in place
+        #: written where it is (a device, a FIFO): a failure may leave part of the output
+        self.in_place = mode is not None and not stat.S_ISREG(mode)
+        if self.in_place:
+            assert mode is not None
             if stat.S_ISDIR(mode):
                 raise OutputError.bad("--out", path, "is a directory")
             self.fp = _open(path, lambda: open(path, "wb"))  # noqa: SIM115 - closed by commit

@@ -156,6 +156,7 @@ def test_a_failed_write_names_the_failure_and_the_reservation(real_db, tmp_path)
         done.stderr
     )
     assert "open" not in done.stderr.lower()
+    assert "/dev/full got part of them" in done.stderr  # a device: written in place
     (generated,) = re.findall(r"request id (\S+) \(generated\)", done.stderr)
     assert (
         f"100000 numbers of series GIFT (id 1), indexes 0..99999, first {GIFT.format(0)},"
