@@ -733,6 +733,8 @@ def _write_block(
             else:
                 target.commit()
         except Interrupted as stop:
+            if target is not None and target.done:
+                return  # the signal came after the last step: the file is whole
             if target is not None:
                 target.discard()
             click.echo(f"interrupted by {stop.name} while writing {where}", err=True)

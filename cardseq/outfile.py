@@ -34,6 +34,7 @@ class OutputFile:
         # A symbolic link stays one: the file it points to is the one replaced.
         self.path = os.path.realpath(path) if os.path.islink(path) else path
         self.temp: str | None = None
+        self.done = False  # committed: the whole file is in place
         path = self.path
         try:
             mode = os.stat(path).st_mode
@@ -67,12 +68,14 @@ class OutputFile:
             self.fp.flush()
             if self.temp is None:
                 self.fp.close()
+                self.done = True
                 return
             os.fsync(self.fp.fileno())
             os.fchmod(self.fp.fileno(), self._mode)
             self.fp.close()
             os.replace(self.temp, self.path)
             self.temp = None
+            self.done = True
             _sync_folder(os.path.dirname(os.path.abspath(self.path)))
         except OSError as error:
             self.discard()

@@ -213,7 +213,7 @@ def test_output_file_appears_only_when_committed(tmp_path):
         target.fp.write(b"new\n")
         assert out.read_text() == "old\n"  # not yet
         assert len(leftovers(tmp_path)) == 1
-    assert out.read_text() == "new\n"
+    assert out.read_text() == "new\n" and target.done
     assert oct(out.stat().st_mode & 0o777) == oct(0o640)  # the old file's mode kept
     assert leftovers(tmp_path) == []
     with pytest.raises(RuntimeError), OutputFile(str(out)) as target:
