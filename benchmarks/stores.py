@@ -169,6 +169,7 @@ def generate_peak(count: int, workdir: str) -> tuple[float, float]:
             "GEN",
             "--count",
             str(count),
+            "--yes",
             "--out",
             f"{workdir}/gen.txt",
             "--db",

@@ -11,6 +11,7 @@ with the cards in use, not with the cards generated.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,7 +19,10 @@ from .block import Block, check_fits
 from .errors import (
     CardNotFound,
     CountTooLarge,
+    InvalidArgument,
+    InvalidRelease,
     InvalidStatusLabel,
+    ReservationNotFound,
     StatusUnchanged,
     TransitionNotAllowed,
     clip,
@@ -186,25 +190,101 @@ class CardService:
         return Generated(numbers)
 
     def generation_log(
-        self, series_id: SeriesRef, *, limit: int = DEFAULT_LIMIT, after: int = 0
+        self,
+        series_id: SeriesRef,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        after: int = 0,
+        label: str | None = None,
+        request_id: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
     ) -> Page[GenerationEntry]:
-        """The series' generation requests, oldest first, a page at a time: up to
-        ``limit`` (1..1000, else 701) after the cursor ``after`` (a previous ``next``)."""
+        """The series' generation requests (its reservations), oldest first, a page at a
+        time: up to ``limit`` (1..1000, else 701) after the cursor ``after`` (a previous
+        ``next``); only those of status ``label``, of ``request_id``, or made in
+        ``[since, until)`` (naive times are UTC) when given."""
         info = self.store.info(series_id)
-        page = self.store.ledger_page(info.id, kind="reserved", limit=limit, after=after)
-        return page.map(
-            lambda e: GenerationEntry(
-                e.id,
-                info.id,
-                e.start,
-                e.count,
-                e.status_label,
-                e.request_id,
-                e.created_at,
-                info.series.format(e.start),
-                info.series.format(e.stop - 1),
-            )
+        page = self.store.ledger_page(
+            info.id,
+            kind="reserved",
+            limit=limit,
+            after=after,
+            label=label,
+            request_id=request_id,
+            since=since,
+            until=until,
         )
+        return page.map(lambda e: _generation_entry(info, e))
+
+    def reservation(
+        self,
+        series_id: SeriesRef,
+        *,
+        request_id: str | None = None,
+        ledger_id: int | None = None,
+    ) -> GenerationEntry:
+        """One past reservation of the series, by its request id or its ledger id
+        (exactly one of them); none: 710."""
+        info = self.store.info(series_id)
+        if (request_id is None) == (ledger_id is None):
+            raise InvalidArgument(
+                "give a reservation's request_id or its ledger_id (one of them)",
+                field="request_id",
+                value=request_id,
+            )
+        value: object
+        if request_id is not None:
+            found = self.store.ledger_page(
+                info.id, kind="reserved", request_id=request_id, limit=1
+            ).items
+            entry = found[0] if found else None
+            field, value = "request_id", request_id
+        else:
+            entry = self.store.ledger_entry(ledger_id)
+            field, value = "ledger_id", ledger_id
+        if entry is None or entry.series_id != info.id or entry.kind != "reserved":
+            raise ReservationNotFound.bad(
+                field, value, f"is not a reservation of series {info.series.code!r}"
+            )
+        return _generation_entry(info, entry)
+
+    def export(
+        self,
+        series_id: SeriesRef,
+        *,
+        request_id: str | None = None,
+        ledger_id: int | None = None,
+    ) -> Block:
+        """The block of a past reservation (``reservation``), to write its numbers again;
+        it reserves nothing.
+
+        A part of it released unused (never handed out) is left out, so that no number
+        reads as unused once written: the block is what remains, and a reservation with
+        a released part inside it (two ranges left) is 705, as is one released whole.
+        """
+        entry = self.reservation(series_id, request_id=request_id, ledger_id=ledger_id)
+        start, stop = entry.start, entry.start + entry.count
+        for part in self.store.released_within(entry.series_id, start, stop):
+            if part.start > start and part.start + part.count < stop:
+                raise InvalidRelease(
+                    f"indexes {part.start}..{part.start + part.count - 1} of reservation"
+                    f" {entry.id} were released unused: its numbers are two ranges, export"
+                    " them with Block ranges of the series",
+                    field="ledger_id",
+                    value=entry.id,
+                )
+            if part.start == start:
+                start = part.start + part.count
+            else:
+                stop = part.start
+        if start >= stop:
+            raise InvalidRelease(
+                f"reservation {entry.id} was released unused whole: it has no numbers to write",
+                field="ledger_id",
+                value=entry.id,
+            )
+        return Block(self.store.get_series(entry.series_id), start, stop - start)
 
     # ---- labels ----------------------------------------------------------------------
 
@@ -336,6 +416,20 @@ class CardService:
         info, index, _ = self._locate(number)
         page = self.store.status_log(info.id, index, limit=limit, after=after)
         return page.map(lambda change: StatusChange(number, *change))
+
+
+def _generation_entry(info: SeriesInfo, e: LedgerEntry) -> GenerationEntry:
+    return GenerationEntry(
+        e.id,
+        info.id,
+        e.start,
+        e.count,
+        e.status_label,
+        e.request_id,
+        e.created_at,
+        info.series.format(e.start),
+        info.series.format(e.stop - 1),
+    )
 
 
 __all__ = ["STATUSES", "TRANSITIONS", "CardService", "Page"]

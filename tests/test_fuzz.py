@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -29,11 +30,32 @@ from schemathesis.python import asgi
 from cardseq.server import create_app
 from cardseq.server.auth import add_user
 from cardseq.server.openapi import build_openapi
+from cardseq.server.wire import COMBINATION_CODES, STATE_CODES, VALID_REQUEST_CODES
 
 ROOT = Path(__file__).resolve().parent.parent
 USER = ("alice", "correct horse battery staple")
 MAX_COUNT = 2000
+
+
+@schemathesis.check
+def valid_data_refused_only_for_state(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Schema-valid data reaches the route logic: if such a request is answered 400, the
+    reason is what the store holds or fields that do not fit together (a code in
+    ``VALID_REQUEST_CODES``), never the request's form.
+    Schemathesis' own ``positive_data_acceptance`` would count those state refusals too."""
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return None
+    if response.status_code != 400:
+        return None
+    codes = {problem["code"] for problem in response.json()["errors"]}
+    assert codes <= VALID_REQUEST_CODES, (
+        f"a schema-valid request was refused for its form: {response.text}"
+    )
+    return True
+
+
 CHECKS = [
+    "valid_data_refused_only_for_state",
     "not_a_server_error",
     "response_schema_conformance",
     "status_code_conformance",
@@ -205,6 +227,35 @@ def test_document_refuses_an_empty_card_number(app, route) -> None:
     assert not _validator(schema).is_valid("")
 
 
+def test_a_form_refusal_of_valid_data_fails_the_check() -> None:
+    """Not vacuous: a server that refuses schema-valid data with a form code (3025, count
+    invalid) fails ``valid_data_refused_only_for_state``; a state code (702) passes it."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    def refusing(code: int) -> Starlette:
+        async def generate(request: Any) -> JSONResponse:
+            problem = {"code": code, "message": "refused"}
+            return JSONResponse({"data": [], "warnings": [], "errors": [problem]}, 400)
+
+        return Starlette(routes=[Route("/v2/card/generate", generate, methods=["POST"])])
+
+    operation = SCHEMA["/v2/card/generate"]["POST"]
+    checks = [valid_data_refused_only_for_state]
+
+    @hypothesis.given(case=operation.as_strategy())
+    @hypothesis.settings(SETTINGS, max_examples=1)
+    def with_code(case: Any, code: int) -> None:
+        assert case.meta.generation.mode.is_positive
+        case.call_and_validate(app=refusing(code), checks=checks)
+
+    with_code(code=702)
+    with pytest.raises(BaseExceptionGroup) as failed:
+        with_code(code=3025)
+    assert "refused for its form" in str(failed.value.exceptions[0])
+
+
 # ---- the fuzz guard -----------------------------------------------------------------
 
 GUARDED = """
@@ -303,3 +354,11 @@ def test_fuzz_guard(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) 
     result.stdout.fnmatch_lines(["*_ test_route_bug[[]GET /v2/card[]] _*", "*ST101 Server error*"])
     summary = [line for line in result.outlines if "test_route_bug" in line]
     assert summary and not any("crashed" in line for line in summary), summary
+
+
+def test_the_http_docs_list_the_codes_a_valid_request_can_meet() -> None:
+    """docs/http.md names the same codes as the document (both from ``wire``)."""
+    text = " ".join((ROOT / "docs" / "http.md").read_text().split())
+    for codes in (STATE_CODES, COMBINATION_CODES):
+        listed = ", ".join(map(str, sorted(codes)))
+        assert re.search(rf": {listed}\)", text), listed

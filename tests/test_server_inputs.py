@@ -44,6 +44,9 @@ class Client:
     def put(self, path: str, **options: Any) -> httpx.Response:
         return self.loop.run_until_complete(self.http.put(path, **options))
 
+    def delete(self, path: str, **options: Any) -> httpx.Response:
+        return self.loop.run_until_complete(self.http.delete(path, **options))
+
     def close(self) -> None:
         self.loop.run_until_complete(self.http.aclose())
         self.loop.run_until_complete(self.lifespan.__aexit__(None, None, None))
@@ -254,3 +257,18 @@ def test_document_takes_its_constants_from_the_code() -> None:
     assert "408" not in get_card and "503" in get_card
     open_document = build_openapi(auth=False)
     assert "503" not in open_document["paths"]["/v2/card"]["get"]["responses"]
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/v2/card", "GET, HEAD, PUT"),  # a route per method: the answer names both
+        ("/v2/card/generate", "POST"),
+        ("/v2/card/series/1", "GET, HEAD"),
+    ],
+)
+def test_a_method_not_allowed_names_every_method_of_the_path(client, path, allowed) -> None:
+    response = client.delete(path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allowed
+    assert response.json()["errors"] == [{"code": 405, "message": "Method Not Allowed"}]

@@ -591,6 +591,7 @@ def test_allocator_step_too_big_for_memory_is_refused_at_construction():
     assert info.value.code == 3026 and info.value.field == "step"
     assert store.ledger("BIG") == []
     assert store.reserve("BIG", 1).start == 0
+    store.close()
 
 
 def test_allocator_segment_that_fails_to_format_is_recorded_unused(monkeypatch):
@@ -617,3 +618,4 @@ def test_allocator_segment_that_fails_to_format_is_recorded_unused(monkeypatch):
         ("released", 11, 9),
     ]
     check_ledger(store, "A")
+    store.close()

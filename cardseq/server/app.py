@@ -17,7 +17,7 @@ import binascii
 import contextlib
 import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..aio import AsyncCardService, AsyncStore
@@ -232,6 +232,15 @@ async def read_json(request: Request, max_body: int, timeout: float) -> Any:
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+def _allowed(routes: Sequence[Route], scope: Scope) -> list[str]:
+    """Every method some route serves at this path (a path may have a route per method)."""
+    methods = set[str]()
+    for route in routes:
+        if route.matches(scope)[0] is not Match.NONE:
+            methods |= route.methods or set()
+    return sorted(methods)
+
+
 def answers(*, not_found: tuple[int, ...] = ()) -> Callable[[Handler], Handler]:
     """Turn the errors a route raises into their answers (``ApiError``, domain errors)."""
 
@@ -420,9 +429,10 @@ def create_app(
     async def http_error(request: Request, exc: Exception) -> Response:
         """Unknown paths (404) and methods (405) in the same envelope as the rest."""
         assert isinstance(exc, HTTPException)
-        return wire.failure(
-            exc.status_code, exc.status_code, exc.detail, headers=dict(exc.headers or {})
-        )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette names the first route's methods only
+            headers["Allow"] = ", ".join(_allowed(routes, request.scope))
+        return wire.failure(exc.status_code, exc.status_code, exc.detail, headers=headers)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

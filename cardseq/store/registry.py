@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import datetime as dt
 import hmac
 import itertools
 import json
@@ -56,6 +57,7 @@ from .records import (
     RELEASED,
     STORED_KIND,
     LedgerEntry,
+    LedgerFilter,
     Page,
     SeriesInfo,
     SeriesRef,
@@ -65,6 +67,7 @@ from .records import (
     page_bounds,
     page_of,
     to_time,
+    utc,
 )
 
 log = logging.getLogger("cardseq.store")
@@ -639,7 +642,7 @@ class Registry(Database):
         """Every ledger row, oldest first; of one series when given. It reads the whole
         ledger: a listing for users pages through ``ledger_page``."""
         series_id = None if series is None else self.series_id(series)
-        return self._ledger_rows(series_id, None, 0, None)
+        return self._ledger_rows(LedgerFilter(series_id), 0, None)
 
     def ledger_page(
         self,
@@ -648,28 +651,70 @@ class Registry(Database):
         kind: str | None = None,
         limit: int = DEFAULT_LIMIT,
         after: int = 0,
+        label: str | None = None,
+        request_id: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
     ) -> Page[LedgerEntry]:
         """Up to ``limit`` (1..1000) ledger rows with ids above ``after``, oldest first;
-        of one series and one ``kind`` (``"reserved"``, ``"released"``) when given."""
+        of one series and one ``kind`` (``"reserved"``, ``"released"``) when given, and
+        only those with the status ``label``, the ``request_id``, or a time in
+        ``[since, until)`` when given (naive times are UTC)."""
         limit, after = page_bounds(limit, after)
         if kind is not None and kind not in STORED_KIND:
             raise InvalidArgument.bad("kind", kind, f"must be one of {', '.join(STORED_KIND)}")
         series_id = None if series is None else self.series_id(series)
-        entries = self._ledger_rows(series_id, kind, after, limit + 1)
+        filters = LedgerFilter(
+            series_id,
+            None if kind is None else STORED_KIND[kind],
+            None if label is None else check_label(label),
+            check_request_id(request_id),
+            utc("since", since),
+            utc("until", until),
+        )
+        entries = self._ledger_rows(filters, after, limit + 1)
         return page_of([(e.id, e) for e in entries], limit)
 
+    def ledger_entry(self, ledger_id: Any) -> LedgerEntry | None:
+        """The ledger row ``ledger_id``, or None when there is none."""
+        number = whole_number(ledger_id)
+        if isinstance(ledger_id, bool) or number is None or not 1 <= number <= MAX_ID:
+            raise InvalidArgument.bad("ledger_id", ledger_id, f"must be a ledger id (1..{MAX_ID})")
+        with self._reading() as cur:
+            row = self._run(cur, f"{_LEDGER_COLUMNS} WHERE id = ?", (number,)).fetchone()
+        return _ledger_entry(row) if row else None
+
+    def released_within(self, series: SeriesRef, start: int, stop: int) -> list[LedgerEntry]:
+        """The releases of a series that start in ``[start, stop)``, by start: the parts
+        of a reservation there that were given back unused."""
+        series_id = self.series_id(series)
+        kind = STORED_KIND[RELEASED]
+        with self._reading() as cur:
+            if self.sql_index_limit is not None and stop >= self.sql_index_limit:
+                rows = self._run(
+                    cur, f"{_LEDGER_COLUMNS} WHERE series_id = ? AND kind = ?", (series_id, kind)
+                ).fetchall()
+            else:
+                column = self._number("start")
+                rows = self._run(
+                    cur,
+                    f"{_LEDGER_COLUMNS} WHERE series_id = ? AND kind = ? AND {column} >= ?"
+                    f" AND {column} < ?",
+                    (series_id, kind, start, stop),
+                ).fetchall()
+        found = [e for e in map(_ledger_entry, rows) if start <= e.start < stop]
+        return sorted(found, key=lambda e: e.start)
+
     def _ledger_rows(
-        self, series_id: int | None, kind: str | None, after: int, limit: int | None
+        self, filters: LedgerFilter, after: int, limit: int | None
     ) -> list[LedgerEntry]:
         """Rows after the id ``after``, by id; the database does the filtering and
         the limiting."""
         where: list[str] = ["id > ?"]
         args: list[Any] = [after]
-        stored = None if kind is None else STORED_KIND[kind]
-        for column, value in (("series_id", series_id), ("kind", stored)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
+        for column, value in filters.conditions():
+            where.append(column)
+            args.append(value)
         text = f"{_LEDGER_COLUMNS} WHERE {' AND '.join(where)} ORDER BY id"
         if limit is not None:
             text += " LIMIT ?"
