@@ -131,10 +131,13 @@ def alive(pid: int) -> bool:
         return False
 
 
-def test_workers_do_not_outlive_a_killed_server(tmp_path) -> None:
+def test_workers_do_not_outlive_a_killed_server(tmp_path, monkeypatch) -> None:
     """SIGKILL to the server process (no chance to stop its workers): the kernel ends
     them too, so none is left holding the port and the store."""
     db = f"sqlite:///{tmp_path / 'orphans.db'}"
+    # the metrics files in the test's directory: a killed server cannot remove its own
+    (tmp_path / "metrics").mkdir()
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
     with Server(tmp_path, db, "--no-auth", "--workers", "2") as server:
         workers = children_of(server.process.pid)
         assert len(workers) >= 2
