@@ -1,7 +1,7 @@
 """HTTP server load: `POST /v2/card/generate` against `GET /openapi.json`, with wrk.
 
     python benchmarks/http_server.py [--store sqlite|postgresql|both] [--seconds 5]
-        [--rounds 3] [--connections 16] [--count 100] [--workers 1]
+        [--rounds 3] [--connections 16] [--count 100] [--workers 1] [--no-access-log]
         [--postgres-url URL] [--baseline DIR]
 
 Starts `cardseq serve` (Basic authentication on, as deployed; rate limits too high to
@@ -77,7 +77,7 @@ class Served:
 
 @contextmanager
 def server(
-    name: str, root: pathlib.Path, db: str, workdir: pathlib.Path, workers: int
+    name: str, root: pathlib.Path, db: str, workdir: pathlib.Path, more: list[str]
 ) -> Iterator[Served]:
     """`cardseq serve` from the checkout at ``root``, until the block ends."""
     users = workdir / f"users-{name}"
@@ -94,8 +94,7 @@ def server(
     log = workdir / f"server-{name}.log"
     options = ["--port", str(port), "--db", db, "--users-file", str(users)]
     options += ["--rate", "1000000000", "--burst", "1000000000"]
-    if workers > 1:
-        options += ["--workers", str(workers)]
+    options += more
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "cardseq", "serve", *options],
@@ -285,6 +284,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, help="wrk's threads")
     parser.add_argument("--count", type=int, default=100, help="numbers per generate request")
     parser.add_argument("--workers", type=int, default=1, help="`serve --workers`")
+    parser.add_argument(
+        "--no-access-log", action="store_true", help="`serve --no-access-log` (not the baseline)"
+    )
     parser.add_argument("--postgres-url", help="a server to make the database on")
     parser.add_argument("--baseline", type=pathlib.Path, help="another checkout to compare")
     args = parser.parse_args()
@@ -321,9 +323,10 @@ def main() -> int:
                         from tests.pgcluster import create_database
 
                         db = create_database(pg_server, f"http_{name}_{os.getpid()}")
-                    servers.append(
-                        running.enter_context(server(name, root, db, workdir, args.workers))
-                    )
+                    more = ["--workers", str(args.workers)] if args.workers > 1 else []
+                    if args.no_access_log and name == "this":
+                        more.append("--no-access-log")
+                    servers.append(running.enter_context(server(name, root, db, workdir, more)))
                 ok &= report(store, measure(servers, workdir, args), args)
     return 0 if ok else 1
 

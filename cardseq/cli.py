@@ -1244,6 +1244,12 @@ SERVE_ENV_PREFIX = "CARDSEQ"
     help="Processes serving the port, each with its own connections to the store "
     "(not with memory://); the rate limits are shared out between them.",
 )
+@click.option(
+    "--no-access-log",
+    is_flag=True,
+    help="Log no line per request (the access log costs about a sixth of a small "
+    "request's time; errors and reservations are still logged).",
+)
 def serve(
     host: str,
     port: int,
@@ -1261,6 +1267,7 @@ def serve(
     no_migrate: bool,
     metrics_public: bool,
     workers: int,
+    no_access_log: bool,
 ) -> None:
     """Serve the HTTP API (docs/http.md) until interrupted, in this process or in
     --workers processes.
@@ -1331,6 +1338,7 @@ def serve(
             host=host,
             port=port,
             workers=workers,
+            access_log=not no_access_log,
             header_timeout=DEFAULT_HEADER_TIMEOUT if header_timeout is None else header_timeout,
             max_connections=(
                 DEFAULT_MAX_CONNECTIONS if max_connections is None else max_connections

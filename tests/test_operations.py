@@ -314,7 +314,7 @@ def test_serve_options_come_from_the_environment(served):
     factory, settings = served[0]
     assert settings["port"] == 8123 and factory.max_count == 7
     assert settings["forwarded_allow_ips"] == ("10.0.0.1", "10.0.0.2")
-    assert settings["workers"] == factory.workers == 1
+    assert settings["workers"] == factory.workers == 1 and settings["access_log"]
     result = CliRunner().invoke(main, ["serve", "--port", "9000", "--max-count", "8"], env=env)
     factory, settings = served[1]
     assert settings["port"] == 9000 and factory.max_count == 8  # the option wins
@@ -327,11 +327,15 @@ def test_workers_come_from_the_environment_and_need_a_shared_store(served, tmp_p
     assert result.exit_code == 0, result.output
     factory, settings = served[0]
     assert settings["workers"] == factory.workers == 3
+    result = CliRunner().invoke(
+        main, ["serve", "--db", db], env=env | {"CARDSEQ_NO_ACCESS_LOG": "1"}
+    )
+    assert result.exit_code == 0 and served[1][1]["access_log"] is False
     result = CliRunner().invoke(main, ["serve", "--db", "memory://"], env=env)
     assert result.exit_code == 1 and "error 701: --workers 3 needs a store" in result.output
     result = CliRunner().invoke(main, ["serve", "--db", db, "--workers", "0"], env=env)
     assert result.exit_code == 1 and "--workers" in result.output
-    assert len(served) == 1
+    assert len(served) == 2
 
 
 def test_a_bad_environment_value_is_a_coded_error(served):

@@ -97,13 +97,17 @@ def test_two_workers_on_postgres_never_hand_out_a_number_twice(tmp_path, postgre
 
 
 def test_workers_share_the_rate_limit_out(tmp_path) -> None:
-    """Two workers with --burst 2 let 2 requests through in all, not 2 each."""
+    """Two workers with --burst 2 let 2 requests through in all, not 2 each (and
+    --no-access-log logs none of them)."""
     db = f"sqlite:///{tmp_path / 'limit.db'}"
     options = ("--no-auth", "--workers", "2", "--rate", "0.001", "--burst", "2")
-    with Server(tmp_path, db, *options) as server, server.client(**ONE_SHOT) as http:
-        statuses = Counter(http.get("/v2/card/series/1").status_code for _ in range(12))
+    with Server(tmp_path, db, *options, "--no-access-log") as server:
+        with server.client(**ONE_SHOT) as http:
+            statuses = Counter(http.get("/v2/card/series/1").status_code for _ in range(12))
+        log = server.log()
     # the server's own readiness check took one; a 404 is a request let through
     assert statuses[429] >= 11 and statuses[404] <= 1, statuses
+    assert "Started worker-2" in log and "GET /v2/card/series/1" not in log
 
 
 def test_a_store_that_cannot_be_opened_stops_serve_before_any_worker(tmp_path) -> None:

@@ -81,6 +81,7 @@ def serve(
     host: str,
     port: int,
     workers: int = 1,
+    access_log: bool = True,
     header_timeout: float = DEFAULT_HEADER_TIMEOUT,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     forwarded_allow_ips: Sequence[str] = (),
@@ -91,7 +92,7 @@ def serve(
 
     ``X-Forwarded-For`` is honoured only from the peers in ``forwarded_allow_ips``
     (addresses or networks); from anyone else the peer's own address is the client's.
-    ``max_connections`` is per process.
+    ``max_connections`` is per process; ``access_log`` False logs no line per request.
     """
     settings: dict[str, Any] = {
         "address": host,
@@ -102,7 +103,7 @@ def serve(
         "backpressure": max_connections,
         "http1_settings": HTTP1Settings(header_read_timeout=max(1, round(header_timeout * 1000))),
         "log_level": LogLevels.info,
-        "log_access": True,
+        "log_access": access_log,
         "log_dictconfig": _logging(),
     }
     if workers == 1:
