@@ -11,7 +11,7 @@ import cardseq
 from cardseq import CardSeries
 from cardseq.allocator import SegmentAllocator
 from cardseq.keys import keyring
-from cardseq.store import SQLiteStore, open_store
+from cardseq.store import SQLiteStore, open_store, ops
 from cardseq.store.base import DuplicateRequest
 
 from .stores import check_ledger
@@ -174,12 +174,14 @@ def test_a_request_id_another_caller_took_replays_its_block(store, monkeypatch):
     first = store.reserve("GOLD", 4, request_id="race")
     sid = store.series_id("GOLD")
     with pytest.raises(DuplicateRequest), store._transaction() as cur:
-        store._advance(cur, sid, 4, "NOT_ISSUED", "race")
+        store._play(cur, store._advance(sid, 4, "NOT_ISSUED", "race"))
     real, looked = store._prior, []
 
-    def too_early(cur, request_id):  # the first look ran before the winner committed
+    def too_early(request_id):  # the first look ran before the winner committed
         looked.append(request_id)
-        return None if len(looked) == 1 else real(cur, request_id)
+        if len(looked) == 1:
+            return None
+        return (yield from real(request_id))
 
     monkeypatch.setattr(store, "_prior", too_early)
     again = store.reserve("GOLD", 4, request_id="race")
@@ -309,11 +311,11 @@ def test_lookup_many_reads_each_ledger_once(store, monkeypatch):
         store.reserve("GOLD", 5)
     numbers = store.get_series("L").block(0, 200).to_list() + [f"GOLD{i:08d}" for i in range(200)]
     statements = []
-    run = type(store)._run
+    execute = ops.execute
     monkeypatch.setattr(
-        store,
-        "_run",
-        lambda cur, text, args=(): statements.append(text) or run(store, cur, text, args),
+        ops,
+        "execute",
+        lambda cur, statement: statements.append(statement.sql) or execute(cur, statement),
     )
     found = store.lookup_many(numbers)
     assert [f.index for f in found] == list(range(200)) * 2

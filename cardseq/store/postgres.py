@@ -29,6 +29,7 @@ from ..errors import InvalidArgument, StoreError, StoreNotDurable, StoreUnreacha
 from ..keys import KeySource
 from .base import Store, check_schema, now, schema, translate
 from .base import migrate as migrate_schema
+from .ops import Body, Statement
 from .options import option_int, take_options
 
 REQUEST_ID_CONSTRAINT = "cardseq_ledger_request_id_key"
@@ -56,10 +57,21 @@ _SYNCHRONOUS = (
     " WHERE current_setting('synchronous_commit') = 'off'"
 )
 
+# How a write transaction begins: one round trip for both statements.
+BEGIN_WRITE = f"BEGIN; {_SYNCHRONOUS}"
+
 _TAKE = """
 UPDATE cardseq_series SET next_index = next_index + %(count)s
 WHERE id = %(series_id)s AND enabled AND next_index + %(count)s <= capacity
 RETURNING next_index - %(count)s AS start
+"""
+
+_RECORD = """
+INSERT INTO cardseq_ledger (series_id, start, count, status_label, kind, request_id, created_at)
+SELECT series_id, start, count, label, 'reserved', request_id, %s
+FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[], %s::text[], %s::text[])
+    AS r(series_id, start, count, label, request_id)
+RETURNING series_id, start, id
 """
 
 _RESERVE = f"""
@@ -111,12 +123,12 @@ class PostgresStore(Store):
     def _open(self, migrate: bool) -> None:
         if not migrate:
             with self._reading() as cur:
-                self._check_crash_safety(cur)
+                self._play(cur, self._check_crash_safety())
                 self.schema_found = check_schema(self, cur)
             return
         try:
             with self._transaction() as cur:
-                self._check_crash_safety(cur)
+                self._play(cur, self._check_crash_safety())
                 cur.execute("SELECT pg_advisory_xact_lock(4242001)")  # one migrator at a time
                 cur.execute(_SCHEMA)
                 self.schema_found = migrate_schema(self, cur)
@@ -132,19 +144,19 @@ class PostgresStore(Store):
                 value=self.url,
             ) from error
 
-    def _table_exists(self, cur: Any, name: str) -> bool:
-        cur.execute("SELECT to_regclass(%s) IS NOT NULL", (name,))
-        return bool(cur.fetchone()[0])
+    def _table_exists(self, name: str) -> Body[bool]:
+        row = yield Statement("SELECT to_regclass(%s) IS NOT NULL", (name,), "one")
+        return bool(row[0])
 
-    def _check_crash_safety(self, cur: Any) -> None:
+    def _check_crash_safety(self) -> Body[None]:
         """Refuse a server that can lose committed transactions in a crash (a setting
         missing, as on some compatible databases, is left to that database)."""
-        cur.execute(
-            "SELECT " + ", ".join(f"current_setting('{name}', true)" for name in CRASH_SAFETY)
+        row = yield Statement(
+            "SELECT " + ", ".join(f"current_setting('{name}', true)" for name in CRASH_SAFETY),
+            (),
+            "one",
         )
-        off = [
-            name for name, value in zip(CRASH_SAFETY, cur.fetchone(), strict=True) if value == "off"
-        ]
+        off = [name for name, value in zip(CRASH_SAFETY, row, strict=True) if value == "off"]
         if off and not self._unsafe:
             settings = " and ".join(f"{name}=off" for name in off)
             raise StoreNotDurable(
@@ -187,51 +199,53 @@ class PostgresStore(Store):
             self._pid = os.getpid()
         return self._pool
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[Any]:
-        with self._begin() as cur:
-            cur.execute(_SYNCHRONOUS)
-            yield cur
+    def _transaction(self) -> contextlib.AbstractContextManager[Any]:
+        return self._begin(BEGIN_WRITE)
 
     def _reading(self) -> contextlib.AbstractContextManager[Any]:
-        return self._begin()  # row versions: a reader waits for no writer
+        return self._begin("BEGIN")  # row versions: a reader waits for no writer
 
     @contextlib.contextmanager
-    def _begin(self) -> Iterator[Any]:
+    def _begin(self, begin: str) -> Iterator[Any]:
         psycopg = self._psycopg
         with (
-            self._connections().connection() as conn,
             translate(psycopg.Error, duplicate_request=_duplicate_request),
-            conn.transaction(),
+            self._connections().connection(begin) as conn,
             conn.cursor() as cur,
         ):
-            yield cur
+            try:
+                yield cur
+            except BaseException:
+                if not conn.broken:
+                    with contextlib.suppress(psycopg.Error):
+                        conn.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
 
     def _to_db(self, value: int) -> int:
         return value
 
-    def _lock_registry(self, cur: Any) -> None:
-        cur.execute("LOCK TABLE cardseq_series IN SHARE ROW EXCLUSIVE MODE")
+    def _lock_registry(self) -> Body[None]:
+        yield Statement("LOCK TABLE cardseq_series IN SHARE ROW EXCLUSIVE MODE")
 
-    def _lock_series(self, cur: Any, series_id: int) -> None:
-        cur.execute("SELECT 1 FROM cardseq_series WHERE id = %s FOR UPDATE", (series_id,))
+    def _lock_series(self, series_id: int) -> Body[None]:
+        yield Statement("SELECT 1 FROM cardseq_series WHERE id = %s FOR UPDATE", (series_id,))
 
-    def _lock_card(self, cur: Any, series_id: int, index: int) -> None:
+    def _lock_card(self, series_id: int, index: int) -> Body[None]:
         # The card's row may not exist yet, so lock its key rather than the row.
-        cur.execute(
+        yield Statement(
             "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (series_id % 2**31, str(index))
         )
 
-    def _take(self, cur: Any, series_id: int, count: int) -> int | None:
-        cur.execute(_TAKE, {"series_id": series_id, "count": count})
-        row = cur.fetchone()
+    def _take(self, series_id: int, count: int) -> Body[int | None]:
+        row = yield Statement(_TAKE, {"series_id": series_id, "count": count}, "one")
         return int(row[0]) if row else None
 
     def _advance(
-        self, cur: Any, series_id: int, count: int, label: str, request_id: str | None
-    ) -> tuple[int, int] | None:
+        self, series_id: int, count: int, label: str, request_id: str | None
+    ) -> Body[tuple[int, int] | None]:
         # One statement, one round trip: a lone reservation is the common case.
-        cur.execute(
+        row = yield Statement(
             _RESERVE,
             {
                 "series_id": series_id,
@@ -240,9 +254,19 @@ class PostgresStore(Store):
                 "request_id": request_id,
                 "now": now(),
             },
+            "one",
         )
-        row = cur.fetchone()
         return (int(row[0]), int(row[1])) if row else None
+
+    def _record(self, rows: list[tuple[int, int, int, str, str | None]]) -> Body[list[int]]:
+        # A batch's ledger rows in one statement, one round trip; matched back to their
+        # requests by start (a batch's rows of a series never share one).
+        series_ids, starts, counts, labels, request_ids = (list(c) for c in zip(*rows, strict=True))
+        found = yield Statement(
+            _RECORD, (now(), series_ids, starts, counts, labels, request_ids), "all"
+        )
+        ids = {(int(series_id), int(start)): int(row_id) for series_id, start, row_id in found}
+        return [ids[(series_id, start)] for series_id, start, *_ in rows]
 
     def close(self) -> None:
         if self._pool is not None and self._pid == os.getpid():
@@ -255,7 +279,10 @@ class _Connections:
 
     A connection is opened in the calling thread, not by a background worker: a server
     that is down fails that call at once, with its reason, rather than leaving it to
-    wait for a connection that never comes.
+    wait for a connection that never comes. An idle connection is not pinged before
+    use: the transaction's first statement is the test, and a connection that broke
+    while idle (a server restart) is dropped and the statement sent on the next one,
+    which is safe because a transaction that did not begin did nothing.
     """
 
     def __init__(self, connect: Callable[[], Any], size: int, timeout: float, where: str) -> None:
@@ -267,32 +294,42 @@ class _Connections:
         self._closed = False
 
     @contextlib.contextmanager
-    def connection(self) -> Iterator[Any]:
+    def connection(self, begin: str) -> Iterator[Any]:
+        """A connection on which ``begin`` has just run."""
         if not self._slots.acquire(timeout=self._timeout):
             raise StoreError(
                 f"all {self._size} connections to {self._where} stayed busy for {self._timeout} s"
             )
         conn = None
         try:
-            conn = self._take()
+            conn = self._take(begin)
             yield conn
         finally:
             if conn is not None:
                 self._give_back(conn)
             self._slots.release()
 
-    def _take(self) -> Any:
+    def _take(self, begin: str) -> Any:
         """An idle connection that still answers (a server restart breaks them), or a
-        new one."""
+        new one, with ``begin`` run on it."""
         while True:
             with self._lock:
                 conn = self._idle.pop() if self._idle else None
             if conn is None:
-                return self._connect()
+                conn = self._connect()
+                try:
+                    conn.execute(begin)
+                except BaseException:
+                    conn.close()
+                    raise
+                return conn
             try:
-                conn.execute("")
-            except Exception:  # broken: drop it, try the next
+                conn.execute(begin)
+            except Exception:
                 conn.close()
+                if not conn.broken:
+                    raise
+                # broken while idle: dropped, try the next
             else:
                 return conn
 
