@@ -1,65 +1,110 @@
 """The async API: the store and the service, awaited from an event loop that never
 waits on the database.
 
-``await store.reserve(...)`` is ``Store.reserve(...)`` run on a thread of the object's
-own pool, with the same arguments, result and errors: the rules and the SQL exist once,
-in the sync API. A pool rather than one thread, because reservations that wait together
-are committed together (group commit): SQLite still writes one batch at a time, and
-reads never wait for it.
+``await store.reserve(...)`` runs the very operation ``Store.reserve(...)`` runs (the
+rules and the SQL exist once, as generators: ``cardseq.store.ops``), with the same
+arguments, result and errors, but each step is awaited:
+
+- PostgreSQL: on psycopg's ``AsyncConnection``\\ s, a pool of them as large as the sync
+  store's (``max_connections``, ``timeout``), every write committed synchronously;
+  reservations that tasks await together share one transaction, each with its own
+  outcome;
+- SQLite: writes on one writer thread that commits whatever has queued (reservations
+  in one transaction: group commit), reads on ``threads`` reader threads that never
+  wait for it.
+
+Opening (which may migrate) and closing run off the loop too. ``AsyncSegmentAllocator``
+hands out single numbers, refilling in the background before a segment runs out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Self
 
 from .service import CardService
 from .store import Store, open_store
+from .store.async_driver import AsyncDriver
+from .store.ops import operation
 
-#: threads per pool: as many calls as may wait on the database at once
+#: reader threads of a SQLite store (reads that may run at once)
 THREADS = 16
 
-Target = TypeVar("Target")
+
+def _driver(store: Store, threads: int) -> AsyncDriver:
+    from .store.sqlite import SQLiteStore
+
+    if isinstance(store, SQLiteStore):
+        from .store.sqlite_writer import SQLiteWriter
+
+        return SQLiteWriter(store, readers=threads)
+    from .store.postgres import PostgresStore
+
+    if isinstance(store, PostgresStore):
+        from .store.postgres_async import PostgresDriver
+
+        return PostgresDriver(store)
+    raise TypeError(f"no async driver for {type(store).__name__}")
 
 
-class _OnThreads(Generic[Target]):
-    """Every public method of ``sync`` as a coroutine that runs it on ``pool``."""
+class _Awaited:
+    """Every operation of ``sync`` as a coroutine function, run by ``driver``; other
+    public attributes as they are."""
 
-    def __init__(self, sync: Target, pool: ThreadPoolExecutor) -> None:
+    def __init__(self, sync: Any, driver: AsyncDriver) -> None:
         self.sync = sync
-        self._pool = pool
+        self._driver = driver
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("sync", "_driver"):
+            object.__setattr__(self, name, value)
+        else:  # ``store.keys = ...``: the store's settings are the sync store's
+            setattr(self.sync, name, value)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
+        found = inspect.getattr_static(type(self.sync), name, None)
+        if isinstance(found, operation):
+            return self._awaited(found)
         value = getattr(self.sync, name)
-        if not callable(value):
-            return value
-        return self._on_pool(value)
+        if callable(value):  # not a database call: off the loop all the same
+            return _on_thread(value)
+        return value
 
-    def _on_pool(self, method: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
-        @functools.wraps(method)
+    def _awaited(self, found: operation[Any, Any]) -> Callable[..., Awaitable[Any]]:
+        op, sync, drive = found.op, self.sync, self._driver.drive
+
         async def call(*args: Any, **kwargs: Any) -> Any:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(
-                self._pool, functools.partial(method, *args, **kwargs)
-            )
+            return await drive(op(sync, *args, **kwargs))
 
+        call.__name__, call.__doc__ = found.__name__, found.__doc__
         return call
 
 
-class AsyncStore(_OnThreads[Store]):
-    """A ``Store`` whose public methods are coroutines; ``sync`` is the store itself.
+def _on_thread(method: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(method)
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        return await asyncio.to_thread(functools.partial(method, *args, **kwargs))
 
-    Open it with ``await AsyncStore.open(url)`` (opening may migrate: it runs on the
-    pool too) and close it with ``await store.aclose()`` or ``async with``.
+    return call
+
+
+class AsyncStore(_Awaited):
+    """A ``Store`` whose public methods are coroutines; ``sync`` is the store itself
+    (for the rare sync call: it shares the database, not the async connections).
+
+    Open it with ``await AsyncStore.open(url)`` and close it with
+    ``await store.aclose()`` or ``async with``. ``threads``: SQLite's reader threads.
     """
 
+    sync: Store
+
     def __init__(self, store: Store, *, threads: int = THREADS) -> None:
-        super().__init__(store, ThreadPoolExecutor(threads, thread_name_prefix="cardseq"))
+        super().__init__(store, _driver(store, threads))
 
     @classmethod
     async def open(
@@ -67,11 +112,18 @@ class AsyncStore(_OnThreads[Store]):
     ) -> AsyncStore:
         """``open_store(url, **options)``, off the event loop."""
         store = await asyncio.to_thread(functools.partial(open_store, url, **options))
-        return cls(store, threads=threads)
+        try:
+            return cls(store, threads=threads)
+        except BaseException:
+            store.close()
+            raise
 
     async def aclose(self) -> None:
-        await self._on_pool(self.sync.close)()
-        self._pool.shutdown(wait=False)
+        """Finish what is queued, then close the connections and threads."""
+        try:
+            await self._driver.aclose()
+        finally:
+            await asyncio.to_thread(self.sync.close)
 
     async def __aenter__(self) -> Self:
         return self
@@ -80,12 +132,14 @@ class AsyncStore(_OnThreads[Store]):
         await self.aclose()
 
 
-class AsyncCardService(_OnThreads[CardService]):
-    """A ``CardService`` over an ``AsyncStore``, its methods coroutines, on that store's
-    threads."""
+class AsyncCardService(_Awaited):
+    """A ``CardService`` over an ``AsyncStore``, its methods coroutines run by that
+    store's driver (the same operations as the sync service's)."""
+
+    sync: CardService
 
     def __init__(self, store: AsyncStore, *, max_count: int | None = None) -> None:
-        super().__init__(CardService(store.sync, max_count=max_count), store._pool)
+        super().__init__(CardService(store.sync, max_count=max_count), store._driver)
 
 
 __all__ = ["THREADS", "AsyncCardService", "AsyncStore"]

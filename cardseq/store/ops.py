@@ -16,7 +16,6 @@ behind it (``operation.op``) and awaits it instead.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable, Generator
 from typing import Any, Concatenate, Generic, Literal, ParamSpec, TypeVar, overload
 
@@ -57,9 +56,11 @@ class Grouped:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Work(Generic[T]):
-    """Python to run off the event loop when there is one (it may take a while)."""
+    """Python that may take a while (``heavy``: the async API runs it on a thread, so
+    that the event loop keeps running)."""
 
     call: Callable[[], T]
+    heavy: bool = True
 
 
 Step = Transaction[Any] | Grouped | Work[Any]
@@ -109,7 +110,10 @@ class operation(Generic[P, T]):
     def __init__(self, op: Callable[Concatenate[Any, P], Op[T]]) -> None:
         self.op = op
         self.__doc__ = op.__doc__
-        self.__name__ = op.__name__
+        self.__name__ = op.__name__.lstrip("_")
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.__name__ = name
 
     @overload
     def __get__(self, obj: None, owner: type | None = None) -> operation[P, T]: ...
@@ -122,10 +126,10 @@ class operation(Generic[P, T]):
             return self
         op, drive = self.op, obj._drive  # type: ignore[attr-defined]
 
-        @functools.wraps(op)
         def run(*args: P.args, **kwargs: P.kwargs) -> T:
             return drive(op(obj, *args, **kwargs))  # type: ignore[no-any-return]
 
+        run.__name__, run.__doc__ = self.__name__, self.__doc__
         return run
 
 

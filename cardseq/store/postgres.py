@@ -173,24 +173,34 @@ class PostgresStore(Store):
         try:
             conn = self._psycopg.connect(self._conninfo, autocommit=True)
         except self._psycopg.Error as error:
-            reason = " ".join(str(error).split())
-            raise StoreUnreachable(
-                f"cannot connect to the PostgreSQL server at {self._where} (connect_timeout"
-                f" {self._timeout} s, set in the store URL): {reason}",
-                field="db",
-                value=self.url,
-            ) from error
-        if self._statement_timeout is not None:
+            raise self._unreachable(error) from error
+        setup = self._session_setup()
+        if setup is not None:
             try:
                 with translate(self._psycopg.Error):
-                    conn.execute(
-                        "SELECT set_config('statement_timeout', %s, false)",
-                        (str(self._statement_timeout),),
-                    )
+                    conn.execute(setup.sql, setup.args)
             except BaseException:
                 conn.close()
                 raise
         return conn
+
+    def _unreachable(self, error: BaseException) -> StoreUnreachable:
+        """The error for a connection that could not be made."""
+        reason = " ".join(str(error).split())
+        return StoreUnreachable(
+            f"cannot connect to the PostgreSQL server at {self._where} (connect_timeout"
+            f" {self._timeout} s, set in the store URL): {reason}",
+            field="db",
+            value=self.url,
+        )
+
+    def _session_setup(self) -> Statement | None:
+        """What a new connection runs first (the URL's statement timeout), if anything."""
+        if self._statement_timeout is None:
+            return None
+        return Statement(
+            "SELECT set_config('statement_timeout', %s, false)", (str(self._statement_timeout),)
+        )
 
     def _connections(self) -> _Connections:
         # Connections belong to one process: a forked child opens its own.
@@ -209,7 +219,7 @@ class PostgresStore(Store):
     def _begin(self, begin: str) -> Iterator[Any]:
         psycopg = self._psycopg
         with (
-            translate(psycopg.Error, duplicate_request=_duplicate_request),
+            translate(psycopg.Error, duplicate_request=duplicate_request),
             self._connections().connection(begin) as conn,
             conn.cursor() as cur,
         ):
@@ -335,7 +345,7 @@ class _Connections:
 
     def _give_back(self, conn: Any) -> None:
         with self._lock:
-            if not (self._closed or conn.closed or conn.broken):
+            if not (self._closed or unusable(conn)):
                 self._idle.append(conn)
                 return
         conn.close()
@@ -348,7 +358,17 @@ class _Connections:
             conn.close()
 
 
-def _duplicate_request(error: BaseException) -> bool:
+def unusable(conn: Any) -> bool:
+    """Whether a connection given back may not serve another call: closed, broken, or
+    left inside a transaction (a call interrupted mid-way)."""
+    from psycopg.pq import TransactionStatus
+
+    return bool(
+        conn.closed or conn.broken or conn.info.transaction_status != TransactionStatus.IDLE
+    )
+
+
+def duplicate_request(error: BaseException) -> bool:
     """A violation of the ledger's unique request ids: the constraint PostgreSQL named
     for ``request_id TEXT UNIQUE``."""
     import psycopg
