@@ -25,10 +25,15 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, Self
 
+from .allocator import fetch_segment, unused_part
+from .block import Block, check_fits
+from .errors import InvalidArgument
+from .series import positive_count
 from .service import CardService
 from .store import Store, open_store
 from .store.async_driver import AsyncDriver
 from .store.ops import operation
+from .store.records import SeriesRef
 
 #: reader threads of a SQLite store (reads that may run at once)
 THREADS = 16
@@ -142,4 +147,105 @@ class AsyncCardService(_Awaited):
         super().__init__(CardService(store.sync, max_count=max_count), store._driver)
 
 
-__all__ = ["THREADS", "AsyncCardService", "AsyncStore"]
+class AsyncSegmentAllocator:
+    """Single numbers from an ``AsyncStore``'s series, ``step`` reserved at a time: the
+    async twin of ``cardseq.allocator.SegmentAllocator`` (the same reservation and
+    release operations).
+
+    ``await next()`` hands out the next number of the current segment without waiting
+    on anything; the call that passes the low-water mark (``prefetch_at`` of the
+    segment) starts reserving and formatting the next segment in the background, so a
+    caller waits for a refill only when it drains a segment faster than one is
+    reserved. ``aclose()`` (or ``async with``) releases what was reserved and never
+    handed out.
+    """
+
+    def __init__(
+        self,
+        store: AsyncStore,
+        series: SeriesRef,
+        *,
+        step: int = 100_000,
+        status_label: str = "NOT_ISSUED",
+        prefetch_at: float = 0.5,
+    ) -> None:
+        self._store = store
+        self._series = series
+        self._step = positive_count(step)
+        self._label = status_label
+        if not 0.0 <= prefetch_at < 1.0:
+            raise InvalidArgument.bad("prefetch_at", prefetch_at, "must be in [0, 1)")
+        self._prefetch_at = prefetch_at
+        self._lock = asyncio.Lock()  # one refill at a time
+        self._block: Block | None = None
+        self._numbers: list[str] = []
+        self._size = self._pos = self._threshold = 0
+        self._pending: asyncio.Task[tuple[Block, list[str]]] | None = None
+        self._checked = False
+        self._closed = False
+
+    async def _fetch(self) -> tuple[Block, list[str]]:
+        if not self._checked:  # the current segment and the next in memory together
+            series = await self._store.get_series(self._series)
+            check_fits(series, self._step, field="step", copies=2)
+            self._checked = True
+        sync = self._store.sync
+        op = fetch_segment(sync, self._series, self._step, self._label)
+        return await self._store._driver.drive(op)
+
+    async def next(self) -> str:
+        """The next number; ``SeriesExhausted`` (702) once the series has none left."""
+        while True:
+            pos = self._pos
+            if pos < self._size:
+                self._pos = pos + 1
+                if pos == self._threshold and self._pending is None:
+                    self._pending = asyncio.create_task(self._fetch())
+                return self._numbers[pos]
+            async with self._lock:
+                if self._pos >= self._size:  # nobody refilled while this one waited
+                    await self._refill()
+
+    def __aiter__(self) -> AsyncSegmentAllocator:
+        return self
+
+    async def __anext__(self) -> str:
+        return await self.next()
+
+    async def _refill(self) -> None:
+        if self._closed:
+            raise InvalidArgument("the allocator is closed", field="allocator")
+        pending, self._pending = self._pending, None
+        if pending is None:
+            pending = asyncio.create_task(self._fetch())
+        self._block, self._numbers = await pending  # a failure surfaces here, and the
+        self._size, self._pos = len(self._numbers), 0  # next call tries again
+        self._threshold = max(1, int(self._size * self._prefetch_at))
+        if self._threshold >= self._size:
+            self._pending = asyncio.create_task(self._fetch())
+
+    async def aclose(self) -> None:
+        """Record the unused remainder (and any prefetched segment) in the ledger."""
+        if self._closed:
+            return
+        self._closed = True
+        unused = unused_part(self._block, self._pos, self._size)
+        self._size = 0
+        if self._pending is not None:
+            try:
+                block, _ = await self._pending
+            except Exception:  # a failed prefetch reserved nothing
+                pass
+            else:
+                unused.append((block.start, block.count))
+        for start, count in unused:
+            await self._store.release(self._series, start, count, self._label)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+__all__ = ["THREADS", "AsyncCardService", "AsyncSegmentAllocator", "AsyncStore"]

@@ -10,7 +10,7 @@ import pytest
 
 import cardseq
 from cardseq import CardSeries
-from cardseq.aio import AsyncCardService, AsyncStore
+from cardseq.aio import AsyncCardService, AsyncSegmentAllocator, AsyncStore
 from cardseq.block import Block
 from cardseq.errors import CardSeqError, StoreError
 from cardseq.store.async_driver import AsyncGroupCommit
@@ -272,5 +272,66 @@ def test_a_card_s_life_awaited(shared_url):
                 await service.issue(number, "cust")
             big = await AsyncCardService(store).generate("C", 5000)  # formatted off the loop
             assert len(big.numbers) == 5000 and service.sync.store is store.sync
+
+    asyncio.run(main())
+
+
+def test_async_allocator_hands_out_the_ledger(url):
+    """Single numbers, in order, from segments; closing releases what was not handed
+    out, the prefetched segment included."""
+
+    async def main() -> None:
+        async with await AsyncStore.open(url) as store:
+            await store.create_series(CardSeries("ONE", prefix="7", length=8))
+            async with AsyncSegmentAllocator(store, "ONE", step=10) as numbers:
+                taken = [await numbers.next() for _ in range(13)]
+            assert taken == [f"7{i:07d}" for i in range(13)]
+            rows = [(e.kind, e.start, e.count) for e in await store.ledger("ONE")]
+            assert rows == [
+                ("reserved", 0, 10),
+                ("reserved", 10, 10),
+                ("released", 13, 7),
+            ]
+            with pytest.raises(cardseq.InvalidArgument):
+                await numbers.next()
+
+    asyncio.run(main())
+
+
+def test_async_allocator_refills_before_a_segment_runs_out(shared_url):
+    """A caller slower than a refill never waits for one: each segment after the first
+    is ready when the one before runs out (its reservation started at the low-water
+    mark). One that drains faster waits, and still gets every number once."""
+
+    async def main() -> None:
+        async with await AsyncStore.open(shared_url) as store:
+            await store.create_series(CardSeries("S", prefix="8", length=10))
+            numbers = AsyncSegmentAllocator(store, "S", step=40)
+            ready: list[bool] = []
+            refill = numbers._refill
+
+            async def watched() -> None:
+                pending = numbers._pending
+                ready.append(pending is not None and pending.done())
+                await refill()
+
+            numbers._refill = watched
+            slow = []
+            for _ in range(200):
+                slow.append(await numbers.next())
+                await asyncio.sleep(0.002)  # 80 ms a segment: a refill takes less
+            assert ready == [False, True, True, True, True], ready
+
+            async def drain() -> list[str]:
+                return [await numbers.next() for _ in range(300)]
+
+            fast = [n for part in await asyncio.gather(drain(), drain()) for n in part]
+            await numbers.aclose()
+            handed = slow + fast
+            assert len(set(handed)) == len(handed) == 800
+            series = await store.get_series("S")
+            indexes = sorted(series.parse(n) for n in handed)
+            assert indexes == list(range(800))
+            check_ledger(store.sync, "S")
 
     asyncio.run(main())
