@@ -72,8 +72,8 @@ class _Awaited:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        found = inspect.getattr_static(type(self.sync), name, None)
-        if isinstance(found, operation):
+        found = _operation(type(self.sync), name)
+        if found is not None:
             return self._awaited(found)
         value = getattr(self.sync, name)
         if callable(value):  # not a database call: off the loop all the same
@@ -88,6 +88,13 @@ class _Awaited:
 
         call.__name__, call.__doc__ = found.__name__, found.__doc__
         return call
+
+
+@functools.cache
+def _operation(cls: type, name: str) -> operation[Any, Any] | None:
+    """The operation behind ``cls.name``, if that is one."""
+    found = inspect.getattr_static(cls, name, None)
+    return found if isinstance(found, operation) else None
 
 
 def _on_thread(method: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:

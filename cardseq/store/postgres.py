@@ -19,6 +19,7 @@ cardseq's own URL options: ``max_connections`` (the pool's size), ``statement_ti
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import threading
 import urllib.parse
@@ -31,6 +32,7 @@ from .base import Store, check_schema, now, schema, translate
 from .base import migrate as migrate_schema
 from .ops import Body, Statement
 from .options import option_int, take_options
+from .reservations import Request
 
 REQUEST_ID_CONSTRAINT = "cardseq_ledger_request_id_key"
 CONNECT_TIMEOUT = 5  # seconds, when the URL sets no connect_timeout
@@ -66,12 +68,14 @@ WHERE id = %(series_id)s AND enabled AND next_index + %(count)s <= capacity
 RETURNING next_index - %(count)s AS start
 """
 
-_RECORD = """
+_RESERVE_MANY = f"""
+WITH taken AS ({_TAKE})
 INSERT INTO cardseq_ledger (series_id, start, count, status_label, kind, request_id, created_at)
-SELECT series_id, start, count, label, 'reserved', request_id, %s
-FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[], %s::text[], %s::text[])
-    AS r(series_id, start, count, label, request_id)
-RETURNING series_id, start, id
+SELECT %(series_id)s, taken.start + r.off, r.count, r.label, 'reserved', r.request_id, %(now)s
+FROM taken, unnest(
+    %(offsets)s::numeric[], %(counts)s::numeric[], %(labels)s::text[], %(request_ids)s::text[]
+) AS r(off, count, label, request_id)
+RETURNING start, id
 """
 
 _RESERVE = f"""
@@ -268,15 +272,30 @@ class PostgresStore(Store):
         )
         return (int(row[0]), int(row[1])) if row else None
 
-    def _record(self, rows: list[tuple[int, int, int, str, str | None]]) -> Body[list[int]]:
-        # A batch's ledger rows in one statement, one round trip; matched back to their
-        # requests by start (a batch's rows of a series never share one).
-        series_ids, starts, counts, labels, request_ids = (list(c) for c in zip(*rows, strict=True))
-        found = yield Statement(
-            _RECORD, (now(), series_ids, starts, counts, labels, request_ids), "all"
+    def _advance_together(
+        self, series_id: int, requests: list[Request]
+    ) -> Body[list[tuple[int, int]] | None]:
+        # One statement, one round trip: the series advanced once, every ledger row.
+        counts = [r.count for r in requests]
+        offsets = list(itertools.accumulate(counts[:-1], initial=0))
+        rows = yield Statement(
+            _RESERVE_MANY,
+            {
+                "series_id": series_id,
+                "count": sum(counts),
+                "offsets": offsets,
+                "counts": counts,
+                "labels": [r.label for r in requests],
+                "request_ids": [r.request_id for r in requests],
+                "now": now(),
+            },
+            "all",
         )
-        ids = {(int(series_id), int(start)): int(row_id) for series_id, start, row_id in found}
-        return [ids[(series_id, start)] for series_id, start, *_ in rows]
+        if not rows:
+            return None
+        ids = {int(start): int(row_id) for start, row_id in rows}
+        start = min(ids)
+        return [(start + offset, ids[start + offset]) for offset in offsets]
 
     def close(self) -> None:
         if self._pool is not None and self._pid == os.getpid():

@@ -37,6 +37,9 @@ from .records import DEFAULT_LABEL, LedgerEntry, SeriesRef, check_label, check_r
 
 log = logging.getLogger("cardseq.store")
 
+#: ledger rows per insert statement (7 values a row: within every backend's limits)
+RECORD_ROWS = 500
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Request:
@@ -173,34 +176,60 @@ class Reservations(Ledger):
         """Advance a series for its requests of a batch, in their order: in one step
         when they all fit, else one by one (each fits or not on its own)."""
         if len(requests) > 1:
-            counts = [r.count for r in requests]
-            start = yield from self._take(series_id, sum(counts))
-            if start is not None:
-                firsts = list(itertools.accumulate(counts[:-1], initial=start))
-                ids = yield from self._record(
-                    [
-                        (series_id, first, r.count, r.label, r.request_id)
-                        for first, r in zip(firsts, requests, strict=True)
-                    ]
-                )
-                return list(zip(firsts, ids, strict=True))
+            together = yield from self._advance_together(series_id, requests)
+            if together is not None:
+                return together  # type: ignore[return-value]
         advanced: list[tuple[int, int] | None] = []
         for r in requests:
             advanced.append((yield from self._advance(series_id, r.count, r.label, r.request_id)))
         return advanced
 
+    def _advance_together(
+        self, series_id: int, requests: list[Request]
+    ) -> Body[list[tuple[int, int]] | None]:
+        """Advance a series once for all of ``requests`` and write their ledger rows:
+        (start, row id) of each, or None when they do not all fit."""
+        counts = [r.count for r in requests]
+        start = yield from self._take(series_id, sum(counts))
+        if start is None:
+            return None
+        firsts = list(itertools.accumulate(counts[:-1], initial=start))
+        ids = yield from self._record(
+            [
+                (series_id, first, r.count, r.label, r.request_id)
+                for first, r in zip(firsts, requests, strict=True)
+            ]
+        )
+        return list(zip(firsts, ids, strict=True))
+
     def _record(self, rows: list[tuple[int, int, int, str, str | None]]) -> Body[list[int]]:
         """Ledger rows of reservations: (series id, start, count, label, request id);
-        their ids, in the same order."""
-        ids = []
-        for series_id, start, count, label, request_id in rows:
-            row = yield self._fetch_one(
+        their ids, in the same order. A statement per ``RECORD_ROWS`` rows (rows are
+        matched back by series and start, which no two rows of a batch share)."""
+        at = now()
+        ids: dict[tuple[int, int], int] = {}
+        for first in range(0, len(rows), RECORD_ROWS):
+            chunk = rows[first : first + RECORD_ROWS]
+            values = ", ".join(["(?, ?, ?, ?, 'reserved', ?, ?)"] * len(chunk))
+            args = [
+                value
+                for series_id, start, count, label, request_id in chunk
+                for value in (
+                    series_id,
+                    self._to_db(start),
+                    self._to_db(count),
+                    label,
+                    request_id,
+                    at,
+                )
+            ]
+            found = yield self._fetch_all(
                 "INSERT INTO cardseq_ledger (series_id, start, count, status_label, kind,"
-                " request_id, created_at) VALUES (?, ?, ?, ?, 'reserved', ?, ?) RETURNING id",
-                (series_id, self._to_db(start), self._to_db(count), label, request_id, now()),
+                f" request_id, created_at) VALUES {values} RETURNING series_id, start, id",
+                tuple(args),
             )
-            ids.append(int(row[0]))
-        return ids
+            ids.update(((int(sid), int(start)), int(row_id)) for sid, start, row_id in found)
+        return [ids[(series_id, start)] for series_id, start, *_ in rows]
 
     def _check_generation_label(self, label: str) -> Body[None]:
         """Generated cards take their status from their block's label: NOT_ISSUED."""

@@ -41,6 +41,11 @@ class _Job:
         self.loop.call_soon_threadsafe(_settle, self.future, outcome)
 
 
+def _settle_all(settled: list[tuple[_Job, Outcome[Any]]]) -> None:
+    for job, outcome in settled:
+        _settle(job.future, outcome)
+
+
 def _settle(future: asyncio.Future[Any], outcome: Outcome[Any]) -> None:
     if future.done():  # its caller was cancelled
         return
@@ -106,8 +111,11 @@ class SQLiteWriter(AsyncDriver):
             outcomes = self.store._drive(self.store._reserve_batch(requests))
         except BaseException as error:  # the batch as a whole failed
             outcomes = [Outcome(error=error) for _ in jobs]
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, Outcome[Any]]]] = {}
         for job, outcome in zip(jobs, outcomes, strict=True):
-            job.settle(outcome)
+            by_loop.setdefault(job.loop, []).append((job, outcome))
+        for loop, settled in by_loop.items():  # one wake-up of each loop per batch
+            loop.call_soon_threadsafe(_settle_all, settled)
 
     async def aclose(self) -> None:
         if self._closed:
