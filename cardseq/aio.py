@@ -90,11 +90,16 @@ class _Awaited:
         return call
 
 
-@functools.cache
+_operations: dict[tuple[type, str], operation[Any, Any] | None] = {}
+
+
 def _operation(cls: type, name: str) -> operation[Any, Any] | None:
-    """The operation behind ``cls.name``, if that is one."""
-    found = inspect.getattr_static(cls, name, None)
-    return found if isinstance(found, operation) else None
+    """The operation behind ``cls.name``, if that is one (looked up once)."""
+    key = (cls, name)
+    if key not in _operations:
+        found = inspect.getattr_static(cls, name, None)
+        _operations[key] = found if isinstance(found, operation) else None
+    return _operations[key]
 
 
 def _on_thread(method: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
