@@ -14,6 +14,7 @@ from cardseq.aio import AsyncCardService, AsyncSegmentAllocator, AsyncStore
 from cardseq.block import Block
 from cardseq.errors import CardSeqError, StoreError
 from cardseq.store.async_driver import AsyncGroupCommit
+from cardseq.store.base import SCHEMA_VERSION
 from cardseq.store.batch import Outcome
 from cardseq.store.ops import Work
 
@@ -333,5 +334,40 @@ def test_async_allocator_refills_before_a_segment_runs_out(shared_url):
             indexes = sorted(series.parse(n) for n in handed)
             assert indexes == list(range(800))
             check_ledger(store.sync, "S")
+
+    asyncio.run(main())
+
+
+def test_no_database_call_runs_on_the_event_loop_s_thread(shared_url):
+    """Every transaction of the async API runs off the loop's thread (SQLite: on the
+    writer or a reader thread) or on async connections (PostgreSQL: the sync store's
+    connections are never used after opening)."""
+
+    async def main() -> None:
+        async with await AsyncStore.open(shared_url) as store:
+            loop_thread = threading.current_thread()
+            used: list[tuple[str, threading.Thread]] = []
+            for name in ("_transaction", "_reading"):
+                real = getattr(store.sync, name)
+
+                def spy(real=real, name=name):
+                    used.append((name, threading.current_thread()))
+                    return real()
+
+                setattr(store.sync, name, spy)
+            service = AsyncCardService(store)
+            await service.create_series(CardSeries("L", prefix="5", length=12, method="LUHN"))
+            numbers = (await service.generate("L", 3000)).numbers
+            block = await store.reserve("L", 10, request_id="x")
+            await store.release("L", block.start + 5, 5)
+            await service.issue(numbers[0], "c")
+            assert (await service.card(numbers[0])).status == "ACTIVE"
+            assert len(await store.lookup_many(numbers[:100])) == 100
+            await store.set_enabled("L", False)
+            assert await store.schema_version() == SCHEMA_VERSION
+            if shared_url.startswith("sqlite"):
+                assert used and all(thread is not loop_thread for _, thread in used), used
+            else:
+                assert used == [], "the sync store's connections were used"
 
     asyncio.run(main())
