@@ -25,7 +25,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, Self
 
-from .allocator import fetch_segment, unused_part
+from .allocator import check_prefetch, fetch_segment, low_water_mark, unused_part
 from .block import Block, check_fits
 from .errors import InvalidArgument
 from .series import positive_count
@@ -185,9 +185,7 @@ class AsyncSegmentAllocator:
         self._series = series
         self._step = positive_count(step)
         self._label = status_label
-        if not 0.0 <= prefetch_at < 1.0:
-            raise InvalidArgument.bad("prefetch_at", prefetch_at, "must be in [0, 1)")
-        self._prefetch_at = prefetch_at
+        self._prefetch_at = check_prefetch(prefetch_at)
         self._lock = asyncio.Lock()  # one refill at a time
         self._block: Block | None = None
         self._numbers: list[str] = []
@@ -232,7 +230,7 @@ class AsyncSegmentAllocator:
             pending = asyncio.create_task(self._fetch())
         self._block, self._numbers = await pending  # a failure surfaces here, and the
         self._size, self._pos = len(self._numbers), 0  # next call tries again
-        self._threshold = max(1, int(self._size * self._prefetch_at))
+        self._threshold = low_water_mark(self._size, self._prefetch_at)
         if self._threshold >= self._size:
             self._pending = asyncio.create_task(self._fetch())
 

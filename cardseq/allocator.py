@@ -38,6 +38,18 @@ def fetch_segment(
             count = min(count, left)
 
 
+def check_prefetch(prefetch_at: float) -> float:
+    """The fraction of a segment handed out when the next one is started."""
+    if not 0.0 <= prefetch_at < 1.0:
+        raise InvalidArgument.bad("prefetch_at", prefetch_at, "must be in [0, 1)")
+    return prefetch_at
+
+
+def low_water_mark(size: int, prefetch_at: float) -> int:
+    """The position of a segment of ``size`` whose hand-out starts the next one."""
+    return max(1, int(size * prefetch_at))
+
+
 def unused_part(block: Block | None, pos: int, size: int) -> list[tuple[int, int]]:
     """(start, count) of the current segment's numbers not handed out, if any."""
     if block is None or pos >= size:
@@ -75,9 +87,7 @@ class SegmentAllocator:
         # the current segment and the next one are in memory together
         check_fits(store.get_series(series), self._step, field="step", copies=2)
         self._label = status_label
-        if not 0.0 <= prefetch_at < 1.0:
-            raise InvalidArgument.bad("prefetch_at", prefetch_at, "must be in [0, 1)")
-        self._prefetch_at = prefetch_at
+        self._prefetch_at = check_prefetch(prefetch_at)
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="cardseq-prefetch")
         self._block: Block | None = None
@@ -118,7 +128,7 @@ class SegmentAllocator:
         self._size = len(self._numbers)  # the next call tries again
         self._pos = 0
         # the call that hands out this position starts the next segment's reservation
-        self._threshold = max(1, int(self._size * self._prefetch_at))
+        self._threshold = low_water_mark(self._size, self._prefetch_at)
         if self._threshold >= self._size:
             self._pending = self._pool.submit(self._fetch)
 

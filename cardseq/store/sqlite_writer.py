@@ -12,6 +12,7 @@ awaits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import queue
 import threading
@@ -38,7 +39,14 @@ class _Job:
         self.future: asyncio.Future[Any] = loop.create_future()
 
     def settle(self, outcome: Outcome[Any]) -> None:
-        self.loop.call_soon_threadsafe(_settle, self.future, outcome)
+        _tell(self.loop, _settle, self.future, outcome)
+
+
+def _tell(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *args: Any) -> None:
+    """Schedule ``callback`` on ``loop``, unless that loop has closed (its caller is
+    gone): the writer thread must outlive any one caller."""
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(callback, *args)
 
 
 def _settle_all(settled: list[tuple[_Job, Outcome[Any]]]) -> None:
@@ -115,7 +123,7 @@ class SQLiteWriter(AsyncDriver):
         for job, outcome in zip(jobs, outcomes, strict=True):
             by_loop.setdefault(job.loop, []).append((job, outcome))
         for loop, settled in by_loop.items():  # one wake-up of each loop per batch
-            loop.call_soon_threadsafe(_settle_all, settled)
+            _tell(loop, _settle_all, settled)
 
     async def aclose(self) -> None:
         if self._closed:
