@@ -835,7 +835,7 @@ def test_faults_are_500_and_logged(tmp_path: Path, caplog) -> None:
     def bug(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    service.store.reserve = store_down
+    service.store._grouped = store_down  # where every reservation commits
     service.card = bug
 
     async def requests() -> None:
