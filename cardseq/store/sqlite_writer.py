@@ -16,12 +16,13 @@ import contextlib
 import functools
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from .async_driver import AsyncDriver
-from .batch import Outcome
+from .batch import GATHER_SECONDS, Outcome
 from .ops import Grouped, Transaction
 from .sqlite import SQLiteStore
 
@@ -92,19 +93,35 @@ class SQLiteWriter(AsyncDriver):
     async def _grouped(self, request: Any) -> Any:
         return await self._submit(Grouped(request))
 
+    def _take(self, last: int) -> list[_Job | None]:
+        """Everything queued; under load (``last``, the size of the last batch, is
+        more than one) waiting up to ``GATHER_SECONDS`` for as many (the callers just
+        answered queue again)."""
+        jobs = [self._jobs.get()]
+        deadline = time.monotonic() + GATHER_SECONDS
+        while True:
+            try:
+                jobs.append(self._jobs.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            left = deadline - time.monotonic()
+            if len(jobs) >= last or left <= 0 or None in jobs:
+                return jobs
+            try:
+                jobs.append(self._jobs.get(timeout=left))
+            except queue.Empty:
+                return jobs
+
     def _write(self) -> None:
         """The writer thread: take everything queued, commit it, tell each its outcome."""
+        last = 0
         while True:
-            first = self._jobs.get()
-            jobs = [first]
-            while True:
-                try:
-                    jobs.append(self._jobs.get_nowait())
-                except queue.Empty:
-                    break
+            jobs = self._take(last)
             stop = None in jobs
             work = [job for job in jobs if job is not None]
             grouped = [job for job in work if isinstance(job.item, Grouped)]
+            last = len(work)
             if grouped:
                 self._commit_reservations(grouped)
             for job in work:
