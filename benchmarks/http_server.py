@@ -1,30 +1,61 @@
-"""HTTP server throughput and latency: generate requests from concurrent clients.
+"""HTTP server load: `POST /v2/card/generate` against `GET /openapi.json`, with wrk.
 
-    python benchmarks/http_server.py [--seconds 5] [--threads 1,4,16] [--counts 100,10000]
+    python benchmarks/http_server.py [--store sqlite|postgresql|both] [--seconds 5]
+        [--rounds 3] [--connections 16] [--count 100] [--workers 1] [--no-access-log]
+        [--postgres-url URL] [--baseline DIR]
 
-Starts one `cardseq serve` process (--no-auth, a SQLite file in a temporary directory, a
-rate limit too high to matter), registers a series, then for each count and each number
-of client threads sends `POST /v2/card/generate` requests back to back for a bounded
-time, one keep-alive httpx client per thread. Prints requests/s, numbers/s and the p50
-and p99 latency. Every answer must be a 200 with `count` numbers.
+Starts `cardseq serve` (Basic authentication on, as deployed; rate limits too high to
+matter) on a SQLite file in a temporary directory, or on PostgreSQL (a throwaway
+server unless `--postgres-url`), registers a series, and drives it with wrk, an
+external load generator (Debian's `wrk` package), over `--connections` keep-alive
+connections: in each round, first `GET /openapi.json` (the server's cheapest route: a
+constant document behind the same guard and metrics), then `POST /v2/card/generate`
+with `count` numbers (a Lua script sets the body and the Authorization header), each
+for `--seconds`. Prints, for each route, the median over the rounds of requests/s and
+of wrk's p50 and p99 latency (`--latency`), the ratio generate/openapi, and the non-2xx
+answers and socket errors.
+
+Targets (issue 12, SQLite, count 100, 16 connections, one worker): generate at least
+0.7x the openapi rate, p99 at most 20 ms. Exits 1 if any answer was not a 2xx, a
+socket failed, or a target was missed; 2 if wrk is not installed.
+
+`--baseline DIR` runs a second server from another checkout of cardseq (its `cardseq`
+package imported from DIR, with this interpreter) beside this one, on the same kind of
+store, the rounds of both interleaved: before/after figures measured side by side.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import pathlib
+import re
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 
 import httpx
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+USER, PASSWORD = "bench", "bench-password"
+#: targets on SQLite (see the docstring)
+MIN_RATIO, MAX_P99_MS = 0.7, 20.0
+
+LUA = """
+wrk.method = "{method}"
+wrk.headers["Authorization"] = "{authorization}"
+{body}
+"""
 
 
 def free_port() -> int:
@@ -33,145 +64,272 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(workdir: pathlib.Path) -> tuple[subprocess.Popen[bytes], str, object]:
-    port = free_port()
-    log = open(workdir / "server.log", "wb")  # noqa: SIM115 (the server's lifetime)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cardseq",
-            "serve",
-            "--no-auth",
-            "--port",
-            str(port),
-            "--db",
-            f"sqlite:///{workdir / 'bench.db'}",
-            "--rate",
-            "1000000000",
-            "--burst",
-            "1000000000",
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
+@dataclass
+class Served:
+    """A running `cardseq serve`, its URL and the series made on it."""
+
+    name: str
+    url: str
+    series_id: int
+    process: subprocess.Popen[bytes]
+    log: pathlib.Path
+
+
+@contextmanager
+def server(
+    name: str, root: pathlib.Path, db: str, workdir: pathlib.Path, more: list[str]
+) -> Iterator[Served]:
+    """`cardseq serve` from the checkout at ``root``, until the block ends."""
+    users = workdir / f"users-{name}"
+    add = ["users", "add", USER, "--password-stdin", "--users-file", str(users)]
+    subprocess.run(
+        [sys.executable, "-m", "cardseq", *add],
+        input=PASSWORD + "\n",
+        text=True,
+        cwd=root,
+        check=True,
+        capture_output=True,
     )
+    port = free_port()
+    log = workdir / f"server-{name}.log"
+    options = ["--port", str(port), "--db", db, "--users-file", str(users)]
+    options += ["--rate", "1000000000", "--burst", "1000000000"]
+    options += more
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cardseq", "serve", *options],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=root,  # `python -m cardseq` imports the package from the working directory
+        )
     url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, process, log)
+        created = httpx.post(
+            f"{url}/v2/card/series",
+            auth=(USER, PASSWORD),
+            json={
+                "code": f"BENCH{name.upper().replace('-', '')}"[:50],
+                "cardGenerationConfiguration": {"prefix": "Test09", "suffix": "end", "length": 23},
+            },
+        )
+        created.raise_for_status()
+        yield Served(name, url, created.json()["entity"], process, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], log: pathlib.Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"the server exited:\n{(workdir / 'server.log').read_text()}")
+            raise SystemExit(f"the server exited:\n{log.read_text()}")
         try:
             if httpx.get(f"{url}/openapi.json", timeout=1).status_code == 200:
-                return process, url, log
+                time.sleep(0.5)  # every worker up
+                return
         except httpx.TransportError:
             time.sleep(0.05)
     process.kill()
     raise SystemExit("the server did not start within 30 s")
 
 
-def run_case(
-    url: str, series_id: int, count: int, threads: int, seconds: float
-) -> dict[str, float]:
-    """``threads`` clients, each sending requests back to back until the time is up."""
-    latencies: list[list[float]] = [[] for _ in range(threads)]
-    errors: list[str] = []
-    start = threading.Barrier(threads + 1)
-    stop_at = [0.0]
-
-    def client(slot: int) -> None:
-        body = {"seriesId": series_id, "count": count}
-        with httpx.Client(base_url=url, timeout=60) as http:
-            http.post("/v2/card/generate", json={**body, "count": 1})  # connect first
-            start.wait()
-            mine = latencies[slot]
-            while True:
-                began = time.perf_counter()
-                if began >= stop_at[0]:
-                    return
-                response = http.post("/v2/card/generate", json=body)
-                mine.append(time.perf_counter() - began)
-                if response.status_code != 200 or len(response.json()["data"]) != count:
-                    errors.append(response.text[:200])
-                    return
-
-    workers = [threading.Thread(target=client, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    stop_at[0] = time.perf_counter() + 3600
-    start.wait()
-    began = time.perf_counter()
-    stop_at[0] = began + seconds
-    for worker in workers:
-        worker.join()
-    elapsed = time.perf_counter() - began
-    if errors:
-        raise SystemExit(f"a request failed: {errors[0]}")
-    every = sorted(x for mine in latencies for x in mine)
-    requests = len(every)
-    return {
-        "requests/s": requests / elapsed,
-        "numbers/s": requests * count / elapsed,
-        "p50 ms": statistics.median(every) * 1000,
-        "p99 ms": every[min(requests - 1, int(requests * 0.99))] * 1000,
-        "requests": requests,
-    }
+@dataclass
+class Run:
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    non_2xx: int
+    socket_errors: int
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="per case")
-    parser.add_argument("--threads", default="1,4,16", help="client threads, comma-separated")
-    parser.add_argument("--counts", default="100,10000", help="numbers per request")
-    args = parser.parse_args()
-    threads = [int(x) for x in args.threads.split(",")]
-    counts = [int(x) for x in args.counts.split(",")]
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
 
-    with tempfile.TemporaryDirectory(prefix="cardseq-http-") as tmp:
-        workdir = pathlib.Path(tmp)
-        process, url, log = start_server(workdir)
-        try:
-            created = httpx.post(
-                f"{url}/v2/card/series",
-                json={
-                    "code": "BENCH",
-                    "cardGenerationConfiguration": {
-                        "prefix": "Test09",
-                        "suffix": "end",
-                        "length": 23,
-                    },
-                },
-            )
-            series_id = created.json()["entity"]
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(number) * _UNITS[unit]
+
+
+def parse_wrk(output: str) -> Run:
+    """Requests/s, the p50 and p99 of ``--latency``'s distribution, the failures."""
+
+    def find(pattern: str, default: str | None = None) -> str:
+        match = re.search(pattern, output, re.M)
+        if match is None:
+            if default is not None:
+                return default
+            raise SystemExit(f"unexpected wrk output (no {pattern!r}):\n{output}")
+        return match.group(1)
+
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    return Run(
+        rate=float(find(r"^Requests/sec:\s+([\d.]+)")),
+        p50_ms=_ms(find(r"^\s+50%\s+(\S+)")),
+        p99_ms=_ms(find(r"^\s+99%\s+(\S+)")),
+        requests=int(find(r"^\s+(\d+) requests in")),
+        non_2xx=int(find(r"^\s+Non-2xx or 3xx responses: (\d+)", "0")),
+        socket_errors=sum(int(n) for n in errors.groups()) if errors else 0,
+    )
+
+
+def wrk(url: str, script: pathlib.Path, args: argparse.Namespace, seconds: float) -> Run:
+    command = ["wrk", "--latency", "-t", str(args.threads), "-c", str(args.connections)]
+    command += ["-d", f"{max(1, round(seconds))}s", "-s", str(script), url]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"wrk failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    return parse_wrk(done.stdout)
+
+
+def scripts(workdir: pathlib.Path, served: Served, count: int) -> dict[str, pathlib.Path]:
+    token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    authorization = f"Basic {token}"
+    body = f'{{"seriesId": {served.series_id}, "count": {count}}}'
+    generate = workdir / f"generate-{served.name}.lua"
+    generate.write_text(
+        LUA.format(
+            method="POST",
+            authorization=authorization,
+            body=f'wrk.headers["Content-Type"] = "application/json"\nwrk.body = \'{body}\'',
+        )
+    )
+    openapi = workdir / f"openapi-{served.name}.lua"
+    openapi.write_text(LUA.format(method="GET", authorization=authorization, body=""))
+    return {"openapi": openapi, "generate": generate}
+
+
+ROUTES = {"openapi": "/openapi.json", "generate": "/v2/card/generate"}
+
+
+def measure(
+    servers: list[Served], workdir: pathlib.Path, args: argparse.Namespace
+) -> dict[str, dict[str, list[Run]]]:
+    """Every server's routes, in turn, for each round (after a short warm-up)."""
+    lua = {s.name: scripts(workdir, s, args.count) for s in servers}
+    for s in servers:  # warm-up: connections, caches, the first SQLite pages
+        for route, path in ROUTES.items():
+            wrk(s.url + path, lua[s.name][route], args, 1)
+    runs: dict[str, dict[str, list[Run]]] = {s.name: {r: [] for r in ROUTES} for s in servers}
+    for round_ in range(args.rounds):
+        for s in servers:
+            for route, path in ROUTES.items():
+                runs[s.name][route].append(
+                    wrk(s.url + path, lua[s.name][route], args, args.seconds)
+                )
+        print(f"  round {round_ + 1}/{args.rounds} done", file=sys.stderr, flush=True)
+    return runs
+
+
+def report(store: str, runs: dict[str, dict[str, list[Run]]], args: argparse.Namespace) -> bool:
+    """Print the table; True when every answer was a 2xx and the targets hold."""
+    ok = True
+    print(
+        f"\n{store}: {args.connections} connections, {args.threads} wrk threads, "
+        f"count {args.count}, {args.workers} worker(s), {args.seconds:g} s x {args.rounds} "
+        f"rounds per route, medians ({os.cpu_count()} CPUs)"
+    )
+    header = (
+        f"  {'server':<9} {'route':<19} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'requests':>9} {'non-2xx':>8} {'sock err':>8}"
+    )
+    print(header)
+    for name, routes in runs.items():
+        rates = {}
+        for route, path in ROUTES.items():
+            done = routes[route]
+            rate = statistics.median(r.rate for r in done)
+            rates[route] = rate
+            p99 = statistics.median(r.p99_ms for r in done)
+            bad = sum(r.non_2xx for r in done)
+            errors = sum(r.socket_errors for r in done)
             print(
-                f"cardseq serve, 1 process, SQLite, {args.seconds:g} s per case, "
-                f"{os.cpu_count()} CPUs\n"
+                f"  {name:<9} {path:<19} {rate:>8,.0f} "
+                f"{statistics.median(r.p50_ms for r in done):>7.2f} {p99:>7.2f} "
+                f"{sum(r.requests for r in done):>9,} {bad:>8} {errors:>8}"
             )
-            header = (
-                f"{'count':>7} {'clients':>7} {'requests':>9} {'req/s':>9} "
-                f"{'numbers/s':>11} {'p50 ms':>8} {'p99 ms':>8}"
+            ok &= bad == 0 and errors == 0
+        ratios = [
+            g.rate / o.rate for g, o in zip(routes["generate"], routes["openapi"], strict=True)
+        ]
+        ratio = statistics.median(ratios)
+        p99 = statistics.median(r.p99_ms for r in routes["generate"])
+        line = f"  {name:<9} generate/openapi: {ratio:.2f}x (rounds: "
+        line += ", ".join(f"{r:.2f}" for r in ratios) + ")"
+        if name == "this" and store == "sqlite":
+            met = ratio >= MIN_RATIO and p99 <= MAX_P99_MS
+            line += f"; targets >= {MIN_RATIO}x and generate p99 <= {MAX_P99_MS:g} ms: " + (
+                "met" if met else "MISSED"
             )
-            print(header)
-            print("-" * len(header))
-            for count in counts:
-                for n in threads:
-                    row = run_case(url, series_id, count, n, args.seconds)
-                    print(
-                        f"{count:>7} {n:>7} {row['requests']:>9} {row['requests/s']:>9.0f}"
-                        f" {row['numbers/s']:>11,.0f} {row['p50 ms']:>8.2f}"
-                        f" {row['p99 ms']:>8.2f}",
-                        flush=True,
-                    )
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            log.close()  # type: ignore[attr-defined]
+            ok &= met
+        print(line)
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--store", choices=("sqlite", "postgresql", "both"), default="sqlite")
+    parser.add_argument("--seconds", type=float, default=5.0, help="per route and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="wrk's threads")
+    parser.add_argument("--count", type=int, default=100, help="numbers per generate request")
+    parser.add_argument("--workers", type=int, default=1, help="`serve --workers`")
+    parser.add_argument(
+        "--no-access-log", action="store_true", help="`serve --no-access-log` (not the baseline)"
+    )
+    parser.add_argument("--postgres-url", help="a server to make the database on")
+    parser.add_argument("--baseline", type=pathlib.Path, help="another checkout to compare")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print(
+            "wrk is not installed: this benchmark drives the server with it "
+            "(Debian: apt-get install wrk)",
+            file=sys.stderr,
+        )
+        return 2
+    stores = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="cardseq-http-") as tmp, ExitStack() as stack:
+        workdir = pathlib.Path(tmp)
+        os.chmod(workdir, 0o755)
+        pg_server = args.postgres_url
+        if "postgresql" in stores and not pg_server:
+            from tests.pgcluster import PostgresCluster
+
+            cluster = PostgresCluster()
+            cluster.start()
+            stack.callback(cluster.cleanup)
+            pg_server = cluster.url
+        checkouts = {"this": ROOT}
+        if args.baseline:
+            checkouts["baseline"] = args.baseline.resolve()
+        for store in stores:
+            with ExitStack() as running:
+                servers = []
+                for name, root in checkouts.items():
+                    if store == "sqlite":
+                        db = f"sqlite:///{workdir / f'{name}.db'}"
+                    else:
+                        from tests.pgcluster import create_database
+
+                        db = create_database(pg_server, f"http_{name}_{os.getpid()}")
+                    more = ["--workers", str(args.workers)] if args.workers > 1 else []
+                    if args.no_access_log and name == "this":
+                        more.append("--no-access-log")
+                    servers.append(running.enter_context(server(name, root, db, workdir, more)))
+                ok &= report(store, measure(servers, workdir, args), args)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

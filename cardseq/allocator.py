@@ -15,10 +15,46 @@ from typing import TYPE_CHECKING, Any
 from .block import Block, check_fits
 from .errors import InvalidArgument, SeriesExhausted
 from .series import positive_count
-from .service import reserve_numbers
+from .service import reserving_numbers
 
 if TYPE_CHECKING:
     from .store.base import SeriesRef, Store
+    from .store.ops import Op
+
+
+def fetch_segment(
+    store: Store, series: SeriesRef, step: int, label: str
+) -> Op[tuple[Block, list[str]]]:
+    """Reserve and format the next segment (a short one at the series' end): the
+    operation both allocators run."""
+    count = step
+    while True:
+        try:
+            return (yield from reserving_numbers(store, series, count, status_label=label))
+        except SeriesExhausted:
+            left = (yield from store._info(series)).remaining
+            if left <= 0:
+                raise
+            count = min(count, left)
+
+
+def check_prefetch(prefetch_at: float) -> float:
+    """The fraction of a segment handed out when the next one is started."""
+    if not 0.0 <= prefetch_at < 1.0:
+        raise InvalidArgument.bad("prefetch_at", prefetch_at, "must be in [0, 1)")
+    return prefetch_at
+
+
+def low_water_mark(size: int, prefetch_at: float) -> int:
+    """The position of a segment of ``size`` whose hand-out starts the next one."""
+    return max(1, int(size * prefetch_at))
+
+
+def unused_part(block: Block | None, pos: int, size: int) -> list[tuple[int, int]]:
+    """(start, count) of the current segment's numbers not handed out, if any."""
+    if block is None or pos >= size:
+        return []
+    return [(block.start + pos, size - pos)]
 
 
 class SegmentAllocator:
@@ -51,9 +87,7 @@ class SegmentAllocator:
         # the current segment and the next one are in memory together
         check_fits(store.get_series(series), self._step, field="step", copies=2)
         self._label = status_label
-        if not 0.0 <= prefetch_at < 1.0:
-            raise InvalidArgument.bad("prefetch_at", prefetch_at, "must be in [0, 1)")
-        self._prefetch_at = prefetch_at
+        self._prefetch_at = check_prefetch(prefetch_at)
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="cardseq-prefetch")
         self._block: Block | None = None
@@ -65,16 +99,7 @@ class SegmentAllocator:
         self._closed = False
 
     def _fetch(self) -> tuple[Block, list[str]]:
-        """Reserve and format the next segment (a short one at the series' end)."""
-        count = self._step
-        while True:
-            try:
-                return reserve_numbers(self._store, self._series, count, status_label=self._label)
-            except SeriesExhausted:
-                left = self._store.info(self._series).remaining
-                if left <= 0:
-                    raise
-                count = min(count, left)
+        return self._store._drive(fetch_segment(self._store, self._series, self._step, self._label))
 
     def next(self) -> str:
         """The next number; ``SeriesExhausted`` (702) once the series has none left."""
@@ -103,7 +128,7 @@ class SegmentAllocator:
         self._size = len(self._numbers)  # the next call tries again
         self._pos = 0
         # the call that hands out this position starts the next segment's reservation
-        self._threshold = max(1, int(self._size * self._prefetch_at))
+        self._threshold = low_water_mark(self._size, self._prefetch_at)
         if self._threshold >= self._size:
             self._pending = self._pool.submit(self._fetch)
 
@@ -113,9 +138,7 @@ class SegmentAllocator:
             if self._closed:
                 return
             self._closed = True
-            unused: list[tuple[int, int]] = []
-            if self._block is not None and self._pos < self._size:
-                unused.append((self._block.start + self._pos, self._size - self._pos))
+            unused = unused_part(self._block, self._pos, self._size)
             self._size = 0
             if self._pending is not None:
                 try:

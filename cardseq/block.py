@@ -8,24 +8,27 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Any
 
 import numpy as np
 
-from . import _engine
+from . import _engine, checkdigit
+from .columns import (
+    INDEX,
+    NUMBER,
+    NUMBER_ONLY,
+    Column,
+    RowFormat,
+    parse_columns,
+    row_format,
+)
 from .errors import CountTooLarge, InvalidArgument, SeriesExhausted
 from .series import CardSeries, positive_count
 
 ORDERS = ("asc", "desc")
-# Output formats of write(): (header, before each number, after each number).
-FORMATS = {
-    "txt": (b"", b"", b"\n"),
-    "csv": (b"number\n", b"", b"\n"),
-    "jsonl": (b"", b'{"number": "', b'"}\n'),
-}
 WRITE_CHUNK_BYTES = 4 << 20
 # Keyed numbers cost CPU, not memory bandwidth: past this many, a call spreads them
 # over the cores (the engine releases the GIL). CARDSEQ_THREADS=1 keeps one thread.
@@ -48,6 +51,8 @@ def _threads() -> int:
 # Memory of one number beyond its characters: in a list, a str header and a list slot;
 # in an array, nothing.
 LIST_OVERHEAD = sys.getsizeof("") + 8
+#: the memory below which ``check_fits`` does not look at the system's (bytes)
+SMALL = 8 * 2**20
 
 
 def memory_available() -> int:
@@ -76,8 +81,13 @@ def check_fits(
     series: CardSeries, count: int, *, field: str = "count", as_list: bool = True, copies: int = 1
 ) -> None:
     """Refuse (3026) ``copies`` x ``count`` numbers that would take more than half the
-    memory available: callers check before reserving, so a refusal costs no numbers."""
+    memory available: callers check before reserving, so a refusal costs no numbers.
+    Up to ``SMALL`` bytes are let through without reading the system's figures (a
+    server checks every request: reading them cost more than formatting 100 numbers);
+    a MemoryError while formatting stays the last guard."""
     need = copies * count * (series.length + (LIST_OVERHEAD if as_list else 0))
+    if need <= SMALL:
+        return
     available = memory_available()
     if need > available // 2:
         raise CountTooLarge.bad(
@@ -184,39 +194,77 @@ class Block:
         order: str = "asc",
         *,
         fmt: str = "txt",
+        columns: str | Sequence[str] | Sequence[Column] = NUMBER_ONLY,
+        status_label: str | None = None,
+        request_id: str | None = None,
         chunk_bytes: int = WRITE_CHUNK_BYTES,
         progress: Callable[[int], object] | None = None,
     ) -> int:
         """Stream the numbers to the binary file ``fp``, one line each.
 
-        ``fmt``: ``txt`` (the number), ``csv`` (a ``number`` header, then the numbers)
-        or ``jsonl`` (``{"number": "..."}``). Memory stays near ``chunk_bytes`` whatever
-        the count; ``progress(n)`` is called after each chunk with the numbers written
-        in it. Returns the number of bytes written.
+        ``fmt``: ``txt`` (the number), ``csv`` (a header, then a row a number) or
+        ``jsonl`` (``{"number": "..."}``). ``columns`` (csv and jsonl) puts more beside
+        each number: ``"number,index,series_code,status_label,request_id,NAME=VALUE"``
+        in any order and choice (``cardseq.columns``); ``status_label`` and
+        ``request_id`` are the reservation's, for their columns. Memory stays near
+        ``chunk_bytes`` whatever the count; ``progress(n)`` is called after each chunk
+        with the numbers written in it. Returns the number of bytes written.
         """
         descending = _descending(order)
-        if fmt not in FORMATS:
-            raise InvalidArgument.bad("format", fmt, f"must be one of {', '.join(FORMATS)}")
-        header, before, after = FORMATS[fmt]
-        length = self.series.length
-        stride = len(before) + length + len(after)
-        per_chunk = max(1, chunk_bytes // stride)
+        chosen = columns if _parsed(columns) else parse_columns(columns)  # type: ignore[arg-type]
+        values = {
+            "series_code": self.series.code,
+            "status_label": status_label,
+            "request_id": request_id,
+        }
+        row = row_format(fmt, chosen, values)  # type: ignore[arg-type]
+        widths = {NUMBER: self.series.length, INDEX: len(str(self.stop - 1))}
+        widest = sum(len(p) if isinstance(p, bytes) else widths[p] for p in row.parts)
+        per_chunk = max(1, chunk_bytes // widest)
         # (one spare row: the engine pads the last number's record to a full stride)
-        rows = np.empty((min(per_chunk, self.count) + 1, stride), dtype=np.uint8)
-        flat = rows.reshape(-1)
-        fp.write(header)
-        written = len(header)
+        flat = np.empty((min(per_chunk, self.count) + 1) * widest, dtype=np.uint8)
+        fp.write(row.header)
+        written = len(row.header)
         for first, n in self._chunks(order, per_chunk):
-            # The engine writes each number `stride` bytes apart, after `before`, and
-            # pads the rest of each stride: the decoration goes in afterwards.
-            _render(flat[len(before) :], stride, self.series._layout, first, n, descending)
-            rows[:n, : len(before)] = np.frombuffer(before, dtype=np.uint8)
-            rows[:n, len(before) + length :] = np.frombuffer(after, dtype=np.uint8)
-            fp.write(flat[: n * stride].data)
-            written += n * stride
+            for start, count, digits in _runs(first, n, descending, row.has_index):
+                written += self._write_rows(fp, flat, row, digits, start, count, descending)
             if progress is not None:
                 progress(n)
         return written
+
+    def _write_rows(
+        self,
+        fp: IO[bytes] | Any,
+        flat: np.ndarray,
+        row: RowFormat,
+        index_digits: int,
+        first: int,
+        n: int,
+        descending: bool,
+    ) -> int:
+        """Write the rows of ``n`` numbers from index ``first``, whose indexes all have
+        ``index_digits`` digits (so every row has the same length)."""
+        widths = {NUMBER: self.series.length, INDEX: index_digits}
+        stride = sum(len(p) if isinstance(p, bytes) else widths[p] for p in row.parts)
+        rows = flat[: (n + 1) * stride].reshape(n + 1, stride)
+        at = 0
+        constants = []
+        for part in row.parts:
+            if isinstance(part, bytes):
+                constants.append((at, part))
+                at += len(part)
+            elif part == NUMBER:
+                # The engine writes each number `stride` bytes apart and pads the rest
+                # of each stride: the other fields go in afterwards.
+                _render(flat[at:], stride, self.series._layout, first, n, descending)
+                at += self.series.length
+            else:
+                rows[:n, at : at + index_digits] = _index_digits(first, n, index_digits, descending)
+                at += index_digits
+        for at, part in constants:
+            rows[:n, at : at + len(part)] = np.frombuffer(part, dtype=np.uint8)
+        fp.write(flat[: n * stride].data)
+        return n * stride
 
     def _first(self, descending: bool) -> int:
         return self.stop - 1 if descending else self.start
@@ -230,6 +278,37 @@ class Block:
         else:
             for first in range(self.start, self.stop, per_chunk):
                 yield first, min(per_chunk, self.stop - first)
+
+
+def _parsed(columns: object) -> bool:
+    return isinstance(columns, tuple) and all(isinstance(c, Column) for c in columns)
+
+
+def _runs(first: int, n: int, descending: bool, split: bool) -> Iterator[tuple[int, int, int]]:
+    """(first index, count, digits of each index) of the pieces of a chunk within which
+    every index has the same number of digits (when ``split``; else one piece)."""
+    step = -1 if descending else 1
+    while n > 0:
+        digits = len(str(first))
+        if not split:
+            yield first, n, digits
+            return
+        if descending:
+            take = min(n, first - (10 ** (digits - 1) if digits > 1 else 0) + 1)
+        else:
+            take = min(n, 10**digits - first)
+        yield first, take, digits
+        first += step * take
+        n -= take
+
+
+def _index_digits(first: int, n: int, digits: int, descending: bool) -> np.ndarray:
+    """The ASCII digits of the indexes ``first, first +- 1, ...`` (all ``digits`` long),
+    shape ``(n, digits)``: the engine writes them as the counters of a bare series."""
+    out = np.empty((n, digits), dtype=np.uint8)
+    layout = _engine.Layout(b"", b"", digits, checkdigit.NONE, "", 0)
+    _engine.engine.render_into(out.reshape(-1), digits, layout, first, n, descending)
+    return out
 
 
 def _descending(order: object) -> bool:

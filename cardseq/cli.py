@@ -9,33 +9,42 @@ exit status 1; click's usage errors keep their exit status 2.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import ipaddress
 import itertools
 import os
+import shlex
+import signal
 import sys
+import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence, Set
 from typing import IO, Any
 
 import click
 
 from . import __version__
-from .block import FORMATS, ORDERS
+from .block import ORDERS, Block
+from .columns import FIELDS, FORMATS, Column, parse_columns, row_format
 from .errors import (
     CardSeqError,
+    CountTooLarge,
     InvalidArgument,
     InvalidCount,
     InvalidLength,
     InvalidOffset,
+    OutputError,
     SchemaMismatch,
 )
 from .integers import text_int
 from .keys import KEYS_FILE_ENV, new_key
-from .records import Lookup
+from .outfile import OutputFile, write_failed
+from .records import GenerationEntry, Lookup
 from .series import CardSeries, Method
 from .service import CardService
 from .store import SQLiteStore, Store, default_url, open_store
-from .store.base import DEFAULT_LABEL, DEFAULT_LIMIT, MAX_LIMIT, SCHEMA_VERSION
+from .store.base import DEFAULT_LABEL, DEFAULT_LIMIT, MAX_LIMIT, SCHEMA_VERSION, Page, SeriesInfo
 
 
 class CardSeqGroup(click.Group):
@@ -272,38 +281,32 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Set[str]
         click.echo("  ".join(cells).rstrip())
 
 
-_LOG_COLUMNS = ("id", "start", "count", "label", "request id", "generated")
+_LOG_COLUMNS = ("id", "start", "count", "label", "request id", "generated", "first", "last")
 
 
-@series.command("log")
-@click.argument("series_ref", metavar="SERIES")
-@click.option(
-    "--limit",
-    type=StrictInt(),
-    default=DEFAULT_LIMIT,
-    show_default=True,
-    metavar="N",
-    help=f"Most rows to print (1..{MAX_LIMIT}).",
-)
-@click.option(
-    "--after",
-    type=StrictInt(),
-    default=0,
-    show_default=True,
-    metavar="ID",
-    help="Print the rows after this id: the id the previous page said to continue from.",
-)
-@db_option
-@keys_option
-def series_log(
-    series_ref: str, limit: int, after: int, db: str | None, keys_file: str | None
-) -> None:
-    """Print the reservations of SERIES (id or code), oldest first, a page at a time.
+def _page_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--limit`` and ``--after``: a listing a page at a time."""
+    command = click.option(
+        "--after",
+        type=StrictInt(),
+        default=0,
+        show_default=True,
+        metavar="ID",
+        help="Print the rows after this id: the id the previous page said to continue from.",
+    )(command)
+    return click.option(
+        "--limit",
+        type=StrictInt(),
+        default=DEFAULT_LIMIT,
+        show_default=True,
+        metavar="N",
+        help=f"Most rows to print (1..{MAX_LIMIT}).",
+    )(command)
 
-    When there are more rows, stderr says how to print the next page.
-    """
-    with _opened(db, keys_file) as service:
-        page = service.generation_log(series_ref, limit=limit, after=after)
+
+def _print_log(page: Page[GenerationEntry], again: Sequence[str]) -> None:
+    """Print a page of reservations as a table; when more follow, the command that
+    prints the next page (``again`` with ``--after``) goes to stderr."""
     rows = [
         [
             str(e.id),
@@ -312,14 +315,116 @@ def series_log(
             e.label,
             e.request_id or "-",
             e.generated_on.isoformat(),
+            e.first_number,
+            e.last_number,
         ]
         for e in page.items
     ]
     _table(_LOG_COLUMNS, rows, {"id", "start", "count"})
     if page.next is not None:
-        click.echo(
-            f"more: cardseq series log {series_ref} --limit {limit} --after {page.next}", err=True
+        click.echo(f"more: {shlex.join([*again, '--after', str(page.next)])}", err=True)
+
+
+@series.command("log")
+@click.argument("series_ref", metavar="SERIES")
+@_page_options
+@db_option
+@keys_option
+def series_log(
+    series_ref: str, limit: int, after: int, db: str | None, keys_file: str | None
+) -> None:
+    """Print the reservations of SERIES (id or code), oldest first, a page at a time
+    (`cardseq ledger` filters them too).
+
+    When there are more rows, stderr says how to print the next page.
+    """
+    with _opened(db, keys_file) as service:
+        page = service.generation_log(series_ref, limit=limit, after=after)
+    _print_log(page, ["cardseq", "series", "log", series_ref, "--limit", str(limit)])
+
+
+class When(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.3 only
+    """A time, ISO 8601 (``2026-11-27``, ``2026-11-27T09:30``, ``...+01:00``); without
+    an offset it is UTC. A bad one is error 701 naming the option."""
+
+    name = "time"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> dt.datetime:
+        if isinstance(value, dt.datetime):
+            return value
+        field = param.opts[0] if param is not None and param.opts else "time"
+        try:
+            when = dt.datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise InvalidArgument.bad(
+                field, value, "is not an ISO 8601 date or time (2026-11-27, 2026-11-27T09:30)"
+            ) from None
+        return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+@main.command()
+@click.argument("series_ref", metavar="SERIES")
+@_page_options
+@click.option(
+    "--since",
+    type=When(),
+    default=None,
+    help="Only reservations made at or after this time (ISO 8601; UTC unless it has an offset).",
+)
+@click.option("--until", type=When(), default=None, help="Only reservations made before this time.")
+@click.option(
+    "--label",
+    "label",
+    default=None,
+    metavar="LABEL",
+    help="Only reservations with this status label.",
+)
+@click.option(
+    "--request-id", default=None, metavar="ID", help="Only the reservation of this request id."
+)
+@db_option
+@keys_option
+def ledger(
+    series_ref: str,
+    limit: int,
+    after: int,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    label: str | None,
+    request_id: str | None,
+    db: str | None,
+    keys_file: str | None,
+) -> None:
+    """List the reservations of SERIES (id or code) in the ledger, oldest first, a page
+    at a time: ledger id, first index, count, label, request id, time, first and last
+    number. `cardseq export` writes any of them again.
+
+    When there are more rows, stderr says how to print the next page.
+    """
+    with _opened(db, keys_file) as service:
+        page = service.generation_log(
+            series_ref,
+            limit=limit,
+            after=after,
+            label=label,
+            request_id=request_id,
+            since=since,
+            until=until,
         )
+    again = ["cardseq", "ledger", series_ref, "--limit", str(limit)]
+    for option, value in (
+        ("--since", None if since is None else since.isoformat()),
+        ("--until", None if until is None else until.isoformat()),
+        ("--label", label),
+        ("--request-id", request_id),
+    ):
+        if value is not None:
+            again += [option, value]
+    _print_log(page, again)
+    if not page.items and after == 0:
+        click.echo("no reservation matches", err=True)
 
 
 @series.command("show")
@@ -419,7 +524,265 @@ def labels_add(name: str, status: str, make_default: bool, exists_ok: bool, db: 
     click.echo(f"label {name} added for {status.upper()}", err=True)
 
 
-# ---- generate ----------------------------------------------------------------------
+# ---- generate and export -----------------------------------------------------------
+
+#: counts above this make generate ask first (or want --yes)
+CONFIRM_ABOVE = 10_000_000
+CONFIRM_ENV = "CARDSEQ_CONFIRM_ABOVE"
+
+
+def _output_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--out``, ``--format``, ``--columns`` and ``--order``: where and how numbers go."""
+    for option in reversed(
+        (
+            click.option(
+                "--order",
+                type=click.Choice(ORDERS),
+                default="asc",
+                show_default=True,
+                help="Write the block's numbers in ascending or descending index order.",
+            ),
+            click.option(
+                "--out",
+                "-o",
+                default="-",
+                show_default=True,
+                metavar="FILE",
+                help="File to write the numbers to (replaced, once complete, if it exists;"
+                " a device or pipe is written in place); - is stdout.",
+            ),
+            click.option(
+                "--format",
+                "fmt",
+                type=click.Choice(FORMATS),
+                default="txt",
+                show_default=True,
+                help="txt: one number a line; csv: a header, then a row a number; "
+                'jsonl: {"number": "...", ...} a line.',
+            ),
+            click.option(
+                "--columns",
+                default="number",
+                show_default=True,
+                metavar="LIST",
+                help=f"csv and jsonl: the columns, comma-separated, of {', '.join(FIELDS)}, "
+                "and NAME=VALUE for a constant (quote an item holding a comma: "
+                "'number,\"client=Acme, Inc.\"').",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
+def _row_check(fmt: str, columns: str) -> tuple[Column, ...]:
+    """The columns, checked with the format before anything is reserved (701)."""
+    chosen = parse_columns(columns)
+    row_format(fmt, chosen, dict.fromkeys(("series_code", "status_label", "request_id"), ""))
+    return chosen
+
+
+def _interactive() -> bool:
+    """Whether a person can answer a question on stdin."""
+    return sys.stdin.isatty()
+
+
+def _share(count: int, capacity: int) -> str:
+    return f"{100 * count / capacity:.3g}%"
+
+
+def _confirm(info: SeriesInfo, count: int, threshold: int, yes: bool) -> None:
+    """Above ``threshold`` numbers, ask (or want ``--yes``) before reserving: the count
+    and the share of the series it takes, said before a single number is gone."""
+    if yes or count <= threshold:
+        return
+    series = info.series
+    what = (
+        f"{count:,} numbers of series {series.code}, {_share(count, series.capacity)} of its"
+        f" capacity of {series.capacity:,} ({info.remaining:,} left)"
+    )
+    if not _interactive():
+        raise CountTooLarge.bad(
+            "--count",
+            count,
+            f"is above --confirm-above {threshold} (${CONFIRM_ENV}) and stdin is not a"
+            f" terminal to ask: pass --yes to reserve {what}; nothing was reserved",
+        )
+    if not click.confirm(f"Reserve {what}?", err=True):
+        click.echo("not confirmed: nothing was reserved", err=True)
+        click.get_current_context().exit(1)
+
+
+class Interrupted(BaseException):
+    """A signal that stops a print run (SIGINT, SIGTERM, SIGHUP): a BaseException, like
+    KeyboardInterrupt, so that no ``except Exception`` swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name
+
+
+_STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+@contextlib.contextmanager
+def _stoppable() -> Iterator[None]:
+    """While the block runs, SIGINT, SIGTERM and SIGHUP raise ``Interrupted`` (once: a
+    second signal during the cleanup is ignored). Signals the process ignores stay
+    ignored; off the main thread (a test's runner) nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    raised = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal raised
+        if not raised:
+            raised = True
+            raise Interrupted(signum)
+
+    saved = {}
+    for number in _STOP_SIGNALS:
+        handler = signal.getsignal(number)
+        if handler is not signal.SIG_IGN:
+            saved[number] = handler
+            signal.signal(number, stop)
+    try:
+        yield
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
+
+
+@contextlib.contextmanager
+def _progress(total: int, to_stdout: bool) -> Iterator[Callable[[int], object] | None]:
+    """A progress bar on stderr (numbers written of the count, rate, time left), on a
+    terminal only, and never over numbers going to that same terminal."""
+    if not sys.stderr.isatty() or (to_stdout and sys.stdout.isatty()):
+        yield None
+        return
+    began = time.monotonic()
+    done = 0
+    with click.progressbar(
+        length=total,
+        label="writing",
+        file=sys.stderr,
+        show_pos=True,
+        show_percent=True,
+        item_show_func=lambda said: said,
+    ) as bar:
+
+        def update(n: int) -> None:
+            nonlocal done
+            done += n
+            rate = done / max(time.monotonic() - began, 1e-9)
+            left = dt.timedelta(seconds=round((total - done) / rate))
+            bar.update(n, f"{_rate(rate)}/s, {left} left")
+
+        yield update
+
+
+def _rate(value: float) -> str:
+    """``value`` with an SI suffix: 950, 12.3k, 4.56M."""
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if value >= size:
+            return f"{value / size:.3g}{unit}"
+    return f"{value:.0f}"
+
+
+def _write_block(
+    block: Block,
+    out: str,
+    target: OutputFile | None,
+    *,
+    order: str,
+    fmt: str,
+    columns: tuple[Column, ...],
+    entry: GenerationEntry,
+    after_failure: Sequence[str],
+) -> None:
+    """Write ``block`` to ``target`` (stdout when None) and put the file in place.
+
+    A failed write or a signal leaves no file at ``out`` and prints what happened and
+    ``after_failure`` (what was reserved, how to write it again): exit 1, or 128 plus
+    the signal's number.
+    """
+    ctx = click.get_current_context()
+    where = "stdout" if target is None else out
+    with _stoppable():  # (the cleanup inside it: a second signal cannot cut it short)
+        try:
+            fp = _binary_stdout() if target is None else target.fp
+            with _progress(block.count, target is None) as progress:
+                block.write(
+                    fp,
+                    order,
+                    fmt=fmt,
+                    columns=columns,
+                    status_label=entry.label,
+                    request_id=entry.request_id,
+                    progress=progress,
+                )
+            if target is None:
+                fp.flush()
+            else:
+                target.commit()
+        except Interrupted as stop:
+            if target is not None and target.done:
+                return  # the signal came after the last step: the file is whole
+            if target is not None:
+                target.discard()
+            click.echo(f"interrupted by {stop.name} while writing {where}", err=True)
+            status = 128 + stop.signum
+        except (OSError, OutputError) as error:
+            if target is not None:
+                target.discard()
+            if isinstance(error, BrokenPipeError):
+                _silence_stdout()
+            failed = error if isinstance(error, OutputError) else write_failed(out, error)
+            click.echo(f"error {failed.code}: {failed.message}", err=True)
+            status = 1
+        else:
+            return
+        if target is None or target.in_place:
+            left = f"{where} got part of them"
+        else:
+            left = f"nothing was left at {out}"
+        click.echo("\n".join([*after_failure[:1], left, *after_failure[1:]]), err=True)
+    ctx.exit(status)
+
+
+def _reserved_line(entry: GenerationEntry, code: str) -> str:
+    return (
+        f"{entry.count} numbers of series {code} (id {entry.series_id}), indexes"
+        f" {entry.start}..{entry.start + entry.count - 1}, first {entry.first_number},"
+        f" last {entry.last_number}, ledger id {entry.id}, request id {entry.request_id}"
+    )
+
+
+def _export_command(
+    series_ref: str, request_id: str, out: str, order: str, fmt: str, columns: str
+) -> str:
+    """The ``cardseq export`` command that writes a reservation again like this run."""
+    params = click.get_current_context().params
+    words = ["cardseq", "export", series_ref, "--request-id", request_id]
+    if out != "-":
+        words += ["--out", out]
+    if fmt != "txt":
+        words += ["--format", fmt]
+    if columns != "number":
+        words += ["--columns", columns]
+    if order != "asc":
+        words += ["--order", order]
+    for option in ("db", "keys_file"):
+        if params.get(option):
+            words += ["--" + option.replace("_", "-"), params[option]]
+    return shlex.join(words)
 
 
 @main.command()
@@ -438,36 +801,28 @@ def labels_add(name: str, status: str, make_default: bool, exists_ok: bool, db: 
     show_default=True,
     help="Status label recorded with the reservation in the ledger.",
 )
-@click.option(
-    "--order",
-    type=click.Choice(ORDERS),
-    default="asc",
-    show_default=True,
-    help="Write the block's numbers in ascending or descending index order.",
-)
-@click.option(
-    "--out",
-    "-o",
-    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
-    default="-",
-    show_default=True,
-    help="File to write the numbers to (replaced if it exists); - is stdout.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(tuple(FORMATS)),
-    default="txt",
-    show_default=True,
-    help="txt: one number a line; csv: a 'number' header, then the numbers; "
-    'jsonl: {"number": "..."} a line.',
-)
+@_output_options
 @click.option(
     "--request-id",
     default=None,
     metavar="ID",
     help="Idempotency key: a retry with the same ID writes the same numbers "
-    "instead of reserving new ones.",
+    "instead of reserving new ones. [default: a new one, printed on stderr]",
+)
+@click.option(
+    "--yes",
+    "-y",
+    is_flag=True,
+    help="Reserve a count above --confirm-above without asking.",
+)
+@click.option(
+    "--confirm-above",
+    type=StrictInt(minimum=0),
+    default=CONFIRM_ABOVE,
+    show_default=True,
+    envvar=CONFIRM_ENV,
+    metavar="N",
+    help=f"Ask before reserving more than N numbers (or want --yes). [env: ${CONFIRM_ENV}]",
 )
 @db_option
 @keys_option
@@ -478,42 +833,128 @@ def generate(
     order: str,
     out: str,
     fmt: str,
+    columns: str,
     request_id: str | None,
+    yes: bool,
+    confirm_above: int,
     db: str | None,
     keys_file: str | None,
 ) -> None:
     """Reserve COUNT new numbers of SERIES (id or code) and write them.
 
     The block is committed to the store before the first number is written, so the
-    numbers are never handed out twice, even if this command is interrupted.
+    numbers are never handed out twice, even if this command is interrupted. A file
+    appears at --out only once it is complete: a failed or interrupted run leaves none,
+    and says how to write the reservation again (`cardseq export`).
     """
-    to_stdout = out == "-"
-    if not to_stdout:
-        _check_writable(out)
+    chosen = _row_check(fmt, columns)
+    rid = request_id if request_id is not None else str(uuid.uuid4())
+    target = None
     with _opened(db, keys_file) as service:
-        if not to_stdout:
+        info = service.series(series_ref)
+        if out != "-":
             _check_not_store(out, service.store)
-        block = service.reserve(series_ref, count, status_label, request_id=request_id)
-    with _output(out) as fp:
-        # A bar only on a terminal, and never over numbers going to that same terminal.
-        show_bar = sys.stderr.isatty() and not (to_stdout and sys.stdout.isatty())
-        if show_bar:
-            with click.progressbar(length=block.count, label="generating", file=sys.stderr) as bar:
-                block.write(fp, order, fmt=fmt, progress=bar.update)
-        else:
-            block.write(fp, order, fmt=fmt)
-    if not to_stdout:
-        click.echo(f"wrote {block.count} numbers of series {block.series.code} to {out}", err=True)
+        _confirm(info, count, confirm_above, yes)
+        if out != "-":
+            target = OutputFile(out)  # fails before reserving: no number lost to a typo
+        with _stoppable():
+            try:
+                block = service.reserve(info.id, count, status_label, request_id=rid)
+                entry = service.reservation(info.id, request_id=rid)
+            except Interrupted as stop:
+                if target is not None:
+                    target.discard()
+                command = _export_command(series_ref, rid, out, order, fmt, columns)
+                click.echo(
+                    f"interrupted by {stop.name} while reserving: if the reservation was"
+                    f" committed, `cardseq ledger {shlex.quote(series_ref)} --request-id"
+                    f" {shlex.quote(rid)}` shows it and `{command}` writes it",
+                    err=True,
+                )
+                click.get_current_context().exit(128 + stop.signum)
+            except BaseException:
+                if target is not None:
+                    target.discard()
+                raise
+    code = block.series.code
+    generated = "" if request_id is not None else " (generated)"
+    click.echo(f"reserved {_reserved_line(entry, code)}{generated}", err=True)
+    _write_block(
+        block,
+        out,
+        target,
+        order=order,
+        fmt=fmt,
+        columns=chosen,
+        entry=entry,
+        after_failure=[
+            "the numbers stay reserved and are never handed out again: "
+            + _reserved_line(entry, code),
+            "write them again with: " + _export_command(series_ref, rid, out, order, fmt, columns),
+        ],
+    )
+    if target is not None:
+        click.echo(f"wrote {block.count} numbers of series {code} to {out}", err=True)
 
 
-def _check_writable(out: str) -> None:
-    """Fail before reserving when ``out`` cannot be created, so a typo in a directory
-    name costs no numbers."""
-    parent = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(parent):
-        raise click.FileError(out, hint=f"no such directory: {parent}")
-    if not os.access(parent if not os.path.exists(out) else out, os.W_OK):
-        raise click.FileError(out, hint="permission denied")
+@main.command()
+@click.argument("series_ref", metavar="SERIES")
+@click.option(
+    "--request-id",
+    default=None,
+    metavar="ID",
+    help="The reservation's request id (as `cardseq ledger` lists it).",
+)
+@click.option(
+    "--ledger-id",
+    type=StrictInt(minimum=1),
+    default=None,
+    metavar="N",
+    help="The reservation's ledger id, instead of its request id.",
+)
+@_output_options
+@db_option
+@keys_option
+def export(
+    series_ref: str,
+    request_id: str | None,
+    ledger_id: int | None,
+    order: str,
+    out: str,
+    fmt: str,
+    columns: str,
+    db: str | None,
+    keys_file: str | None,
+) -> None:
+    """Write the numbers of a past reservation of SERIES again, exactly those, in any
+    format: reserves nothing. Numbers of it released unused (never handed out) are left
+    out. The file appears at --out only once complete, as with generate.
+    """
+    if (request_id is None) == (ledger_id is None):
+        raise click.UsageError("give --request-id ID or --ledger-id N (one of them)")
+    chosen = _row_check(fmt, columns)
+    with _opened(db, keys_file) as service:
+        entry = service.reservation(series_ref, request_id=request_id, ledger_id=ledger_id)
+        block = service.export(entry.series_id, ledger_id=entry.id)
+        if out != "-":
+            _check_not_store(out, service.store)
+    target = None if out == "-" else OutputFile(out)
+    _write_block(
+        block,
+        out,
+        target,
+        order=order,
+        fmt=fmt,
+        columns=chosen,
+        entry=entry,
+        after_failure=["export reserves nothing: run it again"],
+    )
+    if target is not None:
+        click.echo(
+            f"wrote {block.count} numbers of series {block.series.code} (ledger id {entry.id})"
+            f" to {out}",
+            err=True,
+        )
 
 
 #: the files SQLite keeps next to a database: write-ahead log, shared memory, journal
@@ -522,8 +963,8 @@ _STORE_COMPANIONS = ("", "-wal", "-shm", "-journal")
 
 def _check_not_store(out: str, store: Store) -> None:
     """Refuse an output file that is the store's database or one of its companions
-    (opening it for writing would destroy every series and ledger row). Files are
-    compared, not names: another spelling, a symlink or a hard link is caught too."""
+    (writing it would destroy every series and ledger row). Files are compared, not
+    names: another spelling, a symlink or a hard link is caught too."""
     if not isinstance(store, SQLiteStore) or store.path == ":memory:":
         return
     path = store.path
@@ -549,22 +990,6 @@ def _binary_stdout() -> IO[bytes]:
     """stdout as bytes (the numbers go out without a text layer in the way)."""
     sys.stdout.flush()
     return sys.stdout.buffer
-
-
-@contextlib.contextmanager
-def _output(out: str) -> Iterator[IO[bytes]]:
-    """stdout's binary stream, or the file ``out``; write errors become a clean
-    ``Error: ...`` (exit 1) for a file, while a closed stdout pipe is left to the group."""
-    if out == "-":
-        stream = _binary_stdout()
-        yield stream
-        stream.flush()  # a closed pipe surfaces here, inside the group's handler
-        return
-    try:
-        with open(out, "wb") as fp:
-            yield fp
-    except OSError as error:
-        raise click.FileError(out, hint=error.strerror or str(error)) from error
 
 
 # ---- validate ----------------------------------------------------------------------
@@ -810,6 +1235,21 @@ SERVE_ENV_PREFIX = "CARDSEQ"
     is_flag=True,
     help="Let anyone read /metrics (by default it takes the API's credentials).",
 )
+@click.option(
+    "--workers",
+    type=StrictInt(minimum=1, maximum=64),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Processes serving the port, each with its own connections to the store "
+    "(not with memory://); the rate limits are shared out between them.",
+)
+@click.option(
+    "--no-access-log",
+    is_flag=True,
+    help="Log no line per request (the access log costs about a sixth of a small "
+    "request's time; errors and reservations are still logged).",
+)
 def serve(
     host: str,
     port: int,
@@ -826,8 +1266,11 @@ def serve(
     forwarded_allow_ips: tuple[str, ...],
     no_migrate: bool,
     metrics_public: bool,
+    workers: int,
+    no_access_log: bool,
 ) -> None:
-    """Serve the HTTP API (docs/http.md) in this process until interrupted.
+    """Serve the HTTP API (docs/http.md) until interrupted, in this process or in
+    --workers processes.
 
     Every option can also be set in the environment: CARDSEQ_ and the option's name in
     capitals, dashes as underscores (CARDSEQ_PORT, CARDSEQ_NO_AUTH=1); the command line
@@ -840,38 +1283,68 @@ def serve(
             "no --users-file given: create one with `cardseq users add`, "
             "or pass --no-auth to serve without authentication"
         )
-    try:
-        from .server.app import DEFAULT_BODY_TIMEOUT, DEFAULT_BURST, DEFAULT_RATE, create_app
-        from .server.run import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS
-        from .server.run import serve as run_server
-    except ImportError as error:
-        raise _server_missing(error) from None
-    if no_auth:
-        click.echo(
-            f"warning: --no-auth: every route is open to anyone who can connect to {host}:{port}",
-            err=True,
+    url = db or default_url()
+    if workers > 1 and url == "memory://":
+        raise InvalidArgument.bad(
+            "--workers", workers, "needs a store the processes share: memory:// is one per process"
         )
-    app = create_app(
-        db or default_url(),
-        users_file=users_file,
-        keys=keys_file,
-        rate=DEFAULT_RATE if rate is None else rate,
-        burst=DEFAULT_BURST if burst is None else burst,
-        max_count=max_count,
-        body_timeout=DEFAULT_BODY_TIMEOUT if body_timeout is None else body_timeout,
-        migrate=not no_migrate,
-        metrics_public=metrics_public,
-    )
-    if app.state.auth is not None and app.state.auth.world_readable():
-        click.echo(f"warning: {users_file} can be read by other users: chmod 600 it", err=True)
-    run_server(
-        app,
-        host=host,
-        port=port,
-        header_timeout=DEFAULT_HEADER_TIMEOUT if header_timeout is None else header_timeout,
-        max_connections=DEFAULT_MAX_CONNECTIONS if max_connections is None else max_connections,
-        forwarded_allow_ips=forwarded_allow_ips,
-    )
+    # Opened once here: a store that cannot be opened (or migrated) stops the command
+    # with its error before any worker starts, and the workers never race to migrate.
+    open_store(url, migrate=not no_migrate, keys=keys_file).close()
+    with contextlib.ExitStack() as cleanup:
+        if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # The workers add up their metrics in files there (before prometheus_client
+            # is imported: it reads the variable once).
+            import tempfile
+
+            shared = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="cardseq-metrics-"))
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = shared
+            cleanup.callback(os.environ.pop, "PROMETHEUS_MULTIPROC_DIR", None)
+        try:
+            from .server.app import (
+                DEFAULT_BODY_TIMEOUT,
+                DEFAULT_BURST,
+                DEFAULT_RATE,
+                AppFactory,
+            )
+            from .server.auth import Authenticator
+            from .server.run import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS
+            from .server.run import serve as run_server
+        except ImportError as error:
+            raise _server_missing(error) from None
+        if no_auth:
+            click.echo(
+                f"warning: --no-auth: every route is open to anyone who can connect to "
+                f"{host}:{port}",
+                err=True,
+            )
+        factory = AppFactory(
+            url,
+            users_file=users_file,
+            keys=keys_file,
+            rate=DEFAULT_RATE if rate is None else rate,
+            burst=DEFAULT_BURST if burst is None else burst,
+            max_count=max_count,
+            body_timeout=DEFAULT_BODY_TIMEOUT if body_timeout is None else body_timeout,
+            migrate=not no_migrate,
+            metrics_public=metrics_public,
+            workers=workers,
+        )
+        # A malformed users file stops the command here, before any worker starts.
+        if users_file is not None and Authenticator(users_file).world_readable():
+            click.echo(f"warning: {users_file} can be read by other users: chmod 600 it", err=True)
+        run_server(
+            factory,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=not no_access_log,
+            header_timeout=DEFAULT_HEADER_TIMEOUT if header_timeout is None else header_timeout,
+            max_connections=(
+                DEFAULT_MAX_CONNECTIONS if max_connections is None else max_connections
+            ),
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
 
 
 @main.group()

@@ -124,6 +124,22 @@ class InsecureKeysFile(CardSeqError):
     code = 709
 
 
+class ReservationNotFound(CardSeqError, LookupError):
+    """No reservation of the series has the request id or ledger id asked for (a ledger
+    row that gave numbers back is no reservation either). cardseq's own code."""
+
+    code = 710
+
+
+class OutputError(CardSeqError):
+    """The output file could not be created or written (no such directory, no
+    permission, disk full, a closed pipe). cardseq's own code. When numbers were reserved
+    for it they stay reserved, never handed out twice: ``cardseq export`` writes them
+    again."""
+
+    code = 711
+
+
 class InvalidSeries(CardSeqError, ValueError):
     """Unknown or invalid card series (including an unknown method or a bad code)."""
 

@@ -11,14 +11,18 @@ with the cards in use, not with the cards generated.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from .block import Block, check_fits
 from .errors import (
     CardNotFound,
     CountTooLarge,
+    InvalidArgument,
+    InvalidRelease,
     InvalidStatusLabel,
+    ReservationNotFound,
     StatusUnchanged,
     TransitionNotAllowed,
     clip,
@@ -44,6 +48,13 @@ from .store.base import (
     SeriesRef,
     Store,
 )
+from .store.ops import Op, Work, operation
+
+T = TypeVar("T")
+
+#: blocks up to this many numbers are formatted on the event loop by the async API
+#: (well under a millisecond); larger ones on a thread
+INLINE_COUNT = 1000
 
 # Where each status may go (documented rules: a generated card can only be issued;
 # an expired card cannot be deleted; a deleted card cannot change at all).
@@ -56,6 +67,37 @@ TRANSITIONS = {
 }
 
 
+def reserving_numbers(
+    store: Store,
+    series: SeriesRef,
+    count: Any,
+    *,
+    status_label: Any = DEFAULT_LABEL,
+    request_id: str | None = None,
+    order: str = "asc",
+) -> Op[tuple[Block, list[str]]]:
+    """Reserve ``count`` numbers and format them as a list, for callers that hold them.
+
+    A list too big for memory is refused (3026) before anything is reserved. If the
+    formatting fails anyway, the block is released (never handed out) unless
+    a request id lets a retry get it again. (The operation; ``reserve_numbers`` runs it.)
+    """
+    check_fits((yield from store._get_series(series)), positive_count(count))
+    block = yield from store._reserve(
+        series, count, status_label=status_label, request_id=request_id
+    )
+    try:
+        numbers = yield Work(lambda: block.to_list(order), heavy=block.count > INLINE_COUNT)
+    except (MemoryError, CountTooLarge) as error:
+        if request_id is None:
+            yield from store._release(series, block.start, block.count, status_label)
+        fate = "released unused" if request_id is None else "kept for a retry with its request id"
+        raise CountTooLarge.bad(
+            "count", count, f"ran out of memory while formatting: the block was {fate}"
+        ) from error
+    return block, numbers
+
+
 def reserve_numbers(
     store: Store,
     series: SeriesRef,
@@ -65,23 +107,12 @@ def reserve_numbers(
     request_id: str | None = None,
     order: str = "asc",
 ) -> tuple[Block, list[str]]:
-    """Reserve ``count`` numbers and format them as a list, for callers that hold them.
-
-    A list too big for memory is refused (3026) before anything is reserved. If the
-    formatting fails anyway, the block is released (never handed out) unless
-    a request id lets a retry get it again.
-    """
-    check_fits(store.get_series(series), positive_count(count))
-    block = store.reserve(series, count, status_label=status_label, request_id=request_id)
-    try:
-        return block, block.to_list(order)
-    except (MemoryError, CountTooLarge) as error:
-        if request_id is None:
-            store.release(series, block.start, block.count, status_label)
-        fate = "released unused" if request_id is None else "kept for a retry with its request id"
-        raise CountTooLarge.bad(
-            "count", count, f"ran out of memory while formatting: the block was {fate}"
-        ) from error
+    """``reserving_numbers``, run on the calling thread."""
+    return store._drive(
+        reserving_numbers(
+            store, series, count, status_label=status_label, request_id=request_id, order=order
+        )
+    )
 
 
 class CardService:
@@ -89,7 +120,8 @@ class CardService:
 
     ``max_count`` caps one generation request (a server setting, error 3026); the
     library sets none. ``keys``, when given, becomes the store's key source
-    (``cardseq.keys``).
+    (``cardseq.keys``). Each method is an operation (``cardseq.store.ops``): run here
+    on the calling thread, or awaited through ``cardseq.aio.AsyncCardService``.
     """
 
     def __init__(
@@ -100,42 +132,59 @@ class CardService:
         self.store = store
         self.max_count = max_count
 
+    def _drive(self, op: Op[T]) -> T:
+        return self.store._drive(op)
+
     # ---- series ----------------------------------------------------------------------
 
-    def create_series(
+    def _create_series(
         self,
         series: CardSeries,
         *,
         enabled: bool = True,
         details: dict[str, Any] | None = None,
         exists_ok: bool = False,
-    ) -> int:
+    ) -> Op[int]:
         """Register ``series``; its new id. With ``exists_ok``, a series of the same code
         and definition is not an error (3002) but the answer: its id, so a setup can run
         twice."""
-        return self.store.create_series(
-            series, enabled=enabled, details=details, exists_ok=exists_ok
+        return (
+            yield from self.store._create_series(
+                series, enabled=enabled, details=details, exists_ok=exists_ok
+            )
         )
 
-    def series(self, ref: SeriesRef) -> SeriesInfo:
+    create_series = operation(_create_series)
+
+    def _series(self, ref: SeriesRef) -> Op[SeriesInfo]:
         """A series (by id or code) and its state."""
-        return self.store.info(ref)
+        return (yield from self.store._info(ref))
 
-    def list_series(self) -> list[SeriesInfo]:
-        return self.store.list_series()
+    series = operation(_series)
 
-    def series_details(self, ref: SeriesRef) -> SeriesDetails:
+    def _list_series(self) -> Op[list[SeriesInfo]]:
+        return (yield from self.store._list_series())
+
+    list_series = operation(_list_series)
+
+    def _series_details(self, ref: SeriesRef) -> Op[SeriesDetails]:
         """The series with the details it was created with."""
-        info = self.store.info(ref)
-        return SeriesDetails(info, self.store.series_details(info.id))
+        info = yield from self.store._info(ref)
+        return SeriesDetails(info, (yield from self.store._series_details(info.id)))
 
-    def reservations(self, ref: SeriesRef) -> int:
+    series_details = operation(_series_details)
+
+    def _reservations(self, ref: SeriesRef) -> Op[int]:
         """How many reservations (generation requests) the series has had."""
-        return sum(1 for e in self.store.ledger(ref) if e.kind == "reserved")
+        return sum(1 for e in (yield from self.store._ledger(ref)) if e.kind == "reserved")
 
-    def set_enabled(self, ref: SeriesRef, enabled: bool) -> None:
+    reservations = operation(_reservations)
+
+    def _set_enabled(self, ref: SeriesRef, enabled: bool) -> Op[None]:
         """Allow or stop generation (stopped: 703)."""
-        self.store.set_enabled(ref, enabled)
+        yield from self.store._set_enabled(ref, enabled)
+
+    set_enabled = operation(_set_enabled)
 
     # ---- generation ------------------------------------------------------------------
 
@@ -148,34 +197,38 @@ class CardService:
             )
         return value
 
-    def reserve(
+    def _reserve(
         self,
         series_id: SeriesRef,
         count: Any,
         status_label: Any = DEFAULT_LABEL,
         *,
         request_id: str | None = None,
-    ) -> Block:
+    ) -> Op[Block]:
         """Reserve ``count`` numbers as a ``Block``, for callers that stream them out
         (``Block.write``) instead of holding them."""
-        return self.store.reserve(
-            series_id, self._count(count), status_label=status_label, request_id=request_id
+        return (
+            yield from self.store._reserve(
+                series_id, self._count(count), status_label=status_label, request_id=request_id
+            )
         )
 
-    def generate(
+    reserve = operation(_reserve)
+
+    def _generate(
         self,
         series_id: SeriesRef,
         count: Any,
         status_label: Any = DEFAULT_LABEL,
         *,
         request_id: str | None = None,
-    ) -> Generated:
+    ) -> Op[Generated]:
         """Reserve and format ``count`` numbers, newest first as in the reference.
 
         A domain error raises and reserves nothing; for a store failure (500) see
         ``StoreError``.
         """
-        _, numbers = reserve_numbers(
+        _, numbers = yield from reserving_numbers(
             self.store,
             series_id,
             self._count(count),
@@ -185,71 +238,171 @@ class CardService:
         )
         return Generated(numbers)
 
-    def generation_log(
-        self, series_id: SeriesRef, *, limit: int = DEFAULT_LIMIT, after: int = 0
-    ) -> Page[GenerationEntry]:
-        """The series' generation requests, oldest first, a page at a time: up to
-        ``limit`` (1..1000, else 701) after the cursor ``after`` (a previous ``next``)."""
-        info = self.store.info(series_id)
-        page = self.store.ledger_page(info.id, kind="reserved", limit=limit, after=after)
-        return page.map(
-            lambda e: GenerationEntry(
-                e.id,
-                info.id,
-                e.start,
-                e.count,
-                e.status_label,
-                e.request_id,
-                e.created_at,
-                info.series.format(e.start),
-                info.series.format(e.stop - 1),
-            )
+    generate = operation(_generate)
+
+    def _generation_log(
+        self,
+        series_id: SeriesRef,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        after: int = 0,
+        label: str | None = None,
+        request_id: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> Op[Page[GenerationEntry]]:
+        """The series' generation requests (its reservations), oldest first, a page at a
+        time: up to ``limit`` (1..1000, else 701) after the cursor ``after`` (a previous
+        ``next``); only those of status ``label``, of ``request_id``, or made in
+        ``[since, until)`` (naive times are UTC) when given."""
+        info = yield from self.store._info(series_id)
+        page = yield from self.store._ledger_page(
+            info.id,
+            kind="reserved",
+            limit=limit,
+            after=after,
+            label=label,
+            request_id=request_id,
+            since=since,
+            until=until,
         )
+        return page.map(lambda e: _generation_entry(info, e))
+
+    generation_log = operation(_generation_log)
+
+    def _reservation(
+        self,
+        series_id: SeriesRef,
+        *,
+        request_id: str | None = None,
+        ledger_id: int | None = None,
+    ) -> Op[GenerationEntry]:
+        """One past reservation of the series, by its request id or its ledger id
+        (exactly one of them); none: 710."""
+        info = yield from self.store._info(series_id)
+        if (request_id is None) == (ledger_id is None):
+            raise InvalidArgument(
+                "give a reservation's request_id or its ledger_id (one of them)",
+                field="request_id",
+                value=request_id,
+            )
+        value: object
+        if request_id is not None:
+            found = (
+                yield from self.store._ledger_page(
+                    info.id, kind="reserved", request_id=request_id, limit=1
+                )
+            ).items
+            entry = found[0] if found else None
+            field, value = "request_id", request_id
+        else:
+            entry = yield from self.store._ledger_entry(ledger_id)
+            field, value = "ledger_id", ledger_id
+        if entry is None or entry.series_id != info.id or entry.kind != "reserved":
+            raise ReservationNotFound.bad(
+                field, value, f"is not a reservation of series {info.series.code!r}"
+            )
+        return _generation_entry(info, entry)
+
+    reservation = operation(_reservation)
+
+    def _export(
+        self,
+        series_id: SeriesRef,
+        *,
+        request_id: str | None = None,
+        ledger_id: int | None = None,
+    ) -> Op[Block]:
+        """The block of a past reservation (``reservation``), to write its numbers again;
+        it reserves nothing.
+
+        A part of it released unused (never handed out) is left out, so that no number
+        reads as unused once written: the block is what remains, and a reservation with
+        a released part inside it (two ranges left) is 705, as is one released whole.
+        """
+        entry = yield from self._reservation(series_id, request_id=request_id, ledger_id=ledger_id)
+        start, stop = entry.start, entry.start + entry.count
+        for part in (yield from self.store._released_within(entry.series_id, start, stop)):
+            if part.start > start and part.start + part.count < stop:
+                raise InvalidRelease(
+                    f"indexes {part.start}..{part.start + part.count - 1} of reservation"
+                    f" {entry.id} were released unused: its numbers are two ranges, export"
+                    " them with Block ranges of the series",
+                    field="ledger_id",
+                    value=entry.id,
+                )
+            if part.start == start:
+                start = part.start + part.count
+            else:
+                stop = part.start
+        if start >= stop:
+            raise InvalidRelease(
+                f"reservation {entry.id} was released unused whole: it has no numbers to write",
+                field="ledger_id",
+                value=entry.id,
+            )
+        series = yield from self.store._get_series(entry.series_id)
+        return Block(series, start, stop - start)
+
+    export = operation(_export)
 
     # ---- labels ----------------------------------------------------------------------
 
-    def labels(self) -> list[Label]:
+    def _labels(self) -> Op[list[Label]]:
         """Every label, by status then name."""
-        return [Label(*row) for row in self.store.labels()]
+        return [Label(*row) for row in (yield from self.store._labels())]
 
-    def add_label(
+    labels = operation(_labels)
+
+    def _add_label(
         self, label: str, status: str, *, default: bool = False, exists_ok: bool = False
-    ) -> None:
+    ) -> Op[None]:
         """Add a status label for ``status``; an existing one is 3019, or fine with
         ``exists_ok`` when it stands for the same status."""
-        self.store.add_label(label, status, default=default, exists_ok=exists_ok)
+        yield from self.store._add_label(label, status, default=default, exists_ok=exists_ok)
 
-    def set_default_label(self, status: str, label: str) -> None:
-        self.store.set_default_label(status, label)
+    add_label = operation(_add_label)
 
-    def _label_status(self, label: Any) -> str:
-        for name, status, _ in self.store.labels():
+    def _set_default_label(self, status: str, label: str) -> Op[None]:
+        yield from self.store._set_default_label(status, label)
+
+    set_default_label = operation(_set_default_label)
+
+    def _label_status(self, label: Any) -> Op[str]:
+        for name, status, _ in (yield from self.store._labels()):
             if name == label:
                 return status
         raise InvalidStatusLabel.bad("statusLabel", label, "is not a known status label")
 
-    def _default_label(self, status: str) -> str:
-        return next(name for name, s, default in self.store.labels() if s == status and default)
+    def _default_label(self, status: str) -> Op[str]:
+        labels = yield from self.store._labels()
+        return next(name for name, s, default in labels if s == status and default)
 
     # ---- cards -----------------------------------------------------------------------
 
-    def lookup(self, number: Any) -> Lookup:
+    def _lookup(self, number: Any) -> Op[Lookup]:
         """Where ``number`` stands: its series, index, and whether it was handed out,
         released unused, or not reserved yet. No series has it: 3010."""
-        found = self.store.lookup(number) if isinstance(number, str) else None
+        found = (yield from self.store._lookup(number)) if isinstance(number, str) else None
         if found is None:
             raise CardNotFound.bad("cardNumber", number, "is not a number of any series")
         return found
 
-    def lookup_many(self, numbers: Iterable[Any], *, lenient: bool = False) -> list[Lookup | None]:
+    lookup = operation(_lookup)
+
+    def _lookup_many(
+        self, numbers: Iterable[Any], *, lenient: bool = False
+    ) -> Op[list[Lookup | None]]:
         """``lookup`` of many numbers at once: one answer per number, in order, None where
         no series has it (a batch is answered whole, not stopped at its first unknown
         number). ``lenient`` reads them as typed at a till (``CardSeries.normalize``)."""
-        return self.store.lookup_many(numbers, lenient=lenient)
+        return (yield from self.store._lookup_many(numbers, lenient=lenient))
 
-    def _locate(self, number: Any) -> tuple[SeriesInfo, int, LedgerEntry]:
+    lookup_many = operation(_lookup_many)
+
+    def _locate(self, number: Any) -> Op[tuple[SeriesInfo, int, LedgerEntry]]:
         """A generated card's series, index and reservation; 3010 for any other number."""
-        found = self.lookup(number)
+        found = yield from self._lookup(number)
         if found.entry is None:
             why = (
                 "was released unused: it was never handed out"
@@ -259,13 +412,13 @@ class CardService:
             raise CardNotFound.bad("cardNumber", number, why)
         return found.info, found.index, found.entry
 
-    def card(self, number: Any) -> Card:
+    def _card(self, number: Any) -> Op[Card]:
         """A card's details: series, index, status, label, generation time, customer."""
-        info, index, entry = self._locate(number)
-        state = self.store.card_state(info.id, index)
+        info, index, entry = yield from self._locate(number)
+        state = yield from self.store._card_state(info.id, index)
         if state is None:
             status, label, customer, updated = (
-                self._label_status(entry.status_label),
+                (yield from self._label_status(entry.status_label)),
                 entry.status_label,
                 None,
                 None,
@@ -284,16 +437,18 @@ class CardService:
             updated,
         )
 
-    def change_status(
+    card = operation(_card)
+
+    def _change_status(
         self, number: Any, status_label: Any, *, customer_id: str | None = None
-    ) -> Card:
+    ) -> Op[Card]:
         """Move a card to the status of ``status_label``, following the rules.
 
         Same status: 3012; a move the rules forbid: 3038; unknown label: 3017.
         """
-        target = self._label_status(status_label)
+        target = yield from self._label_status(status_label)
         for _ in range(5):  # another caller may change the card between read and write
-            card = self.card(number)
+            card = yield from self._card(number)
             current = card.status
             if target == current:
                 raise StatusUnchanged.bad(
@@ -305,37 +460,72 @@ class CardService:
                     field="statusLabel",
                     value=status_label,
                 )
-            if self.store.set_card_status(
-                card.series_id, card.index, current, target, status_label, customer_id
+            if (
+                yield from self.store._set_card_status(
+                    card.series_id, card.index, current, target, status_label, customer_id
+                )
             ):
-                return self.card(number)
+                return (yield from self._card(number))
         raise TransitionNotAllowed(
             f"card {clip(number)} kept changing; try again", field="cardNumber", value=number
         )
 
-    def issue(self, number: str, customer_id: str) -> Card:
+    change_status = operation(_change_status)
+
+    def _to_default(self, number: str, status: str, customer_id: str | None = None) -> Op[Card]:
+        """A change to ``status``'s default label."""
+        label = yield from self._default_label(status)
+        return (yield from self._change_status(number, label, customer_id=customer_id))
+
+    def _issue(self, number: str, customer_id: str) -> Op[Card]:
         """Give a generated card to a customer: it becomes ACTIVE."""
-        return self.change_status(number, self._default_label("ACTIVE"), customer_id=customer_id)
+        return (yield from self._to_default(number, "ACTIVE", customer_id))
 
-    def suspend(self, number: str) -> Card:
-        return self.change_status(number, self._default_label("SUSPENDED"))
+    issue = operation(_issue)
 
-    def reactivate(self, number: str) -> Card:
-        return self.change_status(number, self._default_label("ACTIVE"))
+    def _suspend(self, number: str) -> Op[Card]:
+        return (yield from self._to_default(number, "SUSPENDED"))
 
-    def expire(self, number: str) -> Card:
-        return self.change_status(number, self._default_label("EXPIRED"))
+    suspend = operation(_suspend)
 
-    def delete(self, number: str) -> Card:
-        return self.change_status(number, self._default_label("DELETED"))
+    def _reactivate(self, number: str) -> Op[Card]:
+        return (yield from self._to_default(number, "ACTIVE"))
 
-    def status_log(
+    reactivate = operation(_reactivate)
+
+    def _expire(self, number: str) -> Op[Card]:
+        return (yield from self._to_default(number, "EXPIRED"))
+
+    expire = operation(_expire)
+
+    def _delete(self, number: str) -> Op[Card]:
+        return (yield from self._to_default(number, "DELETED"))
+
+    delete = operation(_delete)
+
+    def _status_log(
         self, number: Any, *, limit: int = DEFAULT_LIMIT, after: int = 0
-    ) -> Page[StatusChange]:
+    ) -> Op[Page[StatusChange]]:
         """A card's status changes, oldest first, a page at a time (as ``generation_log``)."""
-        info, index, _ = self._locate(number)
-        page = self.store.status_log(info.id, index, limit=limit, after=after)
+        info, index, _ = yield from self._locate(number)
+        page = yield from self.store._status_log(info.id, index, limit=limit, after=after)
         return page.map(lambda change: StatusChange(number, *change))
+
+    status_log = operation(_status_log)
+
+
+def _generation_entry(info: SeriesInfo, e: LedgerEntry) -> GenerationEntry:
+    return GenerationEntry(
+        e.id,
+        info.id,
+        e.start,
+        e.count,
+        e.status_label,
+        e.request_id,
+        e.created_at,
+        info.series.format(e.start),
+        info.series.format(e.stop - 1),
+    )
 
 
 __all__ = ["STATUSES", "TRANSITIONS", "CardService", "Page"]

@@ -16,7 +16,7 @@ from cardseq import _engine
 from cardseq.store import open_store
 
 from .pgcluster import PostgresCluster, create_database, drop_database
-from .stores import BACKENDS, SHARED_BACKENDS, store_url
+from .stores import APIS, BACKENDS, SHARED_BACKENDS, store_url
 
 # pytester runs pytest on made-up test files (tests/test_fuzz.py checks the fuzz guard)
 pytest_plugins = ("pytester", "tests.fuzzguard")
@@ -137,13 +137,24 @@ def postgres_url(request) -> str:
         pass
 
 
-@pytest.fixture(params=BACKENDS)
-def store(request, tmp_path):
+def _new_store(request, tmp_path):
     """A new, empty store on each backend (memory, a SQLite file, PostgreSQL), closed
     after the test."""
     opened = open_store(store_url(request.param, tmp_path, request))
     yield opened
     opened.close()
+
+
+store = pytest.fixture(params=BACKENDS, name="store")(_new_store)
+#: the same, where a module's ``store`` runs through both APIs (tests/test_store.py)
+sync_store = pytest.fixture(params=BACKENDS, name="sync_store")(_new_store)
+
+
+@pytest.fixture(params=APIS)
+def api(request) -> str:
+    """The API a test goes through: ``sync`` (``Store``) or ``async``
+    (``cardseq.aio.AsyncStore``, awaited through ``tests.stores.AwaitedStore``)."""
+    return request.param
 
 
 @pytest.fixture(params=SHARED_BACKENDS)

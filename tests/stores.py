@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import threading
 
-from cardseq.store import Store
+from cardseq.aio import AsyncStore
+from cardseq.store import Store, open_store
 
 #: every backend; the shared ones are those other processes can open too
 BACKENDS = ["memory", "sqlite", "postgres"]
@@ -41,3 +44,65 @@ def check_ledger(store: Store, series) -> list[tuple[int, int]]:
     for start, stop in unused:
         assert any(s <= start and stop <= s + c for s, c in reserved), "unused outside a block"
     return reserved
+
+
+#: the two APIs every contract, concurrency and fault test runs through
+APIS = ["sync", "async"]
+
+
+class AwaitedStore:
+    """The async API (``cardseq.aio.AsyncStore``) behind the sync API's face, so that
+    one test body runs through both: each call is the async store's coroutine, run on
+    an event loop of the adapter's own thread (calls from many threads are many tasks
+    on that loop). Private attributes are the sync store's (tests that poke them)."""
+
+    def __init__(self, url: str, **options) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        try:
+            self.aio = self._await(AsyncStore.open(url, **options))
+        except BaseException:
+            self._stop()
+            raise
+
+    def _await(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            return getattr(self.aio.sync, name)
+        value = getattr(self.aio, name)
+        if not callable(value):
+            return value
+        return lambda *args, **kwargs: self._await(value(*args, **kwargs))
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in ("aio", "_loop", "_thread"):
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self.aio, name, value)
+
+    def close(self) -> None:
+        if self._loop.is_running():
+            try:
+                self._await(self.aio.aclose())
+            finally:
+                self._stop()
+
+    def _stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_api(api: str, url: str, **options):
+    """A store at ``url`` through the sync API (``Store``) or the async one (awaited
+    through ``AwaitedStore``)."""
+    return open_store(url, **options) if api == "sync" else AwaitedStore(url, **options)

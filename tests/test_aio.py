@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
 
 import cardseq
 from cardseq import CardSeries
-from cardseq.aio import AsyncCardService, AsyncStore
+from cardseq.aio import AsyncCardService, AsyncSegmentAllocator, AsyncStore
+from cardseq.block import Block
+from cardseq.errors import CardSeqError, StoreError
+from cardseq.store.async_driver import AsyncGroupCommit
+from cardseq.store.base import SCHEMA_VERSION
+from cardseq.store.batch import Outcome
+from cardseq.store.ops import Work
 
-from .stores import check_ledger
+from .stores import BACKENDS, check_ledger, store_url
 from .test_concurrency import assert_disjoint_and_ledgered
 
 
@@ -70,3 +77,297 @@ def test_the_loop_keeps_ticking_while_reserving(shared_url):
         assert ticks >= 50 and worst < 0.5, f"{ticks} ticks, worst gap {worst * 1e3:.0f} ms"
     finally:
         asyncio.run(store.aclose())
+
+
+@pytest.fixture(params=BACKENDS)
+def url(request, tmp_path) -> str:
+    return store_url(request.param, tmp_path, request)
+
+
+def hold_first_batch(store: AsyncStore, release: threading.Event | None = None) -> list[int]:
+    """Record the size of each batch of reservations the store commits; with
+    ``release``, the first one waits for it before it begins (its batch-mates-to-be
+    queue meanwhile)."""
+    sizes: list[int] = []
+    real = store.sync._reserve_batch
+
+    def held(requests):
+        sizes.append(len(requests))
+        if len(sizes) == 1 and release is not None:
+            yield Work(lambda: release.wait(30))
+        return (yield from real(requests))
+
+    store.sync._reserve_batch = held
+    return sizes
+
+
+async def reserve_in_one_batch(store: AsyncStore, calls: dict) -> tuple[dict, list[int]]:
+    """Run ``calls`` (name: reserve's arguments) as tasks that queue, in order, behind a
+    first reservation ("lead", 1 of "A") whose batch is held; return each call's block
+    or error, and the sizes of the batches."""
+    for series in {"A", *(series for series, _, _ in calls.values())}:
+        await store.get_series(series)  # known: each call goes straight to the queue
+    release = threading.Event()
+    sizes = hold_first_batch(store, release)
+
+    async def run(series: str, count: int, options: dict):
+        try:
+            return await store.reserve(series, count, **options)
+        except CardSeqError as error:
+            return error
+
+    lead = asyncio.create_task(run("A", 1, {}))
+    while not sizes:
+        await asyncio.sleep(0.005)
+    tasks = {name: asyncio.create_task(run(*call)) for name, call in calls.items()}
+    await asyncio.sleep(0.2)  # every task has queued its request
+    release.set()
+    return {"lead": await lead} | {name: await task for name, task in tasks.items()}, sizes
+
+
+def test_a_batch_of_tasks_gives_each_its_own_outcome(url):
+    """The async group commit: requests awaiting together share one transaction, each
+    with its own block or error; a refused one never fails its batch-mates."""
+
+    async def main() -> None:
+        async with await AsyncStore.open(url) as store:
+            await store.create_series(CardSeries("A", prefix="1", length=8))
+            await store.create_series(CardSeries("OFF", prefix="2", length=8), enabled=False)
+            earlier = await store.reserve("A", 4, request_id="r0")
+            outcomes, sizes = await reserve_in_one_batch(
+                store,
+                {
+                    "ok1": ("A", 3, {}),
+                    "exhausted": ("A", 10**9, {}),
+                    "unknown label": ("A", 1, {"status_label": "NOPE"}),
+                    "not NOT_ISSUED": ("A", 1, {"status_label": "ACTIVE"}),
+                    "disabled": ("OFF", 1, {}),
+                    "dup": ("A", 2, {"request_id": "dup"}),
+                    "dup again": ("A", 2, {"request_id": "dup"}),
+                    "r0 replayed": ("A", 4, {"request_id": "r0"}),
+                    "r0 misused": ("A", 5, {"request_id": "r0"}),
+                    "ok2": ("A", 6, {"request_id": "ok2"}),
+                },
+            )
+            assert sizes == [1, 10], "the queued requests did not share one transaction"
+            codes = {n: o.code for n, o in outcomes.items() if isinstance(o, CardSeqError)}
+            assert codes == {
+                "exhausted": 702,
+                "unknown label": 3017,
+                "not NOT_ISSUED": 3018,
+                "disabled": 703,
+                "r0 misused": 701,
+            }
+            blocks = {n: (o.start, o.count) for n, o in outcomes.items() if isinstance(o, Block)}
+            assert blocks == {
+                "lead": (4, 1),
+                "ok1": (5, 3),
+                "dup": (8, 2),
+                "dup again": (8, 2),
+                "r0 replayed": (earlier.start, earlier.count),
+                "ok2": (10, 6),
+            }
+            rows = [(e.start, e.count, e.request_id) for e in await store.ledger("A")]
+            assert rows == [
+                (0, 4, "r0"),
+                (4, 1, None),
+                (5, 3, None),
+                (8, 2, "dup"),
+                (10, 6, "ok2"),
+            ]
+            assert await store.ledger("OFF") == []
+            assert (await store.reserve("A", 1)).start == 16  # the refused left nothing
+
+    asyncio.run(main())
+
+
+def test_many_tasks_share_commits(shared_url):
+    """64 tasks reserving at once on one event loop: far fewer commits than
+    reservations, and the ledger tiles the series."""
+
+    async def main() -> None:
+        async with await AsyncStore.open(shared_url) as store:
+            await store.create_series(CardSeries("G", prefix="3", length=12))
+            sizes = hold_first_batch(store)
+
+            async def work() -> list[tuple[int, int]]:
+                return [((b := await store.reserve("G", 7)).start, b.count) for _ in range(10)]
+
+            results = await asyncio.gather(*(work() for _ in range(64)))
+            blocks = [block for result in results for block in result]
+            assert sum(sizes) == len(blocks) == 640
+            assert len(sizes) < 640 / 4, f"{len(sizes)} commits for 640"
+            assert_disjoint_and_ledgered(store.sync, "G", blocks)
+
+    asyncio.run(main())
+
+
+def test_a_failed_async_batch_fails_each_of_its_callers_and_the_next_one_runs():
+    batches: list[list[int]] = []
+
+    async def commit(requests):
+        batches.append(list(requests))
+        await asyncio.sleep(0.05)
+        if len(batches) == 2:
+            raise StoreError("the batch failed")
+        return [Outcome(2 * r) for r in requests]
+
+    async def main() -> None:
+        group = AsyncGroupCommit(commit)
+
+        async def run(request: int):
+            try:
+                return await group.submit(request)
+            except StoreError as error:
+                return error.code
+
+        first = asyncio.create_task(run(1))
+        await asyncio.sleep(0.01)  # the first batch runs
+        rest = [asyncio.create_task(run(r)) for r in (2, 3, 4)]
+        assert [await first, *[await t for t in rest]] == [2, 500, 500, 500]
+        assert batches == [[1], [2, 3, 4]]
+        assert await group.submit(5) == 10
+
+    asyncio.run(main())
+
+
+def test_a_cancelled_caller_leaves_the_line_moving():
+    async def commit(requests):
+        await asyncio.sleep(0.05)
+        return [Outcome(2 * r) for r in requests]
+
+    async def main() -> None:
+        group = AsyncGroupCommit(commit)
+        first = asyncio.create_task(group.submit(1))
+        await asyncio.sleep(0.01)
+        second = asyncio.create_task(group.submit(2))
+        await asyncio.sleep(0.01)
+        second.cancel()
+        assert await first == 2
+        assert await asyncio.wait_for(group.submit(3), 5) == 6
+
+    asyncio.run(main())
+
+
+def test_a_card_s_life_awaited(shared_url):
+    """The async service runs the sync service's operations: generate, issue, suspend,
+    the card and its log, and the domain errors, all awaited."""
+
+    async def main() -> None:
+        async with await AsyncStore.open(shared_url) as store:
+            service = AsyncCardService(store, max_count=100)
+            await service.create_series(CardSeries("C", prefix="6", length=12, method="LUHN"))
+            number = (await service.generate("C", 3)).numbers[0]
+            assert (await service.card(number)).status == "NOT_ISSUED"
+            assert (await service.issue(number, "cust")).status == "ACTIVE"
+            assert (await service.suspend(number)).status == "SUSPENDED"
+            log = (await service.status_log(number)).items
+            assert [(c.from_status, c.to_status) for c in log] == [
+                ("NOT_ISSUED", "ACTIVE"),
+                ("ACTIVE", "SUSPENDED"),
+            ]
+            with pytest.raises(cardseq.CountTooLarge):
+                await service.generate("C", 101)
+            assert (await service.delete(number)).status == "DELETED"
+            with pytest.raises(cardseq.TransitionNotAllowed):
+                await service.issue(number, "cust")
+            big = await AsyncCardService(store).generate("C", 5000)  # formatted off the loop
+            assert len(big.numbers) == 5000 and service.sync.store is store.sync
+
+    asyncio.run(main())
+
+
+def test_async_allocator_hands_out_the_ledger(url):
+    """Single numbers, in order, from segments; closing releases what was not handed
+    out, the prefetched segment included."""
+
+    async def main() -> None:
+        async with await AsyncStore.open(url) as store:
+            await store.create_series(CardSeries("ONE", prefix="7", length=8))
+            async with AsyncSegmentAllocator(store, "ONE", step=10) as numbers:
+                taken = [await numbers.next() for _ in range(13)]
+            assert taken == [f"7{i:07d}" for i in range(13)]
+            rows = [(e.kind, e.start, e.count) for e in await store.ledger("ONE")]
+            assert rows == [
+                ("reserved", 0, 10),
+                ("reserved", 10, 10),
+                ("released", 13, 7),
+            ]
+            with pytest.raises(cardseq.InvalidArgument):
+                await numbers.next()
+
+    asyncio.run(main())
+
+
+def test_async_allocator_refills_before_a_segment_runs_out(shared_url):
+    """A caller slower than a refill never waits for one: each segment after the first
+    is ready when the one before runs out (its reservation started at the low-water
+    mark). One that drains faster waits, and still gets every number once."""
+
+    async def main() -> None:
+        async with await AsyncStore.open(shared_url) as store:
+            await store.create_series(CardSeries("S", prefix="8", length=10))
+            numbers = AsyncSegmentAllocator(store, "S", step=40)
+            ready: list[bool] = []
+            refill = numbers._refill
+
+            async def watched() -> None:
+                pending = numbers._pending
+                ready.append(pending is not None and pending.done())
+                await refill()
+
+            numbers._refill = watched
+            slow = []
+            for _ in range(200):
+                slow.append(await numbers.next())
+                await asyncio.sleep(0.002)  # 80 ms a segment: a refill takes less
+            assert ready == [False, True, True, True, True], ready
+
+            async def drain() -> list[str]:
+                return [await numbers.next() for _ in range(300)]
+
+            fast = [n for part in await asyncio.gather(drain(), drain()) for n in part]
+            await numbers.aclose()
+            handed = slow + fast
+            assert len(set(handed)) == len(handed) == 800
+            series = await store.get_series("S")
+            indexes = sorted(series.parse(n) for n in handed)
+            assert indexes == list(range(800))
+            check_ledger(store.sync, "S")
+
+    asyncio.run(main())
+
+
+def test_no_database_call_runs_on_the_event_loop_s_thread(shared_url):
+    """Every transaction of the async API runs off the loop's thread (SQLite: on the
+    writer or a reader thread) or on async connections (PostgreSQL: the sync store's
+    connections are never used after opening)."""
+
+    async def main() -> None:
+        async with await AsyncStore.open(shared_url) as store:
+            loop_thread = threading.current_thread()
+            used: list[tuple[str, threading.Thread]] = []
+            for name in ("_transaction", "_reading"):
+                real = getattr(store.sync, name)
+
+                def spy(real=real, name=name):
+                    used.append((name, threading.current_thread()))
+                    return real()
+
+                setattr(store.sync, name, spy)
+            service = AsyncCardService(store)
+            await service.create_series(CardSeries("L", prefix="5", length=12, method="LUHN"))
+            numbers = (await service.generate("L", 3000)).numbers
+            block = await store.reserve("L", 10, request_id="x")
+            await store.release("L", block.start + 5, 5)
+            await service.issue(numbers[0], "c")
+            assert (await service.card(numbers[0])).status == "ACTIVE"
+            assert len(await store.lookup_many(numbers[:100])) == 100
+            await store.set_enabled("L", False)
+            assert await store.schema_version() == SCHEMA_VERSION
+            if shared_url.startswith("sqlite"):
+                assert used and all(thread is not loop_thread for _, thread in used), used
+            else:
+                assert used == [], "the sync store's connections were used"
+
+    asyncio.run(main())

@@ -180,3 +180,24 @@ def test_block_too_big_for_memory_is_a_coded_error(output):
     with pytest.raises(cardseq.CountTooLarge) as info:
         getattr(block, output)()
     assert info.value.code == 3026 and "memory" in info.value.message
+
+
+def test_check_fits_refuses_what_memory_cannot_hold_and_skips_the_check_when_small(
+    monkeypatch,
+) -> None:
+    """A list far beyond the machine's memory is 3026 before anything is reserved; a
+    small one is let through without reading the system's figures (a server checks
+    every request)."""
+    import cardseq.block
+    from cardseq.block import check_fits
+
+    series = CardSeries("BIG", prefix="9", length=150)
+    with pytest.raises(cardseq.CountTooLarge) as info:
+        check_fits(series, 10**12)
+    assert info.value.code == 3026 and "MiB of memory" in info.value.message
+
+    def unread() -> int:
+        raise AssertionError("memory_available read for a small list")
+
+    monkeypatch.setattr(cardseq.block, "memory_available", unread)
+    check_fits(series, 1000)

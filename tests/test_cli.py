@@ -407,7 +407,10 @@ def test_generate_to_a_file_with_a_summary_on_stderr(cli, tmp_path):
         "GOLD00000002",
         "GOLD00000003",
     ]
-    assert result.stderr.strip() == f"wrote 4 numbers of series GOLD to {out}"
+    reserved, wrote = result.stderr.splitlines()
+    assert reserved.startswith("reserved 4 numbers of series GOLD (id 1), indexes 0..3, first")
+    assert reserved.endswith(" (generated)")  # no --request-id: one was made and shown
+    assert wrote == f"wrote 4 numbers of series GOLD to {out}"
 
 
 def test_generate_to_a_missing_directory_reserves_nothing(cli, tmp_path):
@@ -542,7 +545,7 @@ def test_generate_usage_errors_exit_2(cli):
     assert "reserved: 0" in ok(cli("series", "show", "GOLD")).splitlines()
 
 
-def test_generate_broken_pipe_exits_quietly(cli, monkeypatch):
+def test_generate_broken_pipe_says_what_was_reserved(cli, monkeypatch):
     create(cli, "GOLD")
 
     class ClosedPipe:
@@ -553,9 +556,12 @@ def test_generate_broken_pipe_exits_quietly(cli, monkeypatch):
             pass
 
     monkeypatch.setattr("cardseq.cli._binary_stdout", ClosedPipe)
-    result = cli("generate", "GOLD", "--count", "10")
+    result = cli("generate", "GOLD", "--count", "10", "--request-id", "r1")
     assert result.exit_code == 1
-    assert result.stderr == ""
+    assert "error 711: --out '-' could not be written: Broken pipe" in result.stderr
+    assert "stdout got part of them" in result.stderr
+    assert "write them again with: cardseq export GOLD --request-id r1" in result.stderr
+    assert "Traceback" not in result.stderr
     assert not isinstance(result.exception, BrokenPipeError)
 
 
@@ -705,7 +711,7 @@ def test_python_m_cardseq_pipes_generate_into_a_file(tmp_path):
             stderr=subprocess.PIPE,
             check=True,
         )
-    assert done.stderr == b""
+    assert done.stderr.startswith(b"reserved 100000 numbers of series V (id 1), indexes 0..99999")
     numbers = out.read_text().splitlines()
     series = CardSeries("V", prefix="4", length=16, method="LUHN")
     assert numbers == [series.format(i) for i in range(100000)]

@@ -12,7 +12,7 @@ import pytest
 from cardseq import CardSeries
 from cardseq.store import open_store
 
-from .stores import check_ledger
+from .stores import check_ledger, open_api
 from .workers import reserve_many
 
 
@@ -32,8 +32,8 @@ def assert_disjoint_and_ledgered(store, series, blocks):
     assert len(numbers) == len(set(numbers)) == sum(c for _, c in ranges)
 
 
-def test_sixteen_threads(url):
-    with open_store(url, keys={"t": bytes(range(32))}) as store:
+def test_sixteen_threads(url, api):
+    with open_api(api, url, keys={"t": bytes(range(32))}) as store:
         store.create_series(
             CardSeries("T", prefix="5", length=14, method="RANDOM_LUHN", key_id="t")
         )
@@ -56,12 +56,12 @@ def test_sixteen_threads(url):
         assert_disjoint_and_ledgered(store, "T", blocks)
 
 
-def test_eight_processes(url):
+def test_eight_processes(url, api):
     with open_store(url) as store:
         store.create_series(CardSeries("P", prefix="6", length=14, method="LUHN"))
     context = multiprocessing.get_context("spawn")
     with context.Pool(8) as pool:
-        results = pool.starmap(reserve_many, [(url, "P", 30, seed) for seed in range(8)])
+        results = pool.starmap(reserve_many, [(url, "P", 30, seed, api) for seed in range(8)])
     blocks = [b for result in results for b in result]
     assert len(blocks) == 8 * 30
     with open_store(url) as store:

@@ -19,25 +19,25 @@ import cardseq
 from cardseq import CardSeries
 from cardseq.store import open_store
 
-from .stores import check_ledger
+from .stores import check_ledger, open_api
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def start_worker(url: str, series: str) -> subprocess.Popen:
+def start_worker(url: str, series: str, api: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.workers", url, series],
+        [sys.executable, "-m", "tests.workers", url, series, api],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
     )
 
 
-def test_sigkill_mid_reservations(shared_url):
+def test_sigkill_mid_reservations(shared_url, api):
     url = shared_url
     with open_store(url) as store:
         store.create_series(CardSeries("K", prefix="7", length=12, method="LUHN"))
-    victim, survivor = start_worker(url, "K"), start_worker(url, "K")
+    victim, survivor = start_worker(url, "K", api), start_worker(url, "K", api)
     handed_out = []
     try:
         for _ in range(60):  # let both get well into their loops
@@ -59,9 +59,9 @@ def test_sigkill_mid_reservations(shared_url):
         assert after.start == max(s + c for s, c in reserved)
 
 
-def test_postgres_crash_and_restart_under_load(postgres_cluster):
-    url = postgres_cluster.create_database("crash_under_load")
-    store = open_store(url, timeout=2.0)
+def test_postgres_crash_and_restart_under_load(postgres_cluster, api):
+    url = postgres_cluster.create_database(f"crash_under_load_{api}")
+    store = open_api(api, url, timeout=2.0)
     store.create_series(CardSeries("C", prefix="8", length=12))
     blocks: list[tuple[float, int, int]] = []
     errors: list[Exception] = []
@@ -108,15 +108,15 @@ def test_postgres_crash_and_restart_under_load(postgres_cluster):
     store.close()
 
 
-def test_postgres_crash_loses_no_reservation_when_synchronous_commit_is_off(postgres_cluster):
+def test_postgres_crash_loses_no_reservation_when_synchronous_commit_is_off(postgres_cluster, api):
     """The database says ``synchronous_commit = off`` (so a commit may return before it
     is on disk): the store commits its reservations synchronously all the same."""
-    url = postgres_cluster.create_database("sync_commit_off")
+    url = postgres_cluster.create_database(f"sync_commit_off_{api}")
     with psycopg.connect(postgres_cluster.url, autocommit=True) as conn:
-        conn.execute("ALTER DATABASE sync_commit_off SET synchronous_commit = off")
+        conn.execute(f"ALTER DATABASE sync_commit_off_{api} SET synchronous_commit = off")
     with open_store(url) as store:
         store.create_series(CardSeries("S", prefix="6", length=14))
-    workers = [start_worker(url, "S") for _ in range(3)]
+    workers = [start_worker(url, "S", api) for _ in range(3)]
     outputs: list[list[str]] = [[] for _ in workers]
     readers = [
         threading.Thread(target=out.extend, args=(w.stdout,), daemon=True)
@@ -152,10 +152,10 @@ def test_postgres_crash_loses_no_reservation_when_synchronous_commit_is_off(post
 _FILL_DISK = textwrap.dedent("""
     import os, resource, signal, sys
     from cardseq import CardSeqError
-    from cardseq.store import open_store
+    from tests.stores import open_api
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
-    path = sys.argv[1]
-    store = open_store("sqlite:///" + path)
+    path, api = sys.argv[1:3]
+    store = open_api(api, "sqlite:///" + path)
     store.reserve("F", 1)  # connection open, WAL in use
     limit = os.path.getsize(path + "-wal") + 40_000
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
@@ -168,12 +168,12 @@ _FILL_DISK = textwrap.dedent("""
 """)
 
 
-def test_sqlite_write_failure_leaves_a_consistent_database(tmp_path):
+def test_sqlite_write_failure_leaves_a_consistent_database(tmp_path, api):
     path = tmp_path / "cards.db"
     with open_store(f"sqlite:///{path}") as store:
         store.create_series(CardSeries("F", prefix="3", length=10))
     out = subprocess.run(
-        [sys.executable, "-c", _FILL_DISK, str(path)],
+        [sys.executable, "-c", _FILL_DISK, str(path), api],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -24,15 +25,37 @@ import jsonschema_rs
 import pytest
 import schemathesis
 from hypothesis import HealthCheck
+from schemathesis.python import asgi
 
 from cardseq.server import create_app
 from cardseq.server.auth import add_user
 from cardseq.server.openapi import build_openapi
+from cardseq.server.wire import COMBINATION_CODES, STATE_CODES, VALID_REQUEST_CODES
 
 ROOT = Path(__file__).resolve().parent.parent
 USER = ("alice", "correct horse battery staple")
 MAX_COUNT = 2000
+
+
+@schemathesis.check
+def valid_data_refused_only_for_state(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Schema-valid data reaches the route logic: if such a request is answered 400, the
+    reason is what the store holds or fields that do not fit together (a code in
+    ``VALID_REQUEST_CODES``), never the request's form.
+    Schemathesis' own ``positive_data_acceptance`` would count those state refusals too."""
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return None
+    if response.status_code != 400:
+        return None
+    codes = {problem["code"] for problem in response.json()["errors"]}
+    assert codes <= VALID_REQUEST_CODES, (
+        f"a schema-valid request was refused for its form: {response.text}"
+    )
+    return True
+
+
 CHECKS = [
+    "valid_data_refused_only_for_state",
     "not_a_server_error",
     "response_schema_conformance",
     "status_code_conformance",
@@ -111,8 +134,7 @@ def app(tmp_path_factory, users_file, server_log):
     app = new_app(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}", users_file)
     served = schemathesis.openapi.from_asgi("/openapi.json", app, config=CONFIG)
     assert served.raw_schema == DOCUMENT
-    yield app
-    app.state.service.store.close()
+    return app  # schemathesis runs its lifespan (the store opens) and ends it after each test
 
 
 def call(case: Any, app: Any, server_log: list[str]) -> None:
@@ -138,7 +160,7 @@ def test_links(users_file, server_log) -> None:
             self.app = new_app("memory://", users_file)
 
         def teardown(self) -> None:
-            self.app.state.service.store.close()  # one store per scenario: close each
+            asgi.shutdown_lifespans()  # one store per scenario: close each
 
         def get_call_kwargs(self, case):
             return {"app": self.app}
@@ -205,6 +227,35 @@ def test_document_refuses_an_empty_card_number(app, route) -> None:
     assert not _validator(schema).is_valid("")
 
 
+def test_a_form_refusal_of_valid_data_fails_the_check() -> None:
+    """Not vacuous: a server that refuses schema-valid data with a form code (3025, count
+    invalid) fails ``valid_data_refused_only_for_state``; a state code (702) passes it."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    def refusing(code: int) -> Starlette:
+        async def generate(request: Any) -> JSONResponse:
+            problem = {"code": code, "message": "refused"}
+            return JSONResponse({"data": [], "warnings": [], "errors": [problem]}, 400)
+
+        return Starlette(routes=[Route("/v2/card/generate", generate, methods=["POST"])])
+
+    operation = SCHEMA["/v2/card/generate"]["POST"]
+    checks = [valid_data_refused_only_for_state]
+
+    @hypothesis.given(case=operation.as_strategy())
+    @hypothesis.settings(SETTINGS, max_examples=1)
+    def with_code(case: Any, code: int) -> None:
+        assert case.meta.generation.mode.is_positive
+        case.call_and_validate(app=refusing(code), checks=checks)
+
+    with_code(code=702)
+    with pytest.raises(BaseExceptionGroup) as failed:
+        with_code(code=3025)
+    assert "refused for its form" in str(failed.value.exceptions[0])
+
+
 # ---- the fuzz guard -----------------------------------------------------------------
 
 GUARDED = """
@@ -214,6 +265,7 @@ import pytest
 import schemathesis
 from hypothesis import strategies as st
 
+from cardseq.aio import AsyncCardService
 from cardseq.server import create_app
 from tests.test_fuzz import CONFIG, DOCUMENT, SETTINGS, call
 
@@ -241,13 +293,12 @@ CRASH_RUNNING = schemathesis.openapi.from_dict(card_route("explodes"), config=NO
 
 @pytest.fixture(scope="module")
 def buggy_app():
-    app = create_app("memory://", users_file=None)
-
-    def bug(number):
+    async def bug(self, number):
         raise RuntimeError("a bug in a route")
 
-    app.state.service.card = bug
-    return app
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(AsyncCardService, "card", bug, raising=False)
+        yield create_app("memory://", users_file=None)
 
 
 @pytest.mark.fuzz
@@ -303,3 +354,11 @@ def test_fuzz_guard(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) 
     result.stdout.fnmatch_lines(["*_ test_route_bug[[]GET /v2/card[]] _*", "*ST101 Server error*"])
     summary = [line for line in result.outlines if "test_route_bug" in line]
     assert summary and not any("crashed" in line for line in summary), summary
+
+
+def test_the_http_docs_list_the_codes_a_valid_request_can_meet() -> None:
+    """docs/http.md names the same codes as the document (both from ``wire``)."""
+    text = " ".join((ROOT / "docs" / "http.md").read_text().split())
+    for codes in (STATE_CODES, COMBINATION_CODES):
+        listed = ", ".join(map(str, sorted(codes)))
+        assert re.search(rf": {listed}\)", text), listed

@@ -290,3 +290,25 @@ def test_an_interrupted_caller_leaves_the_line_moving():
     caller.join(10)
     assert later == [6], "the line stalled behind the interrupted caller"
     assert batches == [[1], [3]]
+
+
+def test_a_postgres_batch_is_one_statement_between_begin_and_commit(postgres_url, monkeypatch):
+    """A batch's reservations of one series (no request ids) advance the series and
+    write every ledger row in one statement: with BEGIN (and the synchronous commit
+    setting, sent together) and COMMIT, three round trips per batch."""
+    from cardseq.store import ops
+
+    with open_store(postgres_url) as store:
+        store.create_series(CardSeries("A", prefix="1", length=8))
+        store.reserve("A", 1)  # connected, label known
+        statements: list[str] = []
+        execute = ops.execute
+        monkeypatch.setattr(
+            ops, "execute", lambda cur, st: statements.append(st.sql) or execute(cur, st)
+        )
+        outcomes, opened = reserve_in_one_batch(
+            store, {f"r{i}": ("A", i + 1, {}) for i in range(5)}
+        )
+        assert len(opened) == 2 and len(statements) == 2, statements
+        assert blocks_of(outcomes)["r4"] == (12, 5)
+        assert check_ledger(store, "A")[-1] == (12, 5)

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 import cardseq
 from cardseq import CardSeries, CardService
+from cardseq.aio import AsyncStore
 from cardseq.cli import main
 from cardseq.server import create_app
 from cardseq.server.auth import add_user
@@ -205,9 +206,8 @@ def apps():
         return app, made[-1][1]
 
     yield make
-    for app, client in made:
-        client.close()
-        app.state.service.store.close()
+    for _, client in made:
+        client.close()  # ends the app's lifespan: its store closes
 
 
 def test_healthz_needs_no_credentials(apps, users_file):
@@ -218,17 +218,20 @@ def test_healthz_needs_no_credentials(apps, users_file):
 
 
 def test_healthz_is_503_when_the_store_fails(apps, monkeypatch, caplog):
-    app, client = apps("memory://", users_file=None)
-    store = app.state.service.store
+    _, client = apps("memory://", users_file=None)
 
-    def broken():
+    async def broken(self):
         raise cardseq.StoreUnreachable("cannot connect to the PostgreSQL server at db:5432/x")
 
-    monkeypatch.setattr(store, "schema_version", broken)
+    async def old(self):
+        return 1
+
+    # on the class: the store's methods are looked up there first
+    monkeypatch.setattr(AsyncStore, "schema_version", broken, raising=False)
     message = fails(client.get("/healthz"), 503, 500)
     assert "StoreUnreachable" in message
     assert "db:5432" not in message and "db:5432" in caplog.text  # only in the server's log
-    monkeypatch.setattr(store, "schema_version", lambda: 1)
+    monkeypatch.setattr(AsyncStore, "schema_version", old, raising=False)
     assert f"needs {SCHEMA_VERSION}" in fails(client.get("/healthz"), 503, 500)
 
 
@@ -246,7 +249,7 @@ def metric(client, name: str, auth=USER) -> float:
 
 def test_metrics_count_reservations_errors_and_latency(apps, users_file):
     app, client = apps("memory://", users_file=users_file)
-    series_id = app.state.service.create_series(gold())
+    series_id = client.run(app.state.service.create_series(gold()))
     answer = client.post("/v2/card/generate", json={"seriesId": series_id, "count": 5}, auth=USER)
     assert answer.status_code == 200
     client.post("/v2/card/generate", json={"seriesId": series_id, "count": 0}, auth=USER)
@@ -298,11 +301,9 @@ def served(monkeypatch):
 
     calls = []
     monkeypatch.setattr(
-        cardseq.server.run, "serve", lambda app, **settings: calls.append((app, settings))
+        cardseq.server.run, "serve", lambda factory, **settings: calls.append((factory, settings))
     )
-    yield calls
-    for app, _ in calls:
-        app.state.service.store.close()
+    return calls
 
 
 def test_serve_options_come_from_the_environment(served):
@@ -310,12 +311,31 @@ def test_serve_options_come_from_the_environment(served):
     env |= {"CARDSEQ_MAX_COUNT": "7", "CARDSEQ_FORWARDED_ALLOW_IPS": "10.0.0.1 10.0.0.2"}
     result = CliRunner().invoke(main, ["serve"], env=env)
     assert result.exit_code == 0, result.output
-    app, settings = served[0]
-    assert settings["port"] == 8123 and app.state.service.max_count == 7
+    factory, settings = served[0]
+    assert settings["port"] == 8123 and factory.max_count == 7
     assert settings["forwarded_allow_ips"] == ("10.0.0.1", "10.0.0.2")
+    assert settings["workers"] == factory.workers == 1 and settings["access_log"]
     result = CliRunner().invoke(main, ["serve", "--port", "9000", "--max-count", "8"], env=env)
-    app, settings = served[1]
-    assert settings["port"] == 9000 and app.state.service.max_count == 8  # the option wins
+    factory, settings = served[1]
+    assert settings["port"] == 9000 and factory.max_count == 8  # the option wins
+
+
+def test_workers_come_from_the_environment_and_need_a_shared_store(served, tmp_path):
+    env = {"CARDSEQ_NO_AUTH": "1", "CARDSEQ_WORKERS": "3"}
+    db = f"sqlite:///{tmp_path / 'w.db'}"
+    result = CliRunner().invoke(main, ["serve", "--db", db], env=env)
+    assert result.exit_code == 0, result.output
+    factory, settings = served[0]
+    assert settings["workers"] == factory.workers == 3
+    result = CliRunner().invoke(
+        main, ["serve", "--db", db], env=env | {"CARDSEQ_NO_ACCESS_LOG": "1"}
+    )
+    assert result.exit_code == 0 and served[1][1]["access_log"] is False
+    result = CliRunner().invoke(main, ["serve", "--db", "memory://"], env=env)
+    assert result.exit_code == 1 and "error 701: --workers 3 needs a store" in result.output
+    result = CliRunner().invoke(main, ["serve", "--db", db, "--workers", "0"], env=env)
+    assert result.exit_code == 1 and "--workers" in result.output
+    assert len(served) == 2
 
 
 def test_a_bad_environment_value_is_a_coded_error(served):

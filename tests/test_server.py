@@ -820,28 +820,32 @@ def test_slow_clients_cannot_starve_the_server(workdir: Path, cap: tuple[str, ..
         assert "Too many open files" not in log
 
 
-def test_faults_are_500_and_logged(tmp_path: Path, caplog) -> None:
+def test_faults_are_500_and_logged(tmp_path: Path, caplog, monkeypatch) -> None:
     """A store failure is a 500 with code 500; a bug is a 500 "internal error" with its
     traceback in the log. In process (a fault cannot be caused from outside)."""
+    from cardseq.aio import AsyncCardService
     from cardseq.errors import StoreError
     from cardseq.server import create_app
 
     app = create_app(f"sqlite:///{tmp_path / 'faults.db'}", users_file=None)
-    service = app.state.service
 
-    def store_down(*args, **kwargs):
+    async def store_down(self, *args, **kwargs):
         raise StoreError("store error: OperationalError: disk I/O error")
 
-    def bug(*args, **kwargs):
+    async def bug(self, *args, **kwargs):
         raise RuntimeError("a bug")
 
-    service.store.reserve = store_down
-    service.card = bug
+    # on the class: the service's methods are looked up there first
+    monkeypatch.setattr(AsyncCardService, "generate", store_down, raising=False)
+    monkeypatch.setattr(AsyncCardService, "card", bug, raising=False)
 
     async def requests() -> None:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://cardseq"
-        ) as http:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://cardseq"
+            ) as http,
+        ):
             series = await http.post(
                 "/v2/card/series",
                 json={"code": "F", "cardGenerationConfiguration": {"prefix": "F", "length": 9}},
@@ -858,10 +862,7 @@ def test_faults_are_500_and_logged(tmp_path: Path, caplog) -> None:
             answer = await http.get("/v2/card", params={"number": "F00000000"})
             assert fails(answer, 500, 500) == "internal error"
 
-    try:
-        asyncio.run(requests())
-    finally:
-        service.store.close()
+    asyncio.run(requests())
     assert any(r.exc_info and "a bug" in str(r.exc_info[1]) for r in caplog.records)
 
 

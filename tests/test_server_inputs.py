@@ -1,5 +1,7 @@
 """The HTTP server's input edges and paged listings, in process: the app from
-``create_app`` over a memory store, through httpx's ASGI transport (no socket)."""
+``create_app`` over a SQLite file, through httpx's ASGI transport (no socket), its
+lifespan run as a server runs it; tests set rows up through a store of their own on
+the same file."""
 
 from __future__ import annotations
 
@@ -12,16 +14,26 @@ import pytest
 from cardseq import CardSeries
 from cardseq.allocator import SegmentAllocator
 from cardseq.server import create_app
+from cardseq.service import CardService
+from cardseq.store import open_store
 
 from .test_server import fails
 
 
 class Client:
-    """A synchronous face on httpx's ASGI transport, on an event loop of its own."""
+    """A synchronous face on httpx's ASGI transport, on an event loop of its own, with
+    the app started (its lifespan entered) on that loop until ``close``."""
 
     def __init__(self, app: Any) -> None:
+        self.app = app
         self.loop = asyncio.new_event_loop()
+        self.lifespan = app.router.lifespan_context(app)
+        self.loop.run_until_complete(self.lifespan.__aenter__())
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+
+    def run(self, awaitable: Any) -> Any:
+        """Await ``awaitable`` on the client's loop (the app's service lives there)."""
+        return self.loop.run_until_complete(awaitable)
 
     def get(self, path: str, **options: Any) -> httpx.Response:
         return self.loop.run_until_complete(self.http.get(path, **options))
@@ -32,16 +44,23 @@ class Client:
     def put(self, path: str, **options: Any) -> httpx.Response:
         return self.loop.run_until_complete(self.http.put(path, **options))
 
+    def delete(self, path: str, **options: Any) -> httpx.Response:
+        return self.loop.run_until_complete(self.http.delete(path, **options))
+
     def close(self) -> None:
         self.loop.run_until_complete(self.http.aclose())
+        self.loop.run_until_complete(self.lifespan.__aexit__(None, None, None))
         self.loop.close()
 
 
 @pytest.fixture
-def app():
-    app = create_app("memory://", users_file=None)
-    yield app
-    app.state.service.store.close()
+def url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'inputs.db'}"
+
+
+@pytest.fixture
+def app(url):
+    return create_app(url, users_file=None)
 
 
 @pytest.fixture
@@ -52,8 +71,17 @@ def client(app):
 
 
 @pytest.fixture
-def series_id(app) -> int:
-    return app.state.service.create_series(CardSeries("GOLD", prefix="GOLD", length=12))
+def store(url, client):
+    """The app's store file, opened beside the app (as another process would)."""
+    opened = open_store(url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def series_id(client) -> int:
+    series = CardSeries("GOLD", prefix="GOLD", length=12)
+    return client.run(client.app.state.service.create_series(series))
 
 
 # ---- integers: JSON ints only, ASCII digits only ------------------------------------
@@ -137,8 +165,7 @@ def read_pages(client, path: str, params: dict, limit: int) -> tuple[list, list[
     return rows, sizes
 
 
-def test_generation_log_pages(app, client, series_id) -> None:
-    store = app.state.service.store
+def test_generation_log_pages(store, client, series_id) -> None:
     blocks = [store.reserve(series_id, 1 + i % 3) for i in range(250)]
     rows, sizes = read_pages(client, "/v2/card/generation/logs", {"seriesId": series_id}, 100)
     assert sizes == [100, 100, 50]
@@ -153,8 +180,8 @@ def test_out_of_range_pages_are_701(client, series_id, params) -> None:
     fails(answer, 400, 701)
 
 
-def test_status_log_pages(app, client, series_id) -> None:
-    service = app.state.service
+def test_status_log_pages(store, client, series_id) -> None:
+    service = CardService(store)
     number = service.generate(series_id, 1).numbers[0]
     service.issue(number, "c1")
     for _ in range(12):
@@ -169,9 +196,9 @@ def test_status_log_pages(app, client, series_id) -> None:
 # ---- GET /v2/card: released is not "not generated yet" ------------------------------
 
 
-def test_a_released_number_is_3010_saying_so(app, client, series_id) -> None:
+def test_a_released_number_is_3010_saying_so(store, client, series_id) -> None:
     """An allocator hands out index 0 and releases 1..9 on close."""
-    with SegmentAllocator(app.state.service.store, series_id, step=10) as allocator:
+    with SegmentAllocator(store, series_id, step=10) as allocator:
         number = allocator.next()
     assert client.get("/v2/card", params={"number": number}).json()["index"] == 0
     released = fails(client.get("/v2/card", params={"number": "GOLD00000005"}), 404, 3010)
@@ -230,3 +257,18 @@ def test_document_takes_its_constants_from_the_code() -> None:
     assert "408" not in get_card and "503" in get_card
     open_document = build_openapi(auth=False)
     assert "503" not in open_document["paths"]["/v2/card"]["get"]["responses"]
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/v2/card", "GET, HEAD, PUT"),  # a route per method: the answer names both
+        ("/v2/card/generate", "POST"),
+        ("/v2/card/series/1", "GET, HEAD"),
+    ],
+)
+def test_a_method_not_allowed_names_every_method_of_the_path(client, path, allowed) -> None:
+    response = client.delete(path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allowed
+    assert response.json()["errors"] == [{"code": 405, "message": "Method Not Allowed"}]

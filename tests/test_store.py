@@ -11,10 +11,19 @@ import cardseq
 from cardseq import CardSeries
 from cardseq.allocator import SegmentAllocator
 from cardseq.keys import keyring
-from cardseq.store import SQLiteStore, open_store
+from cardseq.store import SQLiteStore, open_store, ops
 from cardseq.store.base import DuplicateRequest
 
-from .stores import check_ledger
+from .stores import BACKENDS, check_ledger, open_api, store_url
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, api, tmp_path):
+    """A new, empty store on each backend, through each API (the contract is the same
+    awaited)."""
+    opened = open_api(api, store_url(request.param, tmp_path, request))
+    yield opened
+    opened.close()
 
 
 def gold(**kw):
@@ -166,20 +175,23 @@ def test_request_id_is_idempotent(store):
         store.reserve("GOLD", 1, request_id="")
 
 
-def test_a_request_id_another_caller_took_replays_its_block(store, monkeypatch):
+def test_a_request_id_another_caller_took_replays_its_block(sync_store, monkeypatch):
     """Two callers with one request id, both finding none when they look: the second
     meets the ledger's unique index, a typed ``DuplicateRequest``, and gets the first
     caller's block instead of another (or a 500)."""
+    store = sync_store  # (it reaches inside the sync store)
     store.create_series(gold())
     first = store.reserve("GOLD", 4, request_id="race")
     sid = store.series_id("GOLD")
     with pytest.raises(DuplicateRequest), store._transaction() as cur:
-        store._advance(cur, sid, 4, "NOT_ISSUED", "race")
+        store._play(cur, store._advance(sid, 4, "NOT_ISSUED", "race"))
     real, looked = store._prior, []
 
-    def too_early(cur, request_id):  # the first look ran before the winner committed
+    def too_early(request_id):  # the first look ran before the winner committed
         looked.append(request_id)
-        return None if len(looked) == 1 else real(cur, request_id)
+        if len(looked) == 1:
+            return None
+        return (yield from real(request_id))
 
     monkeypatch.setattr(store, "_prior", too_early)
     again = store.reserve("GOLD", 4, request_id="race")
@@ -187,7 +199,8 @@ def test_a_request_id_another_caller_took_replays_its_block(store, monkeypatch):
     assert store.info("GOLD").next_index == 4 and len(store.ledger("GOLD")) == 1
 
 
-def test_other_unique_violations_are_store_errors(store):
+def test_other_unique_violations_are_store_errors(sync_store):
+    store = sync_store  # (it reaches inside the sync store)
     with pytest.raises(cardseq.StoreError) as info, store._transaction() as cur:
         store._run(
             cur,
@@ -298,9 +311,10 @@ def test_lookup_many_answers_as_lookup_does(store):
     assert store.lookup_many([]) == []
 
 
-def test_lookup_many_reads_each_ledger_once(store, monkeypatch):
+def test_lookup_many_reads_each_ledger_once(sync_store, monkeypatch):
     """However many numbers: one listing of the series, one ledger read per series that
     has some of them, none for the others."""
+    store = sync_store  # (it reaches inside the sync store)
     store.create_series(gold())
     store.create_series(CardSeries("L", prefix="4", length=12, method="LUHN"))
     store.create_series(CardSeries("S", prefix="5", length=12))
@@ -309,11 +323,11 @@ def test_lookup_many_reads_each_ledger_once(store, monkeypatch):
         store.reserve("GOLD", 5)
     numbers = store.get_series("L").block(0, 200).to_list() + [f"GOLD{i:08d}" for i in range(200)]
     statements = []
-    run = type(store)._run
+    execute = ops.execute
     monkeypatch.setattr(
-        store,
-        "_run",
-        lambda cur, text, args=(): statements.append(text) or run(store, cur, text, args),
+        ops,
+        "execute",
+        lambda cur, statement: statements.append(statement.sql) or execute(cur, statement),
     )
     found = store.lookup_many(numbers)
     assert [f.index for f in found] == list(range(200)) * 2
@@ -336,7 +350,8 @@ def test_lookup_many_lenient(store):
     ]
 
 
-def test_allocator_hands_out_the_ledger(store):
+def test_allocator_hands_out_the_ledger(sync_store):
+    store = sync_store  # (it reaches inside the sync store)
     store.create_series(gold(length=8))  # 10,000 numbers
     with SegmentAllocator(store, "GOLD", step=64) as allocator:
         numbers = [allocator.next() for _ in range(1000)]
@@ -591,6 +606,7 @@ def test_allocator_step_too_big_for_memory_is_refused_at_construction():
     assert info.value.code == 3026 and info.value.field == "step"
     assert store.ledger("BIG") == []
     assert store.reserve("BIG", 1).start == 0
+    store.close()
 
 
 def test_allocator_segment_that_fails_to_format_is_recorded_unused(monkeypatch):
@@ -617,3 +633,4 @@ def test_allocator_segment_that_fails_to_format_is_recorded_unused(monkeypatch):
         ("released", 11, 9),
     ]
     check_ledger(store, "A")
+    store.close()

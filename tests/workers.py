@@ -5,26 +5,29 @@ from __future__ import annotations
 import random
 import sys
 
-from cardseq.store import open_store
+from tests.stores import open_api
 
 
-def reserve_many(url: str, series: str, rounds: int, seed: int) -> list[tuple[int, int]]:
-    """Reserve ``rounds`` blocks of random sizes; return their (start, count)."""
+def reserve_many(
+    url: str, series: str, rounds: int, seed: int, api: str = "sync"
+) -> list[tuple[int, int]]:
+    """Reserve ``rounds`` blocks of random sizes through ``api``; return their (start,
+    count)."""
     rng = random.Random(seed)
-    with open_store(url) as store:
+    with open_api(api, url) as store:
         return [
             (b.start, b.count)
             for b in (store.reserve(series, rng.randint(1, 40)) for _ in range(rounds))
         ]
 
 
-def reserve_forever(url: str, series: str) -> None:
-    """Print each reserved block as ``start count`` until killed (or until an error,
-    which is printed as ``error CODE MESSAGE``)."""
+def reserve_forever(url: str, series: str, api: str = "sync") -> None:
+    """Print each block reserved through ``api`` as ``start count`` until killed (or
+    until an error, which is printed as ``error CODE MESSAGE``)."""
     from cardseq import CardSeqError
 
     rng = random.Random()
-    store = open_store(url)
+    store = open_api(api, url)
     try:
         while True:
             block = store.reserve(series, rng.randint(1, 40))
@@ -34,4 +37,4 @@ def reserve_forever(url: str, series: str) -> None:
 
 
 if __name__ == "__main__":
-    reserve_forever(sys.argv[1], sys.argv[2])
+    reserve_forever(*sys.argv[1:4])

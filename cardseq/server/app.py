@@ -1,10 +1,12 @@
 """The HTTP server: the reference API's routes over ``CardService``, as a Starlette app.
 
 Each request passes one guard first (authentication, then the rate limit); each route
-reads and checks its input, calls the service in a worker thread (stores block on
-their database) and answers its records in the reference's JSON (``wire``). Every answer
-other than 200 has the error envelope ``{"data": [], "warnings": [...], "errors":
-[{"code", "message"}]}``; see docs/http.md.
+reads and checks its input, awaits the async service (``cardseq.aio``: the event loop
+never waits on the database, and no thread is started per request) and answers its
+records in the reference's JSON (``wire``). The app opens the service when its server
+starts it (the ASGI lifespan) and closes it at shutdown. Every answer other than 200 has
+the error envelope ``{"data": [], "warnings": [...], "errors": [{"code", "message"}]}``;
+see docs/http.md.
 """
 
 from __future__ import annotations
@@ -14,24 +16,24 @@ import base64
 import binascii
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from functools import partial
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..aio import AsyncCardService, AsyncStore
 from ..errors import CardSeqError, InvalidSeries, SchemaMismatch
 from ..integers import parse_int
 from ..keys import KeySource
-from ..service import CardService
-from ..store import open_store
 from ..store.base import SCHEMA_VERSION
 from . import models, wire
 from .auth import REALM, Authenticator
@@ -100,6 +102,8 @@ class Guard:
         auth: Authenticator | None,
         limiter: RateLimiter,
         public: frozenset[str] = PUBLIC,
+        check_rate: float = CHECK_RATE,
+        check_burst: int = CHECK_BURST,
     ) -> None:
         self.app = app
         self.auth = auth
@@ -107,8 +111,10 @@ class Guard:
         self.public = public
         # Checks that need a scrypt (16 MiB, ~50 ms each) are limited per address, and
         # few run at once, so that guessing passwords cannot exhaust memory or threads.
-        self.checks = RateLimiter(min(limiter.rate, CHECK_RATE), min(limiter.burst, CHECK_BURST))
-        self.check_slots = asyncio.Semaphore(CHECK_SLOTS)
+        self.checks = RateLimiter(min(limiter.rate, check_rate), min(limiter.burst, check_burst))
+        # A pool of CHECK_SLOTS threads, made on the first uncached check: a scrypt is
+        # CPU work that must not run on the event loop; a cached check never gets here.
+        self._check_pool: ThreadPoolExecutor | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -158,8 +164,12 @@ class Guard:
             refusal = self._limited(address, self.checks)
             if refusal is not None:
                 return refusal
-            async with self.check_slots:
-                verified = await run_in_threadpool(self.auth.verify, name, password)
+            if self._check_pool is None:
+                self._check_pool = ThreadPoolExecutor(CHECK_SLOTS, thread_name_prefix="scrypt")
+            loop = asyncio.get_running_loop()
+            verified = await loop.run_in_executor(
+                self._check_pool, self.auth.verify, name, password
+            )
             if not verified:
                 return self._unauthorized("the user name or password is wrong")
         scope.setdefault("state", {})["user"] = name
@@ -222,6 +232,15 @@ async def read_json(request: Request, max_body: int, timeout: float) -> Any:
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+def _allowed(routes: Sequence[Route], scope: Scope) -> list[str]:
+    """Every method some route serves at this path (a path may have a route per method)."""
+    methods = set[str]()
+    for route in routes:
+        if route.matches(scope)[0] is not Match.NONE:
+            methods |= route.methods or set()
+    return sorted(methods)
+
+
 def answers(*, not_found: tuple[int, ...] = ()) -> Callable[[Handler], Handler]:
     """Turn the errors a route raises into their answers (``ApiError``, domain errors)."""
 
@@ -246,6 +265,22 @@ def answers(*, not_found: tuple[int, ...] = ()) -> Callable[[Handler], Handler]:
 # ---- the app ------------------------------------------------------------------------
 
 
+class _Opened:
+    """The async store and service of a started app (None before its lifespan ran)."""
+
+    store: AsyncStore | None = None
+    service: AsyncCardService | None = None
+
+    def get(self) -> AsyncCardService:
+        if self.service is None:
+            raise ApiError(
+                503,
+                503,
+                "the server has not started: its ASGI server must run the app's lifespan",
+            )
+        return self.service
+
+
 def create_app(
     store_url: str,
     *,
@@ -258,6 +293,7 @@ def create_app(
     migrate: bool = True,
     metrics_public: bool = False,
     keys: KeySource = None,
+    workers: int = 1,
 ) -> Starlette:
     """The server for the store at ``store_url``.
 
@@ -268,11 +304,19 @@ def create_app(
     False opens the store without DDL (see ``open_store``); ``metrics_public`` lets
     anyone read ``/metrics``, which otherwise needs the API's credentials. ``keys`` is
     the source of the RANDOM series' keys (``cardseq.keys``; the environment too).
+    ``workers`` is the number of processes serving the same port with this app: each
+    limits with its share of ``rate`` and ``burst``, so that together they never let
+    a client past the limits given.
+
+    The store is opened (``AsyncStore.open``) when the ASGI server starts the app's
+    lifespan, and closed when it ends; ``app.state.service`` (``AsyncCardService``) and
+    ``app.state.store`` are there in between.
     """
+    if workers < 1:
+        raise ValueError(f"workers {workers!r} must be at least 1")
     auth = Authenticator(users_file) if users_file is not None else None
-    limiter = RateLimiter(rate, burst)
-    store = open_store(store_url, migrate=migrate, keys=keys)
-    service = CardService(store, max_count=max_count)
+    limiter = RateLimiter(rate / workers, math.ceil(burst / workers))
+    opened = _Opened()
     metrics = Metrics()
     schema = wire.dumps(
         build_openapi(
@@ -290,11 +334,8 @@ def create_app(
     async def create_series(request: Request) -> Response:
         """POST /v2/card/series: register a series; answer its new id."""
         asked, warnings = models.read_body(models.SeriesRequest, await body(request))
-        series_id = await run_in_threadpool(
-            service.create_series,
-            asked.series(),
-            enabled=asked.cardGenerationEnabled,
-            details=asked.details(),
+        series_id = await opened.get().create_series(
+            asked.series(), enabled=asked.cardGenerationEnabled, details=asked.details()
         )
         return wire.entity(series_id, warnings)
 
@@ -302,7 +343,7 @@ def create_app(
     async def get_series(request: Request) -> Response:
         """GET /v2/card/series/{id}: the series as created, with its configuration."""
         path = models.read_params(models.SeriesPath, request.path_params, status=404)
-        details = await run_in_threadpool(service.series_details, path.id)
+        details = await opened.get().series_details(path.id)
         return wire.respond(200, wire.series(details))
 
     @answers()
@@ -319,32 +360,28 @@ def create_app(
     async def generate(request: Request) -> Response:
         """POST /v2/card/generate: reserve and answer numbers, newest first."""
         asked, warnings = models.read_body(models.GenerateRequest, await body(request))
-        args = asked.arguments()
-
-        def run() -> bytes:  # in a worker: the numbers can be many to format and encode
-            result = service.generate(**args)
-            metrics.reserved(len(result.numbers))
-            every = warnings + wire.notices(result.warnings)
-            return wire.dumps(wire.envelope("data", result.numbers, every))
-
         try:
-            payload = await run_in_threadpool(run)
+            result = await opened.get().generate(**asked.arguments())
         except CardSeqError as error:  # the answer keeps the request's warnings
             return wire.error(error, warnings=warnings)
-        return Response(payload, media_type="application/json")
+        metrics.reserved(len(result.numbers))
+        if result.warnings:
+            warnings = warnings + wire.notices(result.warnings)
+        # msgspec encodes the largest answer (--max-count numbers) in a few ms
+        return wire.respond(200, wire.envelope("data", result.numbers, warnings))
 
     @answers(not_found=(3010,))
     async def get_card(request: Request) -> Response:
         """GET /v2/card?number=: a card's series, status, label and customer."""
         query = models.read_params(models.CardQuery, request.query_params)
-        return wire.respond(200, wire.card(await run_in_threadpool(service.card, query.number)))
+        return wire.respond(200, wire.card(await opened.get().card(query.number)))
 
     @answers()
     async def change_status(request: Request) -> Response:
         """PUT /v2/card: change a card's status by a label (customerId records who has it)."""
         asked, warnings = models.read_body(models.StatusRequest, await body(request))
-        card = await run_in_threadpool(
-            service.change_status, asked.cardNumber, asked.statusLabel, customer_id=asked.customer()
+        card = await opened.get().change_status(
+            asked.cardNumber, asked.statusLabel, customer_id=asked.customer()
         )
         return wire.entity(wire.card(card), warnings)
 
@@ -352,29 +389,30 @@ def create_app(
     async def status_log(request: Request) -> Response:
         """GET /v2/card/statusLog?number=: a card's status changes, oldest first."""
         query = models.read_params(models.StatusLogQuery, request.query_params)
-        page = await run_in_threadpool(
-            partial(service.status_log, query.number, limit=query.limit, after=query.after)
-        )
+        page = await opened.get().status_log(query.number, limit=query.limit, after=query.after)
         return wire.page(page, wire.status_change)
 
     @answers(not_found=(InvalidSeries.code,))
     async def generation_log(request: Request) -> Response:
         """GET /v2/card/generation/logs?seriesId=: a series' generation requests."""
         query = models.read_params(models.GenerationLogQuery, request.query_params)
-        page = await run_in_threadpool(
-            partial(service.generation_log, query.seriesId, limit=query.limit, after=query.after)
+        page = await opened.get().generation_log(
+            query.seriesId, limit=query.limit, after=query.after
         )
         return wire.page(page, wire.generation)
 
     async def openapi(request: Request) -> Response:
         return Response(schema, media_type="application/json")
 
+    @answers()
     async def healthz(request: Request) -> Response:
         """GET /healthz: 200 when the store answers a read and is at this cardseq's
         schema version, else 503. The answer names the kind of failure; the server's
         log has the whole message (it can name hosts: not for anonymous callers)."""
+        opened.get()
+        assert opened.store is not None
         try:
-            found = await run_in_threadpool(store.schema_version)
+            found = await opened.store.schema_version()
         except CardSeqError as error:
             log.warning("health check failed: %s", error.message)
             reason = f"the store does not answer ({type(error).__name__})"
@@ -391,16 +429,21 @@ def create_app(
     async def http_error(request: Request, exc: Exception) -> Response:
         """Unknown paths (404) and methods (405) in the same envelope as the rest."""
         assert isinstance(exc, HTTPException)
-        return wire.failure(
-            exc.status_code, exc.status_code, exc.detail, headers=dict(exc.headers or {})
-        )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette names the first route's methods only
+            headers["Allow"] = ", ".join(_allowed(routes, request.scope))
+        return wire.failure(exc.status_code, exc.status_code, exc.detail, headers=headers)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = await AsyncStore.open(store_url, migrate=migrate, keys=keys)
+        opened.store, opened.service = store, AsyncCardService(store, max_count=max_count)
+        app.state.store, app.state.service = opened.store, opened.service
         try:
             yield
         finally:
-            store.close()
+            opened.store = opened.service = app.state.store = app.state.service = None
+            await store.aclose()
 
     routes = [
         Route("/v2/card/series", create_series, methods=["POST"]),
@@ -421,14 +464,41 @@ def create_app(
         lifespan=lifespan,
         middleware=[
             Middleware(Measure, metrics=metrics, routes=routes),
-            Middleware(Guard, auth=auth, limiter=limiter, public=public),
+            Middleware(
+                Guard,
+                auth=auth,
+                limiter=limiter,
+                public=public,
+                check_rate=CHECK_RATE / workers,
+                check_burst=math.ceil(CHECK_BURST / workers),
+            ),
         ],
         exception_handlers={HTTPException: http_error},
     )
-    app.state.service = service
+    app.state.store = app.state.service = None
     app.state.auth = auth
     app.state.metrics = metrics
     return app
 
 
-__all__ = ["create_app"]
+@dataclass(frozen=True)
+class AppFactory:
+    """``create_app``'s arguments, kept to make the app in each worker process (a
+    picklable callable, for Granian's workers)."""
+
+    store_url: str
+    users_file: str | None
+    rate: float = DEFAULT_RATE
+    burst: int = DEFAULT_BURST
+    max_count: int = 100_000
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    migrate: bool = True
+    metrics_public: bool = False
+    keys: str | None = None
+    workers: int = 1
+
+    def __call__(self) -> Starlette:
+        return create_app(**asdict(self))
+
+
+__all__ = ["AppFactory", "create_app"]

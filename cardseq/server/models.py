@@ -14,6 +14,7 @@ series). A model's refusal becomes the field's coded error in one place (``_refu
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -502,23 +503,32 @@ def _is_model(kind: Any) -> bool:
     return isinstance(kind, type) and issubclass(kind, msgspec.Struct)
 
 
+@functools.cache
+def _fields(model: type[msgspec.Struct]) -> tuple[frozenset[str], tuple[tuple[str, Any], ...]]:
+    """(the JSON names of ``model``'s fields; each name with its nested model or None).
+    Once per model: msgspec resolves the annotations on every call, which cost a
+    quarter of a small request's time."""
+    fields = msgspec.structs.fields(model)
+    nested = tuple((f.encode_name, f.type if _is_model(f.type) else None) for f in fields)
+    return frozenset(name for name, _ in nested), nested
+
+
 def _known(
     model: type[msgspec.Struct], body: dict[str, Any], where: str = ""
 ) -> tuple[dict[str, Any], list[str]]:
     """(the fields ``model`` knows, in its order, nulls left out; the names of the
     others, with ``where`` before them), nested models included."""
-    fields = msgspec.structs.fields(model)
-    names = {f.encode_name for f in fields}
+    names, fields = _fields(model)
     known: dict[str, Any] = {}
     unknown = [where + name for name in body if name not in names]
-    for field in fields:
-        value = body.get(field.encode_name)
+    for name, nested in fields:
+        value = body.get(name)
         if value is None:  # null means absent
             continue
-        if _is_model(field.type) and isinstance(value, dict):
-            value, more = _known(field.type, value, f"{where}{field.encode_name}.")
+        if nested is not None and isinstance(value, dict):
+            value, more = _known(nested, value, f"{where}{name}.")
             unknown += more
-        known[field.encode_name] = value
+        known[name] = value
     return known, unknown
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 from .. import __version__
-from . import models
+from . import models, wire
 from .auth import REALM
 
 _REF = "#/components/schemas/{name}"
@@ -161,7 +161,11 @@ def build_openapi(
         responses: dict[str, Any] = {
             "200": ok,
             "400": _error(
-                "a domain error (its code in errors) or a request the API cannot read (code 400)"
+                "a domain error (its code in errors) or a request the API cannot read (code 400);"
+                " a request this document calls valid meets one only for what the store holds"
+                " or for fields that do not fit together (codes "
+                + ", ".join(map(str, sorted(wire.VALID_REQUEST_CODES)))
+                + ")"
             ),
             "429": _rate_limited(),
             "500": _error("an internal error or a store failure (code 500)"),

@@ -1,4 +1,7 @@
-"""Serving the app with Granian, in this process, until SIGINT or SIGTERM.
+"""Serving the app with Granian until SIGINT or SIGTERM: in this process, or in
+``workers`` processes that share the listening socket (the kernel hands each new
+connection to one of them). Each worker makes its own app, with its own store
+connections, event loop, rate limit share and credential cache.
 
 Granian's HTTP/1 layer (hyper, in Rust) gives what a public server needs against slow
 or hostile clients, so none of it is written here: a deadline for a request's headers
@@ -12,14 +15,19 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import ctypes
+import functools
+import os
 import signal
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from granian.constants import HTTPModes, Interfaces
 from granian.http import HTTP1Settings
 from granian.log import LOGGING_CONFIG, LogLevels
 from granian.server.embed import Server
+from granian.server.mp import MPServer
 from granian.utils.proxies import wrap_asgi_with_proxy_headers
 from starlette.types import ASGIApp
 
@@ -36,36 +44,78 @@ def _logging() -> dict[str, Any]:
     return config
 
 
+def _with_proxies(factory: Callable[[], ASGIApp], forwarded_allow_ips: Sequence[str]) -> ASGIApp:
+    app = factory()
+    if forwarded_allow_ips:
+        app = wrap_asgi_with_proxy_headers(app, trusted_hosts=[*forwarded_allow_ips])
+    return app
+
+
+#: prctl's option that sends the calling process a signal when its parent dies
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this worker when the server process is gone. Granian stops
+    its workers before it exits; this covers the rest (the server killed, or stopped
+    while a worker was still starting), so that no worker outlives it holding the port
+    and store connections. A kill is safe: a block is committed before any of its
+    numbers leaves, so a reservation cut short is at worst a gap."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the line above
+        os._exit(1)
+
+
+def _load(
+    factory: Callable[[], ASGIApp], forwarded_allow_ips: Sequence[str], parent: int, _target: Any
+) -> Any:
+    """Granian's loader in a worker process: the app made there, after the fork."""
+    _die_with(parent)
+    return _with_proxies(factory, forwarded_allow_ips)
+
+
 def serve(
-    app: ASGIApp,
+    factory: Callable[[], ASGIApp],
     *,
     host: str,
     port: int,
+    workers: int = 1,
+    access_log: bool = True,
     header_timeout: float = DEFAULT_HEADER_TIMEOUT,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     forwarded_allow_ips: Sequence[str] = (),
 ) -> None:
-    """Serve ``app`` over HTTP/1.1 on ``host``:``port`` until interrupted.
+    """Serve the app ``factory()`` makes over HTTP/1.1 on ``host``:``port`` until
+    interrupted, in this process (``workers`` 1) or in ``workers`` processes, each
+    making its own app (``factory`` must then be picklable).
 
     ``X-Forwarded-For`` is honoured only from the peers in ``forwarded_allow_ips``
     (addresses or networks); from anyone else the peer's own address is the client's.
+    ``max_connections`` is per process; ``access_log`` False logs no line per request.
     """
-    if forwarded_allow_ips:
-        app = wrap_asgi_with_proxy_headers(app, trusted_hosts=[*forwarded_allow_ips])
-    server = Server(
-        app,
-        address=host,
-        port=port,
-        interface=Interfaces.ASGI,
-        http=HTTPModes.http1,
-        websockets=False,
-        backpressure=max_connections,
-        http1_settings=HTTP1Settings(header_read_timeout=max(1, round(header_timeout * 1000))),
-        log_level=LogLevels.info,
-        log_access=True,
-        log_dictconfig=_logging(),
+    settings: dict[str, Any] = {
+        "address": host,
+        "port": port,
+        "interface": Interfaces.ASGI,
+        "http": HTTPModes.http1,
+        "websockets": False,
+        "backpressure": max_connections,
+        "http1_settings": HTTP1Settings(header_read_timeout=max(1, round(header_timeout * 1000))),
+        "log_level": LogLevels.info,
+        "log_access": access_log,
+        "log_dictconfig": _logging(),
+    }
+    if workers == 1:
+        asyncio.run(_serve(Server(_with_proxies(factory, forwarded_allow_ips), **settings)))
+        return
+    server = MPServer("cardseq", workers=workers, **settings)
+    # The parent only watches: Granian restarts nothing by itself, and stops every
+    # worker when one of them dies (a worker that cannot open the store, for one).
+    server.serve(
+        target_loader=functools.partial(_load, factory, tuple(forwarded_allow_ips), os.getpid()),
+        wrap_loader=True,
     )
-    asyncio.run(_serve(server))
 
 
 async def _serve(server: Server) -> None:

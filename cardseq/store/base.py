@@ -1,7 +1,10 @@
 """What every store does, in SQL that SQLite and PostgreSQL both run.
 
-A store keeps the series registry and the ledger (``registry``), status labels and the
-state of cards (``cards``), in the tables of ``schema``. Its one promise: a block of
+A store keeps the series registry (``registry``), the ledger (``ledger``) and the
+reservations that write it (``reservations``), status labels and the state of cards
+(``cards``), in the tables of ``schema``. Each of its database methods is an operation
+(``ops``), which the store runs on the calling thread and ``cardseq.aio`` from an
+event loop. Its one promise: a block of
 indexes is committed as reserved, atomically and durably, before any number of it
 reaches the caller. The backends differ in how they connect, in column types, and in
 the single step that advances a series (``_take``).
@@ -15,6 +18,7 @@ from collections.abc import Callable, Iterator
 from ..errors import StoreError
 from .cards import Cards
 from .database import DuplicateRequest
+from .ops import Op, Transaction, operation
 from .records import (
     DEFAULT_LABEL,
     DEFAULT_LIMIT,
@@ -31,21 +35,22 @@ from .records import (
     now,
     page_bounds,
 )
-from .registry import Registry
-from .schema import SCHEMA_VERSION, check_schema, migrate, schema, schema_version
+from .reservations import Reservations
+from .schema import SCHEMA_VERSION, check_schema, migrate, read_version, schema, schema_version
 
 
-class Store(Registry, Cards):
+class Store(Reservations, Cards):
     """A series registry and block ledger over a SQL database."""
 
     #: the database's schema version when the store opened (None: a new database)
     schema_found: int | None = None
 
-    def schema_version(self) -> int | None:
+    def _schema_version(self) -> Op[int | None]:
         """The database's schema version now: one cheap read, which health checks use
         to see that the database answers."""
-        with self._reading() as cur:
-            return schema_version(self, cur)
+        return (yield Transaction(read_version(self)))  # type: ignore[no-any-return]
+
+    schema_version = operation(_schema_version)
 
 
 def _never(error: BaseException) -> bool:

@@ -6,15 +6,20 @@ first caller to find no batch running leads one, taking every request queued so 
 its own included; callers that arrive meanwhile queue for the next batch. When a batch
 is done its leader hands each request its own outcome and, if requests queued behind
 it, makes the oldest of them the next leader. A lone caller leads a batch of one and
-waits for nobody.
+waits for nobody; under load a leader lets the callers of the last batch queue again
+first (at most ``GATHER_SECONDS``).
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
+
+#: how long a leader under load waits for the last batch's callers to queue again
+GATHER_SECONDS = 0.0005
 
 Request = TypeVar("Request")
 Result = TypeVar("Result")
@@ -68,6 +73,7 @@ class GroupCommit(Generic[Request, Result]):
         self._lock = threading.Lock()
         self._queue: list[_Waiter[Request, Result]] = []
         self._running = False
+        self._last = 0  # requests in the last batch
         self._pid = os.getpid()
 
     @property
@@ -96,8 +102,10 @@ class GroupCommit(Generic[Request, Result]):
 
     def _lead(self, own: _Waiter[Request, Result]) -> None:
         """Commit everything queued, hand out the outcomes, pass the lead on."""
+        self._gather()
         with self._lock:
             batch, self._queue = self._queue, []
+            self._last = len(batch)
         try:
             outcomes = self._commit([w.request for w in batch])
         except BaseException as error:  # interrupted too: nobody may wait forever
@@ -108,6 +116,17 @@ class GroupCommit(Generic[Request, Result]):
                 waiter.wake()
         with self._lock:
             self._pass_lead()
+
+    def _gather(self) -> None:
+        """Under load (the last batch had several requests), give the callers it just
+        answered a moment to queue again before taking the line: else one of them
+        leads a batch of one while the rest queue behind it, and batches alternate
+        between one and all. A lone caller waits for nobody."""
+        if self._last <= 1:
+            return
+        deadline = time.monotonic() + GATHER_SECONDS
+        while len(self._queue) < self._last and time.monotonic() < deadline:
+            time.sleep(0)  # hands the interpreter to the callers that were woken
 
     def _abandon(self, waiter: _Waiter[Request, Result]) -> None:
         """Take an interrupted waiter out of the line, passing the lead on if it had it

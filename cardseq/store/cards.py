@@ -7,10 +7,10 @@ changes, and from then on a row here holds it, with a log of every change.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from ..errors import InvalidStatusLabel, LabelExists
 from .database import Database
+from .ops import Body, Op, Statement, Transaction, operation
 from .records import (
     DEFAULT_LIMIT,
     STATUSES,
@@ -27,17 +27,18 @@ from .records import (
 class Cards(Database):
     """Labels mapped to statuses, and cards' statuses with their log."""
 
-    def labels(self) -> list[tuple[str, str, bool]]:
+    def _labels(self) -> Op[list[tuple[str, str, bool]]]:
         """(label, status, is the status' default), by status then label."""
-        with self._reading() as cur:
-            rows = self._run(
-                cur, "SELECT name, status, is_default FROM cardseq_labels ORDER BY status, name"
-            ).fetchall()
+        rows = yield self._read_all(
+            "SELECT name, status, is_default FROM cardseq_labels ORDER BY status, name"
+        )
         return [(name, status, bool(default)) for name, status, default in rows]
 
-    def add_label(
+    labels = operation(_labels)
+
+    def _add_label(
         self, name: str, status: str, *, default: bool = False, exists_ok: bool = False
-    ) -> None:
+    ) -> Op[None]:
         """Map a new label to a status (labels keep their status once created).
 
         A label that exists is 3019 (``LabelExists``), unless ``exists_ok`` and it is
@@ -46,57 +47,60 @@ class Cards(Database):
         name = check_label(name)
         if status not in STATUSES:
             raise InvalidStatusLabel.bad("status", status, f"is not one of {', '.join(STATUSES)}")
-        with self._transaction() as cur:
-            added = self._run(
-                cur,
-                "INSERT INTO cardseq_labels (name, status, is_default) VALUES (?, ?, ?)"
-                " ON CONFLICT (name) DO NOTHING",
-                (name, status, False),
-            ).rowcount
-            if not added:
-                row = self._run(
-                    cur, "SELECT status FROM cardseq_labels WHERE name = ?", (name,)
-                ).fetchone()
-                if not exists_ok or row[0] != status:
-                    raise LabelExists.bad("statusLabel", name, f"exists already, for {row[0]}")
-            if default:
-                self._make_default(cur, status, name)
+        yield Transaction(self._add_label_body(name, status, default, exists_ok), write=True)
 
-    def set_default_label(self, status: str, name: str) -> None:
+    add_label = operation(_add_label)
+
+    def _add_label_body(self, name: str, status: str, default: bool, exists_ok: bool) -> Body[None]:
+        added = yield self._rowcount(
+            "INSERT INTO cardseq_labels (name, status, is_default) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO NOTHING",
+            (name, status, False),
+        )
+        if not added:
+            row = yield self._fetch_one("SELECT status FROM cardseq_labels WHERE name = ?", (name,))
+            if not exists_ok or row[0] != status:
+                raise LabelExists.bad("statusLabel", name, f"exists already, for {row[0]}")
+        if default:
+            yield self._make_default(status, name)
+
+    def _set_default_label(self, status: str, name: str) -> Op[None]:
         """Make ``name`` the label a status change to ``status`` records by default."""
-        with self._transaction() as cur:
-            row = self._run(
-                cur, "SELECT status FROM cardseq_labels WHERE name = ?", (name,)
-            ).fetchone()
-            if row is None or row[0] != status:
-                raise InvalidStatusLabel.bad("statusLabel", name, f"is not a label of {status}")
-            self._make_default(cur, status, name)
+        yield Transaction(self._default_body(status, name), write=True)
 
-    def _make_default(self, cur: Any, status: str, name: str) -> None:
-        self._run(
-            cur,
+    set_default_label = operation(_set_default_label)
+
+    def _default_body(self, status: str, name: str) -> Body[None]:
+        row = yield self._fetch_one("SELECT status FROM cardseq_labels WHERE name = ?", (name,))
+        if row is None or row[0] != status:
+            raise InvalidStatusLabel.bad("statusLabel", name, f"is not a label of {status}")
+        yield self._make_default(status, name)
+
+    def _make_default(self, status: str, name: str) -> Statement:
+        return self._do(
             "UPDATE cardseq_labels SET is_default = (name = ?) WHERE status = ?",
             (name, status),
         )
 
-    def _lock_card(self, cur: Any, series_id: int, index: int) -> None:  # a hook
+    def _lock_card(self, series_id: int, index: int) -> Body[None]:  # a hook
         """Serialise changes of one card (SQLite's write lock already does)."""
+        yield from ()
 
-    def card_state(self, series_id: int, index: int) -> CardState | None:
+    def _card_state(self, series_id: int, index: int) -> Op[CardState | None]:
         """(status, label, customer, updated) of a card whose status changed, else None."""
-        with self._reading() as cur:
-            return self._card_row(cur, series_id, index)
+        return (yield Transaction(self._card_row(series_id, index)))  # type: ignore[no-any-return]
 
-    def _card_row(self, cur: Any, series_id: int, index: int) -> CardState | None:
-        row = self._run(
-            cur,
+    card_state = operation(_card_state)
+
+    def _card_row(self, series_id: int, index: int) -> Body[CardState | None]:
+        row = yield self._fetch_one(
             "SELECT status, label, customer_id, updated_at FROM cardseq_cards"
             " WHERE series_id = ? AND idx = ?",
             (series_id, self._to_db(index)),
-        ).fetchone()
+        )
         return (row[0], row[1], row[2], to_time(row[3])) if row else None
 
-    def set_card_status(
+    def _set_card_status(
         self,
         series_id: int,
         index: int,
@@ -104,49 +108,58 @@ class Cards(Database):
         status: str,
         label: str,
         customer_id: str | None,
-    ) -> bool:
+    ) -> Op[bool]:
         """Move a card from ``expected`` to ``status`` and log it, atomically; False (and
         nothing written) when the card is no longer in ``expected``. A card with no row
         is in ``expected`` by the caller's reading of its ledger block."""
-        with self._transaction() as cur:
-            self._lock_card(cur, series_id, index)
-            row = self._card_row(cur, series_id, index)
-            if row is not None and row[0] != expected:
-                return False
-            customer = customer_id if customer_id is not None else (row[2] if row else None)
-            at = now()
-            self._run(
-                cur,
-                "INSERT INTO cardseq_cards (series_id, idx, status, label,"
-                " customer_id, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (series_id, idx) DO UPDATE SET status = excluded.status,"
-                " label = excluded.label, customer_id = excluded.customer_id,"
-                " updated_at = excluded.updated_at",
-                (series_id, self._to_db(index), status, label, customer, at),
-            )
-            self._run(
-                cur,
-                "INSERT INTO cardseq_status_log (series_id, idx, from_status,"
-                " to_status, label, customer_id, changed_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (series_id, self._to_db(index), expected, status, label, customer, at),
-            )
-            return True
+        body = self._status_body(series_id, index, expected, status, label, customer_id)
+        return (yield Transaction(body, write=True))  # type: ignore[no-any-return]
 
-    def status_log(
+    set_card_status = operation(_set_card_status)
+
+    def _status_body(
+        self,
+        series_id: int,
+        index: int,
+        expected: str,
+        status: str,
+        label: str,
+        customer_id: str | None,
+    ) -> Body[bool]:
+        yield from self._lock_card(series_id, index)
+        row = yield from self._card_row(series_id, index)
+        if row is not None and row[0] != expected:
+            return False
+        customer = customer_id if customer_id is not None else (row[2] if row else None)
+        at = now()
+        yield self._do(
+            "INSERT INTO cardseq_cards (series_id, idx, status, label,"
+            " customer_id, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (series_id, idx) DO UPDATE SET status = excluded.status,"
+            " label = excluded.label, customer_id = excluded.customer_id,"
+            " updated_at = excluded.updated_at",
+            (series_id, self._to_db(index), status, label, customer, at),
+        )
+        yield self._do(
+            "INSERT INTO cardseq_status_log (series_id, idx, from_status,"
+            " to_status, label, customer_id, changed_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (series_id, self._to_db(index), expected, status, label, customer, at),
+        )
+        return True
+
+    def _status_log(
         self, series_id: int, index: int, *, limit: int = DEFAULT_LIMIT, after: int = 0
-    ) -> Page[tuple[str, str, str, str | None, dt.datetime]]:
+    ) -> Op[Page[tuple[str, str, str, str | None, dt.datetime]]]:
         """(from, to, label, customer, when) of a card's changes, oldest first: up to
         ``limit`` (1..1000) of those with log ids above ``after``."""
         limit, after = page_bounds(limit, after)
-        with self._reading() as cur:
-            rows = self._run(
-                cur,
-                "SELECT id, from_status, to_status, label, customer_id, changed_at"
-                " FROM cardseq_status_log WHERE series_id = ? AND idx = ? AND id > ?"
-                " ORDER BY id LIMIT ?",
-                (series_id, self._to_db(index), after, limit + 1),
-            ).fetchall()
+        rows = yield self._read_all(
+            "SELECT id, from_status, to_status, label, customer_id, changed_at"
+            " FROM cardseq_status_log WHERE series_id = ? AND idx = ? AND id > ?"
+            " ORDER BY id LIMIT ?",
+            (series_id, self._to_db(index), after, limit + 1),
+        )
         return page_of(
             [
                 (int(i), (a, b, label, customer, to_time(at)))
@@ -154,3 +167,5 @@ class Cards(Database):
             ],
             limit,
         )
+
+    status_log = operation(_status_log)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import abc
 import contextlib
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from ..errors import StoreError
+from .ops import Body, Grouped, Op, Statement, Step, Transaction, Work, drive, play, single
+
+T = TypeVar("T")
 
 
 class DuplicateRequest(StoreError):
@@ -48,9 +51,13 @@ class Database(abc.ABC):
         """An index or count as the database stores it (it may exceed 64 bits)."""
 
     @abc.abstractmethod
-    def _table_exists(self, cur: Any, name: str) -> bool:
+    def _table_exists(self, name: str) -> Body[bool]:
         """Whether the table ``name`` exists (read from the catalog: no privilege on
         the table needed)."""
+
+    @abc.abstractmethod
+    def _grouped(self, request: Any) -> Any:
+        """Commit one checked reservation with those queued with it (group commit)."""
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -68,6 +75,45 @@ class Database(abc.ABC):
     def _run(self, cur: Any, text: str, args: tuple[Any, ...] = ()) -> Any:
         cur.execute(self._sql(text), args)
         return cur
+
+    # Statements for operation bodies (``ops``): ``row = yield self._fetch_one(...)``.
+    def _fetch_one(self, text: str, args: Any = ()) -> Statement:
+        return Statement(self._sql(text), args, "one")
+
+    def _fetch_all(self, text: str, args: Any = ()) -> Statement:
+        return Statement(self._sql(text), args, "all")
+
+    def _rowcount(self, text: str, args: Any = ()) -> Statement:
+        """A statement whose row count comes back."""
+        return Statement(self._sql(text), args, "rowcount")
+
+    def _do(self, text: str, args: Any = ()) -> Statement:
+        return Statement(self._sql(text), args, "none")
+
+    def _read_one(self, text: str, args: Any = ()) -> Transaction[Any]:
+        """A read transaction of one statement: its first row."""
+        return Transaction(single(self._fetch_one(text, args)))
+
+    def _read_all(self, text: str, args: Any = ()) -> Transaction[Any]:
+        """A read transaction of one statement: all its rows."""
+        return Transaction(single(self._fetch_all(text, args)))
+
+    def _drive(self, op: Op[T]) -> T:
+        """Run an operation here, on the calling thread: the sync API."""
+        return drive(self._perform, op)
+
+    def _perform(self, step: Step) -> Any:
+        if isinstance(step, Transaction):
+            with self._transaction() if step.write else self._reading() as cur:
+                return play(cur, step.body)
+        if isinstance(step, Grouped):
+            return self._grouped(step.request)
+        assert isinstance(step, Work)
+        return step.call()
+
+    def _play(self, cur: Any, body: Body[T]) -> T:
+        """Run a body on a cursor already in a transaction (opening, tests)."""
+        return play(cur, body)
 
     def _number(self, column: str) -> str:
         """``column`` (an index or count) as SQL compares it numerically."""

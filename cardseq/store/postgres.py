@@ -19,6 +19,7 @@ cardseq's own URL options: ``max_connections`` (the pool's size), ``statement_ti
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import threading
 import urllib.parse
@@ -29,7 +30,9 @@ from ..errors import InvalidArgument, StoreError, StoreNotDurable, StoreUnreacha
 from ..keys import KeySource
 from .base import Store, check_schema, now, schema, translate
 from .base import migrate as migrate_schema
+from .ops import Body, Statement
 from .options import option_int, take_options
+from .reservations import Request
 
 REQUEST_ID_CONSTRAINT = "cardseq_ledger_request_id_key"
 CONNECT_TIMEOUT = 5  # seconds, when the URL sets no connect_timeout
@@ -56,10 +59,23 @@ _SYNCHRONOUS = (
     " WHERE current_setting('synchronous_commit') = 'off'"
 )
 
+# How a write transaction begins: one round trip for both statements.
+BEGIN_WRITE = f"BEGIN; {_SYNCHRONOUS}"
+
 _TAKE = """
 UPDATE cardseq_series SET next_index = next_index + %(count)s
 WHERE id = %(series_id)s AND enabled AND next_index + %(count)s <= capacity
 RETURNING next_index - %(count)s AS start
+"""
+
+_RESERVE_MANY = f"""
+WITH taken AS ({_TAKE})
+INSERT INTO cardseq_ledger (series_id, start, count, status_label, kind, request_id, created_at)
+SELECT %(series_id)s, taken.start + r.off, r.count, r.label, 'reserved', r.request_id, %(now)s
+FROM taken, unnest(
+    %(offsets)s::numeric[], %(counts)s::numeric[], %(labels)s::text[], %(request_ids)s::text[]
+) AS r(off, count, label, request_id)
+RETURNING start, id
 """
 
 _RESERVE = f"""
@@ -111,12 +127,12 @@ class PostgresStore(Store):
     def _open(self, migrate: bool) -> None:
         if not migrate:
             with self._reading() as cur:
-                self._check_crash_safety(cur)
+                self._play(cur, self._check_crash_safety())
                 self.schema_found = check_schema(self, cur)
             return
         try:
             with self._transaction() as cur:
-                self._check_crash_safety(cur)
+                self._play(cur, self._check_crash_safety())
                 cur.execute("SELECT pg_advisory_xact_lock(4242001)")  # one migrator at a time
                 cur.execute(_SCHEMA)
                 self.schema_found = migrate_schema(self, cur)
@@ -132,19 +148,19 @@ class PostgresStore(Store):
                 value=self.url,
             ) from error
 
-    def _table_exists(self, cur: Any, name: str) -> bool:
-        cur.execute("SELECT to_regclass(%s) IS NOT NULL", (name,))
-        return bool(cur.fetchone()[0])
+    def _table_exists(self, name: str) -> Body[bool]:
+        row = yield Statement("SELECT to_regclass(%s) IS NOT NULL", (name,), "one")
+        return bool(row[0])
 
-    def _check_crash_safety(self, cur: Any) -> None:
+    def _check_crash_safety(self) -> Body[None]:
         """Refuse a server that can lose committed transactions in a crash (a setting
         missing, as on some compatible databases, is left to that database)."""
-        cur.execute(
-            "SELECT " + ", ".join(f"current_setting('{name}', true)" for name in CRASH_SAFETY)
+        row = yield Statement(
+            "SELECT " + ", ".join(f"current_setting('{name}', true)" for name in CRASH_SAFETY),
+            (),
+            "one",
         )
-        off = [
-            name for name, value in zip(CRASH_SAFETY, cur.fetchone(), strict=True) if value == "off"
-        ]
+        off = [name for name, value in zip(CRASH_SAFETY, row, strict=True) if value == "off"]
         if off and not self._unsafe:
             settings = " and ".join(f"{name}=off" for name in off)
             raise StoreNotDurable(
@@ -161,24 +177,34 @@ class PostgresStore(Store):
         try:
             conn = self._psycopg.connect(self._conninfo, autocommit=True)
         except self._psycopg.Error as error:
-            reason = " ".join(str(error).split())
-            raise StoreUnreachable(
-                f"cannot connect to the PostgreSQL server at {self._where} (connect_timeout"
-                f" {self._timeout} s, set in the store URL): {reason}",
-                field="db",
-                value=self.url,
-            ) from error
-        if self._statement_timeout is not None:
+            raise self._unreachable(error) from error
+        setup = self._session_setup()
+        if setup is not None:
             try:
                 with translate(self._psycopg.Error):
-                    conn.execute(
-                        "SELECT set_config('statement_timeout', %s, false)",
-                        (str(self._statement_timeout),),
-                    )
+                    conn.execute(setup.sql, setup.args)
             except BaseException:
                 conn.close()
                 raise
         return conn
+
+    def _unreachable(self, error: BaseException) -> StoreUnreachable:
+        """The error for a connection that could not be made."""
+        reason = " ".join(str(error).split())
+        return StoreUnreachable(
+            f"cannot connect to the PostgreSQL server at {self._where} (connect_timeout"
+            f" {self._timeout} s, set in the store URL): {reason}",
+            field="db",
+            value=self.url,
+        )
+
+    def _session_setup(self) -> Statement | None:
+        """What a new connection runs first (the URL's statement timeout), if anything."""
+        if self._statement_timeout is None:
+            return None
+        return Statement(
+            "SELECT set_config('statement_timeout', %s, false)", (str(self._statement_timeout),)
+        )
 
     def _connections(self) -> _Connections:
         # Connections belong to one process: a forked child opens its own.
@@ -187,51 +213,53 @@ class PostgresStore(Store):
             self._pid = os.getpid()
         return self._pool
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[Any]:
-        with self._begin() as cur:
-            cur.execute(_SYNCHRONOUS)
-            yield cur
+    def _transaction(self) -> contextlib.AbstractContextManager[Any]:
+        return self._begin(BEGIN_WRITE)
 
     def _reading(self) -> contextlib.AbstractContextManager[Any]:
-        return self._begin()  # row versions: a reader waits for no writer
+        return self._begin("BEGIN")  # row versions: a reader waits for no writer
 
     @contextlib.contextmanager
-    def _begin(self) -> Iterator[Any]:
+    def _begin(self, begin: str) -> Iterator[Any]:
         psycopg = self._psycopg
         with (
-            self._connections().connection() as conn,
-            translate(psycopg.Error, duplicate_request=_duplicate_request),
-            conn.transaction(),
+            translate(psycopg.Error, duplicate_request=duplicate_request),
+            self._connections().connection(begin) as conn,
             conn.cursor() as cur,
         ):
-            yield cur
+            try:
+                yield cur
+            except BaseException:
+                if not conn.broken:
+                    with contextlib.suppress(psycopg.Error):
+                        conn.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
 
     def _to_db(self, value: int) -> int:
         return value
 
-    def _lock_registry(self, cur: Any) -> None:
-        cur.execute("LOCK TABLE cardseq_series IN SHARE ROW EXCLUSIVE MODE")
+    def _lock_registry(self) -> Body[None]:
+        yield Statement("LOCK TABLE cardseq_series IN SHARE ROW EXCLUSIVE MODE")
 
-    def _lock_series(self, cur: Any, series_id: int) -> None:
-        cur.execute("SELECT 1 FROM cardseq_series WHERE id = %s FOR UPDATE", (series_id,))
+    def _lock_series(self, series_id: int) -> Body[None]:
+        yield Statement("SELECT 1 FROM cardseq_series WHERE id = %s FOR UPDATE", (series_id,))
 
-    def _lock_card(self, cur: Any, series_id: int, index: int) -> None:
+    def _lock_card(self, series_id: int, index: int) -> Body[None]:
         # The card's row may not exist yet, so lock its key rather than the row.
-        cur.execute(
+        yield Statement(
             "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (series_id % 2**31, str(index))
         )
 
-    def _take(self, cur: Any, series_id: int, count: int) -> int | None:
-        cur.execute(_TAKE, {"series_id": series_id, "count": count})
-        row = cur.fetchone()
+    def _take(self, series_id: int, count: int) -> Body[int | None]:
+        row = yield Statement(_TAKE, {"series_id": series_id, "count": count}, "one")
         return int(row[0]) if row else None
 
     def _advance(
-        self, cur: Any, series_id: int, count: int, label: str, request_id: str | None
-    ) -> tuple[int, int] | None:
+        self, series_id: int, count: int, label: str, request_id: str | None
+    ) -> Body[tuple[int, int] | None]:
         # One statement, one round trip: a lone reservation is the common case.
-        cur.execute(
+        row = yield Statement(
             _RESERVE,
             {
                 "series_id": series_id,
@@ -240,9 +268,34 @@ class PostgresStore(Store):
                 "request_id": request_id,
                 "now": now(),
             },
+            "one",
         )
-        row = cur.fetchone()
         return (int(row[0]), int(row[1])) if row else None
+
+    def _advance_together(
+        self, series_id: int, requests: list[Request]
+    ) -> Body[list[tuple[int, int]] | None]:
+        # One statement, one round trip: the series advanced once, every ledger row.
+        counts = [r.count for r in requests]
+        offsets = list(itertools.accumulate(counts[:-1], initial=0))
+        rows = yield Statement(
+            _RESERVE_MANY,
+            {
+                "series_id": series_id,
+                "count": sum(counts),
+                "offsets": offsets,
+                "counts": counts,
+                "labels": [r.label for r in requests],
+                "request_ids": [r.request_id for r in requests],
+                "now": now(),
+            },
+            "all",
+        )
+        if not rows:
+            return None
+        ids = {int(start): int(row_id) for start, row_id in rows}
+        start = min(ids)
+        return [(start + offset, ids[start + offset]) for offset in offsets]
 
     def close(self) -> None:
         if self._pool is not None and self._pid == os.getpid():
@@ -255,7 +308,10 @@ class _Connections:
 
     A connection is opened in the calling thread, not by a background worker: a server
     that is down fails that call at once, with its reason, rather than leaving it to
-    wait for a connection that never comes.
+    wait for a connection that never comes. An idle connection is not pinged before
+    use: the transaction's first statement is the test, and a connection that broke
+    while idle (a server restart) is dropped and the statement sent on the next one,
+    which is safe because a transaction that did not begin did nothing.
     """
 
     def __init__(self, connect: Callable[[], Any], size: int, timeout: float, where: str) -> None:
@@ -267,38 +323,48 @@ class _Connections:
         self._closed = False
 
     @contextlib.contextmanager
-    def connection(self) -> Iterator[Any]:
+    def connection(self, begin: str) -> Iterator[Any]:
+        """A connection on which ``begin`` has just run."""
         if not self._slots.acquire(timeout=self._timeout):
             raise StoreError(
                 f"all {self._size} connections to {self._where} stayed busy for {self._timeout} s"
             )
         conn = None
         try:
-            conn = self._take()
+            conn = self._take(begin)
             yield conn
         finally:
             if conn is not None:
                 self._give_back(conn)
             self._slots.release()
 
-    def _take(self) -> Any:
+    def _take(self, begin: str) -> Any:
         """An idle connection that still answers (a server restart breaks them), or a
-        new one."""
+        new one, with ``begin`` run on it."""
         while True:
             with self._lock:
                 conn = self._idle.pop() if self._idle else None
             if conn is None:
-                return self._connect()
+                conn = self._connect()
+                try:
+                    conn.execute(begin)
+                except BaseException:
+                    conn.close()
+                    raise
+                return conn
             try:
-                conn.execute("")
-            except Exception:  # broken: drop it, try the next
+                conn.execute(begin)
+            except Exception:
                 conn.close()
+                if not conn.broken:
+                    raise
+                # broken while idle: dropped, try the next
             else:
                 return conn
 
     def _give_back(self, conn: Any) -> None:
         with self._lock:
-            if not (self._closed or conn.closed or conn.broken):
+            if not (self._closed or unusable(conn)):
                 self._idle.append(conn)
                 return
         conn.close()
@@ -311,7 +377,17 @@ class _Connections:
             conn.close()
 
 
-def _duplicate_request(error: BaseException) -> bool:
+def unusable(conn: Any) -> bool:
+    """Whether a connection given back may not serve another call: closed, broken, or
+    left inside a transaction (a call interrupted mid-way)."""
+    from psycopg.pq import TransactionStatus
+
+    return bool(
+        conn.closed or conn.broken or conn.info.transaction_status != TransactionStatus.IDLE
+    )
+
+
+def duplicate_request(error: BaseException) -> bool:
     """A violation of the ledger's unique request ids: the constraint PostgreSQL named
     for ``request_id TEXT UNIQUE``."""
     import psycopg

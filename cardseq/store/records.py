@@ -71,6 +71,31 @@ class LedgerEntry:
         return self.start + self.count
 
 
+@dataclass(frozen=True)
+class LedgerFilter:
+    """Which ledger rows a listing wants: ``None`` in a field lets every value pass.
+    ``kind`` is as stored (``STORED_KIND``); times are UTC."""
+
+    series_id: int | None = None
+    kind: str | None = None
+    label: str | None = None
+    request_id: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+    def conditions(self) -> list[tuple[str, Any]]:
+        """(SQL condition with one ``?``, its value) for each field that is set."""
+        tests = (
+            ("series_id = ?", self.series_id),
+            ("kind = ?", self.kind),
+            ("status_label = ?", self.label),
+            ("request_id = ?", self.request_id),
+            ("created_at >= ?", self.since),
+            ("created_at < ?", self.until),
+        )
+        return [(test, value) for test, value in tests if value is not None]
+
+
 T = TypeVar("T")
 U = TypeVar("U")
 
@@ -124,6 +149,17 @@ def check_request_id(request_id: Any) -> str | None:
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def utc(field: str, value: Any) -> dt.datetime | None:
+    """A time bound as an aware UTC datetime (a naive one is taken as UTC), or 701."""
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime):
+        raise InvalidArgument.bad(field, value, "must be a datetime")
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
 
 
 def to_time(value: Any) -> dt.datetime:

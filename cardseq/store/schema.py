@@ -16,6 +16,7 @@ from .records import STATUSES
 
 if TYPE_CHECKING:
     from .database import Database
+    from .ops import Body
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cardseq_schema (version INTEGER NOT NULL);
@@ -117,12 +118,17 @@ MIGRATIONS: list[Migration] = [_v1_to_v2, _v2_to_v3]
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 
 
-def schema_version(store: Database, cur: Any) -> int | None:
+def read_version(store: Database) -> Body[int | None]:
     """The database's schema version; None when it has no cardseq tables yet."""
-    if not store._table_exists(cur, "cardseq_schema"):
+    if not (yield from store._table_exists("cardseq_schema")):
         return None
-    row = store._run(cur, "SELECT version FROM cardseq_schema").fetchone()
+    row = yield store._fetch_one("SELECT version FROM cardseq_schema")
     return None if row is None else int(row[0])
+
+
+def schema_version(store: Database, cur: Any) -> int | None:
+    """``read_version`` on a cursor in a transaction."""
+    return store._play(cur, read_version(store))
 
 
 def check_schema(store: Database, cur: Any) -> int:

@@ -15,12 +15,12 @@ import sqlite3
 import stat
 import threading
 from collections.abc import Iterator
-from typing import Any
 
 from ..errors import InvalidArgument
 from ..keys import KeySource
 from .base import Store, check_schema, schema, translate
 from .base import migrate as migrate_schema
+from .ops import Body
 from .options import option_int, take_options
 
 BUSY_TIMEOUT_MS = 60_000
@@ -145,9 +145,9 @@ class SQLiteStore(Store):
                     cur.execute(statement)
             self.schema_found = migrate_schema(self, cur)
 
-    def _table_exists(self, cur: Any, name: str) -> bool:
+    def _table_exists(self, name: str) -> Body[bool]:
         query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
-        return cur.execute(query, (name,)).fetchone() is not None
+        return (yield self._fetch_one(query, (name,))) is not None
 
     def _to_db(self, value: int) -> str:
         return str(value)
@@ -159,16 +159,16 @@ class SQLiteStore(Store):
     def _number(self, column: str) -> str:
         return f"CAST({column} AS INTEGER)"
 
-    def _take(self, cur: Any, series_id: int, count: int) -> int | None:
-        row = cur.execute(
+    def _take(self, series_id: int, count: int) -> Body[int | None]:
+        row = yield self._fetch_one(
             "SELECT enabled, next_index, capacity FROM cardseq_series WHERE id = ?", (series_id,)
-        ).fetchone()
+        )
         if row is None or not row[0]:
             return None
         start = int(row[1])
         if start + count > int(row[2]):
             return None
-        cur.execute(
+        yield self._do(
             "UPDATE cardseq_series SET next_index = ? WHERE id = ?", (str(start + count), series_id)
         )
         return start

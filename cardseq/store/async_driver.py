@@ -1,0 +1,124 @@
+"""Running store operations (``ops``) from an event loop, and group commit for tasks.
+
+An ``AsyncDriver`` is the async twin of ``Database._drive``: it steps through the same
+operation generators, awaiting each step instead of blocking on it. Each backend says
+how a transaction and a grouped reservation are awaited (``postgres_async``,
+``sqlite_writer``); plain Python work runs inline when it is small, on a thread when
+it may hold the loop up.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from .batch import Outcome
+from .ops import Grouped, Op, Step, Transaction, Work
+
+T = TypeVar("T")
+Request = TypeVar("Request")
+Result = TypeVar("Result")
+
+
+class AsyncDriver(abc.ABC):
+    """Awaits the steps of store operations; ``aclose`` releases what it holds."""
+
+    async def drive(self, op: Op[T]) -> T:
+        """Run ``op`` to its result (errors of a step are thrown into it, as in the
+        sync driver)."""
+        try:
+            step = next(op)
+            while True:
+                try:
+                    result = await self._perform(step)
+                except BaseException as error:  # the operation decides
+                    step = op.throw(error)
+                else:
+                    step = op.send(result)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+
+    def _perform(self, step: Step) -> Awaitable[Any]:
+        if isinstance(step, Transaction):
+            return self._transaction(step)
+        if isinstance(step, Grouped):
+            return self._grouped(step.request)
+        assert isinstance(step, Work)
+        if step.heavy:
+            return asyncio.to_thread(step.call)
+        return _ready(step.call)
+
+    @abc.abstractmethod
+    def _transaction(self, step: Transaction[T]) -> Awaitable[T]:
+        """Run a transaction's body to its result, committed."""
+
+    @abc.abstractmethod
+    def _grouped(self, request: Any) -> Awaitable[Any]:
+        """A reservation's block, committed with those queued with it."""
+
+    @abc.abstractmethod
+    async def aclose(self) -> None:
+        """Release connections and threads."""
+
+
+async def _ready(call: Callable[[], T]) -> T:
+    return call()
+
+
+class AsyncGroupCommit(Generic[Request, Result]):
+    """Group commit for tasks: requests awaiting together share one ``commit``.
+
+    The first request to find no batch running starts one (a task) with everything
+    queued; requests that arrive while it commits queue for the next. Each request gets
+    its own outcome; an exception ``commit`` raises is every request's outcome. A caller
+    cancelled while waiting leaves its request in the batch (it may commit: a gap in
+    the ledger, never a number handed out twice).
+    """
+
+    def __init__(self, commit: Callable[[Sequence[Request]], Awaitable[list[Outcome[Result]]]]):
+        self._commit = commit
+        self._queue: list[tuple[Request, asyncio.Future[Outcome[Result]]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def queued(self) -> int:
+        """Requests waiting for the next batch."""
+        return len(self._queue)
+
+    async def submit(self, request: Request) -> Result:
+        future: asyncio.Future[Outcome[Result]] = asyncio.get_running_loop().create_future()
+        self._queue.append((request, future))
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+        outcome = await future
+        return outcome.get()
+
+    async def _run(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue, []
+                try:
+                    outcomes = await self._commit([request for request, _ in batch])
+                except BaseException as error:  # cancelled too: nobody may wait forever
+                    outcomes = [Outcome(error=error) for _ in batch]
+                    if not isinstance(error, Exception):
+                        _settle(batch, outcomes)
+                        raise
+                _settle(batch, outcomes)
+        finally:
+            self._task = None
+
+    async def aclose(self) -> None:
+        """Wait for the batch that runs, if any."""
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
+def _settle(
+    batch: list[tuple[Any, asyncio.Future[Outcome[Result]]]], outcomes: list[Outcome[Result]]
+) -> None:
+    for (_, future), outcome in zip(batch, outcomes, strict=True):
+        if not future.done():
+            future.set_result(outcome)

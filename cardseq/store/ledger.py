@@ -1,0 +1,254 @@
+"""The ledger: every block reserved and every range released, read back as rows, as
+pages, and as the answer to "which series and reservation does this number belong to".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidArgument
+from ..records import Lookup, State
+from ..series import patterns_overlap, whole_number
+from ..text import normalize
+from .ops import Body, Op, Transaction, operation
+from .records import (
+    DEFAULT_LIMIT,
+    MAX_ID,
+    RELEASED,
+    STORED_KIND,
+    LedgerEntry,
+    LedgerFilter,
+    Page,
+    SeriesRef,
+    check_label,
+    check_request_id,
+    page_bounds,
+    page_of,
+    to_time,
+    utc,
+)
+from .registry import Registry
+
+LEDGER_COLUMNS = (
+    "SELECT id, series_id, start, count, status_label, kind, request_id,"
+    " created_at FROM cardseq_ledger"
+)
+
+
+class Ledger(Registry):
+    """Reads of the ledger: whole, by pages, and by number."""
+
+    def _ledger(self, series: SeriesRef | None = None) -> Op[list[LedgerEntry]]:
+        """Every ledger row, oldest first; of one series when given. It reads the whole
+        ledger: a listing for users pages through ``ledger_page``."""
+        series_id = None if series is None else (yield from self._series_id(series))
+        return (yield from self._ledger_rows(LedgerFilter(series_id), 0, None))
+
+    ledger = operation(_ledger)
+
+    def _ledger_page(
+        self,
+        series: SeriesRef | None = None,
+        *,
+        kind: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        after: int = 0,
+        label: str | None = None,
+        request_id: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> Op[Page[LedgerEntry]]:
+        """Up to ``limit`` (1..1000) ledger rows with ids above ``after``, oldest first;
+        of one series and one ``kind`` (``"reserved"``, ``"released"``) when given, and
+        only those with the status ``label``, the ``request_id``, or a time in
+        ``[since, until)`` when given (naive times are UTC)."""
+        limit, after = page_bounds(limit, after)
+        if kind is not None and kind not in STORED_KIND:
+            raise InvalidArgument.bad("kind", kind, f"must be one of {', '.join(STORED_KIND)}")
+        filters = LedgerFilter(
+            None,
+            None if kind is None else STORED_KIND[kind],
+            None if label is None else check_label(label),
+            check_request_id(request_id),
+            utc("since", since),
+            utc("until", until),
+        )
+        if series is not None:
+            filters = dataclasses.replace(filters, series_id=(yield from self._series_id(series)))
+        entries = yield from self._ledger_rows(filters, after, limit + 1)
+        return page_of([(e.id, e) for e in entries], limit)
+
+    ledger_page = operation(_ledger_page)
+
+    def _ledger_entry(self, ledger_id: Any) -> Op[LedgerEntry | None]:
+        """The ledger row ``ledger_id``, or None when there is none."""
+        number = whole_number(ledger_id)
+        if isinstance(ledger_id, bool) or number is None or not 1 <= number <= MAX_ID:
+            raise InvalidArgument.bad("ledger_id", ledger_id, f"must be a ledger id (1..{MAX_ID})")
+        row = yield self._read_one(f"{LEDGER_COLUMNS} WHERE id = ?", (number,))
+        return ledger_entry(row) if row else None
+
+    ledger_entry = operation(_ledger_entry)
+
+    def _released_within(self, series: SeriesRef, start: int, stop: int) -> Op[list[LedgerEntry]]:
+        """The releases of a series that start in ``[start, stop)``, by start: the parts
+        of a reservation there that were given back unused."""
+        series_id = yield from self._series_id(series)
+        kind = STORED_KIND[RELEASED]
+        if self.sql_index_limit is not None and stop >= self.sql_index_limit:
+            rows = yield self._read_all(
+                f"{LEDGER_COLUMNS} WHERE series_id = ? AND kind = ?", (series_id, kind)
+            )
+        else:
+            column = self._number("start")
+            rows = yield self._read_all(
+                f"{LEDGER_COLUMNS} WHERE series_id = ? AND kind = ? AND {column} >= ?"
+                f" AND {column} < ?",
+                (series_id, kind, start, stop),
+            )
+        found = [e for e in map(ledger_entry, rows) if start <= e.start < stop]
+        return sorted(found, key=lambda e: e.start)
+
+    released_within = operation(_released_within)
+
+    def _ledger_rows(
+        self, filters: LedgerFilter, after: int, limit: int | None
+    ) -> Op[list[LedgerEntry]]:
+        """Rows after the id ``after``, by id; the database does the filtering and
+        the limiting."""
+        where: list[str] = ["id > ?"]
+        args: list[Any] = [after]
+        for column, value in filters.conditions():
+            where.append(column)
+            args.append(value)
+        text = f"{LEDGER_COLUMNS} WHERE {' AND '.join(where)} ORDER BY id"
+        if limit is not None:
+            text += " LIMIT ?"
+            args.append(limit)
+        rows = yield self._read_all(text, tuple(args))
+        return [ledger_entry(row) for row in rows]
+
+    def _lookup(self, number: str) -> Op[Lookup | None]:
+        """Which series ``number`` belongs to, its index, and whether that index was
+        handed out (with the reservation that did), released unused, or not reserved
+        yet. None if no series has it."""
+        for info in (yield from self._list_series()):
+            series = info.series
+            if not series.bound and patterns_overlap(series.pattern, number):
+                series = yield from self._get_series(info.id)  # the key's error (706-708)
+            if not series.is_valid(number):
+                continue
+            index = series.parse(number)
+            if (yield from self._covering(info.id, index, STORED_KIND[RELEASED])) is not None:
+                return Lookup(number, info, index, RELEASED)  # never handed out
+            entry = yield from self._covering(info.id, index, "reserved")
+            return Lookup(number, info, index, "unreserved" if entry is None else "reserved", entry)
+        return None
+
+    lookup = operation(_lookup)
+
+    def _lookup_many(
+        self, numbers: Iterable[Any], *, lenient: bool = False
+    ) -> Op[list[Lookup | None]]:
+        """``lookup`` of many numbers: one answer per number, in order (None where no
+        series has it).
+
+        One listing of the series; then for each series of a number's length, one bulk
+        parse (``CardSeries.parse_many``) and one read of its ledger, whatever the count:
+        not a query per number. ``lenient`` reads numbers as typed at a till
+        (``CardSeries.normalize``); a found one's ``Lookup.number`` is the series' form.
+        """
+        texts = [normalize(n) if lenient else n for n in numbers]
+        found: list[Lookup | None] = [None] * len(texts)
+        lengths = np.array([len(t) if isinstance(t, str) else -1 for t in texts], dtype=np.int64)
+        for info in (yield from self._list_series()):
+            series = info.series
+            todo = np.flatnonzero(lengths == series.length)
+            if not todo.size:
+                continue
+            positions = todo.tolist()
+            candidates = [series.normalize(texts[k]) if lenient else texts[k] for k in positions]
+            if not series.bound and any(patterns_overlap(series.pattern, c) for c in candidates):
+                series = yield from self._get_series(info.id)  # the key's error (706-708)
+            parsed = series.parse_many(candidates)
+            hits = np.flatnonzero(parsed.valid)
+            if not hits.size:
+                continue
+            lengths[todo[hits]] = -1  # series never overlap: found for good
+            indexes = parsed.indexes[hits]
+            rows = yield self._read_all(f"{LEDGER_COLUMNS} WHERE series_id = ?", (info.id,))
+            released = _rows_covering(rows, STORED_KIND[RELEASED], indexes)
+            reserved = _rows_covering(rows, "reserved", indexes)
+            entries: dict[int, LedgerEntry] = {}
+            for hit, index, unused, at in zip(
+                hits.tolist(),
+                indexes.tolist(),
+                released.tolist(),
+                reserved.tolist(),
+                strict=True,
+            ):  # (Python ints: NumPy scalars one at a time are slow)
+                state: State = "unreserved"
+                entry = None
+                if unused >= 0:
+                    state = RELEASED  # never handed out
+                elif at >= 0:
+                    state = "reserved"
+                    entry = entries.get(at)
+                    if entry is None:
+                        entry = entries[at] = ledger_entry(rows[at])
+                found[positions[hit]] = Lookup(candidates[hit], info, index, state, entry)
+        return found
+
+    lookup_many = operation(_lookup_many)
+
+    def _covering(self, series_id: int, index: int, kind: str) -> Op[LedgerEntry | None]:
+        """The ledger row of ``kind`` whose range holds ``index``, if any."""
+        entry = yield Transaction(self._last_starting_by(series_id, kind, index))
+        return entry if entry is not None and index < entry.stop else None
+
+    def _last_starting_by(self, series_id: int, kind: str, index: int) -> Body[LedgerEntry | None]:
+        """The ledger row of ``kind`` with the last start at or before ``index``.
+
+        Rows of one kind never overlap, so it is the only one that can hold ``index``:
+        one indexed lookup, whatever the ledger's length.
+        """
+        if self.sql_index_limit is not None and index >= self.sql_index_limit:
+            rows = yield self._fetch_all(
+                f"{LEDGER_COLUMNS} WHERE series_id = ? AND kind = ?", (series_id, kind)
+            )
+            entries = [e for e in map(ledger_entry, rows) if e.start <= index]
+            return max(entries, key=lambda e: e.start, default=None)
+        start = self._number("start")
+        row = yield self._fetch_one(
+            f"{LEDGER_COLUMNS} WHERE series_id = ? AND kind = ? AND"
+            f" {start} <= ? ORDER BY {start} DESC LIMIT 1",
+            (series_id, kind, index),
+        )
+        return ledger_entry(row) if row else None
+
+
+def ledger_entry(row: Any) -> LedgerEntry:
+    kind = RELEASED if row[5] == STORED_KIND[RELEASED] else row[5]
+    return LedgerEntry(
+        int(row[0]), int(row[1]), int(row[2]), int(row[3]), row[4], kind, row[6], to_time(row[7])
+    )
+
+
+def _rows_covering(rows: list[Any], kind: str, indexes: np.ndarray) -> np.ndarray:
+    """For each index, the position in ``rows`` (ledger rows of one series) of the row of
+    ``kind`` that holds it, or -1: a binary search over the rows' starts (rows of one
+    kind never overlap)."""
+    mine = sorted((int(row[2]), int(row[3]), at) for at, row in enumerate(rows) if row[5] == kind)
+    if not mine:
+        return np.full(len(indexes), -1, dtype=np.int64)
+    starts, counts, where = (
+        np.array(column, dtype=indexes.dtype) for column in zip(*mine, strict=True)
+    )
+    before = np.searchsorted(starts, indexes, side="right") - 1
+    inside = (before >= 0) & (indexes < (starts + counts)[before]).astype(bool)
+    return np.where(inside, where[before].astype(np.int64), -1)

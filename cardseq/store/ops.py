@@ -1,0 +1,166 @@
+"""Store operations written once, run by a sync driver or an async one (sans-IO).
+
+An operation is a generator: it yields the steps it needs and receives their results,
+and never touches a connection itself. A step is a ``Transaction`` (a body of
+``Statement``s run in one database transaction, reading or writing), a ``Grouped``
+reservation (committed with whatever else is queued: group commit), or ``Work`` (plain
+Python that may take a while, such as formatting a million numbers). ``Store`` runs
+operations on its calling thread (``Database._drive``); ``cardseq.aio`` runs the same
+generators from an event loop. So the rules and the SQL exist once, in the operations.
+
+``operation`` turns such a generator method into the method a caller uses: on a store
+it runs to completion and returns the result; ``cardseq.aio`` finds the generator
+behind it (``operation.op``) and awaits it instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Generator
+from typing import Any, Concatenate, Generic, Literal, ParamSpec, TypeVar, overload
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+Fetch = Literal["one", "all", "rowcount", "columns", "none"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Statement:
+    """One SQL statement (in the driver's placeholder style) and what to send back:
+    a row, all rows, the row count, the column names, or nothing."""
+
+    sql: str
+    args: Any = ()
+    fetch: Fetch = "none"
+
+
+#: a transaction's body: statements in, their results back, its result at the end
+Body = Generator[Statement, Any, T]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Transaction(Generic[T]):
+    """Run ``body`` in one transaction (a write transaction when ``write``)."""
+
+    body: Body[T]
+    write: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Grouped:
+    """A checked reservation, to commit together with others queued (group commit)."""
+
+    request: Any
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Work(Generic[T]):
+    """Python that may take a while (``heavy``: the async API runs it on a thread, so
+    that the event loop keeps running)."""
+
+    call: Callable[[], T]
+    heavy: bool = True
+
+
+Step = Transaction[Any] | Grouped | Work[Any]
+#: an operation: steps out, their results (or errors, thrown in) back
+Op = Generator[Step, Any, T]
+
+
+def single(statement: Statement) -> Body[Any]:
+    """A body of one statement: its result."""
+    return (yield statement)
+
+
+def play(cur: Any, body: Body[T]) -> T:
+    """Run ``body`` on a DB-API cursor inside a transaction: the sync body driver."""
+    try:
+        statement = next(body)
+        while True:
+            statement = body.send(execute(cur, statement))
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+def execute(cur: Any, statement: Statement) -> Any:
+    cur.execute(statement.sql, statement.args)
+    return fetched(cur, statement.fetch)
+
+
+def fetched(cur: Any, fetch: Fetch) -> Any:
+    """What ``fetch`` asks of a cursor that has just executed (the fetches of psycopg's
+    async cursor are coroutines: ``cardseq.aio`` has its own)."""
+    if fetch == "one":
+        return cur.fetchone()
+    if fetch == "all":
+        return cur.fetchall()
+    if fetch == "rowcount":
+        return cur.rowcount
+    if fetch == "columns":
+        return [d[0] for d in cur.description]
+    return None
+
+
+class operation(Generic[P, T]):
+    """A store (or service) method written as an operation generator: called on an
+    object, it runs through that object's ``_drive``; ``op`` is the generator function,
+    for the async API."""
+
+    def __init__(self, op: Callable[Concatenate[Any, P], Op[T]]) -> None:
+        self.op = op
+        self.__doc__ = op.__doc__
+        self.__name__ = op.__name__.lstrip("_")
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.__name__ = name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> operation[P, T]: ...
+
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> Callable[P, T]: ...
+
+    def __get__(self, obj: object, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        op, drive = self.op, obj._drive  # type: ignore[attr-defined]
+
+        def run(*args: P.args, **kwargs: P.kwargs) -> T:
+            return drive(op(obj, *args, **kwargs))  # type: ignore[no-any-return]
+
+        run.__name__, run.__doc__ = self.__name__, self.__doc__
+        return run
+
+
+def drive(perform: Callable[[Step], Any], op: Op[T]) -> T:
+    """Run ``op`` to its result, each step by ``perform`` (an error a step raises is
+    thrown into the operation, which may handle it)."""
+    try:
+        step = next(op)
+        while True:
+            try:
+                result = perform(step)
+            except BaseException as error:
+                step = op.throw(error)
+            else:
+                step = op.send(result)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+__all__ = [
+    "Body",
+    "Grouped",
+    "Op",
+    "Statement",
+    "Step",
+    "Transaction",
+    "Work",
+    "drive",
+    "execute",
+    "fetched",
+    "operation",
+    "play",
+    "single",
+]
