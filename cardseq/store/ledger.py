@@ -91,7 +91,7 @@ class Ledger(Registry):
         if isinstance(ledger_id, bool) or number is None or not 1 <= number <= MAX_ID:
             raise InvalidArgument.bad("ledger_id", ledger_id, f"must be a ledger id (1..{MAX_ID})")
         row = yield self._read_one(f"{LEDGER_COLUMNS} WHERE id = ?", (number,))
-        return ledger_entry(row) if row else None
+        return entry_of_row(row) if row else None
 
     ledger_entry = operation(_ledger_entry)
 
@@ -111,7 +111,7 @@ class Ledger(Registry):
                 f" AND {column} < ?",
                 (series_id, kind, start, stop),
             )
-        found = [e for e in map(ledger_entry, rows) if start <= e.start < stop]
+        found = [e for e in map(entry_of_row, rows) if start <= e.start < stop]
         return sorted(found, key=lambda e: e.start)
 
     released_within = operation(_released_within)
@@ -131,7 +131,7 @@ class Ledger(Registry):
             text += " LIMIT ?"
             args.append(limit)
         rows = yield self._read_all(text, tuple(args))
-        return [ledger_entry(row) for row in rows]
+        return [entry_of_row(row) for row in rows]
 
     def _lookup(self, number: str) -> Op[Lookup | None]:
         """Which series ``number`` belongs to, its index, and whether that index was
@@ -200,7 +200,7 @@ class Ledger(Registry):
                     state = "reserved"
                     entry = entries.get(at)
                     if entry is None:
-                        entry = entries[at] = ledger_entry(rows[at])
+                        entry = entries[at] = entry_of_row(rows[at])
                 found[positions[hit]] = Lookup(candidates[hit], info, index, state, entry)
         return found
 
@@ -221,7 +221,7 @@ class Ledger(Registry):
             rows = yield self._fetch_all(
                 f"{LEDGER_COLUMNS} WHERE series_id = ? AND kind = ?", (series_id, kind)
             )
-            entries = [e for e in map(ledger_entry, rows) if e.start <= index]
+            entries = [e for e in map(entry_of_row, rows) if e.start <= index]
             return max(entries, key=lambda e: e.start, default=None)
         start = self._number("start")
         row = yield self._fetch_one(
@@ -229,10 +229,11 @@ class Ledger(Registry):
             f" {start} <= ? ORDER BY {start} DESC LIMIT 1",
             (series_id, kind, index),
         )
-        return ledger_entry(row) if row else None
+        return entry_of_row(row) if row else None
 
 
-def ledger_entry(row: Any) -> LedgerEntry:
+def entry_of_row(row: Any) -> LedgerEntry:
+    """A ledger row (``LEDGER_COLUMNS``) as its record."""
     kind = RELEASED if row[5] == STORED_KIND[RELEASED] else row[5]
     return LedgerEntry(
         int(row[0]), int(row[1]), int(row[2]), int(row[3]), row[4], kind, row[6], to_time(row[7])

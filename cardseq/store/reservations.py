@@ -31,7 +31,7 @@ from ..keys import KeySource
 from ..series import CardSeries, positive_count, whole_number
 from .batch import GroupCommit, Outcome
 from .database import DuplicateRequest
-from .ledger import LEDGER_COLUMNS, Ledger, ledger_entry
+from .ledger import LEDGER_COLUMNS, Ledger, entry_of_row
 from .ops import Body, Grouped, Op, Transaction, operation
 from .records import DEFAULT_LABEL, LedgerEntry, SeriesRef, check_label, check_request_id, now
 
@@ -248,7 +248,7 @@ class Reservations(Ledger):
 
     def _prior(self, request_id: str) -> Body[LedgerEntry | None]:
         row = yield self._fetch_one(f"{LEDGER_COLUMNS} WHERE request_id = ?", (request_id,))
-        return ledger_entry(row) if row else None
+        return entry_of_row(row) if row else None
 
     def _replay(self, prior: LedgerEntry, request: Request) -> Block:
         asked = (request.series_id, request.count, request.label)
