@@ -47,6 +47,19 @@ def test_to_list(benchmark):
     benchmark(block.to_list)
 
 
+@pytest.mark.parametrize("method", ["DEFAULT", "LUHN"])
+def test_to_list_of_a_request(benchmark, method):
+    """A block the size of one HTTP request (100 numbers, newest first): what a block
+    costs to start counts here, not the numbers."""
+    block = series(method).block(123_456, 100)
+    benchmark(block.to_list, "desc")
+
+
+def test_baseline_fstring_request(benchmark):
+    """The same 100 numbers from an f-string loop."""
+    benchmark(lambda: [f"Test09{i:014d}end" for i in range(123_555, 123_455, -1)])
+
+
 def test_write(benchmark):
     block = series("LUHN").block(0, N)
 
