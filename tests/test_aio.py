@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import threading
 import time
 
@@ -13,7 +14,7 @@ from cardseq import CardSeries
 from cardseq.aio import AsyncCardService, AsyncSegmentAllocator, AsyncStore
 from cardseq.block import Block
 from cardseq.errors import CardSeqError, StoreError
-from cardseq.store.async_driver import AsyncGroupCommit
+from cardseq.store.async_driver import RESUME_PER_TURN, AsyncGroupCommit
 from cardseq.store.base import SCHEMA_VERSION
 from cardseq.store.batch import Outcome
 from cardseq.store.ops import Work
@@ -177,6 +178,46 @@ def test_a_batch_of_tasks_gives_each_its_own_outcome(url):
             ]
             assert await store.ledger("OFF") == []
             assert (await store.reserve("A", 1)).start == 16  # the refused left nothing
+
+    asyncio.run(main())
+
+
+def test_a_batch_resumes_its_callers_a_few_per_turn_of_the_loop(url):
+    """The callers of one batch resume at most RESUME_PER_TURN per turn of the event
+    loop, so that the loop's timers and I/O never wait for a whole batch of them."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        turn, counting = 0, True
+
+        def count_turns() -> None:  # runs once in each turn of the loop
+            nonlocal turn
+            turn += 1
+            if counting:
+                loop.call_soon(count_turns)
+
+        async def reserve() -> int:
+            await store.reserve("A", 1)
+            return turn
+
+        async with await AsyncStore.open(url) as store:
+            await store.create_series(CardSeries("A", prefix="1", length=8))
+            release = threading.Event()
+            sizes = hold_first_batch(store, release)
+            lead = asyncio.create_task(store.reserve("A", 1))
+            while not sizes:
+                await asyncio.sleep(0.005)
+            callers = [asyncio.create_task(reserve()) for _ in range(3 * RESUME_PER_TURN)]
+            await asyncio.sleep(0.2)  # every caller has queued
+            count_turns()
+            release.set()
+            await lead
+            turns = await asyncio.gather(*callers)
+            counting = False
+        assert sizes == [1, len(callers)], "the callers did not share one batch"
+        per_turn = collections.Counter(turns)
+        assert max(per_turn.values()) == RESUME_PER_TURN
+        assert len(per_turn) == 3
 
     asyncio.run(main())
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from .async_driver import AsyncDriver
+from .async_driver import AsyncDriver, in_turns
 from .batch import GATHER_SECONDS, Outcome
 from .ops import Grouped, Transaction
 from .sqlite import SQLiteStore
@@ -40,7 +40,7 @@ class _Job:
         self.future: asyncio.Future[Any] = loop.create_future()
 
     def settle(self, outcome: Outcome[Any]) -> None:
-        _tell(self.loop, _settle, self.future, outcome)
+        _tell(self.loop, _settle, (self, outcome))
 
 
 def _tell(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *args: Any) -> None:
@@ -50,12 +50,9 @@ def _tell(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *args:
         loop.call_soon_threadsafe(callback, *args)
 
 
-def _settle_all(settled: list[tuple[_Job, Outcome[Any]]]) -> None:
-    for job, outcome in settled:
-        _settle(job.future, outcome)
-
-
-def _settle(future: asyncio.Future[Any], outcome: Outcome[Any]) -> None:
+def _settle(settled: tuple[_Job, Outcome[Any]]) -> None:
+    job, outcome = settled
+    future = job.future
     if future.done():  # its caller was cancelled
         return
     if outcome.error is not None:
@@ -140,7 +137,7 @@ class SQLiteWriter(AsyncDriver):
         for job, outcome in zip(jobs, outcomes, strict=True):
             by_loop.setdefault(job.loop, []).append((job, outcome))
         for loop, settled in by_loop.items():  # one wake-up of each loop per batch
-            _tell(loop, _settle_all, settled)
+            _tell(loop, in_turns, _settle, settled)
 
     async def aclose(self) -> None:
         if self._closed:
