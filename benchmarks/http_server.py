@@ -2,7 +2,7 @@
 
     python benchmarks/http_server.py [--store sqlite|postgresql|both] [--seconds 5]
         [--rounds 3] [--connections 16] [--count 100] [--workers 1] [--no-access-log]
-        [--postgres-url URL] [--baseline DIR]
+        [--postgres-url URL] [--baseline DIR] [--control]
 
 Starts `cardseq serve` (Basic authentication on, as deployed; rate limits too high to
 matter) on a SQLite file in a temporary directory, or on PostgreSQL (a throwaway
@@ -18,6 +18,12 @@ answers and socket errors.
 Targets (issue 12, SQLite, count 100, 16 connections, one worker): generate at least
 0.7x the openapi rate, p99 at most 20 ms. Exits 1 if any answer was not a 2xx, a
 socket failed, or a target was missed; 2 if wrk is not installed.
+
+`--control` runs one more server beside this one, the same `cardseq serve` with one
+change: its `AsyncCardService.generate` answers numbers formatted once at start and
+never calls the store. Its generate is what the request around the reservation costs
+(credentials, body, validation, encoding the answer): the ceiling of generate/openapi
+on this stack, whatever the store does. A control, never a product figure.
 
 `--baseline DIR` runs a second server from another checkout of cardseq (its `cardseq`
 package imported from DIR, with this interpreter) beside this one, on the same kind of
@@ -48,6 +54,28 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 USER, PASSWORD = "bench", "bench-password"
+
+#: `--control`: `cardseq serve` whose generate answers preformatted numbers, reserving
+#: nothing (the request's cost without the store's)
+CONTROL = """
+import functools, sys
+from cardseq import CardSeries
+from cardseq.aio import AsyncCardService
+from cardseq.cli import main
+from cardseq.service import Generated
+
+@functools.cache
+def numbers(count):
+    series = CardSeries("CONTROL", prefix="Test09", suffix="end", length=23)
+    return series.block(0, count).to_list("desc")
+
+async def generate(self, series_id, count, status_label=None, *, request_id=None):
+    return Generated(list(numbers(int(count))))
+
+AsyncCardService.generate = generate
+sys.argv[0] = "cardseq"
+main()
+"""
 #: targets on SQLite (see the docstring)
 MIN_RATIO, MAX_P99_MS = 0.7, 20.0
 
@@ -77,7 +105,12 @@ class Served:
 
 @contextmanager
 def server(
-    name: str, root: pathlib.Path, db: str, workdir: pathlib.Path, more: list[str]
+    name: str,
+    root: pathlib.Path,
+    db: str,
+    workdir: pathlib.Path,
+    more: list[str],
+    program: tuple[str, ...] = ("-m", "cardseq"),
 ) -> Iterator[Served]:
     """`cardseq serve` from the checkout at ``root``, until the block ends."""
     users = workdir / f"users-{name}"
@@ -97,7 +130,7 @@ def server(
     options += more
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "cardseq", "serve", *options],
+            [sys.executable, *program, "serve", *options],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -289,6 +322,9 @@ def main() -> int:
     )
     parser.add_argument("--postgres-url", help="a server to make the database on")
     parser.add_argument("--baseline", type=pathlib.Path, help="another checkout to compare")
+    parser.add_argument(
+        "--control", action="store_true", help="also a server whose generate reserves nothing"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print(
@@ -313,6 +349,8 @@ def main() -> int:
         checkouts = {"this": ROOT}
         if args.baseline:
             checkouts["baseline"] = args.baseline.resolve()
+        if args.control:
+            checkouts["control"] = ROOT
         for store in stores:
             with ExitStack() as running:
                 servers = []
@@ -324,9 +362,12 @@ def main() -> int:
 
                         db = create_database(pg_server, f"http_{name}_{os.getpid()}")
                     more = ["--workers", str(args.workers)] if args.workers > 1 else []
-                    if args.no_access_log and name == "this":
+                    if args.no_access_log and name in ("this", "control"):
                         more.append("--no-access-log")
-                    servers.append(running.enter_context(server(name, root, db, workdir, more)))
+                    program = ("-c", CONTROL) if name == "control" else ("-m", "cardseq")
+                    servers.append(
+                        running.enter_context(server(name, root, db, workdir, more, program))
+                    )
                 ok &= report(store, measure(servers, workdir, args), args)
     return 0 if ok else 1
 
