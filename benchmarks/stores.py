@@ -102,6 +102,30 @@ def tasks_rate(url: str, tasks: int, seconds: float) -> float:
     return asyncio.run(run())
 
 
+def handoff_us(rounds: int = 20_000) -> float:
+    """Microseconds for one thread to wake another that sleeps on a lock (half of a
+    two-thread ping-pong): what each caller of a sync batch costs before any of its
+    own work, since all of them wait for the batch's commit and then run in turn."""
+    ping, pong = threading.Lock(), threading.Lock()
+    ping.acquire()
+    pong.acquire()
+
+    def other() -> None:
+        for _ in range(rounds):
+            ping.acquire()
+            pong.release()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    began = time.perf_counter()
+    for _ in range(rounds):
+        ping.release()
+        pong.acquire()
+    elapsed = time.perf_counter() - began
+    thread.join()
+    return elapsed / rounds / 2 * 1e6
+
+
 def raw_commit_rate(url: str, seconds: float) -> float:
     """Commits per second of a one-thread loop of one-row transactions, each flushed
     to disk (SQLite WAL with full sync; PostgreSQL with synchronous commit), with the
@@ -272,6 +296,10 @@ def main() -> int:
                 " each against a one-thread loop of raw flushed commits run just before"
                 f" and just after it (their mean), median of {args.rounds} runs"
                 " (target >= 4x)"
+            )
+            print(
+                f"  (one thread waking another here: {handoff_us():.1f} us; a sync batch of"
+                " 16 wakes 15 callers, one after another)"
             )
             callers = {"sync": threads_rate, "async": tasks_rate}
             for name, url in urls.items():
