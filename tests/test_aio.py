@@ -12,7 +12,6 @@ import pytest
 import cardseq
 from cardseq import CardSeries
 from cardseq.aio import AsyncCardService, AsyncSegmentAllocator, AsyncStore
-from cardseq.block import Block
 from cardseq.errors import CardSeqError, StoreError
 from cardseq.store.async_driver import RESUME_PER_TURN, AsyncGroupCommit
 from cardseq.store.base import SCHEMA_VERSION
@@ -21,6 +20,7 @@ from cardseq.store.ops import Work
 
 from .stores import BACKENDS, check_ledger, store_url
 from .test_concurrency import assert_disjoint_and_ledgered
+from .test_group_commit import MIXED, check_mixed
 
 
 def test_same_contract_awaited(shared_url):
@@ -135,47 +135,9 @@ def test_a_batch_of_tasks_gives_each_its_own_outcome(url):
             await store.create_series(CardSeries("A", prefix="1", length=8))
             await store.create_series(CardSeries("OFF", prefix="2", length=8), enabled=False)
             earlier = await store.reserve("A", 4, request_id="r0")
-            outcomes, sizes = await reserve_in_one_batch(
-                store,
-                {
-                    "ok1": ("A", 3, {}),
-                    "exhausted": ("A", 10**9, {}),
-                    "unknown label": ("A", 1, {"status_label": "NOPE"}),
-                    "not NOT_ISSUED": ("A", 1, {"status_label": "ACTIVE"}),
-                    "disabled": ("OFF", 1, {}),
-                    "dup": ("A", 2, {"request_id": "dup"}),
-                    "dup again": ("A", 2, {"request_id": "dup"}),
-                    "r0 replayed": ("A", 4, {"request_id": "r0"}),
-                    "r0 misused": ("A", 5, {"request_id": "r0"}),
-                    "ok2": ("A", 6, {"request_id": "ok2"}),
-                },
-            )
+            outcomes, sizes = await reserve_in_one_batch(store, MIXED)
             assert sizes == [1, 10], "the queued requests did not share one transaction"
-            codes = {n: o.code for n, o in outcomes.items() if isinstance(o, CardSeqError)}
-            assert codes == {
-                "exhausted": 702,
-                "unknown label": 3017,
-                "not NOT_ISSUED": 3018,
-                "disabled": 703,
-                "r0 misused": 701,
-            }
-            blocks = {n: (o.start, o.count) for n, o in outcomes.items() if isinstance(o, Block)}
-            assert blocks == {
-                "lead": (4, 1),
-                "ok1": (5, 3),
-                "dup": (8, 2),
-                "dup again": (8, 2),
-                "r0 replayed": (earlier.start, earlier.count),
-                "ok2": (10, 6),
-            }
-            rows = [(e.start, e.count, e.request_id) for e in await store.ledger("A")]
-            assert rows == [
-                (0, 4, "r0"),
-                (4, 1, None),
-                (5, 3, None),
-                (8, 2, "dup"),
-                (10, 6, "ok2"),
-            ]
+            check_mixed(outcomes, earlier, await store.ledger("A"))
             assert await store.ledger("OFF") == []
             assert (await store.reserve("A", 1)).start == 16  # the refused left nothing
 

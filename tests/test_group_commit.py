@@ -80,26 +80,25 @@ def blocks_of(outcomes):
     return {n: (o.start, o.count) for n, o in outcomes.items() if isinstance(o, Block)}
 
 
-def test_a_batch_gives_each_request_its_own_outcome(store):
-    store.create_series(CardSeries("A", prefix="1", length=8))
-    store.create_series(CardSeries("OFF", prefix="2", length=8), enabled=False)
-    earlier = store.reserve("A", 4, request_id="r0")
-    outcomes, opened = reserve_in_one_batch(
-        store,
-        {
-            "ok1": ("A", 3, {}),
-            "exhausted": ("A", 10**9, {}),
-            "unknown label": ("A", 1, {"status_label": "NOPE"}),
-            "not NOT_ISSUED": ("A", 1, {"status_label": "ACTIVE"}),
-            "disabled": ("OFF", 1, {}),
-            "dup": ("A", 2, {"request_id": "dup"}),
-            "dup again": ("A", 2, {"request_id": "dup"}),
-            "r0 replayed": ("A", 4, {"request_id": "r0"}),
-            "r0 misused": ("A", 5, {"request_id": "r0"}),
-            "ok2": ("A", 6, {"request_id": "ok2"}),
-        },
-    )
-    assert len(opened) == 2, "the queued requests did not share one transaction"
+#: a batch of every kind of request, behind a lead reservation of 1 of "A", with
+#: "r0" (4 of "A") reserved before: what each must come to is in ``check_mixed``
+MIXED = {
+    "ok1": ("A", 3, {}),
+    "exhausted": ("A", 10**9, {}),
+    "unknown label": ("A", 1, {"status_label": "NOPE"}),
+    "not NOT_ISSUED": ("A", 1, {"status_label": "ACTIVE"}),
+    "disabled": ("OFF", 1, {}),
+    "dup": ("A", 2, {"request_id": "dup"}),
+    "dup again": ("A", 2, {"request_id": "dup"}),
+    "r0 replayed": ("A", 4, {"request_id": "r0"}),
+    "r0 misused": ("A", 5, {"request_id": "r0"}),
+    "ok2": ("A", 6, {"request_id": "ok2"}),
+}
+
+
+def check_mixed(outcomes, earlier, ledger) -> None:
+    """Each request of ``MIXED`` got its own block or error, and the ledger of "A" has
+    a row for each new block only."""
     codes = {n: o.code for n, o in outcomes.items() if isinstance(o, CardSeqError)}
     assert codes == {
         "exhausted": 702,
@@ -116,8 +115,17 @@ def test_a_batch_gives_each_request_its_own_outcome(store):
         "r0 replayed": (earlier.start, earlier.count),
         "ok2": (10, 6),
     }
-    rows = [(e.start, e.count, e.request_id) for e in store.ledger("A")]
+    rows = [(e.start, e.count, e.request_id) for e in ledger]
     assert rows == [(0, 4, "r0"), (4, 1, None), (5, 3, None), (8, 2, "dup"), (10, 6, "ok2")]
+
+
+def test_a_batch_gives_each_request_its_own_outcome(store):
+    store.create_series(CardSeries("A", prefix="1", length=8))
+    store.create_series(CardSeries("OFF", prefix="2", length=8), enabled=False)
+    earlier = store.reserve("A", 4, request_id="r0")
+    outcomes, opened = reserve_in_one_batch(store, MIXED)
+    assert len(opened) == 2, "the queued requests did not share one transaction"
+    check_mixed(outcomes, earlier, store.ledger("A"))
     assert check_ledger(store, "A")[-1] == (10, 6)
     assert store.ledger("OFF") == []
     assert store.reserve("A", 1).start == 16  # the failed requests left nothing behind
