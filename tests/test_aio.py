@@ -184,6 +184,30 @@ def test_a_batch_resumes_its_callers_a_few_per_turn_of_the_loop(url):
     asyncio.run(main())
 
 
+def test_batches_stay_whole_when_their_callers_resume_in_turns():
+    """The callers of a batch resume a few per turn of the loop; the next batch waits
+    (up to GATHER_SECONDS) for them to queue again, so callers in a loop keep
+    committing together rather than in the pieces they resumed in."""
+    sizes: list[int] = []
+
+    async def commit(requests):
+        sizes.append(len(requests))
+        await asyncio.sleep(0.005)
+        return [Outcome(r) for r in requests]
+
+    async def main() -> None:
+        group = AsyncGroupCommit(commit)
+
+        async def caller(i: int) -> None:
+            for _ in range(5):
+                assert await group.submit(i) == i
+
+        await asyncio.gather(*(caller(i) for i in range(3 * RESUME_PER_TURN)))
+
+    asyncio.run(main())
+    assert sizes == [3 * RESUME_PER_TURN] * 5
+
+
 def test_many_tasks_share_commits(shared_url):
     """64 tasks reserving at once on one event loop: far fewer commits than
     reservations, and the ledger tiles the series."""

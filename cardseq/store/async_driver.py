@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from .batch import Outcome
+from .batch import GATHER_SECONDS, Outcome
 from .ops import Grouped, Op, Step, Transaction, Work
 
 T = TypeVar("T")
@@ -71,7 +71,10 @@ class AsyncGroupCommit(Generic[Request, Result]):
     """Group commit for tasks: requests awaiting together share one ``commit``.
 
     The first request to find no batch running starts one (a task) with everything
-    queued; requests that arrive while it commits queue for the next. Each request gets
+    queued; requests that arrive while it commits queue for the next. Under load (the
+    last batch had several requests) a batch first gives the callers of the last one,
+    who resume a few per turn of the loop (``in_turns``), up to ``GATHER_SECONDS`` to
+    queue again, as the sync ``GroupCommit`` does. Each request gets
     its own outcome; an exception ``commit`` raises is every request's outcome. A caller
     cancelled while waiting leaves its request in the batch (it may commit: a gap in
     the ledger, never a number handed out twice).
@@ -81,6 +84,7 @@ class AsyncGroupCommit(Generic[Request, Result]):
         self._commit = commit
         self._queue: list[tuple[Request, asyncio.Future[Outcome[Result]]]] = []
         self._task: asyncio.Task[None] | None = None
+        self._last = 0  # requests in the last batch
 
     @property
     def queued(self) -> int:
@@ -98,7 +102,9 @@ class AsyncGroupCommit(Generic[Request, Result]):
     async def _run(self) -> None:
         try:
             while self._queue:
+                await self._gather()
                 batch, self._queue = self._queue, []
+                self._last = len(batch)
                 try:
                     outcomes = await self._commit([request for request, _ in batch])
                 except BaseException as error:  # cancelled too: nobody may wait forever
@@ -110,6 +116,14 @@ class AsyncGroupCommit(Generic[Request, Result]):
                 in_turns(_settle, list(zip(batch, outcomes, strict=True)))
         finally:
             self._task = None
+
+    async def _gather(self) -> None:
+        if self._last <= 1:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + GATHER_SECONDS
+        while len(self._queue) < self._last and loop.time() < deadline:
+            await asyncio.sleep(0)  # a turn of the loop: a few more callers resume
 
     async def aclose(self) -> None:
         """Wait for the batch that runs, if any."""
