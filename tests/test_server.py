@@ -1045,7 +1045,7 @@ def test_serve_takes_what_exists_at_start_out_of_the_collector_s_sight() -> None
     made = object()
     before = gc.get_freeze_count()
     try:
-        assert run._with_proxies(lambda: made, ()) is made
+        assert run._app(lambda: made, ()) is made
         assert gc.get_freeze_count() > before
     finally:
         gc.unfreeze()

@@ -45,7 +45,9 @@ def _logging() -> dict[str, Any]:
     return config
 
 
-def _with_proxies(factory: Callable[[], ASGIApp], forwarded_allow_ips: Sequence[str]) -> ASGIApp:
+def _app(factory: Callable[[], ASGIApp], forwarded_allow_ips: Sequence[str]) -> ASGIApp:
+    """The app to serve: ``factory()``'s, behind the forwarding-header wrapper when
+    proxies are named; what exists once it is made is frozen (below)."""
     app = factory()
     if forwarded_allow_ips:
         app = wrap_asgi_with_proxy_headers(app, trusted_hosts=[*forwarded_allow_ips])
@@ -77,7 +79,7 @@ def _load(
 ) -> Any:
     """Granian's loader in a worker process: the app made there, after the fork."""
     _die_with(parent)
-    return _with_proxies(factory, forwarded_allow_ips)
+    return _app(factory, forwarded_allow_ips)
 
 
 def serve(
@@ -112,7 +114,7 @@ def serve(
         "log_dictconfig": _logging(),
     }
     if workers == 1:
-        asyncio.run(_serve(Server(_with_proxies(factory, forwarded_allow_ips), **settings)))
+        asyncio.run(_serve(Server(_app(factory, forwarded_allow_ips), **settings)))
         return
     server = MPServer("cardseq", workers=workers, **settings)
     # The parent only watches: Granian restarts nothing by itself, and stops every

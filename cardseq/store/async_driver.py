@@ -82,7 +82,7 @@ class AsyncGroupCommit(Generic[Request, Result]):
 
     def __init__(self, commit: Callable[[Sequence[Request]], Awaitable[list[Outcome[Result]]]]):
         self._commit = commit
-        self._queue: list[tuple[Request, asyncio.Future[Outcome[Result]]]] = []
+        self._queue: list[tuple[Request, asyncio.Future[Result]]] = []
         self._task: asyncio.Task[None] | None = None
         self._last = 0  # requests in the last batch
 
@@ -92,12 +92,11 @@ class AsyncGroupCommit(Generic[Request, Result]):
         return len(self._queue)
 
     async def submit(self, request: Request) -> Result:
-        future: asyncio.Future[Outcome[Result]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._queue.append((request, future))
         if self._task is None:
             self._task = asyncio.create_task(self._run())
-        outcome = await future
-        return outcome.get()
+        return await future
 
     async def _run(self) -> None:
         try:
@@ -110,10 +109,10 @@ class AsyncGroupCommit(Generic[Request, Result]):
                 except BaseException as error:  # cancelled too: nobody may wait forever
                     outcomes = [Outcome(error=error) for _ in batch]
                     if not isinstance(error, Exception):
-                        for pair in zip(batch, outcomes, strict=True):
-                            _settle(pair)
+                        for settled in zip((f for _, f in batch), outcomes, strict=True):
+                            settle(settled)
                         raise
-                in_turns(_settle, list(zip(batch, outcomes, strict=True)))
+                in_turns(settle, list(zip((f for _, f in batch), outcomes, strict=True)))
         finally:
             self._task = None
 
@@ -131,10 +130,20 @@ class AsyncGroupCommit(Generic[Request, Result]):
             await asyncio.gather(self._task, return_exceptions=True)
 
 
-def _settle(pair: tuple[tuple[Any, asyncio.Future[Outcome[Result]]], Outcome[Result]]) -> None:
-    (_, future), outcome = pair
-    if not future.done():  # its caller was cancelled
-        future.set_result(outcome)
+#: a caller's future and the outcome it is to get
+Settled = tuple[asyncio.Future[Any], Outcome[Any]]
+
+
+def settle(settled: Settled) -> None:
+    """Give a caller's future its outcome: the result, or the error raised at its
+    ``await`` (nothing when the caller was cancelled meanwhile)."""
+    future, outcome = settled
+    if future.done():
+        return
+    if outcome.error is not None:
+        future.set_exception(outcome.error)
+    else:
+        future.set_result(outcome.result)
 
 
 #: callers of a batch resumed per turn of the event loop (see ``in_turns``)

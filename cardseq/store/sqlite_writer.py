@@ -21,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from .async_driver import AsyncDriver, in_turns
+from .async_driver import AsyncDriver, Settled, in_turns, settle
 from .batch import GATHER_SECONDS, Outcome
 from .ops import Grouped, Transaction
 from .sqlite import SQLiteStore
@@ -40,7 +40,7 @@ class _Job:
         self.future: asyncio.Future[Any] = loop.create_future()
 
     def settle(self, outcome: Outcome[Any]) -> None:
-        _tell(self.loop, _settle, (self, outcome))
+        _tell(self.loop, settle, (self.future, outcome))
 
 
 def _tell(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *args: Any) -> None:
@@ -48,17 +48,6 @@ def _tell(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *args:
     gone): the writer thread must outlive any one caller."""
     with contextlib.suppress(RuntimeError):
         loop.call_soon_threadsafe(callback, *args)
-
-
-def _settle(settled: tuple[_Job, Outcome[Any]]) -> None:
-    job, outcome = settled
-    future = job.future
-    if future.done():  # its caller was cancelled
-        return
-    if outcome.error is not None:
-        future.set_exception(outcome.error)
-    else:
-        future.set_result(outcome.result)
 
 
 class SQLiteWriter(AsyncDriver):
@@ -133,11 +122,11 @@ class SQLiteWriter(AsyncDriver):
             outcomes = self.store._drive(self.store._reserve_batch(requests))
         except BaseException as error:  # the batch as a whole failed
             outcomes = [Outcome(error=error) for _ in jobs]
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, Outcome[Any]]]] = {}
+        by_loop: dict[asyncio.AbstractEventLoop, list[Settled]] = {}
         for job, outcome in zip(jobs, outcomes, strict=True):
-            by_loop.setdefault(job.loop, []).append((job, outcome))
+            by_loop.setdefault(job.loop, []).append((job.future, outcome))
         for loop, settled in by_loop.items():  # one wake-up of each loop per batch
-            _tell(loop, in_turns, _settle, settled)
+            _tell(loop, in_turns, settle, settled)
 
     async def aclose(self) -> None:
         if self._closed:
