@@ -8,6 +8,8 @@ import contextlib
 import logging
 import os
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -168,6 +170,34 @@ def test_postgres_pool_size_and_statement_timeout_from_the_url(postgres_url):
             assert cur.fetchone() == ("250ms",)
         with pytest.raises(cardseq.StoreError, match="statement timeout"), store._reading() as cur:
             cur.execute("SELECT pg_sleep(2)")
+
+
+def test_postgres_statement_timeout_does_not_bound_the_migration(empty_postgres_url):
+    """The migration at open waits for another migrator (its advisory lock) longer than
+    the URL's statement timeout: the store opens all the same, and then holds its own
+    statements to that timeout."""
+    opened: list[object] = []
+    with psycopg.connect(empty_postgres_url) as migrator:  # a transaction holding the lock
+        migrator.execute("SELECT pg_advisory_xact_lock(4242001)")
+
+        def open_it() -> None:
+            try:
+                with open_store(f"{empty_postgres_url}?statement_timeout=250") as store:
+                    with store._reading() as cur:
+                        cur.execute("SHOW statement_timeout")
+                        opened.append((store.schema_found, cur.fetchone()))
+            except cardseq.CardSeqError as error:
+                opened.append(error)
+
+        opener = threading.Thread(target=open_it)
+        opener.start()
+        waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        with psycopg.connect(empty_postgres_url, autocommit=True) as watcher:
+            while watcher.execute(waiting).fetchone() != (1,):
+                assert opener.is_alive(), opened
+        time.sleep(1)  # (at least 4 timeouts' worth of waiting, once it is seen to wait)
+    opener.join(30)
+    assert opened == [(None, ("250ms",))]
 
 
 @pytest.mark.parametrize(

@@ -132,6 +132,9 @@ class PostgresStore(Store):
             return
         try:
             with self._transaction() as cur:
+                # The URL's statement_timeout bounds the store's work, not this one-off
+                # DDL (whose time grows with the tables, and with another migrator's wait)
+                cur.execute("SET LOCAL statement_timeout = 0")
                 self._play(cur, self._check_crash_safety())
                 cur.execute("SELECT pg_advisory_xact_lock(4242001)")  # one migrator at a time
                 cur.execute(_SCHEMA)
