@@ -69,6 +69,13 @@ def leftovers(folder: Path) -> list[str]:
 # ---- the real command, real signals --------------------------------------------------
 
 
+def delivered() -> None:
+    """SIGINT and SIGTERM as at a terminal: a suite started in the background (``&``)
+    inherits SIGINT ignored, and cardseq rightly leaves an ignored signal ignored."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_DFL)
+
+
 def start(db: str, out: Path, count: int, *extra: str) -> subprocess.Popen[bytes]:
     """``cardseq generate`` of ``count`` numbers to ``out`` in its own process."""
     command = [*CARDSEQ, "generate", "GIFT", "-n", str(count), "--yes", "--db", db, *extra]
@@ -77,6 +84,7 @@ def start(db: str, out: Path, count: int, *extra: str) -> subprocess.Popen[bytes
         command,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=delivered,  # (before exec: nothing but the two calls runs there)
     )
 
 
@@ -171,6 +179,7 @@ def test_a_failed_write_names_the_failure_and_the_reservation(real_db, tmp_path)
     assert reserved(real_db) == 100_000  # export reserved nothing
 
 
+@pytest.mark.heavy
 def test_the_progress_bar_shows_count_rate_and_time_left_on_stderr(real_db, tmp_path):
     import pty
 
