@@ -35,8 +35,15 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Slow tests are deselected (not skipped: nothing is counted as passed) unless
-    --run-slow, and always inside the suite a slow test started itself."""
+    """Marks what the CI stages select by: ``engine`` on every test that takes the
+    ``engine`` fixture (the pure-engine stage runs those and the doctests, marked
+    ``doctest``). Slow tests are deselected (not skipped: nothing is counted as passed)
+    unless --run-slow, and always inside the suite a slow test started itself."""
+    for item in items:
+        if isinstance(item, pytest.DoctestItem):
+            item.add_marker(pytest.mark.doctest)
+        elif "engine" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.engine)
     if config.getoption("--run-slow") and not os.environ.get(NEWCOMER_INNER):
         return
     slow = [item for item in items if item.get_closest_marker("slow")]
@@ -117,24 +124,55 @@ def postgres_cluster():
         cluster.cleanup()
 
 
-@pytest.fixture
-def postgres_url(request) -> str:
-    """The URL of a new, empty database for this test alone.
+@pytest.fixture(scope="session")
+def postgres_server(request) -> str:
+    """The URL of the server the PostgreSQL tests make their databases on: the one
+    CARDSEQ_TEST_POSTGRES_URL names (no cluster is started), or the session's cluster."""
+    return (
+        os.environ.get("CARDSEQ_TEST_POSTGRES_URL")
+        or request.getfixturevalue("postgres_cluster").url
+    )
 
-    It lives in the session's throwaway cluster, or, if CARDSEQ_TEST_POSTGRES_URL names a
-    server, on that server (no cluster is started), and is then dropped after the test.
-    """
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server):
+    """A database that cardseq has migrated, once for the session: each test's database
+    is a copy of it (CREATE DATABASE ... TEMPLATE), which is cheaper than migrating."""
     # The pid keeps concurrent sessions (pytest-xdist, two checkouts) apart on a shared server.
-    name = f"cardseq_test_{os.getpid()}_{next(_db_numbers)}"
-    server = os.environ.get("CARDSEQ_TEST_POSTGRES_URL")
-    if not server:
-        yield request.getfixturevalue("postgres_cluster").create_database(name)
-        return
-    yield create_database(server, name)
+    name = f"cardseq_template_{os.getpid()}"
+    open_store(create_database(postgres_server, name)).close()
+    yield name
+    _drop(postgres_server, name)
+
+
+def _drop(server: str, name: str) -> None:
+    """Drop a test's database; a server that a test left stopped keeps it (a throwaway
+    cluster goes whole at the end of the session)."""
     try:
         drop_database(server, name)
-    except psycopg.Error:
+    except psycopg.OperationalError:
         pass
+
+
+def _database(request, template: str | None):
+    server = request.getfixturevalue("postgres_server")
+    name = f"cardseq_test_{os.getpid()}_{next(_db_numbers)}"
+    yield create_database(server, name, template)
+    _drop(server, name)
+
+
+@pytest.fixture
+def postgres_url(request, postgres_template):
+    """The URL of a new database for this test alone, holding cardseq's tables and
+    nothing else (a new store); dropped after the test."""
+    yield from _database(request, postgres_template)
+
+
+@pytest.fixture
+def empty_postgres_url(request):
+    """The URL of a new database without cardseq's tables (for the migrations' own
+    tests); dropped after the test."""
+    yield from _database(request, None)
 
 
 def _new_store(request, tmp_path):

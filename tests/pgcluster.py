@@ -38,10 +38,14 @@ def database_url(server_url: str, name: str) -> str:
     return urlunsplit(parts._replace(path="/" + quote(name)))
 
 
-def create_database(server_url: str, name: str) -> str:
-    """CREATE DATABASE `name` (it cannot run in a transaction, hence autocommit); return its URL."""
+def create_database(server_url: str, name: str, template: str | None = None) -> str:
+    """CREATE DATABASE `name`, a copy of database `template` if one is named (it cannot
+    run in a transaction, hence autocommit); return its URL."""
+    create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template is not None:
+        create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        conn.execute(create)
     return database_url(server_url, name)
 
 
