@@ -20,6 +20,7 @@ from cardseq import CardSeries
 from .strategies import ALL, series, series_and_range
 
 
+@pytest.mark.heavy
 @pytest.mark.usefixtures("engine")
 @given(series_and_range(ALL))
 def test_outputs_agree(case):
@@ -38,6 +39,7 @@ def test_outputs_agree(case):
     assert len(block) == count
 
 
+@pytest.mark.heavy
 @pytest.mark.usefixtures("engine")
 @given(series_and_range(ALL), st.sampled_from(["asc", "desc"]), st.integers(1, 400))
 def test_write_formats(case, order, chunk_bytes):
@@ -54,6 +56,7 @@ def test_write_formats(case, order, chunk_bytes):
         block.write(io.BytesIO(), fmt="xml")
 
 
+@pytest.mark.heavy
 @pytest.mark.usefixtures("engine")
 @given(series_and_range(ALL))
 def test_desc_is_reverse_of_asc(case):
@@ -78,6 +81,7 @@ def test_unique_and_strictly_increasing(case):
         assert all(a < b for a, b in itertools.pairwise(values))
 
 
+@pytest.mark.heavy
 @pytest.mark.usefixtures("engine")
 @given(series(ALL, max_width=40), st.data())
 def test_disjoint_blocks_share_no_number(s, data):

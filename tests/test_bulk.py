@@ -67,6 +67,7 @@ def inputs(draw, s: CardSeries):
     )
 
 
+@pytest.mark.heavy
 @given(series(ALL, max_width=40), st.data())
 def test_bulk_matches_scalar(engine, s, data):
     """For any series and any inputs, ``parse_many`` gives ``parse``'s index or reason,
@@ -84,6 +85,7 @@ def test_bulk_matches_scalar(engine, s, data):
         assert _bulk(s, s.parse_many(array)) == [_scalar(s, n) for n in array.tolist()]
 
 
+@pytest.mark.heavy
 @given(series(ALL, max_width=40), st.data())
 def test_compiled_parse_is_byte_identical(s, data):
     """The compiled engine's indexes and reasons are the pure twin's, byte for byte."""

@@ -56,6 +56,7 @@ def test_sixteen_threads(url, api):
         assert_disjoint_and_ledgered(store, "T", blocks)
 
 
+@pytest.mark.heavy
 def test_eight_processes(url, api):
     with open_store(url) as store:
         store.create_series(CardSeries("P", prefix="6", length=14, method="LUHN"))

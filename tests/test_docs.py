@@ -123,6 +123,7 @@ def test_every_block_is_tested_or_says_what_it_is():
     assert "cli.md" in CONSOLE_PAGES and "http.md" in CONSOLE_PAGES
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("page", CONSOLE_PAGES)
 def test_console_examples(page, tmp_path):
     port = free_port()

@@ -20,6 +20,9 @@ from cardseq import _engine, _engine_py
 
 from .strategies import ALL, series_and_range
 
+#: every test here is about the engine twins: all run in the pure-engine stage too
+pytestmark = pytest.mark.engine
+
 
 def test_dispatcher_honours_the_switch():
     """A compiled run really uses the compiled engine; a pure run really does not."""
@@ -100,6 +103,7 @@ def _expected(s, start, count, descending):
     return numbers[::-1] if descending else numbers
 
 
+@pytest.mark.heavy
 @given(series_and_range(ALL), st.booleans())
 def test_render_list_matches_format(engine, case, descending):
     s, start, count = case
@@ -109,6 +113,7 @@ def test_render_list_matches_format(engine, case, descending):
     )
 
 
+@pytest.mark.heavy
 @given(series_and_range(ALL), st.booleans(), st.integers(0, 3))
 def test_render_into_matches_format(engine, case, descending, pad):
     s, start, count = case
@@ -121,6 +126,7 @@ def test_render_into_matches_format(engine, case, descending, pad):
     assert (out[count * stride :] == 0xEE).all(), "wrote past the records"
 
 
+@pytest.mark.heavy
 @given(series_and_range(ALL, max_count=3000), st.booleans())
 def test_twins_are_byte_identical(case, descending):
     """The compiled engine and the pure twin write the same bytes."""

@@ -14,6 +14,7 @@ import threading
 import time
 
 import psycopg
+import pytest
 
 import cardseq
 from cardseq import CardSeries
@@ -59,6 +60,7 @@ def test_sigkill_mid_reservations(shared_url, api):
         assert after.start == max(s + c for s, c in reserved)
 
 
+@pytest.mark.heavy
 def test_postgres_crash_and_restart_under_load(postgres_cluster, api):
     url = postgres_cluster.create_database(f"crash_under_load_{api}")
     store = open_api(api, url, timeout=2.0)
@@ -108,6 +110,7 @@ def test_postgres_crash_and_restart_under_load(postgres_cluster, api):
     store.close()
 
 
+@pytest.mark.heavy
 def test_postgres_crash_loses_no_reservation_when_synchronous_commit_is_off(postgres_cluster, api):
     """The database says ``synchronous_commit = off`` (so a commit may return before it
     is on disk): the store commits its reservations synchronously all the same."""

@@ -143,6 +143,7 @@ def call(case: Any, app: Any, server_log: list[str]) -> None:
     assert server_log == [], "the server logged an error:\n" + "\n".join(server_log)
 
 
+@pytest.mark.heavy
 @pytest.mark.fuzz
 @SCHEMA.parametrize()
 @SETTINGS
@@ -150,6 +151,7 @@ def test_operation(case, app, server_log) -> None:
     call(case, app, server_log)
 
 
+@pytest.mark.heavy
 @pytest.mark.fuzz
 def test_links(users_file, server_log) -> None:
     """Each scenario gets a new, empty store: Hypothesis replays scenarios, and a replay
@@ -301,6 +303,7 @@ def buggy_app():
         yield create_app("memory://", users_file=None)
 
 
+@pytest.mark.heavy
 @pytest.mark.fuzz
 @CRASH_COLLECTING.parametrize()
 @SETTINGS
@@ -308,6 +311,7 @@ def test_crash_collecting(case, buggy_app):
     call(case, buggy_app, [])
 
 
+@pytest.mark.heavy
 @pytest.mark.fuzz
 @CRASH_RUNNING.parametrize()
 @SETTINGS
@@ -315,6 +319,7 @@ def test_crash_running(case, buggy_app):
     call(case, buggy_app, [])
 
 
+@pytest.mark.heavy
 @pytest.mark.fuzz
 @FINE.parametrize()
 @SETTINGS
@@ -323,6 +328,7 @@ def test_route_bug(case, buggy_app):
 """
 
 
+@pytest.mark.heavy
 def test_fuzz_guard(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """A crash inside the fuzzer, while collecting or while running, fails with one line
     naming it and its version; an unhandled exception in a route is a 500: a failed

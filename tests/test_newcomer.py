@@ -1,10 +1,11 @@
-"""The newcomer's path: README's two commands, as README writes them, in a fresh copy
-of the repository (the files git tracks, and new ones it does not ignore).
+"""The newcomer's path: README's two commands, as README writes them, each in a fresh
+copy of the repository (the files git tracks, and new ones it does not ignore).
 
-Slow (an install from the locks, a compile and the whole suite): deselected unless
-``pytest --run-slow``; .ci/run runs it once, in a stage of its own. The suite that
-README's test command starts runs with CARDSEQ_NEWCOMER_INNER set, so there this test
-is deselected rather than started again.
+Slow (installs from the locks, compiles, and the whole suite): deselected unless
+``pytest --run-slow``. The suite that README's test command starts runs with
+CARDSEQ_NEWCOMER_INNER set, so there these tests are deselected rather than started
+again. .ci/run runs the test command as written in a fresh copy as its main stage, and
+the main job through this file.
 """
 
 from __future__ import annotations
@@ -98,16 +99,20 @@ def luhn_valid(numbers: np.ndarray) -> np.ndarray:
     return total % 10 == 0
 
 
-def test_readme_commands_work_in_a_fresh_copy(tmp_path):
-    main_job, test_command = readme_commands()
+@pytest.fixture
+def fresh_copy(tmp_path) -> Path:
+    """A new directory holding what a clone holds."""
     clone = tmp_path / "cardseq"
     clone.mkdir()
     copy_repository(clone)
-    env = newcomer_env()
+    return clone
 
-    status, output = run(main_job, clone, tmp_path / "main-job.log", env)
+
+def test_readme_main_job_in_a_fresh_copy(fresh_copy, tmp_path):
+    main_job, _ = readme_commands()
+    status, output = run(main_job, fresh_copy, tmp_path / "main-job.log", newcomer_env())
     assert status == 0, output[-5000:]
-    lines = (clone / "cards.txt").read_bytes().splitlines()
+    lines = (fresh_copy / "cards.txt").read_bytes().splitlines()
     assert len(lines) == 1_000_000
     numbers = np.array(lines, dtype="S16")
     assert {len(line) for line in lines} == {16}
@@ -115,10 +120,15 @@ def test_readme_commands_work_in_a_fresh_copy(tmp_path):
     assert luhn_valid(numbers).all()
     assert len(np.unique(numbers)) == 1_000_000
 
-    status, output = run(test_command, clone, tmp_path / "tests.log", env)
+
+def test_readme_test_command_in_a_fresh_copy(fresh_copy, tmp_path):
+    """(.ci/run runs this command as written in a fresh copy of its own, as its main
+    stage, and so runs only the main job through this file.)"""
+    _, test_command = readme_commands()
+    status, output = run(test_command, fresh_copy, tmp_path / "tests.log", newcomer_env())
     summary = output.rstrip().splitlines()[-1]
     assert status == 0, output[-5000:]
     assert re.fullmatch(r"=+ \d+ passed.* in .+ =+", summary), summary
     assert not re.search(r"\d+ (failed|errors?)\b", summary), summary
-    # this test was deselected in there, not run again
+    # the slow tests were deselected in there, not run again
     assert "deselected" in summary, summary

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import psycopg
+import pytest
 
 
+@pytest.mark.heavy
 def test_committed_row_survives_crash_stop(postgres_cluster, postgres_url):
     url = postgres_url
     if not url.startswith(postgres_cluster.url.rsplit("/", 1)[0] + "/"):

@@ -105,6 +105,7 @@ def test_server_down_fails_at_once_saying_where(caplog):
     no_warnings(caplog)
 
 
+@pytest.mark.heavy
 def test_silent_server_fails_within_the_connect_timeout(caplog):
     with socket.socket() as silent:  # accepts connections (backlog), never answers
         silent.bind(("127.0.0.1", 0))

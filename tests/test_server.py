@@ -686,6 +686,7 @@ def test_body_size_limit(client: httpx.Client) -> None:
     assert response.status_code == 200, response.text
 
 
+@pytest.mark.heavy
 def test_rate_limit(workdir: Path, users_file: Path) -> None:
     """An empty bucket: 429 with Retry-After in whole seconds; other users go on."""
     add_user(users_file, "bob", "bobs password")
@@ -714,6 +715,7 @@ def test_rate_limit(workdir: Path, users_file: Path) -> None:
         assert 429 in codes and set(codes) <= {401, 429}
 
 
+@pytest.mark.heavy
 def test_forwarded_for_is_trusted_only_from_named_proxies(workdir: Path, users_file: Path) -> None:
     """Password guesses that each claim another X-Forwarded-For are still limited by
     the peer's address, unless the peer is a proxy named by --forwarded-allow-ips."""
@@ -759,6 +761,7 @@ def _wait_for(server: Server, text: str, count: int, timeout: float = 30.0) -> s
     return log
 
 
+@pytest.mark.heavy
 def test_bodies_that_stall_or_stop_halfway(workdir: Path) -> None:
     """A body that does not come within --body-timeout is a 408; a client that leaves
     halfway through its body is one line in the log, without a traceback."""
@@ -777,6 +780,7 @@ def test_bodies_that_stall_or_stop_halfway(workdir: Path) -> None:
     assert "Traceback" not in log and "internal error" not in log
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("cap", [(), ("--max-connections", "100")])
 def test_slow_clients_cannot_starve_the_server(workdir: Path, cap: tuple[str, ...]) -> None:
     """300 connections that send half their headers and stall, against a server that may
@@ -869,6 +873,7 @@ def test_faults_are_500_and_logged(tmp_path: Path, caplog, monkeypatch) -> None:
 # ---- concurrency --------------------------------------------------------------------
 
 
+@pytest.mark.heavy
 def test_concurrent_clients_never_get_the_same_number(server: Server, client: httpx.Client) -> None:
     """20 clients, 15 requests each, random counts: every number once, and the ledger
     holds exactly the blocks that were answered."""
@@ -934,6 +939,7 @@ def lifecycle_series(server: Server, client: httpx.Client) -> int:
     return series_id
 
 
+@pytest.mark.heavy
 def test_card_lifecycle_against_a_model(client: httpx.Client, lifecycle_series: int) -> None:
     """Random status changes through PUT /v2/card: after every step the server and the
     model agree on each card's status, label and customer, and on its status log."""

@@ -46,6 +46,7 @@ def parent_of(pid: int) -> int:
     return int(re.search(r"^PPid:\s+(\d+)", status, re.M).group(1))  # type: ignore[union-attr]
 
 
+@pytest.mark.heavy
 def test_two_workers_on_postgres_never_hand_out_a_number_twice(tmp_path, postgres_url) -> None:
     """16 clients, 25 requests each, on `serve --workers 2` over PostgreSQL: every
     answer a 200, every number once and the indexes gapless; both workers (children of

@@ -91,8 +91,10 @@ class StoreModel(RuleBasedStateMachine):
 
 StoreModel.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
 test_store_matches_model = StoreModel.TestCase
+test_store_matches_model.pytestmark = [pytest.mark.heavy]
 
 
+@pytest.mark.heavy
 def test_model_notices_a_broken_store(monkeypatch):
     """The machine is not vacuous: a store whose switch does nothing is caught."""
     from cardseq.store import base
