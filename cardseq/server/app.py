@@ -241,6 +241,26 @@ def _allowed(routes: Sequence[Route], scope: Scope) -> list[str]:
     return sorted(methods)
 
 
+def _domain_error(
+    error: CardSeqError,
+    request: Request,
+    *,
+    warnings: Sequence[wire.Problem] = (),
+    not_found: tuple[int, ...] = (),
+) -> Response:
+    """The answer to a domain error. A store failure's message goes to the log, and
+    only its kind to the client (``wire.STORE_FAILURE``): it can name the database."""
+    if wire.status_of(error, not_found=not_found) >= 500:
+        log.error(
+            "store failure answering %s %s: %s: %s",
+            request.method,
+            request.url.path,
+            type(error).__name__,
+            error.message,
+        )
+    return wire.error(error, warnings=warnings, not_found=not_found)
+
+
 def answers(*, not_found: tuple[int, ...] = ()) -> Callable[[Handler], Handler]:
     """Turn the errors a route raises into their answers (``ApiError``, domain errors)."""
 
@@ -253,7 +273,7 @@ def answers(*, not_found: tuple[int, ...] = ()) -> Callable[[Handler], Handler]:
                     error.status, error.code, error.message, error.warnings, error.headers
                 )
             except CardSeqError as error:
-                return wire.error(error, not_found=not_found)
+                return _domain_error(error, request, not_found=not_found)
 
         endpoint.__name__ = handler.__name__
         endpoint.__doc__ = handler.__doc__
@@ -363,7 +383,7 @@ def create_app(
         try:
             result = await opened.get().generate(**asked.arguments())
         except CardSeqError as error:  # the answer keeps the request's warnings
-            return wire.error(error, warnings=warnings)
+            return _domain_error(error, request, warnings=warnings)
         metrics.reserved(len(result.numbers))
         if result.warnings:
             warnings = warnings + wire.notices(result.warnings)
