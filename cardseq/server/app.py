@@ -41,6 +41,7 @@ from .metrics import CONTENT_TYPE, Measure, Metrics
 from .models import ApiError
 from .openapi import build_openapi
 from .ratelimit import RateLimiter
+from .target import read_target
 
 log = logging.getLogger("cardseq.server")
 
@@ -88,7 +89,8 @@ def _credentials(scope: Scope) -> tuple[str, str] | None:
 
 
 class Guard:
-    """Outermost layer: authentication, rate limit, and the last word on faults.
+    """Outermost layer: authentication, rate limit, the request target's text, and the
+    last word on faults.
 
     An exception that escapes a route is logged with its traceback and answered with a
     500 (code 500, "internal error"): user input never gets here, real faults do. A
@@ -148,6 +150,13 @@ class Guard:
                 await response(scope, receive, send)
 
     async def _refusal(self, scope: Scope) -> Response | None:
+        """A 400, 401, 429 or 503 answer, or None to let the request through."""
+        refusal = await self._unwelcome(scope)
+        if refusal is None and (problem := read_target(scope)) is not None:
+            return wire.failure(400, 400, problem)
+        return refusal
+
+    async def _unwelcome(self, scope: Scope) -> Response | None:
         """A 401, 429 or 503 answer, or None to let the request through."""
         address = f"address:{_address(scope)}"
         if self.auth is None or scope.get("path") in self.public:
