@@ -1216,6 +1216,14 @@ SERVE_ENV_PREFIX = "CARDSEQ"
     help="Connections served at once; more wait until one closes. [default: 1000]",
 )
 @click.option(
+    "--max-connections-per-ip",
+    type=StrictInt(minimum=1),
+    default=None,
+    metavar="N",
+    help="Requests one client address may have in progress at once, in each process "
+    "(429 beyond). [default: a tenth of --max-connections]",
+)
+@click.option(
     "--forwarded-allow-ips",
     multiple=True,
     metavar="ADDRESS",
@@ -1263,6 +1271,7 @@ def serve(
     header_timeout: float | None,
     body_timeout: float | None,
     max_connections: int | None,
+    max_connections_per_ip: int | None,
     forwarded_allow_ips: tuple[str, ...],
     no_migrate: bool,
     metrics_public: bool,
@@ -1308,6 +1317,7 @@ def serve(
                 AppFactory,
             )
             from .server.auth import Authenticator
+            from .server.peers import default_limit
             from .server.run import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS
             from .server.run import serve as run_server
         except ImportError as error:
@@ -1318,6 +1328,10 @@ def serve(
                 f"{host}:{port}",
                 err=True,
             )
+        if max_connections is None:
+            max_connections = DEFAULT_MAX_CONNECTIONS
+        if max_connections_per_ip is None:
+            max_connections_per_ip = default_limit(max_connections)
         factory = AppFactory(
             url,
             users_file=users_file,
@@ -1329,6 +1343,7 @@ def serve(
             migrate=not no_migrate,
             metrics_public=metrics_public,
             workers=workers,
+            max_connections_per_ip=max_connections_per_ip,
         )
         # A malformed users file stops the command here, before any worker starts.
         if users_file is not None and Authenticator(users_file).world_readable():
@@ -1340,9 +1355,7 @@ def serve(
             workers=workers,
             access_log=not no_access_log,
             header_timeout=DEFAULT_HEADER_TIMEOUT if header_timeout is None else header_timeout,
-            max_connections=(
-                DEFAULT_MAX_CONNECTIONS if max_connections is None else max_connections
-            ),
+            max_connections=max_connections,
             forwarded_allow_ips=forwarded_allow_ips,
         )
 

@@ -40,6 +40,7 @@ from .auth import REALM, Authenticator
 from .metrics import CONTENT_TYPE, Measure, Metrics
 from .models import ApiError
 from .openapi import build_openapi
+from .peers import AddressSlots
 from .ratelimit import RateLimiter
 from .target import read_target
 
@@ -59,6 +60,9 @@ CHECK_RATE, CHECK_BURST = 5.0, 20
 CHECK_SLOTS = 4
 #: seconds a client has to send a request body (64 KiB by default) once its headers came
 DEFAULT_BODY_TIMEOUT = 30.0
+#: requests one client address may have in progress at once, per process: a tenth of
+#: what `cardseq serve` serves at once by default (peers.default_limit)
+DEFAULT_MAX_CONNECTIONS_PER_IP = 100
 #: bytes past the body limit read and dropped before a 413 (see read_json)
 _DRAIN = 1024 * 1024
 
@@ -89,8 +93,8 @@ def _credentials(scope: Scope) -> tuple[str, str] | None:
 
 
 class Guard:
-    """Outermost layer: authentication, rate limit, the request target's text, and the
-    last word on faults.
+    """Outermost layer: the per-address limit, authentication, rate limit, the request
+    target's text, and the last word on faults.
 
     An exception that escapes a route is logged with its traceback and answered with a
     500 (code 500, "internal error"): user input never gets here, real faults do. A
@@ -103,6 +107,7 @@ class Guard:
         *,
         auth: Authenticator | None,
         limiter: RateLimiter,
+        slots: AddressSlots,
         public: frozenset[str] = PUBLIC,
         check_rate: float = CHECK_RATE,
         check_burst: int = CHECK_BURST,
@@ -110,6 +115,7 @@ class Guard:
         self.app = app
         self.auth = auth
         self.limiter = limiter
+        self.slots = slots
         self.public = public
         # Checks that need a scrypt (16 MiB, ~50 ms each) are limited per address, and
         # few run at once, so that guessing passwords cannot exhaust memory or threads.
@@ -130,6 +136,10 @@ class Guard:
                 started = True
             await send(message)
 
+        address = _address(scope)
+        if not self.slots.take(address):
+            await self._crowded(address)(scope, receive, send)
+            return
         try:
             refusal = await self._refusal(scope)
             if refusal is not None:
@@ -148,6 +158,17 @@ class Guard:
             if not started:
                 response = wire.failure(500, 500, "internal error")
                 await response(scope, receive, send)
+        finally:
+            self.slots.give_back(address)
+
+    def _crowded(self, address: str) -> Response:
+        return wire.failure(
+            429,
+            429,
+            f"too many requests at once from {address}: at most {self.slots.limit} are"
+            " served at once per address; retry in 1 s",
+            headers={"Retry-After": "1"},
+        )
 
     async def _refusal(self, scope: Scope) -> Response | None:
         """A 400, 401, 429 or 503 answer, or None to let the request through."""
@@ -323,6 +344,7 @@ def create_app(
     metrics_public: bool = False,
     keys: KeySource = None,
     workers: int = 1,
+    max_connections_per_ip: int = DEFAULT_MAX_CONNECTIONS_PER_IP,
 ) -> Starlette:
     """The server for the store at ``store_url``.
 
@@ -335,7 +357,9 @@ def create_app(
     the source of the RANDOM series' keys (``cardseq.keys``; the environment too).
     ``workers`` is the number of processes serving the same port with this app: each
     limits with its share of ``rate`` and ``burst``, so that together they never let
-    a client past the limits given.
+    a client past the limits given. ``max_connections_per_ip`` caps the requests one
+    client address has in progress at once in each process (429 beyond; see
+    ``peers``), as the ASGI server's connection cap is per process too.
 
     The store is opened (``AsyncStore.open``) when the ASGI server starts the app's
     lifespan, and closed when it ends; ``app.state.service`` (``AsyncCardService``) and
@@ -497,6 +521,7 @@ def create_app(
                 Guard,
                 auth=auth,
                 limiter=limiter,
+                slots=AddressSlots(max_connections_per_ip),
                 public=public,
                 check_rate=CHECK_RATE / workers,
                 check_burst=math.ceil(CHECK_BURST / workers),
@@ -525,6 +550,7 @@ class AppFactory:
     metrics_public: bool = False
     keys: str | None = None
     workers: int = 1
+    max_connections_per_ip: int = DEFAULT_MAX_CONNECTIONS_PER_IP
 
     def __call__(self) -> Starlette:
         return create_app(**asdict(self))

@@ -131,7 +131,7 @@ def _body(model: type[msgspec.Struct], example: dict[str, Any]) -> dict[str, Any
 
 def _rate_limited() -> dict[str, Any]:
     return _error(
-        "too many requests for this user (or address)",
+        "too many requests for this user (or address), or too many at once from this address",
         {
             "Retry-After": {
                 "description": "whole seconds to wait, >= 1",
