@@ -20,6 +20,7 @@ from .records import (
     DEFAULT_LIMIT,
     MAX_ID,
     RELEASED,
+    RESERVED,
     STORED_KIND,
     LedgerEntry,
     LedgerFilter,
@@ -43,14 +44,25 @@ LEDGER_COLUMNS = (
 class Ledger(Registry):
     """Reads of the ledger: whole, by pages, and by number."""
 
+    @operation
     def _ledger(self, series: SeriesRef | None = None) -> Op[list[LedgerEntry]]:
         """Every ledger row, oldest first; of one series when given. It reads the whole
         ledger: a listing for users pages through ``ledger_page``."""
         series_id = None if series is None else (yield from self._series_id(series))
         return (yield from self._ledger_rows(LedgerFilter(series_id), 0, None))
 
-    ledger = operation(_ledger)
+    @operation
+    def _count_reservations(self, series: SeriesRef) -> Op[int]:
+        """How many blocks a series has handed out (releases not counted): one
+        ``COUNT(*)``, whatever the length of the ledger."""
+        series_id = yield from self._series_id(series)
+        row = yield self._read_one(
+            "SELECT COUNT(*) FROM cardseq_ledger WHERE series_id = ? AND kind = ?",
+            (series_id, STORED_KIND[RESERVED]),
+        )
+        return int(row[0])
 
+    @operation
     def _ledger_page(
         self,
         series: SeriesRef | None = None,
@@ -83,8 +95,7 @@ class Ledger(Registry):
         entries = yield from self._ledger_rows(filters, after, limit + 1)
         return page_of([(e.id, e) for e in entries], limit)
 
-    ledger_page = operation(_ledger_page)
-
+    @operation
     def _ledger_entry(self, ledger_id: Any) -> Op[LedgerEntry | None]:
         """The ledger row ``ledger_id``, or None when there is none."""
         number = whole_number(ledger_id)
@@ -93,8 +104,7 @@ class Ledger(Registry):
         row = yield self._read_one(f"{LEDGER_COLUMNS} WHERE id = ?", (number,))
         return entry_of_row(row) if row else None
 
-    ledger_entry = operation(_ledger_entry)
-
+    @operation
     def _released_within(self, series: SeriesRef, start: int, stop: int) -> Op[list[LedgerEntry]]:
         """The releases of a series that start in ``[start, stop)``, by start: the parts
         of a reservation there that were given back unused."""
@@ -114,8 +124,6 @@ class Ledger(Registry):
         found = [e for e in map(entry_of_row, rows) if start <= e.start < stop]
         return sorted(found, key=lambda e: e.start)
 
-    released_within = operation(_released_within)
-
     def _ledger_rows(
         self, filters: LedgerFilter, after: int, limit: int | None
     ) -> Op[list[LedgerEntry]]:
@@ -133,6 +141,7 @@ class Ledger(Registry):
         rows = yield self._read_all(text, tuple(args))
         return [entry_of_row(row) for row in rows]
 
+    @operation
     def _lookup(self, number: str) -> Op[Lookup | None]:
         """Which series ``number`` belongs to, its index, and whether that index was
         handed out (with the reservation that did), released unused, or not reserved
@@ -150,8 +159,7 @@ class Ledger(Registry):
             return Lookup(number, info, index, "unreserved" if entry is None else "reserved", entry)
         return None
 
-    lookup = operation(_lookup)
-
+    @operation
     def _lookup_many(
         self, numbers: Iterable[Any], *, lenient: bool = False
     ) -> Op[list[Lookup | None]]:
@@ -204,8 +212,6 @@ class Ledger(Registry):
                 found[positions[hit]] = Lookup(candidates[hit], info, index, state, entry)
         return found
 
-    lookup_many = operation(_lookup_many)
-
     def _covering(self, series_id: int, index: int, kind: str) -> Op[LedgerEntry | None]:
         """The ledger row of ``kind`` whose range holds ``index``, if any."""
         entry = yield Transaction(self._last_starting_by(series_id, kind, index))
@@ -230,6 +236,73 @@ class Ledger(Registry):
             (series_id, kind, index),
         )
         return entry_of_row(row) if row else None
+
+    # ---- public methods, generated from the operations by tools/facades.py ----
+    def ledger(self, series: SeriesRef | None = None) -> list[LedgerEntry]:
+        """Every ledger row, oldest first; of one series when given. It reads the whole
+        ledger: a listing for users pages through ``ledger_page``."""
+        return self._drive(self._ledger(series))
+
+    def count_reservations(self, series: SeriesRef) -> int:
+        """How many blocks a series has handed out (releases not counted): one
+        ``COUNT(*)``, whatever the length of the ledger."""
+        return self._drive(self._count_reservations(series))
+
+    def ledger_page(
+        self,
+        series: SeriesRef | None = None,
+        *,
+        kind: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        after: int = 0,
+        label: str | None = None,
+        request_id: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> Page[LedgerEntry]:
+        """Up to ``limit`` (1..1000) ledger rows with ids above ``after``, oldest first;
+        of one series and one ``kind`` (``"reserved"``, ``"released"``) when given, and
+        only those with the status ``label``, the ``request_id``, or a time in
+        ``[since, until)`` when given (naive times are UTC)."""
+        return self._drive(
+            self._ledger_page(
+                series,
+                kind=kind,
+                limit=limit,
+                after=after,
+                label=label,
+                request_id=request_id,
+                since=since,
+                until=until,
+            )
+        )
+
+    def ledger_entry(self, ledger_id: Any) -> LedgerEntry | None:
+        """The ledger row ``ledger_id``, or None when there is none."""
+        return self._drive(self._ledger_entry(ledger_id))
+
+    def released_within(self, series: SeriesRef, start: int, stop: int) -> list[LedgerEntry]:
+        """The releases of a series that start in ``[start, stop)``, by start: the parts
+        of a reservation there that were given back unused."""
+        return self._drive(self._released_within(series, start, stop))
+
+    def lookup(self, number: str) -> Lookup | None:
+        """Which series ``number`` belongs to, its index, and whether that index was
+        handed out (with the reservation that did), released unused, or not reserved
+        yet. None if no series has it."""
+        return self._drive(self._lookup(number))
+
+    def lookup_many(self, numbers: Iterable[Any], *, lenient: bool = False) -> list[Lookup | None]:
+        """``lookup`` of many numbers: one answer per number, in order (None where no
+        series has it).
+
+        One listing of the series; then for each series of a number's length, one bulk
+        parse (``CardSeries.parse_many``) and one read of its ledger, whatever the count:
+        not a query per number. ``lenient`` reads numbers as typed at a till
+        (``CardSeries.normalize``); a found one's ``Lookup.number`` is the series' form."""
+        return self._drive(self._lookup_many(numbers, lenient=lenient))
+
+    # ---- end of generated methods ----
 
 
 def entry_of_row(row: Any) -> LedgerEntry:

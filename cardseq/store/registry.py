@@ -43,6 +43,7 @@ class Registry(Database):
         self._codes: dict[str, int] = {}
         self._cache_lock = threading.Lock()
 
+    @operation
     def _create_series(
         self,
         series: CardSeries,
@@ -65,8 +66,6 @@ class Registry(Database):
         key_fingerprint = self._key_fingerprint(series)
         body = self._create_body(series, enabled, details, exists_ok, key_fingerprint)
         return (yield Transaction(body, write=True))  # type: ignore[no-any-return]
-
-    create_series = operation(_create_series)
 
     def _create_body(
         self,
@@ -130,6 +129,7 @@ class Registry(Database):
             )
         return series_id
 
+    @operation
     def _series_details(self, ref: SeriesRef) -> Op[dict[str, Any]]:
         """The ``details`` given at creation ({} if none)."""
         series_id = (yield from self._info(ref)).id
@@ -137,8 +137,6 @@ class Registry(Database):
             "SELECT body FROM cardseq_series_details WHERE series_id = ?", (series_id,)
         )
         return json.loads(row[0]) if row else {}
-
-    series_details = operation(_series_details)
 
     def _key_fingerprint(self, series: CardSeries) -> str | None:
         """The fingerprint to register for a keyed series: its key must come from the
@@ -169,6 +167,7 @@ class Registry(Database):
         """Serialise series creation (the overlap check reads all series)."""
         yield from ()
 
+    @operation
     def _series_id(self, ref: SeriesRef) -> Op[int]:
         """The id of a series given by id, code or ``CardSeries``; 3000 if unknown."""
         if isinstance(ref, CardSeries):
@@ -188,8 +187,7 @@ class Registry(Database):
             raise InvalidSeries.bad("seriesId", ref, f"must be a series id (1..{MAX_ID})")
         return number
 
-    series_id = operation(_series_id)
-
+    @operation
     def _get_series(self, ref: SeriesRef) -> Op[CardSeries]:
         """The definition of a series, bound to its key (for formatting and parsing).
 
@@ -213,8 +211,6 @@ class Registry(Database):
                     value=definition.key_id,
                 )
         return definition
-
-    get_series = operation(_get_series)
 
     def _bound(self, series_id: int) -> Op[CardSeries]:
         """The series bound to its key, or the error that says why it cannot be."""
@@ -243,6 +239,7 @@ class Registry(Database):
             self._codes[series.code] = series_id
         return series
 
+    @operation
     def _info(self, ref: SeriesRef) -> Op[SeriesInfo]:
         """A series with its state: enabled, reserved so far."""
         series_id = yield from self._series_id(ref)
@@ -251,13 +248,11 @@ class Registry(Database):
             raise InvalidSeries.bad("seriesId", ref, "is not a known series")
         return self._series_info(row)
 
-    info = operation(_info)
-
+    @operation
     def _list_series(self) -> Op[list[SeriesInfo]]:
+        """Every series with its state, oldest first."""
         rows = yield self._read_all(f"{SERIES_COLUMNS} ORDER BY id")
         return [self._series_info(row) for row in rows]
-
-    list_series = operation(_list_series)
 
     def _series_info(self, row: Any) -> SeriesInfo:
         (
@@ -298,6 +293,7 @@ class Registry(Database):
             key_fingerprint,
         )
 
+    @operation
     def _export_keys(self, path: str) -> Op[int]:
         """Move the keys a store from before version 3 keeps in clear to the new keys
         file ``path`` (0600), then wipe them from the store; return how many.
@@ -318,11 +314,10 @@ class Registry(Database):
         yield Work(self._forget_wiped)
         return len(keys)
 
-    export_keys = operation(_export_keys)
-
     def _forget_wiped(self) -> None:  # a hook
         """Drop what the database may still hold of wiped values (SQLite: its log)."""
 
+    @operation
     def _set_enabled(self, ref: SeriesRef, enabled: bool) -> Op[None]:
         """Allow or stop generation for a series (stopped: reserve raises 703)."""
         series_id = yield from self._series_id(ref)
@@ -338,7 +333,66 @@ class Registry(Database):
         if changed != 1:
             raise InvalidSeries.bad("seriesId", ref, "is not a known series")
 
-    set_enabled = operation(_set_enabled)
+    # ---- public methods, generated from the operations by tools/facades.py ----
+    def create_series(
+        self,
+        series: CardSeries,
+        *,
+        enabled: bool = True,
+        details: dict[str, Any] | None = None,
+        exists_ok: bool = False,
+    ) -> int:
+        """Register ``series``; return its new integer id.
+
+        ``details``: other fields to keep with it (JSON-able), see ``series_details``.
+
+        A code in use is 3002, unless ``exists_ok`` and it holds the same definition
+        (code, prefix, suffix, length, offset, method): then its id, so that a setup
+        can run twice. A number space that can meet an existing series' is 3006 (any
+        overlap, not only the same prefix, suffix and length)."""
+        return self._drive(
+            self._create_series(series, enabled=enabled, details=details, exists_ok=exists_ok)
+        )
+
+    def series_details(self, ref: SeriesRef) -> dict[str, Any]:
+        """The ``details`` given at creation ({} if none)."""
+        return self._drive(self._series_details(ref))
+
+    def series_id(self, ref: SeriesRef) -> int:
+        """The id of a series given by id, code or ``CardSeries``; 3000 if unknown."""
+        return self._drive(self._series_id(ref))
+
+    def get_series(self, ref: SeriesRef) -> CardSeries:
+        """The definition of a series, bound to its key (for formatting and parsing).
+
+        A keyed series' key is checked against its fingerprint on first use: missing,
+        706; another key, 707; still in the store, 708. A ``CardSeries`` given as
+        ``ref`` must be the registered definition (else 3000), and its key the
+        registered key (else 707): a store never formats with a key it was not given."""
+        return self._drive(self._get_series(ref))
+
+    def info(self, ref: SeriesRef) -> SeriesInfo:
+        """A series with its state: enabled, reserved so far."""
+        return self._drive(self._info(ref))
+
+    def list_series(self) -> list[SeriesInfo]:
+        """Every series with its state, oldest first."""
+        return self._drive(self._list_series())
+
+    def export_keys(self, path: str) -> int:
+        """Move the keys a store from before version 3 keeps in clear to the new keys
+        file ``path`` (0600), then wipe them from the store; return how many.
+
+        The file is written and flushed first, the keys wiped after in one transaction:
+        interrupted between the two, a second run finds the file holding every key and
+        only wipes. An existing file that lacks one of them is refused (701)."""
+        return self._drive(self._export_keys(path))
+
+    def set_enabled(self, ref: SeriesRef, enabled: bool) -> None:
+        """Allow or stop generation for a series (stopped: reserve raises 703)."""
+        return self._drive(self._set_enabled(ref, enabled))
+
+    # ---- end of generated methods ----
 
 
 def _write_keys(path: str, keys: dict[str, bytes]) -> None:

@@ -71,6 +71,7 @@ class Reservations(Ledger):
     def _grouped(self, request: Any) -> Block:
         return self._batches.submit(request)
 
+    @operation
     def _reserve(
         self,
         series: SeriesRef,
@@ -92,8 +93,6 @@ class Reservations(Ledger):
         definition = yield from self._get_series(series)  # a given definition must match
         request = Request(series_id, definition, count, label, request_id)
         return (yield Grouped(request))  # type: ignore[no-any-return]
-
-    reserve = operation(_reserve)
 
     def _reserve_batch(self, requests: Sequence[Request]) -> Op[list[Outcome[Block]]]:
         """Commit a batch of reservations (group commit): one transaction, one flush.
@@ -282,6 +281,7 @@ class Reservations(Ledger):
             f"is more than the {left} number(s) left in series {definition.code!r}",
         )
 
+    @operation
     def _release(
         self, series: SeriesRef, start: int, count: int, status_label: str = DEFAULT_LABEL
     ) -> Op[None]:
@@ -307,8 +307,6 @@ class Reservations(Ledger):
                 value=first,
             )
 
-    release = operation(_release)
-
     def _release_body(self, series_id: int, first: int, stop: int, label: str) -> Body[str | None]:
         """Record the release; or, writing nothing, why it is refused."""
         yield from self._lock_series(series_id)
@@ -328,6 +326,36 @@ class Reservations(Ledger):
     def _lock_series(self, series_id: int) -> Body[None]:  # a hook
         """Serialise changes of one series' ledger (SQLite's write lock already does)."""
         yield from ()
+
+    # ---- public methods, generated from the operations by tools/facades.py ----
+    def reserve(
+        self,
+        series: SeriesRef,
+        count: Any,
+        *,
+        status_label: str = DEFAULT_LABEL,
+        request_id: str | None = None,
+    ) -> Block:
+        """Reserve the next ``count`` indexes of a series and return them as a Block.
+
+        Committed before it returns, with a ledger row. Not enough left: 702, and
+        nothing is reserved. The same ``request_id`` again returns the same block;
+        with other parameters it is an error (701)."""
+        return self._drive(
+            self._reserve(series, count, status_label=status_label, request_id=request_id)
+        )
+
+    def release(
+        self, series: SeriesRef, start: int, count: int, status_label: str = DEFAULT_LABEL
+    ) -> None:
+        """Release indexes that were reserved but will never be handed out.
+
+        Only an unused part of one reserved block can be released: a range outside the
+        ledger's blocks, across two of them, or overlapping an earlier release is error
+        705 (``InvalidRelease``), so that no handed-out number ever reads as unused."""
+        return self._drive(self._release(series, start, count, status_label))
+
+    # ---- end of generated methods ----
 
 
 def _log_reservation(request: Request, start: int, ledger_id: int) -> None:
