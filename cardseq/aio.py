@@ -245,7 +245,9 @@ class AsyncStore:
         One listing of the series; then for each series of a number's length, one bulk
         parse (``CardSeries.parse_many``) and one read of its ledger, whatever the count:
         not a query per number. ``lenient`` reads numbers as typed at a till
-        (``CardSeries.normalize``); a found one's ``Lookup.number`` is the series' form."""
+        (``CardSeries.normalize``); a found one's ``Lookup.number`` is the series' form,
+        and one that two series read so is 3006 (``SeriesOverlap``): only a store from
+        before such pairs were refused can hold them."""
         return await self._driver.drive(self.sync._lookup_many(numbers, lenient=lenient))
 
     async def reserve(
@@ -459,8 +461,9 @@ class AsyncCardService:
         it reserves nothing.
 
         A part of it released unused (never handed out) is left out, so that no number
-        reads as unused once written: the block is what remains, and a reservation with
-        a released part inside it (two ranges left) is 705, as is one released whole."""
+        reads as unused once written: the block is what its caller still holds, as a
+        replay of its request id answers (``Store.reserve``). Released whole, or in its
+        middle (two ranges left): 705."""
         return await self._driver.drive(
             self.sync._export(series_id, request_id=request_id, ledger_id=ledger_id)
         )

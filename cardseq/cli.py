@@ -879,6 +879,12 @@ def generate(
     code = block.series.code
     generated = "" if request_id is not None else " (generated)"
     click.echo(f"reserved {_reserved_line(entry, code)}{generated}", err=True)
+    if block.count != entry.count:  # a replay of a block partly released since
+        click.echo(
+            f"released unused since, but for indexes {block.start}..{block.stop - 1}:"
+            f" writing those {block.count} numbers",
+            err=True,
+        )
     _write_block(
         block,
         out,

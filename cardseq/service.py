@@ -20,7 +20,6 @@ from .errors import (
     CardNotFound,
     CountTooLarge,
     InvalidArgument,
-    InvalidRelease,
     InvalidStatusLabel,
     ReservationNotFound,
     StatusUnchanged,
@@ -48,7 +47,7 @@ from .store.base import (
     SeriesRef,
     Store,
 )
-from .store.ops import Op, Work, operation
+from .store.ops import Op, Transaction, Work, operation
 
 T = TypeVar("T")
 
@@ -272,6 +271,13 @@ class CardService:
     ) -> Op[GenerationEntry]:
         """One past reservation of the series, by its request id or its ledger id
         (exactly one of them); none: 710."""
+        info, entry = yield from self._reserved_entry(series_id, request_id, ledger_id)
+        return _generation_entry(info, entry)
+
+    def _reserved_entry(
+        self, series_id: SeriesRef, request_id: str | None, ledger_id: int | None
+    ) -> Op[tuple[SeriesInfo, LedgerEntry]]:
+        """``reservation``'s series and ledger row."""
         info = yield from self.store._info(series_id)
         if (request_id is None) == (ledger_id is None):
             raise InvalidArgument(
@@ -295,7 +301,7 @@ class CardService:
             raise ReservationNotFound.bad(
                 field, value, f"is not a reservation of series {info.series.code!r}"
             )
-        return _generation_entry(info, entry)
+        return info, entry
 
     @operation
     def _export(
@@ -309,32 +315,14 @@ class CardService:
         it reserves nothing.
 
         A part of it released unused (never handed out) is left out, so that no number
-        reads as unused once written: the block is what remains, and a reservation with
-        a released part inside it (two ranges left) is 705, as is one released whole.
+        reads as unused once written: the block is what its caller still holds, as a
+        replay of its request id answers (``Store.reserve``). Released whole, or in its
+        middle (two ranges left): 705.
         """
-        entry = yield from self._reservation(series_id, request_id=request_id, ledger_id=ledger_id)
-        start, stop = entry.start, entry.start + entry.count
-        for part in (yield from self.store._released_within(entry.series_id, start, stop)):
-            if part.start > start and part.start + part.count < stop:
-                raise InvalidRelease(
-                    f"indexes {part.start}..{part.start + part.count - 1} of reservation"
-                    f" {entry.id} were released unused: its numbers are two ranges, export"
-                    " them with Block ranges of the series",
-                    field="ledger_id",
-                    value=entry.id,
-                )
-            if part.start == start:
-                start = part.start + part.count
-            else:
-                stop = part.start
-        if start >= stop:
-            raise InvalidRelease(
-                f"reservation {entry.id} was released unused whole: it has no numbers to write",
-                field="ledger_id",
-                value=entry.id,
-            )
-        series = yield from self.store._get_series(entry.series_id)
-        return Block(series, start, stop - start)
+        info, entry = yield from self._reserved_entry(series_id, request_id, ledger_id)
+        held = yield Transaction(self.store._held(entry))
+        series = yield from self.store._get_series(info.id)
+        return Block(series, held.start, len(held))
 
     # ---- labels ----------------------------------------------------------------------
 
@@ -598,8 +586,9 @@ class CardService:
         it reserves nothing.
 
         A part of it released unused (never handed out) is left out, so that no number
-        reads as unused once written: the block is what remains, and a reservation with
-        a released part inside it (two ranges left) is 705, as is one released whole."""
+        reads as unused once written: the block is what its caller still holds, as a
+        replay of its request id answers (``Store.reserve``). Released whole, or in its
+        middle (two ranges left): 705."""
         return self._drive(self._export(series_id, request_id=request_id, ledger_id=ledger_id))
 
     def labels(self) -> list[Label]:

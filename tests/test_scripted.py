@@ -93,6 +93,7 @@ def test_a_request_id_committed_meanwhile_runs_the_batch_again_as_a_replay():
         sql("UPDATE cardseq_series"),
         sql("INSERT INTO cardseq_ledger", error=DuplicateRequest("r1 is taken")),  # ...too late
         sql("FROM cardseq_ledger", [ledger_row(7, 20, 5, request_id="r1")]),  # (label known)
+        sql("FROM cardseq_ledger", []),  # nothing of it released since: all of it is held
     )
     (outcome,) = script.run(store._reserve_batch([request]))
     assert (outcome.get().start, outcome.get().count) == (20, 5)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, InvalidRelease, SeriesOverlap, clip
 from ..records import Lookup, State
 from ..series import patterns_overlap, whole_number
 from ..text import normalize
@@ -25,6 +25,7 @@ from .records import (
     LedgerEntry,
     LedgerFilter,
     Page,
+    SeriesInfo,
     SeriesRef,
     check_label,
     check_request_id,
@@ -109,20 +110,32 @@ class Ledger(Registry):
         """The releases of a series that start in ``[start, stop)``, by start: the parts
         of a reservation there that were given back unused."""
         series_id = yield from self._series_id(series)
+        return (yield Transaction(self._releases_in(series_id, start, stop)))  # type: ignore[no-any-return]
+
+    def _releases_in(self, series_id: int, start: int, stop: int) -> Body[list[LedgerEntry]]:
         kind = STORED_KIND[RELEASED]
         if self.sql_index_limit is not None and stop >= self.sql_index_limit:
-            rows = yield self._read_all(
+            rows = yield self._fetch_all(
                 f"{LEDGER_COLUMNS} WHERE series_id = ? AND kind = ?", (series_id, kind)
             )
         else:
             column = self._number("start")
-            rows = yield self._read_all(
+            rows = yield self._fetch_all(
                 f"{LEDGER_COLUMNS} WHERE series_id = ? AND kind = ? AND {column} >= ?"
                 f" AND {column} < ?",
                 (series_id, kind, start, stop),
             )
         found = [e for e in map(entry_of_row, rows) if start <= e.start < stop]
         return sorted(found, key=lambda e: e.start)
+
+    def _held(self, entry: LedgerEntry) -> Body[range]:
+        """The indexes of reservation ``entry`` that its caller may still hold: the
+        block less the parts released unused since. What a replay of its request id
+        answers and what ``export`` writes, so that neither hands out a number the
+        ledger calls unused. None left, or two ranges (a release inside the block): 705.
+        """
+        releases = yield from self._releases_in(entry.series_id, entry.start, entry.stop)
+        return held_range(entry, releases)
 
     def _ledger_rows(
         self, filters: LedgerFilter, after: int, limit: int | None
@@ -169,7 +182,9 @@ class Ledger(Registry):
         One listing of the series; then for each series of a number's length, one bulk
         parse (``CardSeries.parse_many``) and one read of its ledger, whatever the count:
         not a query per number. ``lenient`` reads numbers as typed at a till
-        (``CardSeries.normalize``); a found one's ``Lookup.number`` is the series' form.
+        (``CardSeries.normalize``); a found one's ``Lookup.number`` is the series' form,
+        and one that two series read so is 3006 (``SeriesOverlap``): only a store from
+        before such pairs were refused can hold them.
         """
         texts = [normalize(n) if lenient else n for n in numbers]
         found: list[Lookup | None] = [None] * len(texts)
@@ -187,7 +202,12 @@ class Ledger(Registry):
             hits = np.flatnonzero(parsed.valid)
             if not hits.size:
                 continue
-            lengths[todo[hits]] = -1  # series never overlap: found for good
+            if lenient:  # a store from before 3006 covered lenient reading may hold two
+                for hit in hits.tolist():
+                    if (other := found[positions[hit]]) is not None:
+                        raise _ambiguous(texts[positions[hit]], other.info, info)
+            else:
+                lengths[todo[hits]] = -1  # strictly, series never overlap: found for good
             indexes = parsed.indexes[hits]
             rows = yield self._read_all(f"{LEDGER_COLUMNS} WHERE series_id = ?", (info.id,))
             released = _rows_covering(rows, STORED_KIND[RELEASED], indexes)
@@ -299,10 +319,55 @@ class Ledger(Registry):
         One listing of the series; then for each series of a number's length, one bulk
         parse (``CardSeries.parse_many``) and one read of its ledger, whatever the count:
         not a query per number. ``lenient`` reads numbers as typed at a till
-        (``CardSeries.normalize``); a found one's ``Lookup.number`` is the series' form."""
+        (``CardSeries.normalize``); a found one's ``Lookup.number`` is the series' form,
+        and one that two series read so is 3006 (``SeriesOverlap``): only a store from
+        before such pairs were refused can hold them."""
         return self._drive(self._lookup_many(numbers, lenient=lenient))
 
     # ---- end of generated methods ----
+
+
+def _ambiguous(number: str, first: SeriesInfo, second: SeriesInfo) -> SeriesOverlap:
+    """The refusal of a lenient reading that two series accept: picking either could
+    report a card the other series issued (or never issued) as its own."""
+    return SeriesOverlap(
+        f"number {clip(number)} reads as a number of series {first.series.code!r} (id"
+        f" {first.id}) and of series {second.series.code!r} (id {second.id}) when letter"
+        " case is folded: these series were created before cardseq refused such pairs"
+        " (3006); read the number strictly, as the series wrote it",
+        field="number",
+        value=number,
+    )
+
+
+def held_range(entry: LedgerEntry, releases: list[LedgerEntry]) -> range:
+    """``Ledger._held`` of the reservation ``entry`` whose releases (inside it, by start)
+    are ``releases``."""
+    left: list[range] = []
+    at = entry.start
+    for part in releases:
+        if part.start > at:
+            left.append(range(at, part.start))
+        at = max(at, part.stop)
+    if at < entry.stop:
+        left.append(range(at, entry.stop))
+    if len(left) == 1:
+        return left[0]
+    if not left:
+        why = "was released unused whole: it has no numbers anyone holds"
+    else:
+        parts = " and ".join(f"{r.start}..{r.stop - 1}" for r in left)
+        why = (
+            f"was released unused in part: the indexes still held are {parts}, not one"
+            " range; write each with the series' block(start, count)"
+        )
+    value: object
+    if entry.request_id is None:
+        field, value, name = "ledger_id", entry.id, ""
+    else:
+        field, value = "request_id", entry.request_id
+        name = f" (request id {clip(entry.request_id)})"
+    raise InvalidRelease(f"reservation {entry.id}{name} {why}", field=field, value=value)
 
 
 def entry_of_row(row: Any) -> LedgerEntry:

@@ -22,7 +22,13 @@ from ..errors import (
     SeriesOverlap,
 )
 from ..keys import KeySource, fingerprint, keyring, read_keys_file, write_keys_file
-from ..series import CardSeries, number_pattern, patterns_overlap, whole_number
+from ..series import (
+    CardSeries,
+    number_pattern,
+    patterns_overlap,
+    readings_overlap,
+    whole_number,
+)
 from .database import Database
 from .ops import Body, Op, Transaction, Work, operation, single
 from .records import MAX_ID, SeriesInfo, SeriesRef, now, to_time
@@ -101,6 +107,18 @@ class Registry(Database):
                     f"numbers as series {code!r} ({other}), id {series_id}",
                     field="prefix",
                     value=series.prefix,
+                )
+            if readings_overlap(series.pattern, other):
+                clashes = _case_clashes(series, other)
+                raise SeriesOverlap(
+                    f"series {series.code!r} ({series.pattern}) and series {code!r}"
+                    f" ({other}), id {series_id}, would read as each other: "
+                    + " and ".join(
+                        f"{name} {mine!r} reads as {theirs!r}" for name, mine, theirs in clashes
+                    )
+                    + " when letter case is folded, as lenient reading folds it",
+                    field=clashes[0][0],
+                    value=clashes[0][1],
                 )
         row = yield self._fetch_one(
             "INSERT INTO cardseq_series (code, prefix, suffix, length, start_offset, method,"
@@ -393,6 +411,19 @@ class Registry(Database):
         return self._drive(self._set_enabled(ref, enabled))
 
     # ---- end of generated methods ----
+
+
+def _case_clashes(series: CardSeries, other: str) -> list[tuple[str, str, str]]:
+    """Where ``series`` differs from the pattern ``other`` (of its length) only by
+    letter case: (``"prefix"`` or ``"suffix"``, the affix, how ``other`` spells it
+    there, its digit slots read as the affix's digits)."""
+    mine = series.pattern
+    theirs = "".join(m if o == "#" else o for m, o in zip(mine, other, strict=True))
+    affixes = (
+        ("prefix", 0, len(series.prefix)),
+        ("suffix", series.length - len(series.suffix), series.length),
+    )
+    return [(name, mine[a:b], theirs[a:b]) for name, a, b in affixes if mine[a:b] != theirs[a:b]]
 
 
 def _write_keys(path: str, keys: dict[str, bytes]) -> None:

@@ -150,13 +150,18 @@ class Reservations(Ledger):
         return outcomes, taken
 
     def _replayed(self, request: Request) -> Body[Block | None]:
-        """The block that ``request``'s id already has, if any; before that, whether
+        """The block that ``request``'s id already has, if any, less what was released
+        of it since (``_held``: the caller holds only the rest); before that, whether
         it may reserve (its label)."""
         yield from self._check_generation_label(request.label)
         if request.request_id is None:
             return None
         prior = yield from self._prior(request.request_id)
-        return None if prior is None else self._replay(prior, request)
+        if prior is None:
+            return None
+        _check_replay(prior, request)
+        held = yield from self._held(prior)
+        return Block(request.definition, held.start, len(held))
 
     def _advance(
         self, series_id: int, count: int, label: str, request_id: str | None
@@ -248,17 +253,6 @@ class Reservations(Ledger):
     def _prior(self, request_id: str) -> Body[LedgerEntry | None]:
         row = yield self._fetch_one(f"{LEDGER_COLUMNS} WHERE request_id = ?", (request_id,))
         return entry_of_row(row) if row else None
-
-    def _replay(self, prior: LedgerEntry, request: Request) -> Block:
-        asked = (request.series_id, request.count, request.label)
-        if (prior.series_id, prior.count, prior.status_label) != asked:
-            raise InvalidArgument(
-                f"request_id {clip(prior.request_id)} was used for another request (series"
-                f" {prior.series_id}, count {prior.count}, label {prior.status_label})",
-                field="request_id",
-                value=prior.request_id,
-            )
-        return Block(request.definition, prior.start, prior.count)
 
     def _refusal(self, request: Request) -> Body[CardSeqError]:
         """Why ``_take`` could not reserve for ``request``."""
@@ -356,6 +350,18 @@ class Reservations(Ledger):
         return self._drive(self._release(series, start, count, status_label))
 
     # ---- end of generated methods ----
+
+
+def _check_replay(prior: LedgerEntry, request: Request) -> None:
+    """701 when ``request`` reuses the request id of another request ``prior``."""
+    asked = (request.series_id, request.count, request.label)
+    if (prior.series_id, prior.count, prior.status_label) != asked:
+        raise InvalidArgument(
+            f"request_id {clip(prior.request_id)} was used for another request (series"
+            f" {prior.series_id}, count {prior.count}, label {prior.status_label})",
+            field="request_id",
+            value=prior.request_id,
+        )
 
 
 def _log_reservation(request: Request, start: int, ledger_id: int) -> None:
