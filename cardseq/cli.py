@@ -37,14 +37,22 @@ from .errors import (
     OutputError,
     SchemaMismatch,
 )
-from .integers import text_int
 from .keys import KEYS_FILE_ENV, new_key
 from .outfile import OutputFile, write_failed
+from .params import StrictFloat, StrictInt, When
 from .records import GenerationEntry, Lookup
 from .series import CardSeries, Method
 from .service import CardService
 from .store import SQLiteStore, Store, default_url, open_store
-from .store.base import DEFAULT_LABEL, DEFAULT_LIMIT, MAX_LIMIT, SCHEMA_VERSION, Page, SeriesInfo
+from .store.base import (
+    DEFAULT_LABEL,
+    DEFAULT_LIMIT,
+    MAX_ID,
+    MAX_LIMIT,
+    SCHEMA_VERSION,
+    Page,
+    SeriesInfo,
+)
 
 
 class CardSeqGroup(click.Group):
@@ -101,30 +109,6 @@ def _opened(db: str | None, keys_file: str | None = None) -> Iterator[CardServic
     ``keys_file`` and the environment, closed when the command is done."""
     with open_store(db or default_url(), keys=keys_file) as store:
         yield CardService(store)
-
-
-class StrictInt(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.3 only
-    """An integer option, read by ``text_int`` (ASCII digits only): a bad value is the
-    library error of the option's field (``error``), not a click usage error."""
-
-    name = "integer"
-
-    def __init__(
-        self,
-        error: type[CardSeqError] = InvalidArgument,
-        *,
-        minimum: int | None = None,
-        maximum: int | None = None,
-    ) -> None:
-        self.error = error
-        self.minimum = minimum
-        self.maximum = maximum
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int) and not isinstance(value, bool):  # a default
-            return value
-        field = param.opts[0] if param is not None and param.opts else "value"
-        return text_int(value, field, self.error, minimum=self.minimum, maximum=self.maximum)
 
 
 @click.group(cls=CardSeqGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -288,7 +272,7 @@ def _page_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--limit`` and ``--after``: a listing a page at a time."""
     command = click.option(
         "--after",
-        type=StrictInt(),
+        type=StrictInt(minimum=0, maximum=MAX_ID),
         default=0,
         show_default=True,
         metavar="ID",
@@ -296,7 +280,7 @@ def _page_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
     return click.option(
         "--limit",
-        type=StrictInt(),
+        type=StrictInt(minimum=1, maximum=MAX_LIMIT),
         default=DEFAULT_LIMIT,
         show_default=True,
         metavar="N",
@@ -341,27 +325,6 @@ def series_log(
     with _opened(db, keys_file) as service:
         page = service.generation_log(series_ref, limit=limit, after=after)
     _print_log(page, ["cardseq", "series", "log", series_ref, "--limit", str(limit)])
-
-
-class When(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.3 only
-    """A time, ISO 8601 (``2026-11-27``, ``2026-11-27T09:30``, ``...+01:00``); without
-    an offset it is UTC. A bad one is error 701 naming the option."""
-
-    name = "time"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> dt.datetime:
-        if isinstance(value, dt.datetime):
-            return value
-        field = param.opts[0] if param is not None and param.opts else "time"
-        try:
-            when = dt.datetime.fromisoformat(value)
-        except (TypeError, ValueError):
-            raise InvalidArgument.bad(
-                field, value, "is not an ISO 8601 date or time (2026-11-27, 2026-11-27T09:30)"
-            ) from None
-        return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 @main.command()
@@ -907,7 +870,7 @@ def generate(
 )
 @click.option(
     "--ledger-id",
-    type=StrictInt(minimum=1),
+    type=StrictInt(minimum=1, maximum=MAX_ID),
     default=None,
     metavar="N",
     help="The reservation's ledger id, instead of its request id.",
@@ -1141,6 +1104,16 @@ def _proxies(
 #: every `serve` option can come from the environment: CARDSEQ_ and its name in capitals
 #: (--max-count: CARDSEQ_MAX_COUNT); an option on the command line wins
 SERVE_ENV_PREFIX = "CARDSEQ"
+#: --rate's range: a slower refill makes Retry-After overflow, a faster one is no limit
+MIN_RATE, MAX_RATE = 1e-6, 1e9
+#: --burst and --max-connections: beyond these the server's float arithmetic and its
+#: connection limit (a machine word) fail; no deployment comes near them
+MAX_BURST, MAX_CONNECTIONS = 10**9, 10**6
+#: --max-count: a generate response holds its numbers in memory, and ten million of
+#: them are already most of a worker's
+MAX_COUNT = 10**7
+#: --header-timeout and --body-timeout, seconds
+MIN_TIMEOUT, MAX_TIMEOUT = 0.001, 3600.0
 
 
 @main.command(context_settings={"auto_envvar_prefix": SERVE_ENV_PREFIX})
@@ -1172,29 +1145,30 @@ SERVE_ENV_PREFIX = "CARDSEQ"
 )
 @click.option(
     "--rate",
-    type=click.FloatRange(min=0, min_open=True),
+    type=StrictFloat(minimum=MIN_RATE, maximum=MAX_RATE),
     default=None,
     metavar="R",
-    help="Requests a second per user (token bucket refill). [default: 1000]",
+    help=f"Requests a second per user (token bucket refill), {MIN_RATE:g} to {MAX_RATE:g}."
+    " [default: 1000]",
 )
 @click.option(
     "--burst",
-    type=StrictInt(minimum=1),
+    type=StrictInt(minimum=1, maximum=MAX_BURST),
     default=None,
     metavar="B",
     help="Requests a user may make at once (bucket size). [default: 2000]",
 )
 @click.option(
     "--max-count",
-    type=StrictInt(minimum=1),
+    type=StrictInt(minimum=1, maximum=MAX_COUNT),
     default=100_000,
     show_default=True,
     metavar="N",
-    help="Most numbers one generate request may ask for (error 3026).",
+    help=f"Most numbers one generate request may ask for (error 3026), 1 to {MAX_COUNT:,}.",
 )
 @click.option(
     "--header-timeout",
-    type=click.FloatRange(min=0.001, max=3600),
+    type=StrictFloat(minimum=MIN_TIMEOUT, maximum=MAX_TIMEOUT),
     default=None,
     metavar="SECONDS",
     help="Time a client has to send a request's headers; also how long an idle "
@@ -1202,7 +1176,7 @@ SERVE_ENV_PREFIX = "CARDSEQ"
 )
 @click.option(
     "--body-timeout",
-    type=click.FloatRange(min=0, min_open=True, max=3600),
+    type=StrictFloat(minimum=MIN_TIMEOUT, maximum=MAX_TIMEOUT),
     default=None,
     metavar="SECONDS",
     help="Time a client has to send a request body once its headers came (408 after). "
@@ -1210,7 +1184,7 @@ SERVE_ENV_PREFIX = "CARDSEQ"
 )
 @click.option(
     "--max-connections",
-    type=click.IntRange(min=1),
+    type=StrictInt(minimum=1, maximum=MAX_CONNECTIONS),
     default=None,
     metavar="N",
     help="Connections served at once; more wait until one closes. [default: 1000]",

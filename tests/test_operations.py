@@ -371,7 +371,7 @@ def test_workers_come_from_the_environment_and_need_a_shared_store(served, tmp_p
 def test_a_bad_environment_value_is_a_coded_error(served):
     env = {"CARDSEQ_PORT": "80_80", "CARDSEQ_NO_AUTH": "1", "CARDSEQ_DB": "memory://"}
     result = CliRunner().invoke(main, ["serve"], env=env)
-    assert result.exit_code == 1 and "error 701: --port '80_80'" in result.output
+    assert result.exit_code == 1 and "error 701: $CARDSEQ_PORT (--port) '80_80'" in result.output
     assert served == []
 
 
