@@ -1,9 +1,10 @@
 """The ``cardseq`` command: a thin shell over ``CardService`` and the block writer.
 
 Every command opens the store named by ``--db`` (default ``$CARDSEQ_DB``, else
-``sqlite:///cardseq.db`` in the working directory), calls a service method, and
-prints the result. A ``CardSeqError`` becomes ``error <code>: <message>`` on stderr and
-exit status 1; click's usage errors keep their exit status 2.
+``sqlite:///cardseq.db`` in the working directory), without DDL but where ``_open``
+says, calls a service method, and prints the result. A ``CardSeqError`` becomes
+``error <code>: <message>`` on stderr and exit status 1; click's usage errors keep
+their exit status 2.
 """
 
 from __future__ import annotations
@@ -103,11 +104,54 @@ def keys_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
+#: set (1, true, yes, on), no command creates or migrates tables: not `db migrate`, not
+#: the first `series create` on a new store, not `serve` (its --no-migrate)
+NO_MIGRATE_ENV = "CARDSEQ_NO_MIGRATE"
+
+
+def _no_migrate() -> bool:
+    """Whether ``$CARDSEQ_NO_MIGRATE`` forbids DDL (read as click reads a flag's
+    variable; any other value is 701, so that a typo never lets a migration through)."""
+    value = os.environ.get(NO_MIGRATE_ENV, "")
+    try:
+        return bool(value) and bool(click.BOOL.convert(value, None, None))
+    except click.BadParameter:
+        raise InvalidArgument.bad(
+            "$" + NO_MIGRATE_ENV, value, "must be one of 1, true, yes, on, 0, false, no, off"
+        ) from None
+
+
+def _open(db: str | None, keys_file: str | None = None, *, creates: bool = False) -> Store:
+    """The store at ``db`` (or the default), opened without DDL, so that a database role
+    that may only read and write rows runs every command but `db migrate`.
+
+    A command that ``creates`` (`series create`, `labels add`: the first commands on a
+    new store) makes the tables of a store that has none, unless ``$CARDSEQ_NO_MIGRATE``
+    says not to; a store at another schema version waits for `cardseq db migrate`.
+    """
+    url, forbidden = db or default_url(), _no_migrate()
+    try:
+        return open_store(url, migrate=False, keys=keys_file)
+    except SchemaMismatch as error:
+        if error.found is not None or forbidden:
+            raise
+        if not creates:
+            raise SchemaMismatch(
+                f"{error.message} (`cardseq series create` also makes a new store's tables)",
+                found=None,
+                expected=error.expected,
+                value=error.value,
+            ) from None
+    return open_store(url, keys=keys_file)
+
+
 @contextlib.contextmanager
-def _opened(db: str | None, keys_file: str | None = None) -> Iterator[CardService]:
-    """The service over the store at ``db`` (or the default), with the keys of
-    ``keys_file`` and the environment, closed when the command is done."""
-    with open_store(db or default_url(), keys=keys_file) as store:
+def _opened(
+    db: str | None, keys_file: str | None = None, *, creates: bool = False
+) -> Iterator[CardService]:
+    """The service over the store ``_open`` opens, with the keys of ``keys_file`` and the
+    environment, closed when the command is done."""
+    with _open(db, keys_file, creates=creates) as store:
         yield CardService(store)
 
 
@@ -207,7 +251,7 @@ def series_create(
         method=method,
         key_id=key_id,
     )
-    with _opened(db, keys_file) as service:
+    with _opened(db, keys_file, creates=True) as service:
         series_id = service.create_series(definition, enabled=not disabled, exists_ok=exists_ok)
     click.echo(series_id)
 
@@ -482,7 +526,7 @@ def labels_list(db: str | None) -> None:
 @db_option
 def labels_add(name: str, status: str, make_default: bool, exists_ok: bool, db: str | None) -> None:
     """Add the status label NAME (a label keeps its status once created)."""
-    with _opened(db) as service:
+    with _opened(db, creates=True) as service:
         service.add_label(name, status.upper(), default=make_default, exists_ok=exists_ok)
     click.echo(f"label {name} added for {status.upper()}", err=True)
 
@@ -1041,7 +1085,14 @@ def db() -> None:
 @db.command("migrate")
 @db_option
 def db_migrate(db: str | None) -> None:
-    """Create the tables, or migrate them to this cardseq's schema version."""
+    """Create the tables, or migrate them to this cardseq's schema version (refused
+    while $CARDSEQ_NO_MIGRATE is set)."""
+    if _no_migrate():
+        raise InvalidArgument.bad(
+            "$" + NO_MIGRATE_ENV,
+            os.environ[NO_MIGRATE_ENV],
+            "forbids migrating: unset it to run `cardseq db migrate`",
+        )
     with open_store(db or default_url()) as store:
         found, url = store.schema_found, store.url
     if found == SCHEMA_VERSION:
@@ -1391,7 +1442,7 @@ def keys_new(encoding: str) -> None:
 def keys_export(keys_file: str, db: str | None) -> None:
     """Move the keys an older store keeps in clear to KEYS_FILE, then wipe them from the
     store. Safe to run again: nothing is lost if it is interrupted."""
-    with open_store(db or default_url()) as store:
+    with _open(db) as store:
         moved = store.export_keys(keys_file)
     click.echo(
         f"{moved} key(s) moved to {keys_file}; give it as --keys-file or ${KEYS_FILE_ENV}"
