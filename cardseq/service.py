@@ -79,7 +79,7 @@ def reserving_numbers(
 
     A list too big for memory is refused (3026) before anything is reserved. If the
     formatting fails anyway, the block is released (never handed out) unless
-    a request id lets a retry get it again. (The operation; ``reserve_numbers`` runs it.)
+    a request id lets a retry get it again.
     """
     check_fits((yield from store._get_series(series)), positive_count(count))
     block = yield from store._reserve(
@@ -95,23 +95,6 @@ def reserving_numbers(
             "count", count, f"ran out of memory while formatting: the block was {fate}"
         ) from error
     return block, numbers
-
-
-def reserve_numbers(
-    store: Store,
-    series: SeriesRef,
-    count: Any,
-    *,
-    status_label: Any = DEFAULT_LABEL,
-    request_id: str | None = None,
-    order: str = "asc",
-) -> tuple[Block, list[str]]:
-    """``reserving_numbers``, run on the calling thread."""
-    return store._drive(
-        reserving_numbers(
-            store, series, count, status_label=status_label, request_id=request_id, order=order
-        )
-    )
 
 
 class CardService:
