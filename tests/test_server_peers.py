@@ -172,6 +172,6 @@ def test_the_default_is_a_tenth_of_the_connections(served, tmp_path) -> None:  #
     given = runner.invoke(main, ["serve", *db, "--max-connections-per-ip", "9"], env=env)
     assert given.exit_code == 0
     assert [factory.max_connections_per_ip for factory, _ in served] == [100, 5, 1, 7, 9]
-    for bad in ("0", "-1", "ten", "1_0"):
+    for bad in ("0", "-1", "ten", "1_0", "1000001"):
         refused = runner.invoke(main, ["serve", *db, "--max-connections-per-ip", bad])
         assert refused.exit_code == 1 and "error 701: --max-connections-per-ip" in refused.output
