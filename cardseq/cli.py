@@ -43,6 +43,16 @@ from .outfile import OutputFile, write_failed
 from .params import StrictFloat, StrictInt, When
 from .records import GenerationEntry, Lookup
 from .series import CardSeries, Method
+from .server.limits import (
+    MAX_BURST,
+    MAX_CONNECTIONS,
+    MAX_COUNT,
+    MAX_RATE,
+    MAX_TIMEOUT,
+    MAX_WORKERS,
+    MIN_RATE,
+    MIN_TIMEOUT,
+)
 from .service import CardService
 from .store import SQLiteStore, Store, default_url, open_store
 from .store.base import (
@@ -1161,16 +1171,6 @@ def _proxies(
 #: every `serve` option can come from the environment: CARDSEQ_ and its name in capitals
 #: (--max-count: CARDSEQ_MAX_COUNT); an option on the command line wins
 SERVE_ENV_PREFIX = "CARDSEQ"
-#: --rate's range: a slower refill makes Retry-After overflow, a faster one is no limit
-MIN_RATE, MAX_RATE = 1e-6, 1e9
-#: --burst and --max-connections(-per-ip): beyond these the server's float arithmetic and its
-#: connection limit (a machine word) fail; no deployment comes near them
-MAX_BURST, MAX_CONNECTIONS = 10**9, 10**6
-#: --max-count: a generate response holds its numbers in memory, and ten million of
-#: them are already most of a worker's
-MAX_COUNT = 10**7
-#: --header-timeout and --body-timeout, seconds
-MIN_TIMEOUT, MAX_TIMEOUT = 0.001, 3600.0
 
 
 @main.command(context_settings={"auto_envvar_prefix": SERVE_ENV_PREFIX})
@@ -1276,7 +1276,7 @@ MIN_TIMEOUT, MAX_TIMEOUT = 0.001, 3600.0
 )
 @click.option(
     "--workers",
-    type=StrictInt(minimum=1, maximum=64),
+    type=StrictInt(minimum=1, maximum=MAX_WORKERS),
     default=1,
     show_default=True,
     metavar="N",

@@ -215,3 +215,51 @@ def test_the_library_refuses_the_same_times(shared_url):
                 assert info.value.message.startswith(f"{field} {clip(when)} is outside")
                 with pytest.raises(cardseq.InvalidArgument):
                     store.ledger_page("GOLD", **{field: when})
+
+
+BAD_NUMBERS = [float("nan"), float("inf"), -float("inf"), 1e-320, 0, -1, True, "5"]
+
+
+@pytest.mark.parametrize("value", BAD_NUMBERS, ids=repr)
+@pytest.mark.parametrize(
+    "setting",
+    ["rate", "burst", "max_count", "max_body", "body_timeout", "workers", "max_connections_per_ip"],
+)
+def test_create_app_refuses_each_bad_setting_with_701(setting, value):
+    """The library's way in checks what the command line checks: a bad setting is 701
+    naming it, not a ValueError, nor an overflow at the first throttled request."""
+    from cardseq.server.app import create_app
+
+    with pytest.raises(cardseq.InvalidArgument) as info:
+        create_app("memory://", users_file=None, **{setting: value})
+    assert (info.value.code, info.value.field) == (701, setting)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 1e-320, 0])
+def test_the_rate_limiter_refuses_a_rate_it_cannot_compute_with(value):
+    from cardseq.server.ratelimit import RateLimiter
+
+    with pytest.raises(cardseq.InvalidArgument) as info:
+        RateLimiter(value, 10)
+    assert info.value.field == "rate"
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("header_timeout", float("nan")),
+        ("header_timeout", 1e400),
+        ("max_connections", 0),
+        ("workers", 0),
+        ("port", 70000),
+    ],
+)
+def test_run_serve_refuses_a_bad_setting_before_it_starts(setting, value):
+    from cardseq.server import run
+
+    def never():
+        raise AssertionError("the app was made")
+
+    with pytest.raises(cardseq.InvalidArgument) as info:
+        run.serve(never, **{"host": "127.0.0.1", "port": 0, setting: value})
+    assert (info.value.code, info.value.field) == (701, setting)

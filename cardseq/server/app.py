@@ -35,8 +35,9 @@ from ..errors import CardSeqError, InvalidSeries, SchemaMismatch
 from ..integers import parse_int
 from ..keys import KeySource
 from ..store.base import SCHEMA_VERSION
-from . import models, wire
+from . import limits, models, wire
 from .auth import REALM, Authenticator
+from .limits import within
 from .metrics import CONTENT_TYPE, Measure, Metrics
 from .models import ApiError
 from .openapi import build_openapi
@@ -365,8 +366,13 @@ def create_app(
     lifespan, and closed when it ends; ``app.state.service`` (``AsyncCardService``) and
     ``app.state.store`` are there in between.
     """
-    if workers < 1:
-        raise ValueError(f"workers {workers!r} must be at least 1")
+    within("workers", workers, 1, limits.MAX_WORKERS, whole=True)
+    within("rate", rate, limits.MIN_RATE, limits.MAX_RATE)
+    within("burst", burst, 1, limits.MAX_BURST, whole=True)
+    within("max_count", max_count, 1, limits.MAX_COUNT, whole=True)
+    within("max_body", max_body, 1, limits.MAX_BODY, whole=True)
+    within("body_timeout", body_timeout, limits.MIN_TIMEOUT, limits.MAX_TIMEOUT)
+    within("max_connections_per_ip", max_connections_per_ip, 1, limits.MAX_CONNECTIONS, whole=True)
     auth = Authenticator(users_file) if users_file is not None else None
     limiter = RateLimiter(rate / workers, math.ceil(burst / workers))
     opened = _Opened()
