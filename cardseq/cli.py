@@ -44,6 +44,9 @@ from .params import StrictFloat, StrictInt, When
 from .records import GenerationEntry, Lookup
 from .series import CardSeries, Method
 from .server.limits import (
+    DEFAULT_MAX_BODY,
+    DEFAULT_MAX_COUNT,
+    MAX_BODY,
     MAX_BURST,
     MAX_CONNECTIONS,
     MAX_COUNT,
@@ -1218,10 +1221,18 @@ SERVE_ENV_PREFIX = "CARDSEQ"
 @click.option(
     "--max-count",
     type=StrictInt(minimum=1, maximum=MAX_COUNT),
-    default=100_000,
+    default=DEFAULT_MAX_COUNT,
     show_default=True,
     metavar="N",
     help=f"Most numbers one generate request may ask for (error 3026), 1 to {MAX_COUNT:,}.",
+)
+@click.option(
+    "--max-body",
+    type=StrictInt(minimum=1, maximum=MAX_BODY),
+    default=DEFAULT_MAX_BODY,
+    show_default=True,
+    metavar="BYTES",
+    help=f"Largest request body accepted (413 above it), 1 to {MAX_BODY:,} bytes.",
 )
 @click.option(
     "--header-timeout",
@@ -1299,6 +1310,7 @@ def serve(
     rate: float | None,
     burst: int | None,
     max_count: int,
+    max_body: int,
     header_timeout: float | None,
     body_timeout: float | None,
     max_connections: int | None,
@@ -1370,6 +1382,7 @@ def serve(
             rate=DEFAULT_RATE if rate is None else rate,
             burst=DEFAULT_BURST if burst is None else burst,
             max_count=max_count,
+            max_body=max_body,
             body_timeout=DEFAULT_BODY_TIMEOUT if body_timeout is None else body_timeout,
             migrate=not no_migrate,
             metrics_public=metrics_public,

@@ -39,6 +39,7 @@ SERVE_NUMBERS = [
     "--rate",
     "--burst",
     "--max-count",
+    "--max-body",
     "--header-timeout",
     "--body-timeout",
     "--max-connections",
@@ -89,6 +90,7 @@ def test_serve_names_the_environment_variable_of_a_bad_number(served, option, va
         ("--body-timeout", "3600", ("body_timeout", 3600.0)),
         ("--max-connections", "1000000", ("max_connections", 1_000_000)),
         ("--burst", "1000000000", ("burst", 10**9)),
+        ("--max-body", "100", ("max_body", 100)),
     ],
 )
 def test_serve_takes_numbers_in_range(served, option, value, setting):
@@ -97,6 +99,22 @@ def test_serve_takes_numbers_in_range(served, option, value, setting):
     [settings] = served
     name, expected = setting
     assert settings[name] == expected
+
+
+def test_serve_can_set_every_setting_of_the_app(served):
+    """``AppFactory`` (what ``serve`` fills) has every parameter of ``create_app``, so
+    no setting of the app is out of the command's reach (``max_body`` was)."""
+    import dataclasses
+    import inspect
+
+    from cardseq.server.app import AppFactory, create_app
+
+    fields = {f.name for f in dataclasses.fields(AppFactory)}
+    assert fields == set(inspect.signature(create_app).parameters)
+    result = CliRunner().invoke(main, ["serve", "--no-auth", "--db", "memory://"])
+    assert result.exit_code == 0, result.output
+    [settings] = served
+    assert fields <= set(settings)
 
 
 # ---- the other commands' numbers ------------------------------------------------------

@@ -338,8 +338,8 @@ def create_app(
     users_file: str | None,
     rate: float = DEFAULT_RATE,
     burst: int = DEFAULT_BURST,
-    max_count: int = 100_000,
-    max_body: int = 64 * 1024,
+    max_count: int = limits.DEFAULT_MAX_COUNT,
+    max_body: int = limits.DEFAULT_MAX_BODY,
     body_timeout: float = DEFAULT_BODY_TIMEOUT,
     migrate: bool = True,
     metrics_public: bool = False,
@@ -544,13 +544,15 @@ def create_app(
 @dataclass(frozen=True)
 class AppFactory:
     """``create_app``'s arguments, kept to make the app in each worker process (a
-    picklable callable, for Granian's workers)."""
+    picklable callable, for Granian's workers): every one of them, so that
+    ``cardseq serve`` can set each (a test holds the two to the same names)."""
 
     store_url: str
     users_file: str | None
     rate: float = DEFAULT_RATE
     burst: int = DEFAULT_BURST
-    max_count: int = 100_000
+    max_count: int = limits.DEFAULT_MAX_COUNT
+    max_body: int = limits.DEFAULT_MAX_BODY
     body_timeout: float = DEFAULT_BODY_TIMEOUT
     migrate: bool = True
     metrics_public: bool = False

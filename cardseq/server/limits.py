@@ -20,8 +20,12 @@ MAX_BURST, MAX_CONNECTIONS = 10**9, 10**6
 #: numbers one generate request may ask for: a response holds them in memory, and ten
 #: million are already most of a worker's
 MAX_COUNT = 10**7
+#: ...and the cap when none is given (error 3026 above it)
+DEFAULT_MAX_COUNT = 100_000
 #: a request body's bytes: the body is held in memory to be parsed
 MAX_BODY = 2**30
+#: ...and the cap when none is given (a generate or series request is far smaller)
+DEFAULT_MAX_BODY = 64 * 1024
 #: header and body timeouts, seconds
 MIN_TIMEOUT, MAX_TIMEOUT = 0.001, 3600.0
 #: processes serving one port
@@ -41,6 +45,8 @@ def within(field: str, value: Any, minimum: float, maximum: float, *, whole: boo
 
 
 __all__ = [
+    "DEFAULT_MAX_BODY",
+    "DEFAULT_MAX_COUNT",
     "MAX_BODY",
     "MAX_BURST",
     "MAX_CONNECTIONS",
