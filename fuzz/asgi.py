@@ -20,6 +20,7 @@ from typing import Any
 
 from cardseq.server import create_app
 from cardseq.server.auth import add_user
+from cardseq.server.limits import MAX_BURST, MAX_RATE
 
 from .harness import TWINS, Finding, engine_in_use, note
 from .parse import KEY
@@ -118,8 +119,8 @@ class Server:
             app = create_app(
                 "memory://",
                 users_file=self.users,
-                rate=1e12,
-                burst=10**12,
+                rate=MAX_RATE,
+                burst=MAX_BURST,
                 max_count=500,
                 keys={"RAND": KEY},
             )

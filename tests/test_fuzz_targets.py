@@ -20,26 +20,12 @@ from fuzz.run import run_target
 
 #: inputs per target: about two seconds of each on a busy machine
 RUNS = {"parse": 800, "lookup_many": 800, "cli_options": 300, "store_url": 1000}
-#: Targets whose seed corpus holds the reproducer of a finding left to the engineers of
-#: that part (each file is named for its finding): the mark goes once the fix has landed,
-#: which xfail_strict says by failing the test.
-OPEN = {
-    "store_url": "store URLs with a NUL, a lone surrogate, a directory, a '%XX' that is not"
-    " UTF-8 or a '[' in the host: ValueError, UnicodeError, IsADirectoryError",
-    "http_query": "a path ending in '/' that no route has, with a query that is not UTF-8:"
-    " Starlette's slash redirect answers 500",
-    "cli_options": "a date past 9999 in UTC (ledger --since): OverflowError; an argument"
-    " that is not UTF-8 (series log $'\\xfb'): UnicodeEncodeError from SQLite",
-}
 
 
 @pytest.mark.heavy
 @pytest.mark.parametrize(
     "target",
-    [
-        pytest.param(t, marks=pytest.mark.xfail(reason=OPEN[t], strict=True)) if t in OPEN else t
-        for t in TARGETS
-    ],
+    TARGETS,
 )
 def test_target_finds_nothing(target, tmp_path):
     result = run_target(target, runs=RUNS.get(target, 2000), seed=1, findings=tmp_path)

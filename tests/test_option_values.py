@@ -281,3 +281,34 @@ def test_run_serve_refuses_a_bad_setting_before_it_starts(setting, value):
     with pytest.raises(cardseq.InvalidArgument) as info:
         run.serve(never, **{"host": "127.0.0.1", "port": 0, setting: value})
     assert (info.value.code, info.value.field) == (701, setting)
+
+
+# ---- text that is not text: store URLs and arguments from undecodable bytes ----------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///DIR/a\0b",  # a NUL: C strings end there
+        "sqlite:///DIR/",  # a directory
+        "sqlite:///DIR/x\ud9ff",  # a lone surrogate (bytes that are not UTF-8)
+        "postgresql://[",  # too broken to split
+        "postgresql://%De",  # percent-escapes that are not UTF-8
+        "postgres://.\udddd",
+        "postgres://?max_connections=\udfb8",
+    ],
+)
+def test_a_store_url_that_is_not_one_is_701(url, tmp_path):
+    """Found by fuzz/store_url.py: each was a ValueError, UnicodeError or
+    IsADirectoryError out of ``open_store``."""
+    with pytest.raises(cardseq.InvalidArgument) as info:
+        open_store(url.replace("DIR", str(tmp_path)))
+    assert (info.value.code, info.value.field) == (701, "db")
+
+
+@pytest.mark.parametrize("command", [["series", "show"], ["series", "log"], ["ledger"]])
+def test_an_argument_from_bytes_that_are_not_utf8_is_701(cli, command):
+    """Found by fuzz/cli_options.py: ``series log $'\\xfb'`` reached SQLite, whose
+    driver failed encoding it (a traceback)."""
+    cli("db", "migrate")
+    fails_with(cli(*command, "\udcfb"), 701, "is not text")

@@ -38,6 +38,7 @@ def open_store(
     key id to key, a keys file's path, a callable, a ``KeyRing``; see ``cardseq.keys``).
     """
     url = url or default_url()
+    _check_text(url)
     keys = keyring(keys)
     if url == "memory://":
         return SQLiteStore(":memory:", migrate=migrate, keys=keys)
@@ -50,6 +51,17 @@ def open_store(
     raise InvalidArgument.bad(
         "db", url, "is not a store URL (sqlite:///PATH, memory:// or postgresql://...)"
     )
+
+
+def _check_text(url: str) -> None:
+    """A URL is text a database can be named by: no NUL (C strings end there), nothing
+    UTF-8 cannot carry (a lone surrogate, from bytes a shell could not decode)."""
+    try:
+        url.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidArgument.bad("db", url, "is not text: it holds a lone surrogate") from None
+    if "\0" in url:
+        raise InvalidArgument.bad("db", url, "holds a NUL character")
 
 
 __all__ = [

@@ -19,6 +19,8 @@ import dataclasses
 from collections.abc import Callable, Generator
 from typing import Any, Generic, Literal, TypeVar
 
+from ..errors import InvalidArgument
+
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -84,8 +86,24 @@ def play(cur: Any, body: Body[T]) -> T:
 
 
 def execute(cur: Any, statement: Statement) -> Any:
+    check_text(statement)
     cur.execute(statement.sql, statement.args)
     return fetched(cur, statement.fetch)
+
+
+def check_text(statement: Statement) -> None:
+    """Refuse a text argument no database can store (a lone surrogate: what Python makes
+    of bytes that are not UTF-8, from a command line or a file) with 701, before the
+    driver fails on it with an encoding error."""
+    args = statement.args.values() if isinstance(statement.args, dict) else statement.args
+    for value in args:
+        if isinstance(value, str) and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidArgument.bad(
+                    "value", value, "is not text: it holds a lone surrogate"
+                ) from None
 
 
 def fetched(cur: Any, fetch: Fetch) -> Any:
@@ -136,6 +154,7 @@ __all__ = [
     "Step",
     "Transaction",
     "Work",
+    "check_text",
     "drive",
     "execute",
     "fetched",

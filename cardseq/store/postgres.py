@@ -423,7 +423,7 @@ def _settings(url: str, shown: str) -> _Settings:
         raise InvalidArgument.bad("db", shown, f"has {UNSAFE_OPTION}={unsafe}: must be 0 or 1")
     try:
         params = conninfo_to_dict(conninfo)
-    except psycopg.Error as error:
+    except (psycopg.Error, UnicodeError) as error:  # ("%De": bytes that are not UTF-8)
         reason = " ".join(str(error).split())
         raise InvalidArgument.bad("db", shown, f"is not a PostgreSQL URL: {reason}") from None
     seconds = option_int(
@@ -453,8 +453,16 @@ def _settings(url: str, shown: str) -> _Settings:
 
 
 def _without_password(url: str) -> str:
-    """``url`` for messages: the password, in the user part or the query, masked."""
-    parts = urllib.parse.urlsplit(url)
+    """``url`` for messages: the password, in the user part or the query, masked. A URL
+    too broken to split (``postgresql://[``) is 701, shown without what follows the
+    scheme, where a password could be."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError as error:
+        scheme = url.partition("://")[0]
+        raise InvalidArgument.bad(
+            "db", f"{scheme}://…", f"is not a PostgreSQL URL: {error}"
+        ) from None
     netloc = parts.netloc
     if "@" in netloc:
         user, host = netloc.rsplit("@", 1)

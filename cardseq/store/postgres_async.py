@@ -20,7 +20,7 @@ from ..errors import StoreError
 from .async_driver import AsyncDriver, AsyncGroupCommit
 from .base import translate
 from .batch import Outcome
-from .ops import Body, Transaction, fetched
+from .ops import Body, Transaction, check_text, fetched
 from .postgres import BEGIN_WRITE, PostgresStore, duplicate_request, unusable
 
 T = TypeVar("T")
@@ -83,6 +83,7 @@ async def _play(cur: Any, body: Body[T]) -> T:
     try:
         statement = next(body)
         while True:
+            check_text(statement)
             await cur.execute(statement.sql, statement.args)
             if statement.fetch == "one":
                 result = await cur.fetchone()

@@ -201,6 +201,8 @@ def sqlite_store(url: str, *, migrate: bool = True, keys: KeySource = None) -> S
         )
     if not path:
         raise InvalidArgument.bad("db", url, "names no file (sqlite:///PATH)")
+    if os.path.isdir(path):
+        raise InvalidArgument.bad("db", url, "is a directory, not a database file")
     if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
         raise InvalidArgument.bad("db", url, "is in a directory that does not exist")
     busy = options.get("busy_timeout")
