@@ -31,9 +31,10 @@ from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..aio import AsyncCardService, AsyncStore
-from ..errors import CardSeqError, InvalidSeries, SchemaMismatch
+from ..errors import CardSeqError, InvalidArgument, InvalidSeries, SchemaMismatch
 from ..integers import parse_int
 from ..keys import KeySource
+from ..store import check_shared, open_store
 from ..store.base import SCHEMA_VERSION
 from . import models, wire
 from .auth import REALM, Authenticator
@@ -306,14 +307,20 @@ def create_app(
     the source of the RANDOM series' keys (``cardseq.keys``; the environment too).
     ``workers`` is the number of processes serving the same port with this app: each
     limits with its share of ``rate`` and ``burst``, so that together they never let
-    a client past the limits given.
+    a client past the limits given. Above 1, the store is opened here once to ask
+    whether the processes can share it: one private to a process (SQLite in memory,
+    however its URL is spelt) is refused (701), since each worker would hand out the
+    numbers the others hand out.
 
     The store is opened (``AsyncStore.open``) when the ASGI server starts the app's
     lifespan, and closed when it ends; ``app.state.service`` (``AsyncCardService``) and
     ``app.state.store`` are there in between.
     """
     if workers < 1:
-        raise ValueError(f"workers {workers!r} must be at least 1")
+        raise InvalidArgument.bad("workers", workers, "must be at least 1")
+    if workers > 1:
+        with open_store(store_url, migrate=migrate, keys=keys) as store:
+            check_shared(store, workers, field="workers")
     auth = Authenticator(users_file) if users_file is not None else None
     limiter = RateLimiter(rate / workers, math.ceil(burst / workers))
     opened = _Opened()
