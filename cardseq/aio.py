@@ -21,19 +21,28 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import inspect
-from collections.abc import Awaitable, Callable
 from typing import Any, Self
 
 from .allocator import check_prefetch, fetch_segment, low_water_mark, unused_part
 from .block import Block, check_fits
 from .errors import InvalidArgument
+from .keys import KeyRing, KeySource, keyring
 from .series import positive_count
 from .service import CardService
 from .store import Store, open_store
 from .store.async_driver import AsyncDriver
-from .store.ops import operation
 from .store.records import SeriesRef
+
+# isort: split
+# ---- imports of the generated methods, written by tools/facades.py ----
+import datetime as dt
+from collections.abc import Iterable
+
+from .records import Card, Generated, GenerationEntry, Label, Lookup, SeriesDetails, StatusChange
+from .series import CardSeries
+from .store.records import DEFAULT_LABEL, DEFAULT_LIMIT, CardState, LedgerEntry, Page, SeriesInfo
+
+# ---- end of generated imports ----
 
 #: reader threads of a SQLite store (reads that may run at once)
 THREADS = 16
@@ -55,73 +64,20 @@ def _driver(store: Store, threads: int) -> AsyncDriver:
     raise TypeError(f"no async driver for {type(store).__name__}")
 
 
-class _Awaited:
-    """Every operation of ``sync`` as a coroutine function, run by ``driver``; other
-    public attributes as they are."""
-
-    def __init__(self, sync: Any, driver: AsyncDriver) -> None:
-        self.sync = sync
-        self._driver = driver
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in ("sync", "_driver"):
-            object.__setattr__(self, name, value)
-        else:  # ``store.keys = ...``: the store's settings are the sync store's
-            setattr(self.sync, name, value)
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        found = _operation(type(self.sync), name)
-        if found is not None:
-            return self._awaited(found)
-        value = getattr(self.sync, name)
-        if callable(value):  # not a database call: off the loop all the same
-            return _on_thread(value)
-        return value
-
-    def _awaited(self, found: operation[Any, Any]) -> Callable[..., Awaitable[Any]]:
-        op, sync, drive = found.op, self.sync, self._driver.drive
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return await drive(op(sync, *args, **kwargs))
-
-        call.__name__, call.__doc__ = found.__name__, found.__doc__
-        return call
-
-
-_operations: dict[tuple[type, str], operation[Any, Any] | None] = {}
-
-
-def _operation(cls: type, name: str) -> operation[Any, Any] | None:
-    """The operation behind ``cls.name``, if that is one (looked up once)."""
-    key = (cls, name)
-    if key not in _operations:
-        found = inspect.getattr_static(cls, name, None)
-        _operations[key] = found if isinstance(found, operation) else None
-    return _operations[key]
-
-
-def _on_thread(method: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
-    @functools.wraps(method)
-    async def call(*args: Any, **kwargs: Any) -> Any:
-        return await asyncio.to_thread(functools.partial(method, *args, **kwargs))
-
-    return call
-
-
-class AsyncStore(_Awaited):
-    """A ``Store`` whose public methods are coroutines; ``sync`` is the store itself
-    (for the rare sync call: it shares the database, not the async connections).
+class AsyncStore:
+    """A ``Store`` whose database methods are coroutines: each awaits the very
+    operation the sync method runs. ``sync`` is the store itself, for the rare sync
+    call (it shares the database, not the async connections).
 
     Open it with ``await AsyncStore.open(url)`` and close it with
     ``await store.aclose()`` or ``async with``. ``threads``: SQLite's reader threads.
     """
 
-    sync: Store
+    __slots__ = ("_driver", "sync")
 
     def __init__(self, store: Store, *, threads: int = THREADS) -> None:
-        super().__init__(store, _driver(store, threads))
+        self.sync: Store = store
+        self._driver = _driver(store, threads)
 
     @classmethod
     async def open(
@@ -134,6 +90,25 @@ class AsyncStore(_Awaited):
         except BaseException:
             store.close()
             raise
+
+    @property
+    def url(self) -> str:
+        """Where the store is, for messages (never with a password)."""
+        return self.sync.url
+
+    @property
+    def keys(self) -> KeyRing:
+        """Where keyed series' keys come from (the sync store's)."""
+        return self.sync.keys
+
+    @keys.setter
+    def keys(self, keys: KeySource) -> None:
+        self.sync.keys = keyring(keys)
+
+    @property
+    def schema_found(self) -> int | None:
+        """The database's schema version when the store opened (None: a new one)."""
+        return self.sync.schema_found
 
     async def aclose(self) -> None:
         """Finish what is queued, then close the connections and threads."""
@@ -148,15 +123,422 @@ class AsyncStore(_Awaited):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    # ---- public methods, generated from the operations by tools/facades.py ----
+    async def create_series(
+        self,
+        series: CardSeries,
+        *,
+        enabled: bool = True,
+        details: dict[str, Any] | None = None,
+        exists_ok: bool = False,
+    ) -> int:
+        """Register ``series``; return its new integer id.
 
-class AsyncCardService(_Awaited):
-    """A ``CardService`` over an ``AsyncStore``, its methods coroutines run by that
-    store's driver (the same operations as the sync service's)."""
+        ``details``: other fields to keep with it (JSON-able), see ``series_details``.
 
-    sync: CardService
+        A code in use is 3002, unless ``exists_ok`` and it holds the same definition
+        (code, prefix, suffix, length, offset, method): then its id, so that a setup
+        can run twice. A number space that can meet an existing series' is 3006 (any
+        overlap, not only the same prefix, suffix and length)."""
+        return await self._driver.drive(
+            self.sync._create_series(series, enabled=enabled, details=details, exists_ok=exists_ok)
+        )
 
-    def __init__(self, store: AsyncStore, *, max_count: int | None = None) -> None:
-        super().__init__(CardService(store.sync, max_count=max_count), store._driver)
+    async def series_details(self, ref: SeriesRef) -> dict[str, Any]:
+        """The ``details`` given at creation ({} if none)."""
+        return await self._driver.drive(self.sync._series_details(ref))
+
+    async def series_id(self, ref: SeriesRef) -> int:
+        """The id of a series given by id, code or ``CardSeries``; 3000 if unknown."""
+        return await self._driver.drive(self.sync._series_id(ref))
+
+    async def get_series(self, ref: SeriesRef) -> CardSeries:
+        """The definition of a series, bound to its key (for formatting and parsing).
+
+        A keyed series' key is checked against its fingerprint on first use: missing,
+        706; another key, 707; still in the store, 708. A ``CardSeries`` given as
+        ``ref`` must be the registered definition (else 3000), and its key the
+        registered key (else 707): a store never formats with a key it was not given."""
+        return await self._driver.drive(self.sync._get_series(ref))
+
+    async def info(self, ref: SeriesRef) -> SeriesInfo:
+        """A series with its state: enabled, reserved so far."""
+        return await self._driver.drive(self.sync._info(ref))
+
+    async def list_series(self) -> list[SeriesInfo]:
+        """Every series with its state, oldest first."""
+        return await self._driver.drive(self.sync._list_series())
+
+    async def export_keys(self, path: str) -> int:
+        """Move the keys a store from before version 3 keeps in clear to the new keys
+        file ``path`` (0600), then wipe them from the store; return how many.
+
+        The file is written and flushed first, the keys wiped after in one transaction:
+        interrupted between the two, a second run finds the file holding every key and
+        only wipes. An existing file that lacks one of them is refused (701)."""
+        return await self._driver.drive(self.sync._export_keys(path))
+
+    async def set_enabled(self, ref: SeriesRef, enabled: bool) -> None:
+        """Allow or stop generation for a series (stopped: reserve raises 703)."""
+        return await self._driver.drive(self.sync._set_enabled(ref, enabled))
+
+    async def ledger(self, series: SeriesRef | None = None) -> list[LedgerEntry]:
+        """Every ledger row, oldest first; of one series when given. It reads the whole
+        ledger: a listing for users pages through ``ledger_page``."""
+        return await self._driver.drive(self.sync._ledger(series))
+
+    async def count_reservations(self, series: SeriesRef) -> int:
+        """How many blocks a series has handed out (releases not counted): one
+        ``COUNT(*)``, whatever the length of the ledger."""
+        return await self._driver.drive(self.sync._count_reservations(series))
+
+    async def ledger_page(
+        self,
+        series: SeriesRef | None = None,
+        *,
+        kind: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        after: int = 0,
+        label: str | None = None,
+        request_id: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> Page[LedgerEntry]:
+        """Up to ``limit`` (1..1000) ledger rows with ids above ``after``, oldest first;
+        of one series and one ``kind`` (``"reserved"``, ``"released"``) when given, and
+        only those with the status ``label``, the ``request_id``, or a time in
+        ``[since, until)`` when given (naive times are UTC)."""
+        return await self._driver.drive(
+            self.sync._ledger_page(
+                series,
+                kind=kind,
+                limit=limit,
+                after=after,
+                label=label,
+                request_id=request_id,
+                since=since,
+                until=until,
+            )
+        )
+
+    async def ledger_entry(self, ledger_id: Any) -> LedgerEntry | None:
+        """The ledger row ``ledger_id``, or None when there is none."""
+        return await self._driver.drive(self.sync._ledger_entry(ledger_id))
+
+    async def released_within(self, series: SeriesRef, start: int, stop: int) -> list[LedgerEntry]:
+        """The releases of a series that start in ``[start, stop)``, by start: the parts
+        of a reservation there that were given back unused."""
+        return await self._driver.drive(self.sync._released_within(series, start, stop))
+
+    async def lookup(self, number: str) -> Lookup | None:
+        """Which series ``number`` belongs to, its index, and whether that index was
+        handed out (with the reservation that did), released unused, or not reserved
+        yet. None if no series has it."""
+        return await self._driver.drive(self.sync._lookup(number))
+
+    async def lookup_many(
+        self, numbers: Iterable[Any], *, lenient: bool = False
+    ) -> list[Lookup | None]:
+        """``lookup`` of many numbers: one answer per number, in order (None where no
+        series has it).
+
+        One listing of the series; then for each series of a number's length, one bulk
+        parse (``CardSeries.parse_many``) and one read of its ledger, whatever the count:
+        not a query per number. ``lenient`` reads numbers as typed at a till
+        (``CardSeries.normalize``); a found one's ``Lookup.number`` is the series' form,
+        and one that two series read so is 3006 (``SeriesOverlap``): only a store from
+        before such pairs were refused can hold them."""
+        return await self._driver.drive(self.sync._lookup_many(numbers, lenient=lenient))
+
+    async def reserve(
+        self,
+        series: SeriesRef,
+        count: Any,
+        *,
+        status_label: str = DEFAULT_LABEL,
+        request_id: str | None = None,
+    ) -> Block:
+        """Reserve the next ``count`` indexes of a series and return them as a Block.
+
+        Committed before it returns, with a ledger row. Not enough left: 702, and
+        nothing is reserved. The same ``request_id`` again returns the same block;
+        with other parameters it is an error (701)."""
+        return await self._driver.drive(
+            self.sync._reserve(series, count, status_label=status_label, request_id=request_id)
+        )
+
+    async def release(
+        self, series: SeriesRef, start: int, count: int, status_label: str = DEFAULT_LABEL
+    ) -> None:
+        """Release indexes that were reserved but will never be handed out.
+
+        Only an unused part of one reserved block can be released: a range outside the
+        ledger's blocks, across two of them, or overlapping an earlier release is error
+        705 (``InvalidRelease``), so that no handed-out number ever reads as unused."""
+        return await self._driver.drive(self.sync._release(series, start, count, status_label))
+
+    async def labels(self) -> list[tuple[str, str, bool]]:
+        """(label, status, is the status' default), by status then label."""
+        return await self._driver.drive(self.sync._labels())
+
+    async def add_label(
+        self, name: str, status: str, *, default: bool = False, exists_ok: bool = False
+    ) -> None:
+        """Map a new label to a status (labels keep their status once created).
+
+        A label that exists is 3019 (``LabelExists``), unless ``exists_ok`` and it is
+        mapped to the same status."""
+        return await self._driver.drive(
+            self.sync._add_label(name, status, default=default, exists_ok=exists_ok)
+        )
+
+    async def set_default_label(self, status: str, name: str) -> None:
+        """Make ``name`` the label a status change to ``status`` records by default."""
+        return await self._driver.drive(self.sync._set_default_label(status, name))
+
+    async def card_state(self, series_id: int, index: int) -> CardState | None:
+        """(status, label, customer, updated) of a card whose status changed, else None."""
+        return await self._driver.drive(self.sync._card_state(series_id, index))
+
+    async def set_card_status(
+        self,
+        series_id: int,
+        index: int,
+        expected: str,
+        status: str,
+        label: str,
+        customer_id: str | None,
+    ) -> bool:
+        """Move a card from ``expected`` to ``status`` and log it, atomically; False (and
+        nothing written) when the card is no longer in ``expected``. A card with no row
+        is in ``expected`` by the caller's reading of its ledger block."""
+        return await self._driver.drive(
+            self.sync._set_card_status(series_id, index, expected, status, label, customer_id)
+        )
+
+    async def status_log(
+        self, series_id: int, index: int, *, limit: int = DEFAULT_LIMIT, after: int = 0
+    ) -> Page[tuple[str, str, str, str | None, dt.datetime]]:
+        """(from, to, label, customer, when) of a card's changes, oldest first: up to
+        ``limit`` (1..1000) of those with log ids above ``after``."""
+        return await self._driver.drive(
+            self.sync._status_log(series_id, index, limit=limit, after=after)
+        )
+
+    async def schema_version(self) -> int | None:
+        """The database's schema version now: one cheap read, which health checks use
+        to see that the database answers."""
+        return await self._driver.drive(self.sync._schema_version())
+
+    # ---- end of generated methods ----
+
+
+class AsyncCardService:
+    """A ``CardService`` over an ``AsyncStore``: its methods are coroutines that await
+    the very operations of the sync service, through that store's driver. ``sync`` is
+    the sync service (over ``store.sync``)."""
+
+    __slots__ = ("_driver", "store", "sync")
+
+    def __init__(
+        self, store: AsyncStore, *, max_count: int | None = None, keys: KeySource = None
+    ) -> None:
+        self.store = store
+        self.sync = CardService(store.sync, max_count=max_count, keys=keys)
+        self._driver = store._driver
+
+    @property
+    def max_count(self) -> int | None:
+        """The cap on one generation request (3026); None: no cap."""
+        return self.sync.max_count
+
+    # ---- public methods, generated from the operations by tools/facades.py ----
+    async def create_series(
+        self,
+        series: CardSeries,
+        *,
+        enabled: bool = True,
+        details: dict[str, Any] | None = None,
+        exists_ok: bool = False,
+    ) -> int:
+        """Register ``series``; its new id. With ``exists_ok``, a series of the same code
+        and definition is not an error (3002) but the answer: its id, so a setup can run
+        twice."""
+        return await self._driver.drive(
+            self.sync._create_series(series, enabled=enabled, details=details, exists_ok=exists_ok)
+        )
+
+    async def series(self, ref: SeriesRef) -> SeriesInfo:
+        """A series (by id or code) and its state."""
+        return await self._driver.drive(self.sync._series(ref))
+
+    async def list_series(self) -> list[SeriesInfo]:
+        """Every series with its state, oldest first."""
+        return await self._driver.drive(self.sync._list_series())
+
+    async def series_details(self, ref: SeriesRef) -> SeriesDetails:
+        """The series with the details it was created with."""
+        return await self._driver.drive(self.sync._series_details(ref))
+
+    async def reservations(self, ref: SeriesRef) -> int:
+        """How many reservations (generation requests) the series has had."""
+        return await self._driver.drive(self.sync._reservations(ref))
+
+    async def set_enabled(self, ref: SeriesRef, enabled: bool) -> None:
+        """Allow or stop generation (stopped: 703)."""
+        return await self._driver.drive(self.sync._set_enabled(ref, enabled))
+
+    async def reserve(
+        self,
+        series_id: SeriesRef,
+        count: Any,
+        status_label: Any = DEFAULT_LABEL,
+        *,
+        request_id: str | None = None,
+    ) -> Block:
+        """Reserve ``count`` numbers as a ``Block``, for callers that stream them out
+        (``Block.write``) instead of holding them."""
+        return await self._driver.drive(
+            self.sync._reserve(series_id, count, status_label, request_id=request_id)
+        )
+
+    async def generate(
+        self,
+        series_id: SeriesRef,
+        count: Any,
+        status_label: Any = DEFAULT_LABEL,
+        *,
+        request_id: str | None = None,
+    ) -> Generated:
+        """Reserve and format ``count`` numbers, newest first as in the reference.
+
+        A domain error raises and reserves nothing; for a store failure (500) see
+        ``StoreError``."""
+        return await self._driver.drive(
+            self.sync._generate(series_id, count, status_label, request_id=request_id)
+        )
+
+    async def generation_log(
+        self,
+        series_id: SeriesRef,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        after: int = 0,
+        label: str | None = None,
+        request_id: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> Page[GenerationEntry]:
+        """The series' generation requests (its reservations), oldest first, a page at a
+        time: up to ``limit`` (1..1000, else 701) after the cursor ``after`` (a previous
+        ``next``); only those of status ``label``, of ``request_id``, or made in
+        ``[since, until)`` (naive times are UTC) when given."""
+        return await self._driver.drive(
+            self.sync._generation_log(
+                series_id,
+                limit=limit,
+                after=after,
+                label=label,
+                request_id=request_id,
+                since=since,
+                until=until,
+            )
+        )
+
+    async def reservation(
+        self, series_id: SeriesRef, *, request_id: str | None = None, ledger_id: int | None = None
+    ) -> GenerationEntry:
+        """One past reservation of the series, by its request id or its ledger id
+        (exactly one of them); none: 710."""
+        return await self._driver.drive(
+            self.sync._reservation(series_id, request_id=request_id, ledger_id=ledger_id)
+        )
+
+    async def export(
+        self, series_id: SeriesRef, *, request_id: str | None = None, ledger_id: int | None = None
+    ) -> Block:
+        """The block of a past reservation (``reservation``), to write its numbers again;
+        it reserves nothing.
+
+        A part of it released unused (never handed out) is left out, so that no number
+        reads as unused once written: the block is what its caller still holds, as a
+        replay of its request id answers (``Store.reserve``). Released whole, or in its
+        middle (two ranges left): 705."""
+        return await self._driver.drive(
+            self.sync._export(series_id, request_id=request_id, ledger_id=ledger_id)
+        )
+
+    async def labels(self) -> list[Label]:
+        """Every label, by status then name."""
+        return await self._driver.drive(self.sync._labels())
+
+    async def add_label(
+        self, label: str, status: str, *, default: bool = False, exists_ok: bool = False
+    ) -> None:
+        """Add a status label for ``status``; an existing one is 3019, or fine with
+        ``exists_ok`` when it stands for the same status."""
+        return await self._driver.drive(
+            self.sync._add_label(label, status, default=default, exists_ok=exists_ok)
+        )
+
+    async def set_default_label(self, status: str, label: str) -> None:
+        """Make ``label`` the one a change to ``status`` records when none is named."""
+        return await self._driver.drive(self.sync._set_default_label(status, label))
+
+    async def lookup(self, number: Any) -> Lookup:
+        """Where ``number`` stands: its series, index, and whether it was handed out,
+        released unused, or not reserved yet. No series has it: 3010."""
+        return await self._driver.drive(self.sync._lookup(number))
+
+    async def lookup_many(
+        self, numbers: Iterable[Any], *, lenient: bool = False
+    ) -> list[Lookup | None]:
+        """``lookup`` of many numbers at once: one answer per number, in order, None where
+        no series has it (a batch is answered whole, not stopped at its first unknown
+        number). ``lenient`` reads them as typed at a till (``CardSeries.normalize``)."""
+        return await self._driver.drive(self.sync._lookup_many(numbers, lenient=lenient))
+
+    async def card(self, number: Any) -> Card:
+        """A card's details: series, index, status, label, generation time, customer."""
+        return await self._driver.drive(self.sync._card(number))
+
+    async def change_status(
+        self, number: Any, status_label: Any, *, customer_id: str | None = None
+    ) -> Card:
+        """Move a card to the status of ``status_label``, following the rules.
+
+        Same status: 3012; a move the rules forbid: 3038; unknown label: 3017."""
+        return await self._driver.drive(
+            self.sync._change_status(number, status_label, customer_id=customer_id)
+        )
+
+    async def issue(self, number: str, customer_id: str) -> Card:
+        """Give a generated card to a customer: it becomes ACTIVE."""
+        return await self._driver.drive(self.sync._issue(number, customer_id))
+
+    async def suspend(self, number: str) -> Card:
+        """Suspend an active card (SUSPENDED): it can be reactivated."""
+        return await self._driver.drive(self.sync._suspend(number))
+
+    async def reactivate(self, number: str) -> Card:
+        """Make a suspended card ACTIVE again."""
+        return await self._driver.drive(self.sync._reactivate(number))
+
+    async def expire(self, number: str) -> Card:
+        """Expire an active or suspended card (EXPIRED, for good)."""
+        return await self._driver.drive(self.sync._expire(number))
+
+    async def delete(self, number: str) -> Card:
+        """Delete an active or suspended card (DELETED: it can change no more)."""
+        return await self._driver.drive(self.sync._delete(number))
+
+    async def status_log(
+        self, number: Any, *, limit: int = DEFAULT_LIMIT, after: int = 0
+    ) -> Page[StatusChange]:
+        """A card's status changes, oldest first, a page at a time (as ``generation_log``)."""
+        return await self._driver.drive(self.sync._status_log(number, limit=limit, after=after))
+
+    # ---- end of generated methods ----
 
 
 class AsyncSegmentAllocator:

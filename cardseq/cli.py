@@ -1,9 +1,10 @@
 """The ``cardseq`` command: a thin shell over ``CardService`` and the block writer.
 
 Every command opens the store named by ``--db`` (default ``$CARDSEQ_DB``, else
-``sqlite:///cardseq.db`` in the working directory), calls a service method, and
-prints the result. A ``CardSeqError`` becomes ``error <code>: <message>`` on stderr and
-exit status 1; click's usage errors keep their exit status 2.
+``sqlite:///cardseq.db`` in the working directory), without DDL but where ``_open``
+says, calls a service method, and prints the result. A ``CardSeqError`` becomes
+``error <code>: <message>`` on stderr and exit status 1; click's usage errors keep
+their exit status 2.
 """
 
 from __future__ import annotations
@@ -38,14 +39,35 @@ from .errors import (
     SchemaMismatch,
 )
 from .files import refuse_overwrite
-from .integers import text_int
 from .keys import KEYS_FILE_ENV, new_key
 from .outfile import OutputFile, write_failed
+from .params import StrictFloat, StrictInt, When
 from .records import GenerationEntry, Lookup
 from .series import CardSeries, Method
+from .server.limits import (
+    DEFAULT_MAX_BODY,
+    DEFAULT_MAX_COUNT,
+    MAX_BODY,
+    MAX_BURST,
+    MAX_CONNECTIONS,
+    MAX_COUNT,
+    MAX_RATE,
+    MAX_TIMEOUT,
+    MAX_WORKERS,
+    MIN_RATE,
+    MIN_TIMEOUT,
+)
 from .service import CardService
 from .store import Store, check_shared, default_url, open_store
-from .store.base import DEFAULT_LABEL, DEFAULT_LIMIT, MAX_LIMIT, SCHEMA_VERSION, Page, SeriesInfo
+from .store.base import (
+    DEFAULT_LABEL,
+    DEFAULT_LIMIT,
+    MAX_ID,
+    MAX_LIMIT,
+    SCHEMA_VERSION,
+    Page,
+    SeriesInfo,
+)
 
 
 class CardSeqGroup(click.Group):
@@ -96,36 +118,55 @@ def keys_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
+#: set (1, true, yes, on), no command creates or migrates tables: not `db migrate`, not
+#: the first `series create` on a new store, not `serve` (its --no-migrate)
+NO_MIGRATE_ENV = "CARDSEQ_NO_MIGRATE"
+
+
+def _no_migrate() -> bool:
+    """Whether ``$CARDSEQ_NO_MIGRATE`` forbids DDL (read as click reads a flag's
+    variable; any other value is 701, so that a typo never lets a migration through)."""
+    value = os.environ.get(NO_MIGRATE_ENV, "")
+    try:
+        return bool(value) and bool(click.BOOL.convert(value, None, None))
+    except click.BadParameter:
+        raise InvalidArgument.bad(
+            "$" + NO_MIGRATE_ENV, value, "must be one of 1, true, yes, on, 0, false, no, off"
+        ) from None
+
+
+def _open(db: str | None, keys_file: str | None = None, *, creates: bool = False) -> Store:
+    """The store at ``db`` (or the default), opened without DDL, so that a database role
+    that may only read and write rows runs every command but `db migrate`.
+
+    A command that ``creates`` (`series create`, `labels add`: the first commands on a
+    new store) makes the tables of a store that has none, unless ``$CARDSEQ_NO_MIGRATE``
+    says not to; a store at another schema version waits for `cardseq db migrate`.
+    """
+    url, forbidden = db or default_url(), _no_migrate()
+    try:
+        return open_store(url, migrate=False, keys=keys_file)
+    except SchemaMismatch as error:
+        if error.found is not None or forbidden:
+            raise
+        if not creates:
+            raise SchemaMismatch(
+                f"{error.message} (`cardseq series create` also makes a new store's tables)",
+                found=None,
+                expected=error.expected,
+                value=error.value,
+            ) from None
+    return open_store(url, keys=keys_file)
+
+
 @contextlib.contextmanager
-def _opened(db: str | None, keys_file: str | None = None) -> Iterator[CardService]:
-    """The service over the store at ``db`` (or the default), with the keys of
-    ``keys_file`` and the environment, closed when the command is done."""
-    with open_store(db or default_url(), keys=keys_file) as store:
+def _opened(
+    db: str | None, keys_file: str | None = None, *, creates: bool = False
+) -> Iterator[CardService]:
+    """The service over the store ``_open`` opens, with the keys of ``keys_file`` and the
+    environment, closed when the command is done."""
+    with _open(db, keys_file, creates=creates) as store:
         yield CardService(store)
-
-
-class StrictInt(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.3 only
-    """An integer option, read by ``text_int`` (ASCII digits only): a bad value is the
-    library error of the option's field (``error``), not a click usage error."""
-
-    name = "integer"
-
-    def __init__(
-        self,
-        error: type[CardSeqError] = InvalidArgument,
-        *,
-        minimum: int | None = None,
-        maximum: int | None = None,
-    ) -> None:
-        self.error = error
-        self.minimum = minimum
-        self.maximum = maximum
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int) and not isinstance(value, bool):  # a default
-            return value
-        field = param.opts[0] if param is not None and param.opts else "value"
-        return text_int(value, field, self.error, minimum=self.minimum, maximum=self.maximum)
 
 
 @click.group(cls=CardSeqGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -224,7 +265,7 @@ def series_create(
         method=method,
         key_id=key_id,
     )
-    with _opened(db, keys_file) as service:
+    with _opened(db, keys_file, creates=True) as service:
         series_id = service.create_series(definition, enabled=not disabled, exists_ok=exists_ok)
     click.echo(series_id)
 
@@ -289,7 +330,7 @@ def _page_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--limit`` and ``--after``: a listing a page at a time."""
     command = click.option(
         "--after",
-        type=StrictInt(),
+        type=StrictInt(minimum=0, maximum=MAX_ID),
         default=0,
         show_default=True,
         metavar="ID",
@@ -297,7 +338,7 @@ def _page_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
     return click.option(
         "--limit",
-        type=StrictInt(),
+        type=StrictInt(minimum=1, maximum=MAX_LIMIT),
         default=DEFAULT_LIMIT,
         show_default=True,
         metavar="N",
@@ -342,27 +383,6 @@ def series_log(
     with _opened(db, keys_file) as service:
         page = service.generation_log(series_ref, limit=limit, after=after)
     _print_log(page, ["cardseq", "series", "log", series_ref, "--limit", str(limit)])
-
-
-class When(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.3 only
-    """A time, ISO 8601 (``2026-11-27``, ``2026-11-27T09:30``, ``...+01:00``); without
-    an offset it is UTC. A bad one is error 701 naming the option."""
-
-    name = "time"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> dt.datetime:
-        if isinstance(value, dt.datetime):
-            return value
-        field = param.opts[0] if param is not None and param.opts else "time"
-        try:
-            when = dt.datetime.fromisoformat(value)
-        except (TypeError, ValueError):
-            raise InvalidArgument.bad(
-                field, value, "is not an ISO 8601 date or time (2026-11-27, 2026-11-27T09:30)"
-            ) from None
-        return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 @main.command()
@@ -520,7 +540,7 @@ def labels_list(db: str | None) -> None:
 @db_option
 def labels_add(name: str, status: str, make_default: bool, exists_ok: bool, db: str | None) -> None:
     """Add the status label NAME (a label keeps its status once created)."""
-    with _opened(db) as service:
+    with _opened(db, creates=True) as service:
         service.add_label(name, status.upper(), default=make_default, exists_ok=exists_ok)
     click.echo(f"label {name} added for {status.upper()}", err=True)
 
@@ -880,6 +900,12 @@ def generate(
     code = block.series.code
     generated = "" if request_id is not None else " (generated)"
     click.echo(f"reserved {_reserved_line(entry, code)}{generated}", err=True)
+    if block.count != entry.count:  # a replay of a block partly released since
+        click.echo(
+            f"released unused since, but for indexes {block.start}..{block.stop - 1}:"
+            f" writing those {block.count} numbers",
+            err=True,
+        )
     _write_block(
         block,
         out,
@@ -908,7 +934,7 @@ def generate(
 )
 @click.option(
     "--ledger-id",
-    type=StrictInt(minimum=1),
+    type=StrictInt(minimum=1, maximum=MAX_ID),
     default=None,
     metavar="N",
     help="The reservation's ledger id, instead of its request id.",
@@ -1072,7 +1098,14 @@ def db() -> None:
 @db.command("migrate")
 @db_option
 def db_migrate(db: str | None) -> None:
-    """Create the tables, or migrate them to this cardseq's schema version."""
+    """Create the tables, or migrate them to this cardseq's schema version (refused
+    while $CARDSEQ_NO_MIGRATE is set)."""
+    if _no_migrate():
+        raise InvalidArgument.bad(
+            "$" + NO_MIGRATE_ENV,
+            os.environ[NO_MIGRATE_ENV],
+            "forbids migrating: unset it to run `cardseq db migrate`",
+        )
     with open_store(db or default_url()) as store:
         found, url = store.schema_found, store.url
     if found == SCHEMA_VERSION:
@@ -1166,29 +1199,38 @@ SERVE_ENV_PREFIX = "CARDSEQ"
 )
 @click.option(
     "--rate",
-    type=click.FloatRange(min=0, min_open=True),
+    type=StrictFloat(minimum=MIN_RATE, maximum=MAX_RATE),
     default=None,
     metavar="R",
-    help="Requests a second per user (token bucket refill). [default: 1000]",
+    help=f"Requests a second per user (token bucket refill), {MIN_RATE:g} to {MAX_RATE:g}."
+    " [default: 1000]",
 )
 @click.option(
     "--burst",
-    type=StrictInt(minimum=1),
+    type=StrictInt(minimum=1, maximum=MAX_BURST),
     default=None,
     metavar="B",
     help="Requests a user may make at once (bucket size). [default: 2000]",
 )
 @click.option(
     "--max-count",
-    type=StrictInt(minimum=1),
-    default=100_000,
+    type=StrictInt(minimum=1, maximum=MAX_COUNT),
+    default=DEFAULT_MAX_COUNT,
     show_default=True,
     metavar="N",
-    help="Most numbers one generate request may ask for (error 3026).",
+    help=f"Most numbers one generate request may ask for (error 3026), 1 to {MAX_COUNT:,}.",
+)
+@click.option(
+    "--max-body",
+    type=StrictInt(minimum=1, maximum=MAX_BODY),
+    default=DEFAULT_MAX_BODY,
+    show_default=True,
+    metavar="BYTES",
+    help=f"Largest request body accepted (413 above it), 1 to {MAX_BODY:,} bytes.",
 )
 @click.option(
     "--header-timeout",
-    type=click.FloatRange(min=0.001, max=3600),
+    type=StrictFloat(minimum=MIN_TIMEOUT, maximum=MAX_TIMEOUT),
     default=None,
     metavar="SECONDS",
     help="Time a client has to send a request's headers; also how long an idle "
@@ -1196,7 +1238,7 @@ SERVE_ENV_PREFIX = "CARDSEQ"
 )
 @click.option(
     "--body-timeout",
-    type=click.FloatRange(min=0, min_open=True, max=3600),
+    type=StrictFloat(minimum=MIN_TIMEOUT, maximum=MAX_TIMEOUT),
     default=None,
     metavar="SECONDS",
     help="Time a client has to send a request body once its headers came (408 after). "
@@ -1204,10 +1246,18 @@ SERVE_ENV_PREFIX = "CARDSEQ"
 )
 @click.option(
     "--max-connections",
-    type=click.IntRange(min=1),
+    type=StrictInt(minimum=1, maximum=MAX_CONNECTIONS),
     default=None,
     metavar="N",
     help="Connections served at once; more wait until one closes. [default: 1000]",
+)
+@click.option(
+    "--max-connections-per-ip",
+    type=StrictInt(minimum=1, maximum=MAX_CONNECTIONS),
+    default=None,
+    metavar="N",
+    help="Requests one client address may have in progress at once, in each process "
+    "(429 beyond). [default: a tenth of --max-connections]",
 )
 @click.option(
     "--forwarded-allow-ips",
@@ -1231,7 +1281,7 @@ SERVE_ENV_PREFIX = "CARDSEQ"
 )
 @click.option(
     "--workers",
-    type=StrictInt(minimum=1, maximum=64),
+    type=StrictInt(minimum=1, maximum=MAX_WORKERS),
     default=1,
     show_default=True,
     metavar="N",
@@ -1255,9 +1305,11 @@ def serve(
     rate: float | None,
     burst: int | None,
     max_count: int,
+    max_body: int,
     header_timeout: float | None,
     body_timeout: float | None,
     max_connections: int | None,
+    max_connections_per_ip: int | None,
     forwarded_allow_ips: tuple[str, ...],
     no_migrate: bool,
     metrics_public: bool,
@@ -1301,6 +1353,7 @@ def serve(
                 AppFactory,
             )
             from .server.auth import Authenticator
+            from .server.peers import default_limit
             from .server.run import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS
             from .server.run import serve as run_server
         except ImportError as error:
@@ -1311,6 +1364,10 @@ def serve(
                 f"{host}:{port}",
                 err=True,
             )
+        if max_connections is None:
+            max_connections = DEFAULT_MAX_CONNECTIONS
+        if max_connections_per_ip is None:
+            max_connections_per_ip = default_limit(max_connections)
         factory = AppFactory(
             url,
             users_file=users_file,
@@ -1318,10 +1375,12 @@ def serve(
             rate=DEFAULT_RATE if rate is None else rate,
             burst=DEFAULT_BURST if burst is None else burst,
             max_count=max_count,
+            max_body=max_body,
             body_timeout=DEFAULT_BODY_TIMEOUT if body_timeout is None else body_timeout,
             migrate=not no_migrate,
             metrics_public=metrics_public,
             workers=workers,
+            max_connections_per_ip=max_connections_per_ip,
         )
         # A malformed users file stops the command here, before any worker starts.
         if users_file is not None and Authenticator(users_file).world_readable():
@@ -1333,9 +1392,7 @@ def serve(
             workers=workers,
             access_log=not no_access_log,
             header_timeout=DEFAULT_HEADER_TIMEOUT if header_timeout is None else header_timeout,
-            max_connections=(
-                DEFAULT_MAX_CONNECTIONS if max_connections is None else max_connections
-            ),
+            max_connections=max_connections,
             forwarded_allow_ips=forwarded_allow_ips,
         )
 
@@ -1410,7 +1467,7 @@ def keys_new(encoding: str) -> None:
 def keys_export(keys_file: str, db: str | None) -> None:
     """Move the keys an older store keeps in clear to KEYS_FILE, then wipe them from the
     store. Safe to run again: nothing is lost if it is interrupted."""
-    with open_store(db or default_url()) as store:
+    with _open(db) as store:
         # SQLite deletes a -journal it finds beside the database when it next opens it
         # (tried: a keys file there is gone), and the keys would be wiped from the store.
         refuse_overwrite("--keys-file", keys_file, _store_files(store))

@@ -90,8 +90,10 @@ class GenerationDisabled(CardSeqError):
 
 class InvalidRelease(CardSeqError, ValueError):
     """A range given back that is not an unused part of one reserved block: outside any
-    block, across two, or overlapping a range released already. (Not in the reference
-    domain: cardseq's own code, next to the other reservation errors.)"""
+    block, across two, or overlapping a range released already. Also a reservation
+    that a replay of its request id, or ``export``, cannot answer as one block: released
+    whole, or in its middle. (Not in the reference domain: cardseq's own code, next to
+    the other reservation errors.)"""
 
     code = 705
 

@@ -38,7 +38,7 @@ from .errors import (
 from .integers import as_int, json_int
 from .keys import check_key_id
 from .permutation import MAX_KEY, MIN_KEY, Permutation
-from .text import match_affixes, normalize
+from .text import fold_case, match_affixes, normalize
 
 if TYPE_CHECKING:
     from .block import Block
@@ -131,6 +131,20 @@ def patterns_overlap(a: str, b: str) -> bool:
         x == y or (x == "#" and y.isdigit()) or (y == "#" and x.isdigit())
         for x, y in zip(a, b, strict=True)
     )
+
+
+def readings_overlap(a: str, b: str) -> bool:
+    """Whether one number, as typed, can be read as a number of both patterns in some
+    accepted reading: strictly, or leniently (``CardSeries.normalize``), which drops
+    separators (no prefix or suffix holds one) and matches prefix and suffix letters
+    whatever their case. So: ``patterns_overlap`` of the case-folded patterns.
+
+    >>> readings_overlap("ab####", "AB####"), patterns_overlap("ab####", "AB####")
+    (True, False)
+    >>> readings_overlap("a1####", "A#####"), readings_overlap("AB####", "A#####")
+    (True, False)
+    """
+    return patterns_overlap(fold_case(a), fold_case(b))
 
 
 @dataclass(frozen=True)
@@ -420,8 +434,9 @@ class CardSeries:
         return number_pattern(self.prefix, self.suffix, self.length)
 
     def overlaps(self, other: CardSeries) -> bool:
-        """Whether a number could belong to both series: see :func:`patterns_overlap`."""
-        return patterns_overlap(self.pattern, other.pattern)
+        """Whether a number could be read as one of both series, strictly or leniently:
+        see :func:`readings_overlap` (a store refuses such a pair, 3006)."""
+        return readings_overlap(self.pattern, other.pattern)
 
     def block(self, start: int, count: int) -> Block:
         """The numbers at indexes ``[start, start + count)`` (reserves nothing)."""

@@ -20,7 +20,6 @@ from .errors import (
     CardNotFound,
     CountTooLarge,
     InvalidArgument,
-    InvalidRelease,
     InvalidStatusLabel,
     ReservationNotFound,
     StatusUnchanged,
@@ -48,7 +47,7 @@ from .store.base import (
     SeriesRef,
     Store,
 )
-from .store.ops import Op, Work, operation
+from .store.ops import Op, Transaction, Work, operation
 
 T = TypeVar("T")
 
@@ -80,7 +79,7 @@ def reserving_numbers(
 
     A list too big for memory is refused (3026) before anything is reserved. If the
     formatting fails anyway, the block is released (never handed out) unless
-    a request id lets a retry get it again. (The operation; ``reserve_numbers`` runs it.)
+    a request id lets a retry get it again.
     """
     check_fits((yield from store._get_series(series)), positive_count(count))
     block = yield from store._reserve(
@@ -96,23 +95,6 @@ def reserving_numbers(
             "count", count, f"ran out of memory while formatting: the block was {fate}"
         ) from error
     return block, numbers
-
-
-def reserve_numbers(
-    store: Store,
-    series: SeriesRef,
-    count: Any,
-    *,
-    status_label: Any = DEFAULT_LABEL,
-    request_id: str | None = None,
-    order: str = "asc",
-) -> tuple[Block, list[str]]:
-    """``reserving_numbers``, run on the calling thread."""
-    return store._drive(
-        reserving_numbers(
-            store, series, count, status_label=status_label, request_id=request_id, order=order
-        )
-    )
 
 
 class CardService:
@@ -137,6 +119,7 @@ class CardService:
 
     # ---- series ----------------------------------------------------------------------
 
+    @operation
     def _create_series(
         self,
         series: CardSeries,
@@ -154,37 +137,31 @@ class CardService:
             )
         )
 
-    create_series = operation(_create_series)
-
+    @operation
     def _series(self, ref: SeriesRef) -> Op[SeriesInfo]:
         """A series (by id or code) and its state."""
         return (yield from self.store._info(ref))
 
-    series = operation(_series)
-
+    @operation
     def _list_series(self) -> Op[list[SeriesInfo]]:
+        """Every series with its state, oldest first."""
         return (yield from self.store._list_series())
 
-    list_series = operation(_list_series)
-
+    @operation
     def _series_details(self, ref: SeriesRef) -> Op[SeriesDetails]:
         """The series with the details it was created with."""
         info = yield from self.store._info(ref)
         return SeriesDetails(info, (yield from self.store._series_details(info.id)))
 
-    series_details = operation(_series_details)
-
+    @operation
     def _reservations(self, ref: SeriesRef) -> Op[int]:
         """How many reservations (generation requests) the series has had."""
-        return sum(1 for e in (yield from self.store._ledger(ref)) if e.kind == "reserved")
+        return (yield from self.store._count_reservations(ref))
 
-    reservations = operation(_reservations)
-
+    @operation
     def _set_enabled(self, ref: SeriesRef, enabled: bool) -> Op[None]:
         """Allow or stop generation (stopped: 703)."""
         yield from self.store._set_enabled(ref, enabled)
-
-    set_enabled = operation(_set_enabled)
 
     # ---- generation ------------------------------------------------------------------
 
@@ -197,6 +174,7 @@ class CardService:
             )
         return value
 
+    @operation
     def _reserve(
         self,
         series_id: SeriesRef,
@@ -213,8 +191,7 @@ class CardService:
             )
         )
 
-    reserve = operation(_reserve)
-
+    @operation
     def _generate(
         self,
         series_id: SeriesRef,
@@ -238,8 +215,7 @@ class CardService:
         )
         return Generated(numbers)
 
-    generate = operation(_generate)
-
+    @operation
     def _generation_log(
         self,
         series_id: SeriesRef,
@@ -268,8 +244,7 @@ class CardService:
         )
         return page.map(lambda e: _generation_entry(info, e))
 
-    generation_log = operation(_generation_log)
-
+    @operation
     def _reservation(
         self,
         series_id: SeriesRef,
@@ -279,6 +254,13 @@ class CardService:
     ) -> Op[GenerationEntry]:
         """One past reservation of the series, by its request id or its ledger id
         (exactly one of them); none: 710."""
+        info, entry = yield from self._reserved_entry(series_id, request_id, ledger_id)
+        return _generation_entry(info, entry)
+
+    def _reserved_entry(
+        self, series_id: SeriesRef, request_id: str | None, ledger_id: int | None
+    ) -> Op[tuple[SeriesInfo, LedgerEntry]]:
+        """``reservation``'s series and ledger row."""
         info = yield from self.store._info(series_id)
         if (request_id is None) == (ledger_id is None):
             raise InvalidArgument(
@@ -302,10 +284,9 @@ class CardService:
             raise ReservationNotFound.bad(
                 field, value, f"is not a reservation of series {info.series.code!r}"
             )
-        return _generation_entry(info, entry)
+        return info, entry
 
-    reservation = operation(_reservation)
-
+    @operation
     def _export(
         self,
         series_id: SeriesRef,
@@ -317,43 +298,23 @@ class CardService:
         it reserves nothing.
 
         A part of it released unused (never handed out) is left out, so that no number
-        reads as unused once written: the block is what remains, and a reservation with
-        a released part inside it (two ranges left) is 705, as is one released whole.
+        reads as unused once written: the block is what its caller still holds, as a
+        replay of its request id answers (``Store.reserve``). Released whole, or in its
+        middle (two ranges left): 705.
         """
-        entry = yield from self._reservation(series_id, request_id=request_id, ledger_id=ledger_id)
-        start, stop = entry.start, entry.start + entry.count
-        for part in (yield from self.store._released_within(entry.series_id, start, stop)):
-            if part.start > start and part.start + part.count < stop:
-                raise InvalidRelease(
-                    f"indexes {part.start}..{part.start + part.count - 1} of reservation"
-                    f" {entry.id} were released unused: its numbers are two ranges, export"
-                    " them with Block ranges of the series",
-                    field="ledger_id",
-                    value=entry.id,
-                )
-            if part.start == start:
-                start = part.start + part.count
-            else:
-                stop = part.start
-        if start >= stop:
-            raise InvalidRelease(
-                f"reservation {entry.id} was released unused whole: it has no numbers to write",
-                field="ledger_id",
-                value=entry.id,
-            )
-        series = yield from self.store._get_series(entry.series_id)
-        return Block(series, start, stop - start)
-
-    export = operation(_export)
+        info, entry = yield from self._reserved_entry(series_id, request_id, ledger_id)
+        held = yield Transaction(self.store._held(entry))
+        series = yield from self.store._get_series(info.id)
+        return Block(series, held.start, len(held))
 
     # ---- labels ----------------------------------------------------------------------
 
+    @operation
     def _labels(self) -> Op[list[Label]]:
         """Every label, by status then name."""
         return [Label(*row) for row in (yield from self.store._labels())]
 
-    labels = operation(_labels)
-
+    @operation
     def _add_label(
         self, label: str, status: str, *, default: bool = False, exists_ok: bool = False
     ) -> Op[None]:
@@ -361,12 +322,10 @@ class CardService:
         ``exists_ok`` when it stands for the same status."""
         yield from self.store._add_label(label, status, default=default, exists_ok=exists_ok)
 
-    add_label = operation(_add_label)
-
+    @operation
     def _set_default_label(self, status: str, label: str) -> Op[None]:
+        """Make ``label`` the one a change to ``status`` records when none is named."""
         yield from self.store._set_default_label(status, label)
-
-    set_default_label = operation(_set_default_label)
 
     def _label_status(self, label: Any) -> Op[str]:
         for name, status, _ in (yield from self.store._labels()):
@@ -380,6 +339,7 @@ class CardService:
 
     # ---- cards -----------------------------------------------------------------------
 
+    @operation
     def _lookup(self, number: Any) -> Op[Lookup]:
         """Where ``number`` stands: its series, index, and whether it was handed out,
         released unused, or not reserved yet. No series has it: 3010."""
@@ -388,8 +348,7 @@ class CardService:
             raise CardNotFound.bad("cardNumber", number, "is not a number of any series")
         return found
 
-    lookup = operation(_lookup)
-
+    @operation
     def _lookup_many(
         self, numbers: Iterable[Any], *, lenient: bool = False
     ) -> Op[list[Lookup | None]]:
@@ -397,8 +356,6 @@ class CardService:
         no series has it (a batch is answered whole, not stopped at its first unknown
         number). ``lenient`` reads them as typed at a till (``CardSeries.normalize``)."""
         return (yield from self.store._lookup_many(numbers, lenient=lenient))
-
-    lookup_many = operation(_lookup_many)
 
     def _locate(self, number: Any) -> Op[tuple[SeriesInfo, int, LedgerEntry]]:
         """A generated card's series, index and reservation; 3010 for any other number."""
@@ -412,6 +369,7 @@ class CardService:
             raise CardNotFound.bad("cardNumber", number, why)
         return found.info, found.index, found.entry
 
+    @operation
     def _card(self, number: Any) -> Op[Card]:
         """A card's details: series, index, status, label, generation time, customer."""
         info, index, entry = yield from self._locate(number)
@@ -437,8 +395,7 @@ class CardService:
             updated,
         )
 
-    card = operation(_card)
-
+    @operation
     def _change_status(
         self, number: Any, status_label: Any, *, customer_id: str | None = None
     ) -> Op[Card]:
@@ -470,39 +427,37 @@ class CardService:
             f"card {clip(number)} kept changing; try again", field="cardNumber", value=number
         )
 
-    change_status = operation(_change_status)
-
     def _to_default(self, number: str, status: str, customer_id: str | None = None) -> Op[Card]:
         """A change to ``status``'s default label."""
         label = yield from self._default_label(status)
         return (yield from self._change_status(number, label, customer_id=customer_id))
 
+    @operation
     def _issue(self, number: str, customer_id: str) -> Op[Card]:
         """Give a generated card to a customer: it becomes ACTIVE."""
         return (yield from self._to_default(number, "ACTIVE", customer_id))
 
-    issue = operation(_issue)
-
+    @operation
     def _suspend(self, number: str) -> Op[Card]:
+        """Suspend an active card (SUSPENDED): it can be reactivated."""
         return (yield from self._to_default(number, "SUSPENDED"))
 
-    suspend = operation(_suspend)
-
+    @operation
     def _reactivate(self, number: str) -> Op[Card]:
+        """Make a suspended card ACTIVE again."""
         return (yield from self._to_default(number, "ACTIVE"))
 
-    reactivate = operation(_reactivate)
-
+    @operation
     def _expire(self, number: str) -> Op[Card]:
+        """Expire an active or suspended card (EXPIRED, for good)."""
         return (yield from self._to_default(number, "EXPIRED"))
 
-    expire = operation(_expire)
-
+    @operation
     def _delete(self, number: str) -> Op[Card]:
+        """Delete an active or suspended card (DELETED: it can change no more)."""
         return (yield from self._to_default(number, "DELETED"))
 
-    delete = operation(_delete)
-
+    @operation
     def _status_log(
         self, number: Any, *, limit: int = DEFAULT_LIMIT, after: int = 0
     ) -> Op[Page[StatusChange]]:
@@ -511,7 +466,179 @@ class CardService:
         page = yield from self.store._status_log(info.id, index, limit=limit, after=after)
         return page.map(lambda change: StatusChange(number, *change))
 
-    status_log = operation(_status_log)
+    # ---- public methods, generated from the operations by tools/facades.py ----
+    def create_series(
+        self,
+        series: CardSeries,
+        *,
+        enabled: bool = True,
+        details: dict[str, Any] | None = None,
+        exists_ok: bool = False,
+    ) -> int:
+        """Register ``series``; its new id. With ``exists_ok``, a series of the same code
+        and definition is not an error (3002) but the answer: its id, so a setup can run
+        twice."""
+        return self._drive(
+            self._create_series(series, enabled=enabled, details=details, exists_ok=exists_ok)
+        )
+
+    def series(self, ref: SeriesRef) -> SeriesInfo:
+        """A series (by id or code) and its state."""
+        return self._drive(self._series(ref))
+
+    def list_series(self) -> list[SeriesInfo]:
+        """Every series with its state, oldest first."""
+        return self._drive(self._list_series())
+
+    def series_details(self, ref: SeriesRef) -> SeriesDetails:
+        """The series with the details it was created with."""
+        return self._drive(self._series_details(ref))
+
+    def reservations(self, ref: SeriesRef) -> int:
+        """How many reservations (generation requests) the series has had."""
+        return self._drive(self._reservations(ref))
+
+    def set_enabled(self, ref: SeriesRef, enabled: bool) -> None:
+        """Allow or stop generation (stopped: 703)."""
+        return self._drive(self._set_enabled(ref, enabled))
+
+    def reserve(
+        self,
+        series_id: SeriesRef,
+        count: Any,
+        status_label: Any = DEFAULT_LABEL,
+        *,
+        request_id: str | None = None,
+    ) -> Block:
+        """Reserve ``count`` numbers as a ``Block``, for callers that stream them out
+        (``Block.write``) instead of holding them."""
+        return self._drive(self._reserve(series_id, count, status_label, request_id=request_id))
+
+    def generate(
+        self,
+        series_id: SeriesRef,
+        count: Any,
+        status_label: Any = DEFAULT_LABEL,
+        *,
+        request_id: str | None = None,
+    ) -> Generated:
+        """Reserve and format ``count`` numbers, newest first as in the reference.
+
+        A domain error raises and reserves nothing; for a store failure (500) see
+        ``StoreError``."""
+        return self._drive(self._generate(series_id, count, status_label, request_id=request_id))
+
+    def generation_log(
+        self,
+        series_id: SeriesRef,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        after: int = 0,
+        label: str | None = None,
+        request_id: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> Page[GenerationEntry]:
+        """The series' generation requests (its reservations), oldest first, a page at a
+        time: up to ``limit`` (1..1000, else 701) after the cursor ``after`` (a previous
+        ``next``); only those of status ``label``, of ``request_id``, or made in
+        ``[since, until)`` (naive times are UTC) when given."""
+        return self._drive(
+            self._generation_log(
+                series_id,
+                limit=limit,
+                after=after,
+                label=label,
+                request_id=request_id,
+                since=since,
+                until=until,
+            )
+        )
+
+    def reservation(
+        self, series_id: SeriesRef, *, request_id: str | None = None, ledger_id: int | None = None
+    ) -> GenerationEntry:
+        """One past reservation of the series, by its request id or its ledger id
+        (exactly one of them); none: 710."""
+        return self._drive(self._reservation(series_id, request_id=request_id, ledger_id=ledger_id))
+
+    def export(
+        self, series_id: SeriesRef, *, request_id: str | None = None, ledger_id: int | None = None
+    ) -> Block:
+        """The block of a past reservation (``reservation``), to write its numbers again;
+        it reserves nothing.
+
+        A part of it released unused (never handed out) is left out, so that no number
+        reads as unused once written: the block is what its caller still holds, as a
+        replay of its request id answers (``Store.reserve``). Released whole, or in its
+        middle (two ranges left): 705."""
+        return self._drive(self._export(series_id, request_id=request_id, ledger_id=ledger_id))
+
+    def labels(self) -> list[Label]:
+        """Every label, by status then name."""
+        return self._drive(self._labels())
+
+    def add_label(
+        self, label: str, status: str, *, default: bool = False, exists_ok: bool = False
+    ) -> None:
+        """Add a status label for ``status``; an existing one is 3019, or fine with
+        ``exists_ok`` when it stands for the same status."""
+        return self._drive(self._add_label(label, status, default=default, exists_ok=exists_ok))
+
+    def set_default_label(self, status: str, label: str) -> None:
+        """Make ``label`` the one a change to ``status`` records when none is named."""
+        return self._drive(self._set_default_label(status, label))
+
+    def lookup(self, number: Any) -> Lookup:
+        """Where ``number`` stands: its series, index, and whether it was handed out,
+        released unused, or not reserved yet. No series has it: 3010."""
+        return self._drive(self._lookup(number))
+
+    def lookup_many(self, numbers: Iterable[Any], *, lenient: bool = False) -> list[Lookup | None]:
+        """``lookup`` of many numbers at once: one answer per number, in order, None where
+        no series has it (a batch is answered whole, not stopped at its first unknown
+        number). ``lenient`` reads them as typed at a till (``CardSeries.normalize``)."""
+        return self._drive(self._lookup_many(numbers, lenient=lenient))
+
+    def card(self, number: Any) -> Card:
+        """A card's details: series, index, status, label, generation time, customer."""
+        return self._drive(self._card(number))
+
+    def change_status(
+        self, number: Any, status_label: Any, *, customer_id: str | None = None
+    ) -> Card:
+        """Move a card to the status of ``status_label``, following the rules.
+
+        Same status: 3012; a move the rules forbid: 3038; unknown label: 3017."""
+        return self._drive(self._change_status(number, status_label, customer_id=customer_id))
+
+    def issue(self, number: str, customer_id: str) -> Card:
+        """Give a generated card to a customer: it becomes ACTIVE."""
+        return self._drive(self._issue(number, customer_id))
+
+    def suspend(self, number: str) -> Card:
+        """Suspend an active card (SUSPENDED): it can be reactivated."""
+        return self._drive(self._suspend(number))
+
+    def reactivate(self, number: str) -> Card:
+        """Make a suspended card ACTIVE again."""
+        return self._drive(self._reactivate(number))
+
+    def expire(self, number: str) -> Card:
+        """Expire an active or suspended card (EXPIRED, for good)."""
+        return self._drive(self._expire(number))
+
+    def delete(self, number: str) -> Card:
+        """Delete an active or suspended card (DELETED: it can change no more)."""
+        return self._drive(self._delete(number))
+
+    def status_log(
+        self, number: Any, *, limit: int = DEFAULT_LIMIT, after: int = 0
+    ) -> Page[StatusChange]:
+        """A card's status changes, oldest first, a page at a time (as ``generation_log``)."""
+        return self._drive(self._status_log(number, limit=limit, after=after))
+
+    # ---- end of generated methods ----
 
 
 def _generation_entry(info: SeriesInfo, e: LedgerEntry) -> GenerationEntry:

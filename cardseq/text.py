@@ -73,14 +73,25 @@ def normalize(text: Any) -> Any:
     return "".join(char for char in text if not _is_separator(char))
 
 
+def fold_case(text: str) -> str:
+    """``text`` as lenient reading compares prefix and suffix letters: whatever their
+    case. A store refuses two series whose numbers match once folded (3006), so that
+    lenient reading never has two series to choose from.
+
+    >>> fold_case("gold"), fold_case("Ab12")
+    ('GOLD', 'AB12')
+    """
+    return text.upper()
+
+
 def match_affixes(text: str, prefix: str, suffix: str) -> str:
     """``text`` with its start and end rewritten as ``prefix`` and ``suffix`` where they
-    match those regardless of ASCII letter case (``gold0001`` reads as ``GOLD0001``)."""
+    match those regardless of letter case (``gold0001`` reads as ``GOLD0001``)."""
     head = text[: len(prefix)]
-    if head != prefix and head.upper() == prefix.upper():
+    if head != prefix and fold_case(head) == fold_case(prefix):
         text = prefix + text[len(prefix) :]
     cut = len(text) - len(suffix)
-    if cut >= 0 and text[cut:] != suffix and text[cut:].upper() == suffix.upper():
+    if cut >= 0 and text[cut:] != suffix and fold_case(text[cut:]) == fold_case(suffix):
         text = text[:cut] + suffix
     return text
 

@@ -227,6 +227,7 @@ def test_list_is_a_table_of_every_series(cli):
 
 
 def test_list_of_an_empty_registry(cli):
+    ok(cli("db", "migrate"))
     result = cli("series", "list")
     assert ok(result).splitlines() == [result.stdout.splitlines()[0]]
     assert result.stdout.split() == [
@@ -286,6 +287,7 @@ def test_show_never_prints_the_key(cli, db, key_k):
 
 
 def test_unknown_series_is_3000(cli):
+    ok(cli("db", "migrate"))
     fails_with(cli("series", "show", "NOPE"), 3000)
     fails_with(cli("series", "show", "99"), 3000)
     fails_with(cli("generate", "NOPE", "--count", "1"), 3000)
@@ -718,6 +720,7 @@ def test_python_m_cardseq_pipes_generate_into_a_file(tmp_path):
 
 
 def test_labels(cli):
+    ok(cli("db", "migrate"))
     assert "NOT_ISSUED  NOT_ISSUED  yes" in ok(cli("labels", "list"))
     ok(cli("labels", "add", "PRINTED", "--status", "not_issued"))
     ok(cli("labels", "add", "GIVEN", "--status", "ACTIVE", "--default"))

@@ -265,6 +265,7 @@ def test_keys_export_is_never_written_over_the_stores_files(tmp_path, monkeypatc
     for variable in [n for n in os.environ if n.startswith("CARDSEQ_KEY")]:
         monkeypatch.delenv(variable)
     url = old_store(tmp_path)
+    open_store(url).close()  # migrated (`cardseq db migrate`), its key still in clear
     path = url.removeprefix("sqlite:///")
     (tmp_path / "link").symlink_to(tmp_path)
     keys_file = str(tmp_path / "link" / Path(path).name) + target

@@ -56,7 +56,7 @@ def test_without_migrating_a_new_database_is_refused_and_left_untouched(tmp_path
     error = info.value
     assert error.code == 500 and (error.found, error.expected) == (None, SCHEMA_VERSION)
     assert "no cardseq tables" in error.message and "cardseq db migrate" in error.message
-    assert tables(path) == []  # no DDL ran
+    assert not path.exists()  # no DDL ran, and no empty file was left for it
 
 
 def test_without_migrating_an_old_database_is_refused(tmp_path):
@@ -83,14 +83,14 @@ def test_a_migrated_database_opens_without_migrating(tmp_path):
 @pytest.fixture
 def limited_url(postgres_cluster, postgres_url):
     """A migrated database, and the URL of a role that may only select, insert and
-    update cardseq's tables (and use their sequences): no DDL."""
+    update cardseq's tables: no DDL, no DELETE, nothing on the identity columns'
+    sequences (PostgreSQL checks no privilege there)."""
     open_store(postgres_url).close()
     role = f"cardseq_rw_{os.getpid()}"
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
         conn.execute(f"CREATE ROLE {role} LOGIN")
         conn.execute(f"GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO {role}")
-        conn.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}")
     yield postgres_url.replace("postgres@", f"{role}@", 1)
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f"DROP OWNED BY {role}")
@@ -114,9 +114,49 @@ def test_a_role_without_ddl_rights_is_told_to_open_without_migrating(limited_url
     with pytest.raises(cardseq.StoreError) as info:
         open_store(limited_url)
     assert "migrate=False" in info.value.message and "cardseq db migrate" in info.value.message
-    result = CliRunner().invoke(main, ["series", "list", "--db", limited_url])
+    result = CliRunner().invoke(main, ["db", "migrate", "--db", limited_url])
     assert result.exit_code == 1 and result.output.startswith("error 500: ")
+    assert "may not create or alter cardseq's tables" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_command_runs_as_a_role_without_ddl_rights(limited_url, served, tmp_path):
+    """Every command but `db migrate` opens the store without DDL (on main each one
+    tried to migrate and failed with error 500 for this role)."""
+    runner = CliRunner(env={"CARDSEQ_DB": limited_url})
+
+    def run(*args: str) -> str:
+        result = runner.invoke(main, list(args))
+        assert result.exit_code == 0, (args, result.output, result.exception)
+        return result.stdout
+
+    assert "migration needed: no" in run("db", "status")
+    assert run("series", "create", "GOLD", "--prefix", "GOLD", "--length", "12") == "1\n"
+    run("series", "create", "GOLD", "--prefix", "GOLD", "--length", "12", "--exists-ok")
+    run("labels", "add", "PRINTED", "--status", "NOT_ISSUED")
+    assert "PRINTED" in run("labels", "list")
+    numbers = run("generate", "GOLD", "-n", "3", "--request-id", "r-1").splitlines()
+    out = tmp_path / "gold.csv"
+    run("generate", "GOLD", "-n", "2", "--status-label", "PRINTED", "--out", str(out))
+    assert "GOLD" in run("series", "list") and "reserved: 5" in run("series", "show", "GOLD")
+    assert len(run("series", "log", "GOLD").splitlines()) == 3
+    assert "r-1" in run("ledger", "GOLD", "--since", "2000-01-01", "--label", "NOT_ISSUED")
+    assert run("export", "GOLD", "--request-id", "r-1").splitlines() == numbers
+    assert "index 0, reserved" in run("validate", numbers[0])
+    run("series", "disable", "GOLD")
+    run("series", "enable", "GOLD")
+    run("keys", "export", "--keys-file", str(tmp_path / "keys"))
+    # the server, told by the environment not to migrate, as a deployment runs it
+    result = runner.invoke(main, ["serve", "--no-auth"], env={"CARDSEQ_NO_MIGRATE": "1"})
+    assert result.exit_code == 0 and len(served) == 1, result.output
+    # status changes have no command: the library, opened as the command opens it
+    with open_store(limited_url, migrate=False) as store:
+        service = CardService(store)
+        service.add_label("GIVEN", "ACTIVE", default=True)
+        assert service.issue(numbers[1], "c-1").status == "ACTIVE"
+        assert service.suspend(numbers[1]).status == "SUSPENDED"
+        store.release("GOLD", 4, 1)  # the last number of the file, never handed out
+        assert [e.count for e in store.ledger("GOLD")] == [3, 2, 1]
 
 
 # ---- cardseq db ---------------------------------------------------------------------
@@ -143,6 +183,114 @@ def test_db_status_and_migrate(tmp_path):
     assert runner.invoke(main, ["db", "status", *db]).exit_code == 1
     migrated = runner.invoke(main, ["db", "migrate", *db])
     assert f"migrated from version 1 to version {SCHEMA_VERSION}" in migrated.output
+
+
+# ---- what the command migrates (issue 19) ---------------------------------------------
+
+#: commands that only read and write rows: they never create or migrate tables
+ROW_COMMANDS = [
+    ["series", "list"],
+    ["series", "show", "GOLD"],
+    ["series", "log", "GOLD"],
+    ["generate", "GOLD", "-n", "1"],
+    ["ledger", "GOLD"],
+    ["export", "GOLD", "--ledger-id", "1"],
+    ["validate", "GOLD00000000"],
+    ["labels", "list"],
+    ["keys", "export", "--keys-file", "exported-keys"],
+    ["series", "disable", "GOLD"],
+]
+#: the commands that start a store: on a new one (no cardseq tables), they make them
+CREATING = [
+    ["series", "create", "GOLD", "--prefix", "GOLD", "--length", "12", "--exists-ok"],
+    ["labels", "add", "GIVEN", "--status", "ACTIVE", "--exists-ok"],
+]
+
+
+def has_tables(url: str) -> bool:
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        return path.exists() and "cardseq_schema" in tables(path)
+    with psycopg.connect(url) as conn:
+        return bool(conn.execute("SELECT to_regclass('cardseq_schema')").fetchone()[0])
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def new_url(request, tmp_path) -> str:
+    """The URL of a store without cardseq's tables: a file not there yet, or an empty
+    PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'new.db'}"
+    return request.getfixturevalue("empty_postgres_url")
+
+
+def test_on_a_new_store_only_the_creating_commands_make_tables(new_url, tmp_path, monkeypatch):
+    """On main every command made the tables of any store it opened."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner(env={"CARDSEQ_DB": new_url})
+    for args in ROW_COMMANDS:
+        result = runner.invoke(main, args)
+        assert result.exit_code == 1 and result.output.startswith("error 500: "), args
+        assert "has no cardseq tables" in result.output
+        assert (
+            "run `cardseq db migrate`" in result.output and "cardseq series create" in result.output
+        )
+        assert not has_tables(new_url), args
+    assert not (tmp_path / "new.db").exists()  # not even an empty file
+    for args in CREATING:
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, result.output
+        assert has_tables(new_url)
+
+
+def test_an_older_store_waits_for_db_migrate(tmp_path, monkeypatch):
+    """Every command but `db migrate` leaves an older schema as it is and says what to
+    run (on main each one migrated it, as whatever role it ran as)."""
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    CliRunner().invoke(main, [*CREATING[0], "--db", url])
+    set_version(url, SCHEMA_VERSION - 1)
+    runner = CliRunner(env={"CARDSEQ_DB": url})
+    for args in [*ROW_COMMANDS, *CREATING]:
+        result = runner.invoke(main, args)
+        assert result.exit_code == 1, (args, result.output)
+        assert result.output.startswith(
+            f"error 500: the database at {url} has schema version {SCHEMA_VERSION - 1};"
+        )
+        assert "run `cardseq db migrate`" in result.output
+    with pytest.raises(cardseq.SchemaMismatch):  # still the older version
+        open_store(url, migrate=False)
+    assert runner.invoke(main, ["db", "migrate"]).exit_code == 0
+    for args in [*CREATING, *ROW_COMMANDS]:
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, (args, result.output)
+
+
+def test_cardseq_no_migrate_keeps_every_command_from_making_tables(new_url, tmp_path):
+    env = {"CARDSEQ_DB": new_url, "CARDSEQ_NO_MIGRATE": "1"}
+    for args in CREATING:
+        result = CliRunner(env=env).invoke(main, args)
+        assert result.exit_code == 1 and "has no cardseq tables" in result.output, args
+    result = CliRunner(env=env).invoke(main, ["db", "migrate"])
+    assert result.exit_code == 1 and result.output.startswith(
+        "error 701: $CARDSEQ_NO_MIGRATE '1' forbids migrating"
+    )
+    assert not has_tables(new_url)
+    for off in ("0", "false", ""):
+        result = CliRunner(env=env | {"CARDSEQ_NO_MIGRATE": off}).invoke(main, CREATING[1])
+        assert result.exit_code == 0, (off, result.output)
+    assert has_tables(new_url)
+
+
+@pytest.mark.parametrize("args", [["series", "list"], CREATING[0], ["db", "migrate"]])
+def test_a_bad_cardseq_no_migrate_is_701(tmp_path, args):
+    """A value that is neither yes nor no is refused, not read as either."""
+    env = {"CARDSEQ_DB": f"sqlite:///{tmp_path / 'x.db'}", "CARDSEQ_NO_MIGRATE": "maybe"}
+    result = CliRunner(env=env).invoke(main, args)
+    assert result.exit_code == 1 and result.output.startswith(
+        "error 701: $CARDSEQ_NO_MIGRATE 'maybe' must be"
+    )
+    assert not (tmp_path / "x.db").exists()
 
 
 # ---- store URL options --------------------------------------------------------------
@@ -371,7 +519,7 @@ def test_workers_come_from_the_environment_and_need_a_shared_store(served, tmp_p
 def test_a_bad_environment_value_is_a_coded_error(served):
     env = {"CARDSEQ_PORT": "80_80", "CARDSEQ_NO_AUTH": "1", "CARDSEQ_DB": "memory://"}
     result = CliRunner().invoke(main, ["serve"], env=env)
-    assert result.exit_code == 1 and "error 701: --port '80_80'" in result.output
+    assert result.exit_code == 1 and "error 701: $CARDSEQ_PORT (--port) '80_80'" in result.output
     assert served == []
 
 

@@ -825,8 +825,9 @@ def test_slow_clients_cannot_starve_the_server(workdir: Path, cap: tuple[str, ..
 
 
 def test_faults_are_500_and_logged(tmp_path: Path, caplog, monkeypatch) -> None:
-    """A store failure is a 500 with code 500; a bug is a 500 "internal error" with its
-    traceback in the log. In process (a fault cannot be caused from outside)."""
+    """A store failure is a 500 with code 500 naming its kind, its message in the log; a
+    bug is a 500 "internal error" with its traceback in the log. In process (a fault
+    cannot be caused from outside)."""
     from cardseq.aio import AsyncCardService
     from cardseq.errors import StoreError
     from cardseq.server import create_app
@@ -862,12 +863,13 @@ def test_faults_are_500_and_logged(tmp_path: Path, caplog, monkeypatch) -> None:
                 500,
                 500,
             )
-            assert "disk I/O error" in message
+            assert "StoreError" in message and "disk I/O error" not in message
             answer = await http.get("/v2/card", params={"number": "F00000000"})
             assert fails(answer, 500, 500) == "internal error"
 
     asyncio.run(requests())
     assert any(r.exc_info and "a bug" in str(r.exc_info[1]) for r in caplog.records)
+    assert "disk I/O error" in caplog.text  # the store's message: in the log only
 
 
 # ---- concurrency --------------------------------------------------------------------

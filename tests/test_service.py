@@ -452,3 +452,24 @@ def test_reserve_streams_under_the_same_rules(service):
     assert (block.start, block.count) == (0, 1000)
     with pytest.raises(cardseq.CountTooLarge):  # max_count, as for generate
         service.reserve("Test", 1001)
+
+
+def test_reservations_are_counted_by_the_database_not_by_reading_the_ledger(service, monkeypatch):
+    """``reservations`` is one COUNT(*) (``Store.count_reservations``): releases and
+    other series do not count, and the ledger's rows are never read into Python."""
+    store = service.store
+    store.create_series(CardSeries("C", prefix="71", length=10))
+    other = store.create_series(CardSeries("D", prefix="72", length=10))
+    for count in (5, 3, 4):
+        block = store.reserve("C", count)
+    store.release("C", block.start + 1, 3)  # a ledger row that is not a reservation
+    store.reserve(other, 2)
+
+    def whole_ledger(*args, **kwargs):
+        raise AssertionError("the ledger was read to count reservations")
+
+    monkeypatch.setattr(type(store), "_ledger_rows", whole_ledger)
+    assert service.reservations("C") == store.count_reservations("C") == 3
+    assert service.reservations(other) == 1
+    with pytest.raises(cardseq.InvalidSeries):
+        service.reservations("nope")

@@ -13,7 +13,7 @@ from cardseq.store import open_store
 
 from .stores import check_ledger
 
-PREFIXES = ["1", "12", "123", "2", "AB", "AC", ""]
+PREFIXES = ["1", "12", "123", "2", "AB", "AC", "ab", "a1", ""]
 
 
 class StoreModel(RuleBasedStateMachine):
@@ -42,7 +42,7 @@ class StoreModel(RuleBasedStateMachine):
         except cardseq.InvalidOffset:
             return
         overlap = any(
-            cardseq.series.patterns_overlap(series.pattern, m[0]) for m in self.model.values()
+            cardseq.series.readings_overlap(series.pattern, m[0]) for m in self.model.values()
         )
         try:
             self.store.create_series(series)

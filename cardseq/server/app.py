@@ -31,17 +31,20 @@ from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..aio import AsyncCardService, AsyncStore
-from ..errors import CardSeqError, InvalidArgument, InvalidSeries, SchemaMismatch
+from ..errors import CardSeqError, InvalidSeries, SchemaMismatch
 from ..integers import parse_int
 from ..keys import KeySource
 from ..store import check_shared, open_store
 from ..store.base import SCHEMA_VERSION
-from . import models, wire
+from . import limits, models, wire
 from .auth import REALM, Authenticator
+from .limits import within
 from .metrics import CONTENT_TYPE, Measure, Metrics
 from .models import ApiError
 from .openapi import build_openapi
+from .peers import AddressSlots
 from .ratelimit import RateLimiter
+from .target import read_target
 
 log = logging.getLogger("cardseq.server")
 
@@ -59,6 +62,9 @@ CHECK_RATE, CHECK_BURST = 5.0, 20
 CHECK_SLOTS = 4
 #: seconds a client has to send a request body (64 KiB by default) once its headers came
 DEFAULT_BODY_TIMEOUT = 30.0
+#: requests one client address may have in progress at once, per process: a tenth of
+#: what `cardseq serve` serves at once by default (peers.default_limit)
+DEFAULT_MAX_CONNECTIONS_PER_IP = 100
 #: bytes past the body limit read and dropped before a 413 (see read_json)
 _DRAIN = 1024 * 1024
 
@@ -89,7 +95,8 @@ def _credentials(scope: Scope) -> tuple[str, str] | None:
 
 
 class Guard:
-    """Outermost layer: authentication, rate limit, and the last word on faults.
+    """Outermost layer: the per-address limit, authentication, rate limit, the request
+    target's text, and the last word on faults.
 
     An exception that escapes a route is logged with its traceback and answered with a
     500 (code 500, "internal error"): user input never gets here, real faults do. A
@@ -102,6 +109,7 @@ class Guard:
         *,
         auth: Authenticator | None,
         limiter: RateLimiter,
+        slots: AddressSlots,
         public: frozenset[str] = PUBLIC,
         check_rate: float = CHECK_RATE,
         check_burst: int = CHECK_BURST,
@@ -109,6 +117,7 @@ class Guard:
         self.app = app
         self.auth = auth
         self.limiter = limiter
+        self.slots = slots
         self.public = public
         # Checks that need a scrypt (16 MiB, ~50 ms each) are limited per address, and
         # few run at once, so that guessing passwords cannot exhaust memory or threads.
@@ -129,6 +138,10 @@ class Guard:
                 started = True
             await send(message)
 
+        address = _address(scope)
+        if not self.slots.take(address):
+            await self._crowded(address)(scope, receive, send)
+            return
         try:
             refusal = await self._refusal(scope)
             if refusal is not None:
@@ -147,8 +160,26 @@ class Guard:
             if not started:
                 response = wire.failure(500, 500, "internal error")
                 await response(scope, receive, send)
+        finally:
+            self.slots.give_back(address)
+
+    def _crowded(self, address: str) -> Response:
+        return wire.failure(
+            429,
+            429,
+            f"too many requests at once from {address}: at most {self.slots.limit} are"
+            " served at once per address; retry in 1 s",
+            headers={"Retry-After": "1"},
+        )
 
     async def _refusal(self, scope: Scope) -> Response | None:
+        """A 400, 401, 429 or 503 answer, or None to let the request through."""
+        refusal = await self._unwelcome(scope)
+        if refusal is None and (problem := read_target(scope)) is not None:
+            return wire.failure(400, 400, problem)
+        return refusal
+
+    async def _unwelcome(self, scope: Scope) -> Response | None:
         """A 401, 429 or 503 answer, or None to let the request through."""
         address = f"address:{_address(scope)}"
         if self.auth is None or scope.get("path") in self.public:
@@ -242,6 +273,26 @@ def _allowed(routes: Sequence[Route], scope: Scope) -> list[str]:
     return sorted(methods)
 
 
+def _domain_error(
+    error: CardSeqError,
+    request: Request,
+    *,
+    warnings: Sequence[wire.Problem] = (),
+    not_found: tuple[int, ...] = (),
+) -> Response:
+    """The answer to a domain error. A store failure's message goes to the log, and
+    only its kind to the client (``wire.STORE_FAILURE``): it can name the database."""
+    if wire.status_of(error, not_found=not_found) >= 500:
+        log.error(
+            "store failure answering %s %s: %s: %s",
+            request.method,
+            request.url.path,
+            type(error).__name__,
+            error.message,
+        )
+    return wire.error(error, warnings=warnings, not_found=not_found)
+
+
 def answers(*, not_found: tuple[int, ...] = ()) -> Callable[[Handler], Handler]:
     """Turn the errors a route raises into their answers (``ApiError``, domain errors)."""
 
@@ -254,7 +305,7 @@ def answers(*, not_found: tuple[int, ...] = ()) -> Callable[[Handler], Handler]:
                     error.status, error.code, error.message, error.warnings, error.headers
                 )
             except CardSeqError as error:
-                return wire.error(error, not_found=not_found)
+                return _domain_error(error, request, not_found=not_found)
 
         endpoint.__name__ = handler.__name__
         endpoint.__doc__ = handler.__doc__
@@ -288,13 +339,14 @@ def create_app(
     users_file: str | None,
     rate: float = DEFAULT_RATE,
     burst: int = DEFAULT_BURST,
-    max_count: int = 100_000,
-    max_body: int = 64 * 1024,
+    max_count: int = limits.DEFAULT_MAX_COUNT,
+    max_body: int = limits.DEFAULT_MAX_BODY,
     body_timeout: float = DEFAULT_BODY_TIMEOUT,
     migrate: bool = True,
     metrics_public: bool = False,
     keys: KeySource = None,
     workers: int = 1,
+    max_connections_per_ip: int = DEFAULT_MAX_CONNECTIONS_PER_IP,
 ) -> Starlette:
     """The server for the store at ``store_url``.
 
@@ -310,14 +362,21 @@ def create_app(
     a client past the limits given. Above 1, the store is opened here once to ask
     whether the processes can share it: one private to a process (SQLite in memory,
     however its URL is spelt) is refused (701), since each worker would hand out the
-    numbers the others hand out.
+    numbers the others hand out. ``max_connections_per_ip`` caps the requests one
+    client address has in progress at once in each process (429 beyond; see
+    ``peers``), as the ASGI server's connection cap is per process too.
 
     The store is opened (``AsyncStore.open``) when the ASGI server starts the app's
     lifespan, and closed when it ends; ``app.state.service`` (``AsyncCardService``) and
     ``app.state.store`` are there in between.
     """
-    if workers < 1:
-        raise InvalidArgument.bad("workers", workers, "must be at least 1")
+    within("workers", workers, 1, limits.MAX_WORKERS, whole=True)
+    within("rate", rate, limits.MIN_RATE, limits.MAX_RATE)
+    within("burst", burst, 1, limits.MAX_BURST, whole=True)
+    within("max_count", max_count, 1, limits.MAX_COUNT, whole=True)
+    within("max_body", max_body, 1, limits.MAX_BODY, whole=True)
+    within("body_timeout", body_timeout, limits.MIN_TIMEOUT, limits.MAX_TIMEOUT)
+    within("max_connections_per_ip", max_connections_per_ip, 1, limits.MAX_CONNECTIONS, whole=True)
     if workers > 1:
         with open_store(store_url, migrate=migrate, keys=keys) as store:
             check_shared(store, workers, field="workers")
@@ -370,7 +429,7 @@ def create_app(
         try:
             result = await opened.get().generate(**asked.arguments())
         except CardSeqError as error:  # the answer keeps the request's warnings
-            return wire.error(error, warnings=warnings)
+            return _domain_error(error, request, warnings=warnings)
         metrics.reserved(len(result.numbers))
         if result.warnings:
             warnings = warnings + wire.notices(result.warnings)
@@ -475,6 +534,7 @@ def create_app(
                 Guard,
                 auth=auth,
                 limiter=limiter,
+                slots=AddressSlots(max_connections_per_ip),
                 public=public,
                 check_rate=CHECK_RATE / workers,
                 check_burst=math.ceil(CHECK_BURST / workers),
@@ -491,18 +551,21 @@ def create_app(
 @dataclass(frozen=True)
 class AppFactory:
     """``create_app``'s arguments, kept to make the app in each worker process (a
-    picklable callable, for Granian's workers)."""
+    picklable callable, for Granian's workers): every one of them, so that
+    ``cardseq serve`` can set each (a test holds the two to the same names)."""
 
     store_url: str
     users_file: str | None
     rate: float = DEFAULT_RATE
     burst: int = DEFAULT_BURST
-    max_count: int = 100_000
+    max_count: int = limits.DEFAULT_MAX_COUNT
+    max_body: int = limits.DEFAULT_MAX_BODY
     body_timeout: float = DEFAULT_BODY_TIMEOUT
     migrate: bool = True
     metrics_public: bool = False
     keys: str | None = None
     workers: int = 1
+    max_connections_per_ip: int = DEFAULT_MAX_CONNECTIONS_PER_IP
 
     def __call__(self) -> Starlette:
         return create_app(**asdict(self))

@@ -20,6 +20,7 @@ import msgspec
 from .. import __version__
 from . import models, wire
 from .auth import REALM
+from .limits import DEFAULT_MAX_COUNT
 
 _REF = "#/components/schemas/{name}"
 _USERS_BROKEN = "the server's users file is broken: nobody is let in"
@@ -131,7 +132,7 @@ def _body(model: type[msgspec.Struct], example: dict[str, Any]) -> dict[str, Any
 
 def _rate_limited() -> dict[str, Any]:
     return _error(
-        "too many requests for this user (or address)",
+        "too many requests for this user (or address), or too many at once from this address",
         {
             "Retry-After": {
                 "description": "whole seconds to wait, >= 1",
@@ -150,7 +151,7 @@ def _unauthorized() -> dict[str, Any]:
 
 def build_openapi(
     *,
-    max_count: int | None = 100_000,
+    max_count: int | None = DEFAULT_MAX_COUNT,
     max_body: int = 64 * 1024,
     auth: bool = True,
     metrics_public: bool = False,

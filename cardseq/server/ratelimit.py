@@ -11,6 +11,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from .limits import MAX_BURST, MAX_RATE, MIN_RATE, within
+
 _PRUNE_AT = 10_000
 
 
@@ -18,10 +20,8 @@ class RateLimiter:
     def __init__(
         self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        if not rate > 0 or not math.isfinite(rate):
-            raise ValueError(f"rate {rate!r} must be a positive number")
-        if burst < 1:
-            raise ValueError(f"burst {burst!r} must be at least 1")
+        within("rate", rate, MIN_RATE, MAX_RATE)
+        within("burst", burst, 1, MAX_BURST, whole=True)
         self.rate = float(rate)
         self.burst = int(burst)
         self._clock = clock

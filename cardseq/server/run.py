@@ -32,6 +32,8 @@ from granian.server.mp import MPServer
 from granian.utils.proxies import wrap_asgi_with_proxy_headers
 from starlette.types import ASGIApp
 
+from .limits import MAX_CONNECTIONS, MAX_TIMEOUT, MAX_WORKERS, MIN_TIMEOUT, within
+
 #: seconds a client has to send a request's headers, and to start the next request
 DEFAULT_HEADER_TIMEOUT = 10.0
 #: connections served at once; more wait until one closes
@@ -100,7 +102,12 @@ def serve(
     ``X-Forwarded-For`` is honoured only from the peers in ``forwarded_allow_ips``
     (addresses or networks); from anyone else the peer's own address is the client's.
     ``max_connections`` is per process; ``access_log`` False logs no line per request.
+    A setting out of its range (``limits``) is 701, before anything starts.
     """
+    within("port", port, 0, 65535, whole=True)
+    within("workers", workers, 1, MAX_WORKERS, whole=True)
+    within("header_timeout", header_timeout, MIN_TIMEOUT, MAX_TIMEOUT)
+    within("max_connections", max_connections, 1, MAX_CONNECTIONS, whole=True)
     settings: dict[str, Any] = {
         "address": host,
         "port": port,

@@ -21,8 +21,10 @@ T = TypeVar("T")
 
 #: Codes a well-formed request can still meet because of what the store holds: a code or
 #: label taken, a series unknown, disabled or used up, a card missing or in another
-#: status, a key absent.
-STATE_CODES = frozenset({702, 703, 706, 707, 3000, 3002, 3006, 3010, 3012, 3017, 3018, 3019, 3038})
+#: status, a key absent, a replayed request id whose numbers were released.
+STATE_CODES = frozenset(
+    {702, 703, 705, 706, 707, 3000, 3002, 3006, 3010, 3012, 3017, 3018, 3019, 3038}
+)
 #: Codes for fields that are each valid but do not fit together, which JSON Schema cannot
 #: say: a length too short for the prefix, suffix and check digit, an offset past the
 #: series' capacity.
@@ -96,6 +98,14 @@ def failure(
     return respond(status, envelope("data", [], warnings, [problem]), headers)
 
 
+#: what a client is told of a store failure. The error's own message is for the server's
+#: log only: it can name the database's host, port, name and role, and quote the driver.
+STORE_FAILURE = (
+    "the store failed ({kind}); no number was handed out: retry later (a generate with"
+    " the same requestId)"
+)
+
+
 def status_of(error: CardSeqError, *, not_found: tuple[int, ...] = ()) -> int:
     """500 for a store failure (code 500); 404 for the codes that mean the path or query
     named something that does not exist; 400 for any other domain error."""
@@ -107,8 +117,11 @@ def status_of(error: CardSeqError, *, not_found: tuple[int, ...] = ()) -> int:
 def error(
     exc: CardSeqError, *, warnings: Sequence[Problem] = (), not_found: tuple[int, ...] = ()
 ) -> Response:
-    """The answer to a domain error (its status by ``status_of``)."""
-    return failure(status_of(exc, not_found=not_found), exc.code, exc.message, warnings)
+    """The answer to a domain error (its status by ``status_of``). A 5xx says only the
+    kind of failure (``STORE_FAILURE``); the caller logs the message."""
+    status = status_of(exc, not_found=not_found)
+    message = exc.message if status < 500 else STORE_FAILURE.format(kind=type(exc).__name__)
+    return failure(status, exc.code, message, warnings)
 
 
 # ---- records ------------------------------------------------------------------------

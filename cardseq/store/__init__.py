@@ -13,7 +13,7 @@ import os
 
 from ..errors import InvalidArgument
 from ..keys import KeySource, keyring
-from .base import LedgerEntry, SeriesInfo, Store
+from .base import LedgerEntry, Page, SeriesInfo, Store
 from .sqlite import SQLiteStore, sqlite_store
 
 DEFAULT_URL = "sqlite:///cardseq.db"
@@ -68,6 +68,7 @@ def check_shared(store: Store, processes: int, *, field: str) -> None:
 __all__ = [
     "DEFAULT_URL",
     "LedgerEntry",
+    "Page",
     "SQLiteStore",
     "SeriesInfo",
     "Store",

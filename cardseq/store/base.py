@@ -45,12 +45,19 @@ class Store(Reservations, Cards):
     #: the database's schema version when the store opened (None: a new database)
     schema_found: int | None = None
 
+    @operation
     def _schema_version(self) -> Op[int | None]:
         """The database's schema version now: one cheap read, which health checks use
         to see that the database answers."""
         return (yield Transaction(read_version(self)))  # type: ignore[no-any-return]
 
-    schema_version = operation(_schema_version)
+    # ---- public methods, generated from the operations by tools/facades.py ----
+    def schema_version(self) -> int | None:
+        """The database's schema version now: one cheap read, which health checks use
+        to see that the database answers."""
+        return self._drive(self._schema_version())
+
+    # ---- end of generated methods ----
 
     @property
     def private(self) -> bool:

@@ -27,6 +27,7 @@ from .records import (
 class Cards(Database):
     """Labels mapped to statuses, and cards' statuses with their log."""
 
+    @operation
     def _labels(self) -> Op[list[tuple[str, str, bool]]]:
         """(label, status, is the status' default), by status then label."""
         rows = yield self._read_all(
@@ -34,8 +35,7 @@ class Cards(Database):
         )
         return [(name, status, bool(default)) for name, status, default in rows]
 
-    labels = operation(_labels)
-
+    @operation
     def _add_label(
         self, name: str, status: str, *, default: bool = False, exists_ok: bool = False
     ) -> Op[None]:
@@ -48,8 +48,6 @@ class Cards(Database):
         if status not in STATUSES:
             raise InvalidStatusLabel.bad("status", status, f"is not one of {', '.join(STATUSES)}")
         yield Transaction(self._add_label_body(name, status, default, exists_ok), write=True)
-
-    add_label = operation(_add_label)
 
     def _add_label_body(self, name: str, status: str, default: bool, exists_ok: bool) -> Body[None]:
         added = yield self._rowcount(
@@ -64,11 +62,10 @@ class Cards(Database):
         if default:
             yield self._make_default(status, name)
 
+    @operation
     def _set_default_label(self, status: str, name: str) -> Op[None]:
         """Make ``name`` the label a status change to ``status`` records by default."""
         yield Transaction(self._default_body(status, name), write=True)
-
-    set_default_label = operation(_set_default_label)
 
     def _default_body(self, status: str, name: str) -> Body[None]:
         row = yield self._fetch_one("SELECT status FROM cardseq_labels WHERE name = ?", (name,))
@@ -86,11 +83,10 @@ class Cards(Database):
         """Serialise changes of one card (SQLite's write lock already does)."""
         yield from ()
 
+    @operation
     def _card_state(self, series_id: int, index: int) -> Op[CardState | None]:
         """(status, label, customer, updated) of a card whose status changed, else None."""
         return (yield Transaction(self._card_row(series_id, index)))  # type: ignore[no-any-return]
-
-    card_state = operation(_card_state)
 
     def _card_row(self, series_id: int, index: int) -> Body[CardState | None]:
         row = yield self._fetch_one(
@@ -100,6 +96,7 @@ class Cards(Database):
         )
         return (row[0], row[1], row[2], to_time(row[3])) if row else None
 
+    @operation
     def _set_card_status(
         self,
         series_id: int,
@@ -114,8 +111,6 @@ class Cards(Database):
         is in ``expected`` by the caller's reading of its ledger block."""
         body = self._status_body(series_id, index, expected, status, label, customer_id)
         return (yield Transaction(body, write=True))  # type: ignore[no-any-return]
-
-    set_card_status = operation(_set_card_status)
 
     def _status_body(
         self,
@@ -148,6 +143,7 @@ class Cards(Database):
         )
         return True
 
+    @operation
     def _status_log(
         self, series_id: int, index: int, *, limit: int = DEFAULT_LIMIT, after: int = 0
     ) -> Op[Page[tuple[str, str, str, str | None, dt.datetime]]]:
@@ -168,4 +164,49 @@ class Cards(Database):
             limit,
         )
 
-    status_log = operation(_status_log)
+    # ---- public methods, generated from the operations by tools/facades.py ----
+    def labels(self) -> list[tuple[str, str, bool]]:
+        """(label, status, is the status' default), by status then label."""
+        return self._drive(self._labels())
+
+    def add_label(
+        self, name: str, status: str, *, default: bool = False, exists_ok: bool = False
+    ) -> None:
+        """Map a new label to a status (labels keep their status once created).
+
+        A label that exists is 3019 (``LabelExists``), unless ``exists_ok`` and it is
+        mapped to the same status."""
+        return self._drive(self._add_label(name, status, default=default, exists_ok=exists_ok))
+
+    def set_default_label(self, status: str, name: str) -> None:
+        """Make ``name`` the label a status change to ``status`` records by default."""
+        return self._drive(self._set_default_label(status, name))
+
+    def card_state(self, series_id: int, index: int) -> CardState | None:
+        """(status, label, customer, updated) of a card whose status changed, else None."""
+        return self._drive(self._card_state(series_id, index))
+
+    def set_card_status(
+        self,
+        series_id: int,
+        index: int,
+        expected: str,
+        status: str,
+        label: str,
+        customer_id: str | None,
+    ) -> bool:
+        """Move a card from ``expected`` to ``status`` and log it, atomically; False (and
+        nothing written) when the card is no longer in ``expected``. A card with no row
+        is in ``expected`` by the caller's reading of its ledger block."""
+        return self._drive(
+            self._set_card_status(series_id, index, expected, status, label, customer_id)
+        )
+
+    def status_log(
+        self, series_id: int, index: int, *, limit: int = DEFAULT_LIMIT, after: int = 0
+    ) -> Page[tuple[str, str, str, str | None, dt.datetime]]:
+        """(from, to, label, customer, when) of a card's changes, oldest first: up to
+        ``limit`` (1..1000) of those with log ids above ``after``."""
+        return self._drive(self._status_log(series_id, index, limit=limit, after=after))
+
+    # ---- end of generated methods ----

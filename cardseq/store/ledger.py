@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, InvalidRelease, SeriesOverlap, clip
 from ..records import Lookup, State
 from ..series import patterns_overlap, whole_number
 from ..text import normalize
@@ -20,10 +20,12 @@ from .records import (
     DEFAULT_LIMIT,
     MAX_ID,
     RELEASED,
+    RESERVED,
     STORED_KIND,
     LedgerEntry,
     LedgerFilter,
     Page,
+    SeriesInfo,
     SeriesRef,
     check_label,
     check_request_id,
@@ -43,14 +45,25 @@ LEDGER_COLUMNS = (
 class Ledger(Registry):
     """Reads of the ledger: whole, by pages, and by number."""
 
+    @operation
     def _ledger(self, series: SeriesRef | None = None) -> Op[list[LedgerEntry]]:
         """Every ledger row, oldest first; of one series when given. It reads the whole
         ledger: a listing for users pages through ``ledger_page``."""
         series_id = None if series is None else (yield from self._series_id(series))
         return (yield from self._ledger_rows(LedgerFilter(series_id), 0, None))
 
-    ledger = operation(_ledger)
+    @operation
+    def _count_reservations(self, series: SeriesRef) -> Op[int]:
+        """How many blocks a series has handed out (releases not counted): one
+        ``COUNT(*)``, whatever the length of the ledger."""
+        series_id = yield from self._series_id(series)
+        row = yield self._read_one(
+            "SELECT COUNT(*) FROM cardseq_ledger WHERE series_id = ? AND kind = ?",
+            (series_id, STORED_KIND[RESERVED]),
+        )
+        return int(row[0])
 
+    @operation
     def _ledger_page(
         self,
         series: SeriesRef | None = None,
@@ -83,8 +96,7 @@ class Ledger(Registry):
         entries = yield from self._ledger_rows(filters, after, limit + 1)
         return page_of([(e.id, e) for e in entries], limit)
 
-    ledger_page = operation(_ledger_page)
-
+    @operation
     def _ledger_entry(self, ledger_id: Any) -> Op[LedgerEntry | None]:
         """The ledger row ``ledger_id``, or None when there is none."""
         number = whole_number(ledger_id)
@@ -93,20 +105,22 @@ class Ledger(Registry):
         row = yield self._read_one(f"{LEDGER_COLUMNS} WHERE id = ?", (number,))
         return entry_of_row(row) if row else None
 
-    ledger_entry = operation(_ledger_entry)
-
+    @operation
     def _released_within(self, series: SeriesRef, start: int, stop: int) -> Op[list[LedgerEntry]]:
         """The releases of a series that start in ``[start, stop)``, by start: the parts
         of a reservation there that were given back unused."""
         series_id = yield from self._series_id(series)
+        return (yield Transaction(self._releases_in(series_id, start, stop)))  # type: ignore[no-any-return]
+
+    def _releases_in(self, series_id: int, start: int, stop: int) -> Body[list[LedgerEntry]]:
         kind = STORED_KIND[RELEASED]
         if self.sql_index_limit is not None and stop >= self.sql_index_limit:
-            rows = yield self._read_all(
+            rows = yield self._fetch_all(
                 f"{LEDGER_COLUMNS} WHERE series_id = ? AND kind = ?", (series_id, kind)
             )
         else:
             column = self._number("start")
-            rows = yield self._read_all(
+            rows = yield self._fetch_all(
                 f"{LEDGER_COLUMNS} WHERE series_id = ? AND kind = ? AND {column} >= ?"
                 f" AND {column} < ?",
                 (series_id, kind, start, stop),
@@ -114,7 +128,14 @@ class Ledger(Registry):
         found = [e for e in map(entry_of_row, rows) if start <= e.start < stop]
         return sorted(found, key=lambda e: e.start)
 
-    released_within = operation(_released_within)
+    def _held(self, entry: LedgerEntry) -> Body[range]:
+        """The indexes of reservation ``entry`` that its caller may still hold: the
+        block less the parts released unused since. What a replay of its request id
+        answers and what ``export`` writes, so that neither hands out a number the
+        ledger calls unused. None left, or two ranges (a release inside the block): 705.
+        """
+        releases = yield from self._releases_in(entry.series_id, entry.start, entry.stop)
+        return held_range(entry, releases)
 
     def _ledger_rows(
         self, filters: LedgerFilter, after: int, limit: int | None
@@ -133,6 +154,7 @@ class Ledger(Registry):
         rows = yield self._read_all(text, tuple(args))
         return [entry_of_row(row) for row in rows]
 
+    @operation
     def _lookup(self, number: str) -> Op[Lookup | None]:
         """Which series ``number`` belongs to, its index, and whether that index was
         handed out (with the reservation that did), released unused, or not reserved
@@ -150,8 +172,7 @@ class Ledger(Registry):
             return Lookup(number, info, index, "unreserved" if entry is None else "reserved", entry)
         return None
 
-    lookup = operation(_lookup)
-
+    @operation
     def _lookup_many(
         self, numbers: Iterable[Any], *, lenient: bool = False
     ) -> Op[list[Lookup | None]]:
@@ -161,7 +182,9 @@ class Ledger(Registry):
         One listing of the series; then for each series of a number's length, one bulk
         parse (``CardSeries.parse_many``) and one read of its ledger, whatever the count:
         not a query per number. ``lenient`` reads numbers as typed at a till
-        (``CardSeries.normalize``); a found one's ``Lookup.number`` is the series' form.
+        (``CardSeries.normalize``); a found one's ``Lookup.number`` is the series' form,
+        and one that two series read so is 3006 (``SeriesOverlap``): only a store from
+        before such pairs were refused can hold them.
         """
         texts = [normalize(n) if lenient else n for n in numbers]
         found: list[Lookup | None] = [None] * len(texts)
@@ -179,7 +202,12 @@ class Ledger(Registry):
             hits = np.flatnonzero(parsed.valid)
             if not hits.size:
                 continue
-            lengths[todo[hits]] = -1  # series never overlap: found for good
+            if lenient:  # a store from before 3006 covered lenient reading may hold two
+                for hit in hits.tolist():
+                    if (other := found[positions[hit]]) is not None:
+                        raise _ambiguous(texts[positions[hit]], other.info, info)
+            else:
+                lengths[todo[hits]] = -1  # strictly, series never overlap: found for good
             indexes = parsed.indexes[hits]
             rows = yield self._read_all(f"{LEDGER_COLUMNS} WHERE series_id = ?", (info.id,))
             released = _rows_covering(rows, STORED_KIND[RELEASED], indexes)
@@ -203,8 +231,6 @@ class Ledger(Registry):
                         entry = entries[at] = entry_of_row(rows[at])
                 found[positions[hit]] = Lookup(candidates[hit], info, index, state, entry)
         return found
-
-    lookup_many = operation(_lookup_many)
 
     def _covering(self, series_id: int, index: int, kind: str) -> Op[LedgerEntry | None]:
         """The ledger row of ``kind`` whose range holds ``index``, if any."""
@@ -230,6 +256,118 @@ class Ledger(Registry):
             (series_id, kind, index),
         )
         return entry_of_row(row) if row else None
+
+    # ---- public methods, generated from the operations by tools/facades.py ----
+    def ledger(self, series: SeriesRef | None = None) -> list[LedgerEntry]:
+        """Every ledger row, oldest first; of one series when given. It reads the whole
+        ledger: a listing for users pages through ``ledger_page``."""
+        return self._drive(self._ledger(series))
+
+    def count_reservations(self, series: SeriesRef) -> int:
+        """How many blocks a series has handed out (releases not counted): one
+        ``COUNT(*)``, whatever the length of the ledger."""
+        return self._drive(self._count_reservations(series))
+
+    def ledger_page(
+        self,
+        series: SeriesRef | None = None,
+        *,
+        kind: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        after: int = 0,
+        label: str | None = None,
+        request_id: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> Page[LedgerEntry]:
+        """Up to ``limit`` (1..1000) ledger rows with ids above ``after``, oldest first;
+        of one series and one ``kind`` (``"reserved"``, ``"released"``) when given, and
+        only those with the status ``label``, the ``request_id``, or a time in
+        ``[since, until)`` when given (naive times are UTC)."""
+        return self._drive(
+            self._ledger_page(
+                series,
+                kind=kind,
+                limit=limit,
+                after=after,
+                label=label,
+                request_id=request_id,
+                since=since,
+                until=until,
+            )
+        )
+
+    def ledger_entry(self, ledger_id: Any) -> LedgerEntry | None:
+        """The ledger row ``ledger_id``, or None when there is none."""
+        return self._drive(self._ledger_entry(ledger_id))
+
+    def released_within(self, series: SeriesRef, start: int, stop: int) -> list[LedgerEntry]:
+        """The releases of a series that start in ``[start, stop)``, by start: the parts
+        of a reservation there that were given back unused."""
+        return self._drive(self._released_within(series, start, stop))
+
+    def lookup(self, number: str) -> Lookup | None:
+        """Which series ``number`` belongs to, its index, and whether that index was
+        handed out (with the reservation that did), released unused, or not reserved
+        yet. None if no series has it."""
+        return self._drive(self._lookup(number))
+
+    def lookup_many(self, numbers: Iterable[Any], *, lenient: bool = False) -> list[Lookup | None]:
+        """``lookup`` of many numbers: one answer per number, in order (None where no
+        series has it).
+
+        One listing of the series; then for each series of a number's length, one bulk
+        parse (``CardSeries.parse_many``) and one read of its ledger, whatever the count:
+        not a query per number. ``lenient`` reads numbers as typed at a till
+        (``CardSeries.normalize``); a found one's ``Lookup.number`` is the series' form,
+        and one that two series read so is 3006 (``SeriesOverlap``): only a store from
+        before such pairs were refused can hold them."""
+        return self._drive(self._lookup_many(numbers, lenient=lenient))
+
+    # ---- end of generated methods ----
+
+
+def _ambiguous(number: str, first: SeriesInfo, second: SeriesInfo) -> SeriesOverlap:
+    """The refusal of a lenient reading that two series accept: picking either could
+    report a card the other series issued (or never issued) as its own."""
+    return SeriesOverlap(
+        f"number {clip(number)} reads as a number of series {first.series.code!r} (id"
+        f" {first.id}) and of series {second.series.code!r} (id {second.id}) when letter"
+        " case is folded: these series were created before cardseq refused such pairs"
+        " (3006); read the number strictly, as the series wrote it",
+        field="number",
+        value=number,
+    )
+
+
+def held_range(entry: LedgerEntry, releases: list[LedgerEntry]) -> range:
+    """``Ledger._held`` of the reservation ``entry`` whose releases (inside it, by start)
+    are ``releases``."""
+    left: list[range] = []
+    at = entry.start
+    for part in releases:
+        if part.start > at:
+            left.append(range(at, part.start))
+        at = max(at, part.stop)
+    if at < entry.stop:
+        left.append(range(at, entry.stop))
+    if len(left) == 1:
+        return left[0]
+    if not left:
+        why = "was released unused whole: it has no numbers anyone holds"
+    else:
+        parts = " and ".join(f"{r.start}..{r.stop - 1}" for r in left)
+        why = (
+            f"was released unused in part: the indexes still held are {parts}, not one"
+            " range; write each with the series' block(start, count)"
+        )
+    value: object
+    if entry.request_id is None:
+        field, value, name = "ledger_id", entry.id, ""
+    else:
+        field, value = "request_id", entry.request_id
+        name = f" (request id {clip(entry.request_id)})"
+    raise InvalidRelease(f"reservation {entry.id}{name} {why}", field=field, value=value)
 
 
 def entry_of_row(row: Any) -> LedgerEntry:

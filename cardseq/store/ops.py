@@ -8,19 +8,19 @@ Python that may take a while, such as formatting a million numbers). ``Store`` r
 operations on its calling thread (``Database._drive``); ``cardseq.aio`` runs the same
 generators from an event loop. So the rules and the SQL exist once, in the operations.
 
-``operation`` turns such a generator method into the method a caller uses: on a store
-it runs to completion and returns the result; ``cardseq.aio`` finds the generator
-behind it (``operation.op``) and awaits it instead.
+``@operation`` marks such a generator method (``_reserve``); the public method a caller
+uses (``reserve``) is generated from it: on a store it runs the operation to completion
+and returns the result, on its ``cardseq.aio`` twin it awaits it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Generator
-from typing import Any, Concatenate, Generic, Literal, ParamSpec, TypeVar, overload
+from typing import Any, Generic, Literal, TypeVar
 
-P = ParamSpec("P")
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 Fetch = Literal["one", "all", "rowcount", "columns", "none"]
 
@@ -102,35 +102,14 @@ def fetched(cur: Any, fetch: Fetch) -> Any:
     return None
 
 
-class operation(Generic[P, T]):
-    """A store (or service) method written as an operation generator: called on an
-    object, it runs through that object's ``_drive``; ``op`` is the generator function,
-    for the async API."""
-
-    def __init__(self, op: Callable[Concatenate[Any, P], Op[T]]) -> None:
-        self.op = op
-        self.__doc__ = op.__doc__
-        self.__name__ = op.__name__.lstrip("_")
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.__name__ = name
-
-    @overload
-    def __get__(self, obj: None, owner: type | None = None) -> operation[P, T]: ...
-
-    @overload
-    def __get__(self, obj: object, owner: type | None = None) -> Callable[P, T]: ...
-
-    def __get__(self, obj: object, owner: type | None = None) -> Any:
-        if obj is None:
-            return self
-        op, drive = self.op, obj._drive  # type: ignore[attr-defined]
-
-        def run(*args: P.args, **kwargs: P.kwargs) -> T:
-            return drive(op(obj, *args, **kwargs))  # type: ignore[no-any-return]
-
-        run.__name__, run.__doc__ = self.__name__, self.__doc__
-        return run
+def operation(op: F) -> F:
+    """Mark a generator method as an operation. ``tools/facades.py`` writes, from its
+    signature and docstring, the public method that runs it (``name`` for ``_name``) on
+    the sync class, and the ``async def`` that awaits it on the ``cardseq.aio`` twin: so
+    every public method is a real, typed ``def`` that mypy, ``help()`` and the API
+    reference read, and the rules still exist once."""
+    op.__cardseq_operation__ = True  # type: ignore[attr-defined]
+    return op
 
 
 def drive(perform: Callable[[Step], Any], op: Op[T]) -> T:

@@ -151,15 +151,23 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+#: why a time bound is refused whose UTC time is before year 1 or after year 9999
+OUTSIDE_UTC = "is outside the times UTC can hold (years 1 to 9999)"
+
+
 def utc(field: str, value: Any) -> dt.datetime | None:
-    """A time bound as an aware UTC datetime (a naive one is taken as UTC), or 701."""
+    """A time bound as an aware UTC datetime (a naive one is taken as UTC), or 701:
+    also for one that UTC cannot hold (``0001-01-01T00:00+01:00`` is in year 0 there)."""
     if value is None:
         return None
     if not isinstance(value, dt.datetime):
         raise InvalidArgument.bad(field, value, "must be a datetime")
     if value.tzinfo is None:
         return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise InvalidArgument.bad(field, value, OUTSIDE_UTC) from None
 
 
 def to_time(value: Any) -> dt.datetime:

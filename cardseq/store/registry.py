@@ -22,7 +22,13 @@ from ..errors import (
     SeriesOverlap,
 )
 from ..keys import KeySource, fingerprint, keyring, read_keys_file, write_keys_file
-from ..series import CardSeries, number_pattern, patterns_overlap, whole_number
+from ..series import (
+    CardSeries,
+    number_pattern,
+    patterns_overlap,
+    readings_overlap,
+    whole_number,
+)
 from .database import Database
 from .ops import Body, Op, Transaction, Work, operation, single
 from .records import MAX_ID, SeriesInfo, SeriesRef, now, to_time
@@ -43,6 +49,7 @@ class Registry(Database):
         self._codes: dict[str, int] = {}
         self._cache_lock = threading.Lock()
 
+    @operation
     def _create_series(
         self,
         series: CardSeries,
@@ -65,8 +72,6 @@ class Registry(Database):
         key_fingerprint = self._key_fingerprint(series)
         body = self._create_body(series, enabled, details, exists_ok, key_fingerprint)
         return (yield Transaction(body, write=True))  # type: ignore[no-any-return]
-
-    create_series = operation(_create_series)
 
     def _create_body(
         self,
@@ -103,6 +108,18 @@ class Registry(Database):
                     field="prefix",
                     value=series.prefix,
                 )
+            if readings_overlap(series.pattern, other):
+                clashes = _case_clashes(series, other)
+                raise SeriesOverlap(
+                    f"series {series.code!r} ({series.pattern}) and series {code!r}"
+                    f" ({other}), id {series_id}, would read as each other: "
+                    + " and ".join(
+                        f"{name} {mine!r} reads as {theirs!r}" for name, mine, theirs in clashes
+                    )
+                    + " when letter case is folded, as lenient reading folds it",
+                    field=clashes[0][0],
+                    value=clashes[0][1],
+                )
         row = yield self._fetch_one(
             "INSERT INTO cardseq_series (code, prefix, suffix, length, start_offset, method,"
             " key_id, key_fingerprint, enabled, next_index, capacity, created_at)"
@@ -130,6 +147,7 @@ class Registry(Database):
             )
         return series_id
 
+    @operation
     def _series_details(self, ref: SeriesRef) -> Op[dict[str, Any]]:
         """The ``details`` given at creation ({} if none)."""
         series_id = (yield from self._info(ref)).id
@@ -137,8 +155,6 @@ class Registry(Database):
             "SELECT body FROM cardseq_series_details WHERE series_id = ?", (series_id,)
         )
         return json.loads(row[0]) if row else {}
-
-    series_details = operation(_series_details)
 
     def _key_fingerprint(self, series: CardSeries) -> str | None:
         """The fingerprint to register for a keyed series: its key must come from the
@@ -169,6 +185,7 @@ class Registry(Database):
         """Serialise series creation (the overlap check reads all series)."""
         yield from ()
 
+    @operation
     def _series_id(self, ref: SeriesRef) -> Op[int]:
         """The id of a series given by id, code or ``CardSeries``; 3000 if unknown."""
         if isinstance(ref, CardSeries):
@@ -188,8 +205,7 @@ class Registry(Database):
             raise InvalidSeries.bad("seriesId", ref, f"must be a series id (1..{MAX_ID})")
         return number
 
-    series_id = operation(_series_id)
-
+    @operation
     def _get_series(self, ref: SeriesRef) -> Op[CardSeries]:
         """The definition of a series, bound to its key (for formatting and parsing).
 
@@ -213,8 +229,6 @@ class Registry(Database):
                     value=definition.key_id,
                 )
         return definition
-
-    get_series = operation(_get_series)
 
     def _bound(self, series_id: int) -> Op[CardSeries]:
         """The series bound to its key, or the error that says why it cannot be."""
@@ -243,6 +257,7 @@ class Registry(Database):
             self._codes[series.code] = series_id
         return series
 
+    @operation
     def _info(self, ref: SeriesRef) -> Op[SeriesInfo]:
         """A series with its state: enabled, reserved so far."""
         series_id = yield from self._series_id(ref)
@@ -251,13 +266,11 @@ class Registry(Database):
             raise InvalidSeries.bad("seriesId", ref, "is not a known series")
         return self._series_info(row)
 
-    info = operation(_info)
-
+    @operation
     def _list_series(self) -> Op[list[SeriesInfo]]:
+        """Every series with its state, oldest first."""
         rows = yield self._read_all(f"{SERIES_COLUMNS} ORDER BY id")
         return [self._series_info(row) for row in rows]
-
-    list_series = operation(_list_series)
 
     def _series_info(self, row: Any) -> SeriesInfo:
         (
@@ -298,6 +311,7 @@ class Registry(Database):
             key_fingerprint,
         )
 
+    @operation
     def _export_keys(self, path: str) -> Op[int]:
         """Move the keys a store from before version 3 keeps in clear to the new keys
         file ``path`` (0600), then wipe them from the store; return how many.
@@ -318,11 +332,10 @@ class Registry(Database):
         yield Work(self._forget_wiped)
         return len(keys)
 
-    export_keys = operation(_export_keys)
-
     def _forget_wiped(self) -> None:  # a hook
         """Drop what the database may still hold of wiped values (SQLite: its log)."""
 
+    @operation
     def _set_enabled(self, ref: SeriesRef, enabled: bool) -> Op[None]:
         """Allow or stop generation for a series (stopped: reserve raises 703)."""
         series_id = yield from self._series_id(ref)
@@ -338,7 +351,79 @@ class Registry(Database):
         if changed != 1:
             raise InvalidSeries.bad("seriesId", ref, "is not a known series")
 
-    set_enabled = operation(_set_enabled)
+    # ---- public methods, generated from the operations by tools/facades.py ----
+    def create_series(
+        self,
+        series: CardSeries,
+        *,
+        enabled: bool = True,
+        details: dict[str, Any] | None = None,
+        exists_ok: bool = False,
+    ) -> int:
+        """Register ``series``; return its new integer id.
+
+        ``details``: other fields to keep with it (JSON-able), see ``series_details``.
+
+        A code in use is 3002, unless ``exists_ok`` and it holds the same definition
+        (code, prefix, suffix, length, offset, method): then its id, so that a setup
+        can run twice. A number space that can meet an existing series' is 3006 (any
+        overlap, not only the same prefix, suffix and length)."""
+        return self._drive(
+            self._create_series(series, enabled=enabled, details=details, exists_ok=exists_ok)
+        )
+
+    def series_details(self, ref: SeriesRef) -> dict[str, Any]:
+        """The ``details`` given at creation ({} if none)."""
+        return self._drive(self._series_details(ref))
+
+    def series_id(self, ref: SeriesRef) -> int:
+        """The id of a series given by id, code or ``CardSeries``; 3000 if unknown."""
+        return self._drive(self._series_id(ref))
+
+    def get_series(self, ref: SeriesRef) -> CardSeries:
+        """The definition of a series, bound to its key (for formatting and parsing).
+
+        A keyed series' key is checked against its fingerprint on first use: missing,
+        706; another key, 707; still in the store, 708. A ``CardSeries`` given as
+        ``ref`` must be the registered definition (else 3000), and its key the
+        registered key (else 707): a store never formats with a key it was not given."""
+        return self._drive(self._get_series(ref))
+
+    def info(self, ref: SeriesRef) -> SeriesInfo:
+        """A series with its state: enabled, reserved so far."""
+        return self._drive(self._info(ref))
+
+    def list_series(self) -> list[SeriesInfo]:
+        """Every series with its state, oldest first."""
+        return self._drive(self._list_series())
+
+    def export_keys(self, path: str) -> int:
+        """Move the keys a store from before version 3 keeps in clear to the new keys
+        file ``path`` (0600), then wipe them from the store; return how many.
+
+        The file is written and flushed first, the keys wiped after in one transaction:
+        interrupted between the two, a second run finds the file holding every key and
+        only wipes. An existing file that lacks one of them is refused (701)."""
+        return self._drive(self._export_keys(path))
+
+    def set_enabled(self, ref: SeriesRef, enabled: bool) -> None:
+        """Allow or stop generation for a series (stopped: reserve raises 703)."""
+        return self._drive(self._set_enabled(ref, enabled))
+
+    # ---- end of generated methods ----
+
+
+def _case_clashes(series: CardSeries, other: str) -> list[tuple[str, str, str]]:
+    """Where ``series`` differs from the pattern ``other`` (of its length) only by
+    letter case: (``"prefix"`` or ``"suffix"``, the affix, how ``other`` spells it
+    there, its digit slots read as the affix's digits)."""
+    mine = series.pattern
+    theirs = "".join(m if o == "#" else o for m, o in zip(mine, other, strict=True))
+    affixes = (
+        ("prefix", 0, len(series.prefix)),
+        ("suffix", series.length - len(series.suffix), series.length),
+    )
+    return [(name, mine[a:b], theirs[a:b]) for name, a, b in affixes if mine[a:b] != theirs[a:b]]
 
 
 def _write_keys(path: str, keys: dict[str, bytes]) -> None:

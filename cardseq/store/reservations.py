@@ -71,6 +71,7 @@ class Reservations(Ledger):
     def _grouped(self, request: Any) -> Block:
         return self._batches.submit(request)
 
+    @operation
     def _reserve(
         self,
         series: SeriesRef,
@@ -92,8 +93,6 @@ class Reservations(Ledger):
         definition = yield from self._get_series(series)  # a given definition must match
         request = Request(series_id, definition, count, label, request_id)
         return (yield Grouped(request))  # type: ignore[no-any-return]
-
-    reserve = operation(_reserve)
 
     def _reserve_batch(self, requests: Sequence[Request]) -> Op[list[Outcome[Block]]]:
         """Commit a batch of reservations (group commit): one transaction, one flush.
@@ -151,13 +150,18 @@ class Reservations(Ledger):
         return outcomes, taken
 
     def _replayed(self, request: Request) -> Body[Block | None]:
-        """The block that ``request``'s id already has, if any; before that, whether
+        """The block that ``request``'s id already has, if any, less what was released
+        of it since (``_held``: the caller holds only the rest); before that, whether
         it may reserve (its label)."""
         yield from self._check_generation_label(request.label)
         if request.request_id is None:
             return None
         prior = yield from self._prior(request.request_id)
-        return None if prior is None else self._replay(prior, request)
+        if prior is None:
+            return None
+        _check_replay(prior, request)
+        held = yield from self._held(prior)
+        return Block(request.definition, held.start, len(held))
 
     def _advance(
         self, series_id: int, count: int, label: str, request_id: str | None
@@ -250,17 +254,6 @@ class Reservations(Ledger):
         row = yield self._fetch_one(f"{LEDGER_COLUMNS} WHERE request_id = ?", (request_id,))
         return entry_of_row(row) if row else None
 
-    def _replay(self, prior: LedgerEntry, request: Request) -> Block:
-        asked = (request.series_id, request.count, request.label)
-        if (prior.series_id, prior.count, prior.status_label) != asked:
-            raise InvalidArgument(
-                f"request_id {clip(prior.request_id)} was used for another request (series"
-                f" {prior.series_id}, count {prior.count}, label {prior.status_label})",
-                field="request_id",
-                value=prior.request_id,
-            )
-        return Block(request.definition, prior.start, prior.count)
-
     def _refusal(self, request: Request) -> Body[CardSeqError]:
         """Why ``_take`` could not reserve for ``request``."""
         series_id, definition = request.series_id, request.definition
@@ -282,6 +275,7 @@ class Reservations(Ledger):
             f"is more than the {left} number(s) left in series {definition.code!r}",
         )
 
+    @operation
     def _release(
         self, series: SeriesRef, start: int, count: int, status_label: str = DEFAULT_LABEL
     ) -> Op[None]:
@@ -307,8 +301,6 @@ class Reservations(Ledger):
                 value=first,
             )
 
-    release = operation(_release)
-
     def _release_body(self, series_id: int, first: int, stop: int, label: str) -> Body[str | None]:
         """Record the release; or, writing nothing, why it is refused."""
         yield from self._lock_series(series_id)
@@ -328,6 +320,48 @@ class Reservations(Ledger):
     def _lock_series(self, series_id: int) -> Body[None]:  # a hook
         """Serialise changes of one series' ledger (SQLite's write lock already does)."""
         yield from ()
+
+    # ---- public methods, generated from the operations by tools/facades.py ----
+    def reserve(
+        self,
+        series: SeriesRef,
+        count: Any,
+        *,
+        status_label: str = DEFAULT_LABEL,
+        request_id: str | None = None,
+    ) -> Block:
+        """Reserve the next ``count`` indexes of a series and return them as a Block.
+
+        Committed before it returns, with a ledger row. Not enough left: 702, and
+        nothing is reserved. The same ``request_id`` again returns the same block;
+        with other parameters it is an error (701)."""
+        return self._drive(
+            self._reserve(series, count, status_label=status_label, request_id=request_id)
+        )
+
+    def release(
+        self, series: SeriesRef, start: int, count: int, status_label: str = DEFAULT_LABEL
+    ) -> None:
+        """Release indexes that were reserved but will never be handed out.
+
+        Only an unused part of one reserved block can be released: a range outside the
+        ledger's blocks, across two of them, or overlapping an earlier release is error
+        705 (``InvalidRelease``), so that no handed-out number ever reads as unused."""
+        return self._drive(self._release(series, start, count, status_label))
+
+    # ---- end of generated methods ----
+
+
+def _check_replay(prior: LedgerEntry, request: Request) -> None:
+    """701 when ``request`` reuses the request id of another request ``prior``."""
+    asked = (request.series_id, request.count, request.label)
+    if (prior.series_id, prior.count, prior.status_label) != asked:
+        raise InvalidArgument(
+            f"request_id {clip(prior.request_id)} was used for another request (series"
+            f" {prior.series_id}, count {prior.count}, label {prior.status_label})",
+            field="request_id",
+            value=prior.request_id,
+        )
 
 
 def _log_reservation(request: Request, start: int, ledger_id: int) -> None:

@@ -135,10 +135,16 @@ def check_schema(store: Database, cur: Any) -> int:
     """The database's schema version, when it is this cardseq's; else ``SchemaMismatch``.
     Runs no DDL: for a store opened with ``migrate=False`` (a role that cannot change
     tables)."""
-    latest = len(MIGRATIONS) + 1  # read at call time: tests add steps
     found = schema_version(store, cur)
-    if found == latest:
+    if found == len(MIGRATIONS) + 1:
         return found
+    raise schema_mismatch(store.url, found)
+
+
+def schema_mismatch(url: str, found: int | None) -> SchemaMismatch:
+    """The error for the database at ``url``, at schema version ``found`` (None: no
+    cardseq tables), when this cardseq needs another and may not migrate it."""
+    latest = len(MIGRATIONS) + 1  # read at call time: tests add steps
     if found is not None and found > latest:
         why = f"has schema version {found}, newer than this cardseq's ({latest}): upgrade cardseq"
     else:
@@ -147,9 +153,7 @@ def check_schema(store: Database, cur: Any) -> int:
             f"has {has}; this cardseq needs version {latest}: run `cardseq db"
             " migrate` (with a role that may create and alter tables), then open it again"
         )
-    raise SchemaMismatch(
-        f"the database at {store.url} {why}", found=found, expected=latest, value=store.url
-    )
+    return SchemaMismatch(f"the database at {url} {why}", found=found, expected=latest, value=url)
 
 
 def migrate(store: Database, cur: Any) -> int | None:

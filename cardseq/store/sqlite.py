@@ -28,6 +28,7 @@ from .base import Store, check_schema, schema, translate
 from .base import migrate as migrate_schema
 from .ops import Body
 from .options import option_int, take_options
+from .schema import schema_mismatch
 
 BUSY_TIMEOUT_MS = 60_000
 
@@ -54,11 +55,12 @@ class SQLiteStore(Store):
     memory: private to this object; see ``private`` and ``file``).
 
     ``migrate``: create the tables and migrate them to this cardseq's version (the
-    default); False runs no DDL and refuses a database that is not at that version
-    (``SchemaMismatch``). ``busy_timeout``: milliseconds a writer waits for another
-    process's write lock before failing. A new file, and its ``-wal`` and ``-shm``, are
-    made readable by their owner only (0600), whatever the umask; ``keys`` is the key
-    source (``cardseq.keys``).
+    default); False runs no DDL and refuses a database that is not at that version, or
+    a file that does not exist, which it leaves uncreated (``SchemaMismatch``).
+    ``busy_timeout``: milliseconds a writer waits for another process's write lock
+    before failing. A new file, and its ``-wal`` and ``-shm``, are made readable by
+    their owner only (0600), whatever the umask; ``keys`` is the key source
+    (``cardseq.keys``).
     """
 
     def __init__(
@@ -80,7 +82,11 @@ class SQLiteStore(Store):
         #: the database file as SQLite resolved it; None for a database in memory
         self.file: str | None = None
         try:
-            created = path != ":memory:" and _create_private(path)
+            created = False
+            if path != ":memory:":
+                if not migrate and not os.path.exists(path):
+                    raise schema_mismatch(self.url, None)  # (and no empty file made for it)
+                created = _create_private(path)
             first = self._connect()
             self.file = _main_file(first)
             if created and (self.file is None or not same_file(path, self.file)):

@@ -1,0 +1,164 @@
+"""A user's program that calls every public method of the sync and async APIs, with
+the types a caller holds: ``mypy --strict`` must accept it (tests/test_typing.py).
+It is type-checked, never run."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from cardseq import Block, CardSeries, CardService
+from cardseq.aio import AsyncCardService, AsyncSegmentAllocator, AsyncStore
+from cardseq.allocator import SegmentAllocator
+from cardseq.records import Card, Generated, GenerationEntry, Label, Lookup, SeriesDetails
+from cardseq.store import LedgerEntry, Page, SeriesInfo, Store, open_store
+
+
+def sync_store(store: Store, series: CardSeries, since: dt.datetime) -> None:
+    series_id: int = store.create_series(series, enabled=True, details={}, exists_ok=True)
+    block: Block = store.reserve("GIFT", 10, status_label="NOT_ISSUED", request_id="r1")
+    store.release(series_id, block.start, 2, "NOT_ISSUED")
+    again: CardSeries = store.get_series("GIFT")
+    info: SeriesInfo = store.info(again.code)
+    listed: list[SeriesInfo] = store.list_series()
+    details: dict[str, object] = store.series_details(info.id)
+    found: int = store.series_id("GIFT")
+    blocks: int = store.count_reservations("GIFT")
+    written: int = store.export_keys("keys.json")
+    store.set_enabled("GIFT", False)
+    entries: list[LedgerEntry] = store.ledger("GIFT")
+    page: Page[LedgerEntry] = store.ledger_page("GIFT", kind="reserved", limit=5, since=since)
+    entry: LedgerEntry | None = store.ledger_entry(page.items[0].id)
+    within: list[LedgerEntry] = store.released_within("GIFT", 0, 10)
+    lookup: Lookup | None = store.lookup("6000001")
+    many: list[Lookup | None] = store.lookup_many(["6000001"], lenient=True)
+    labels: list[tuple[str, str, bool]] = store.labels()
+    store.add_label("LOST", "SUSPENDED", default=False, exists_ok=True)
+    store.set_default_label("SUSPENDED", "LOST")
+    state = store.card_state(series_id, 0)
+    changed: bool = store.set_card_status(series_id, 0, "NOT_ISSUED", "ACTIVE", "ACTIVE", None)
+    log = store.status_log(series_id, 0, limit=10, after=0)
+    version: int | None = store.schema_version()
+    found_at: int | None = store.schema_found
+    store.close()
+    print(details, found, written, entries, entry, within, lookup, many, labels, state)
+    print(changed, log.items, version, found_at, listed, blocks)
+
+
+def sync_service(service: CardService, series: CardSeries) -> None:
+    service.create_series(series, exists_ok=True)
+    info: SeriesInfo = service.series("GIFT")
+    everything: list[SeriesInfo] = service.list_series()
+    details: SeriesDetails = service.series_details("GIFT")
+    count: int = service.reservations("GIFT")
+    service.set_enabled("GIFT", True)
+    block: Block = service.reserve("GIFT", 5, "NOT_ISSUED", request_id="r2")
+    generated: Generated = service.generate("GIFT", 5, request_id="r3")
+    log: Page[GenerationEntry] = service.generation_log("GIFT", limit=10, label="NOT_ISSUED")
+    one: GenerationEntry = service.reservation("GIFT", request_id="r3")
+    exported: Block = service.export("GIFT", ledger_id=one.id)
+    labels: list[Label] = service.labels()
+    service.add_label("LOST", "SUSPENDED", exists_ok=True)
+    service.set_default_label("SUSPENDED", "LOST")
+    lookup: Lookup = service.lookup(generated.numbers[0])
+    many: list[Lookup | None] = service.lookup_many(generated.numbers)
+    card: Card = service.card(generated.numbers[0])
+    cards = [
+        service.change_status(card.number, "ACTIVE", customer_id="c1"),
+        service.issue(generated.numbers[1], "c2"),
+        service.suspend(card.number),
+        service.reactivate(card.number),
+        service.expire(card.number),
+        service.delete(generated.numbers[1]),
+    ]
+    changes = service.status_log(card.number, limit=5).items
+    print(info, everything, details, count, block, log, exported, labels, lookup, many)
+    print([c.status for c in cards], [c.to_status for c in changes])
+
+
+def sync_allocator(store: Store) -> None:
+    with SegmentAllocator(store, "GIFT", step=1000) as numbers:
+        first: str = numbers.next()
+        print(first, next(numbers))
+
+
+async def async_store(series: CardSeries, since: dt.datetime) -> None:
+    async with await AsyncStore.open("sqlite:///cards.db", threads=4) as store:
+        series_id: int = await store.create_series(series, exists_ok=True)
+        block: Block = await store.reserve("GIFT", 10, request_id="r1")
+        await store.release(series_id, block.start, 2)
+        again: CardSeries = await store.get_series("GIFT")
+        info: SeriesInfo = await store.info(again.code)
+        listed: list[SeriesInfo] = await store.list_series()
+        details: dict[str, object] = await store.series_details(info.id)
+        found: int = await store.series_id("GIFT")
+        blocks: int = await store.count_reservations(series_id)
+        written: int = await store.export_keys("keys.json")
+        await store.set_enabled("GIFT", False)
+        entries: list[LedgerEntry] = await store.ledger("GIFT")
+        page: Page[LedgerEntry] = await store.ledger_page("GIFT", limit=5, until=since)
+        entry: LedgerEntry | None = await store.ledger_entry(page.items[0].id)
+        within: list[LedgerEntry] = await store.released_within("GIFT", 0, 10)
+        lookup: Lookup | None = await store.lookup("6000001")
+        many: list[Lookup | None] = await store.lookup_many(["6000001"])
+        labels: list[tuple[str, str, bool]] = await store.labels()
+        await store.add_label("LOST", "SUSPENDED", exists_ok=True)
+        await store.set_default_label("SUSPENDED", "LOST")
+        state = await store.card_state(series_id, 0)
+        changed: bool = await store.set_card_status(series_id, 0, "NOT_ISSUED", "ACTIVE", "A", None)
+        log = await store.status_log(series_id, 0)
+        version: int | None = await store.schema_version()
+        url: str = store.url
+        sync: Store = store.sync
+        print(details, found, written, entries, entry, within, lookup, many, labels, state)
+        print(changed, log.items, version, url, sync, listed, store.schema_found, blocks)
+        await async_service(AsyncCardService(store, max_count=100, keys=None))
+        async with AsyncSegmentAllocator(store, "GIFT", step=1000, prefetch_at=0.5) as numbers:
+            first: str = await numbers.next()
+            async for number in numbers:
+                print(first, number)
+
+
+async def async_service(service: AsyncCardService) -> None:
+    info: SeriesInfo = await service.series("GIFT")
+    everything: list[SeriesInfo] = await service.list_series()
+    details: SeriesDetails = await service.series_details("GIFT")
+    count: int = await service.reservations("GIFT")
+    await service.set_enabled("GIFT", True)
+    block: Block = await service.reserve("GIFT", 5, request_id="r2")
+    generated: Generated = await service.generate("GIFT", 5, "NOT_ISSUED", request_id="r3")
+    log: Page[GenerationEntry] = await service.generation_log("GIFT", after=0)
+    one: GenerationEntry = await service.reservation("GIFT", request_id="r3")
+    exported: Block = await service.export("GIFT", request_id="r3")
+    labels: list[Label] = await service.labels()
+    await service.add_label("LOST", "SUSPENDED", exists_ok=True)
+    await service.set_default_label("SUSPENDED", "LOST")
+    lookup: Lookup = await service.lookup(generated.numbers[0])
+    many: list[Lookup | None] = await service.lookup_many(generated.numbers, lenient=True)
+    card: Card = await service.card(generated.numbers[0])
+    cards = [
+        await service.change_status(card.number, "ACTIVE", customer_id="c1"),
+        await service.issue(generated.numbers[1], "c2"),
+        await service.suspend(card.number),
+        await service.reactivate(card.number),
+        await service.expire(card.number),
+        await service.delete(generated.numbers[1]),
+    ]
+    changes = (await service.status_log(card.number)).items
+    store: AsyncStore = service.store
+    cap: int | None = service.max_count
+    print(info, everything, details, count, block, log, one, exported, labels, lookup, many)
+    print([c.status for c in cards], [c.to_status for c in changes], store, cap)
+
+
+async def closing(store: AsyncStore) -> None:
+    allocator = AsyncSegmentAllocator(store, "GIFT")
+    await allocator.aclose()
+    SegmentAllocator(store.sync, "GIFT").close()
+    await store.aclose()
+
+
+def main() -> None:
+    store = open_store("sqlite:///cards.db")
+    sync_store(store, CardSeries("GIFT", prefix="600", length=16), dt.datetime.now(dt.UTC))
+    sync_service(CardService(store, max_count=100, keys=None), store.get_series("GIFT"))
+    sync_allocator(store)
