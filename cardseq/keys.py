@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 
 from .errors import CardSeqError, InsecureKeysFile, InvalidArgument, KeyMismatch, KeyNotFound
 from .permutation import MAX_KEY, MIN_KEY
+from .textfile import numbered_lines
 
 KEYS_FILE_ENV = "CARDSEQ_KEYS_FILE"
 ENV_PREFIX = "CARDSEQ_KEY_"
@@ -108,16 +109,17 @@ def read_keys_file(path: str) -> dict[str, bytes]:
     """The keys of a keys file (``ID = VALUE`` lines), after checking its mode."""
     check_private(path)
     keys: dict[str, bytes] = {}
-    with open(path, encoding="utf-8") as fp:
-        for number, line in enumerate(fp, 1):
-            text = line.split("#", 1)[0].strip()
-            if not text:
-                continue
-            key_id, sep, value = (part.strip() for part in text.partition("="))
-            where = f"line {number} of keys file {path!r}"
-            if not sep or not _ID.fullmatch(key_id):
-                raise InvalidArgument(f"{where} is not 'ID = VALUE'", field="keys_file", value=path)
-            keys[key_id] = decode_key(value, where)
+    for number, line in numbered_lines(
+        path, lambda n: f"line {n} of keys file {path!r}", "keys_file"
+    ):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        key_id, sep, value = (part.strip() for part in text.partition("="))
+        where = f"line {number} of keys file {path!r}"
+        if not sep or not _ID.fullmatch(key_id):
+            raise InvalidArgument(f"{where} is not 'ID = VALUE'", field="keys_file", value=path)
+        keys[key_id] = decode_key(value, where)
     return keys
 
 

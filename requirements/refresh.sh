@@ -8,6 +8,6 @@ cd "$(dirname "$0")/.."
 uv=${UV:-$(command -v .venv/bin/uv || command -v uv)}
 common=(--universal --python-version 3.11 --generate-hashes --quiet)
 "$uv" pip compile pyproject.toml --all-extras --group compile --group build --group lint \
-    --group lock "${common[@]}" "$@" -o requirements/lock.txt
+    --group lock --group fuzz "${common[@]}" "$@" -o requirements/lock.txt
 "$uv" pip compile pyproject.toml --group compile --constraint requirements/lock.txt \
     "${common[@]}" -o requirements/run.txt

@@ -26,6 +26,7 @@ import threading
 from dataclasses import dataclass
 
 from ..errors import InvalidArgument
+from ..textfile import numbered_lines
 
 N, R, P = 2**14, 8, 1
 SALT_BYTES, HASH_BYTES = 16, 32
@@ -108,21 +109,22 @@ class PasswordHash:
 def read_users(path: str) -> dict[str, PasswordHash]:
     """The users of a users file; a malformed line is an error naming its number."""
     users: dict[str, PasswordHash] = {}
-    with open(path, encoding="utf-8") as fp:
-        for number, line in enumerate(fp, 1):
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            name, sep, rest = line.partition(":")
-            try:
-                if not sep:
-                    raise ValueError("expected name:scrypt$...")
-                check_name(name)
-                users[name] = PasswordHash.parse(rest)
-            except (ValueError, InvalidArgument) as error:
-                raise InvalidArgument(
-                    f"users file {path}, line {number}: {error}", field="users_file", value=path
-                ) from None
+    for number, line in numbered_lines(
+        path, lambda n: f"users file {path}, line {n}:", "users_file"
+    ):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, rest = line.partition(":")
+        try:
+            if not sep:
+                raise ValueError("expected name:scrypt$...")
+            check_name(name)
+            users[name] = PasswordHash.parse(rest)
+        except (ValueError, InvalidArgument) as error:
+            raise InvalidArgument(
+                f"users file {path}, line {number}: {error}", field="users_file", value=path
+            ) from None
     return users
 
 
