@@ -38,6 +38,7 @@ from .errors import (
     OutputError,
     SchemaMismatch,
 )
+from .files import refuse_overwrite
 from .keys import KEYS_FILE_ENV, new_key
 from .outfile import OutputFile, write_failed
 from .params import StrictFloat, StrictInt, When
@@ -57,7 +58,7 @@ from .server.limits import (
     MIN_TIMEOUT,
 )
 from .service import CardService
-from .store import SQLiteStore, Store, default_url, open_store
+from .store import Store, check_shared, default_url, open_store
 from .store.base import (
     DEFAULT_LABEL,
     DEFAULT_LIMIT,
@@ -873,7 +874,7 @@ def generate(
     with _opened(db, keys_file) as service:
         info = service.series(series_ref)
         if out != "-":
-            _check_not_store(out, service.store)
+            _check_output(out, service.store, keys_file)
         _confirm(info, count, confirm_above, yes)
         if out != "-":
             target = OutputFile(out)  # fails before reserving: no number lost to a typo
@@ -963,7 +964,7 @@ def export(
         entry = service.reservation(series_ref, request_id=request_id, ledger_id=ledger_id)
         block = service.export(entry.series_id, ledger_id=entry.id)
         if out != "-":
-            _check_not_store(out, service.store)
+            _check_output(out, service.store, keys_file)
     target = None if out == "-" else OutputFile(out)
     _write_block(
         block,
@@ -983,33 +984,26 @@ def export(
         )
 
 
-#: the files SQLite keeps next to a database: write-ahead log, shared memory, journal
-_STORE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+def _check_output(out: str, store: Store, keys_file: str | None) -> None:
+    """Refuse an --out that is a file the command depends on, however it is spelt: the
+    store's database or a file SQLite keeps beside it (writing it would destroy the
+    series and the ledger, or lose committed reservations and hand their numbers out
+    again), or a keys file the command reads (it may hold the only copy of a key)."""
+    refuse_overwrite("--out", out, [*_store_files(store), *_keys_files(keys_file)])
 
 
-def _check_not_store(out: str, store: Store) -> None:
-    """Refuse an output file that is the store's database or one of its companions
-    (writing it would destroy every series and ledger row). Files are compared, not
-    names: another spelling, a symlink or a hard link is caught too."""
-    if not isinstance(store, SQLiteStore) or store.path == ":memory:":
-        return
-    path = store.path
-    for companion in _STORE_COMPANIONS:
-        if _same_file(out, path + companion):
-            raise InvalidArgument(  # the whole path: a shortened one would not say which
-                f"--out {out!r} is the store's file {path + companion!r}:"
-                " writing it would destroy the store",
-                field="--out",
-                value=out,
-            )
+def _store_files(store: Store) -> list[tuple[str, str]]:
+    return [("the store's file", path) for path in store.files]
 
 
-def _same_file(a: str, b: str) -> bool:
-    """Whether paths ``a`` and ``b`` name one file: by device and inode when both exist,
-    else by resolved real path (a file still to be created, or a dangling link)."""
-    if os.path.exists(a) and os.path.exists(b):
-        return os.path.samefile(a, b)
-    return os.path.realpath(a) == os.path.realpath(b)
+def _keys_files(keys_file: str | None) -> list[tuple[str, str]]:
+    """The keys files a command reads: --keys-file, and $CARDSEQ_KEYS_FILE for a key
+    that is in no other source."""
+    read = [("the keys file", keys_file)] if keys_file else []
+    from_env = os.environ.get(KEYS_FILE_ENV)
+    if from_env:
+        read.append((f"the keys file ${KEYS_FILE_ENV}", from_env))
+    return read
 
 
 def _binary_stdout() -> IO[bytes]:
@@ -1292,7 +1286,8 @@ SERVE_ENV_PREFIX = "CARDSEQ"
     show_default=True,
     metavar="N",
     help="Processes serving the port, each with its own connections to the store "
-    "(not with memory://); the rate limits are shared out between them.",
+    "(not with a store in memory, private to each); the rate limits are shared out "
+    "between them.",
 )
 @click.option(
     "--no-access-log",
@@ -1336,13 +1331,11 @@ def serve(
             "or pass --no-auth to serve without authentication"
         )
     url = db or default_url()
-    if workers > 1 and url == "memory://":
-        raise InvalidArgument.bad(
-            "--workers", workers, "needs a store the processes share: memory:// is one per process"
-        )
-    # Opened once here: a store that cannot be opened (or migrated) stops the command
-    # with its error before any worker starts, and the workers never race to migrate.
-    open_store(url, migrate=not no_migrate, keys=keys_file).close()
+    # Opened once here: a store that cannot be opened (or migrated), or that the workers
+    # could not share, stops the command with its error before any worker starts, and
+    # the workers never race to migrate.
+    with open_store(url, migrate=not no_migrate, keys=keys_file) as store:
+        check_shared(store, workers, field="--workers")
     with contextlib.ExitStack() as cleanup:
         if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             # The workers add up their metrics in files there (before prometheus_client
@@ -1475,6 +1468,9 @@ def keys_export(keys_file: str, db: str | None) -> None:
     """Move the keys an older store keeps in clear to KEYS_FILE, then wipe them from the
     store. Safe to run again: nothing is lost if it is interrupted."""
     with _open(db) as store:
+        # SQLite deletes a -journal it finds beside the database when it next opens it
+        # (tried: a keys file there is gone), and the keys would be wiped from the store.
+        refuse_overwrite("--keys-file", keys_file, _store_files(store))
         moved = store.export_keys(keys_file)
     click.echo(
         f"{moved} key(s) moved to {keys_file}; give it as --keys-file or ${KEYS_FILE_ENV}"

@@ -34,6 +34,7 @@ from ..aio import AsyncCardService, AsyncStore
 from ..errors import CardSeqError, InvalidSeries, SchemaMismatch
 from ..integers import parse_int
 from ..keys import KeySource
+from ..store import check_shared, open_store
 from ..store.base import SCHEMA_VERSION
 from . import limits, models, wire
 from .auth import REALM, Authenticator
@@ -358,7 +359,10 @@ def create_app(
     the source of the RANDOM series' keys (``cardseq.keys``; the environment too).
     ``workers`` is the number of processes serving the same port with this app: each
     limits with its share of ``rate`` and ``burst``, so that together they never let
-    a client past the limits given. ``max_connections_per_ip`` caps the requests one
+    a client past the limits given. Above 1, the store is opened here once to ask
+    whether the processes can share it: one private to a process (SQLite in memory,
+    however its URL is spelt) is refused (701), since each worker would hand out the
+    numbers the others hand out. ``max_connections_per_ip`` caps the requests one
     client address has in progress at once in each process (429 beyond; see
     ``peers``), as the ASGI server's connection cap is per process too.
 
@@ -373,6 +377,9 @@ def create_app(
     within("max_body", max_body, 1, limits.MAX_BODY, whole=True)
     within("body_timeout", body_timeout, limits.MIN_TIMEOUT, limits.MAX_TIMEOUT)
     within("max_connections_per_ip", max_connections_per_ip, 1, limits.MAX_CONNECTIONS, whole=True)
+    if workers > 1:
+        with open_store(store_url, migrate=migrate, keys=keys) as store:
+            check_shared(store, workers, field="workers")
     auth = Authenticator(users_file) if users_file is not None else None
     limiter = RateLimiter(rate / workers, math.ceil(burst / workers))
     opened = _Opened()

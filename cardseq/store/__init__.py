@@ -64,6 +64,19 @@ def _check_text(url: str) -> None:
         raise InvalidArgument.bad("db", url, "holds a NUL character")
 
 
+def check_shared(store: Store, processes: int, *, field: str) -> None:
+    """Refuse (701) ``processes`` above 1 over a ``store`` private to the process that
+    opened it (``Store.private``): each process would get a database of its own, and
+    hand out the numbers the others hand out."""
+    if processes > 1 and store.private:
+        raise InvalidArgument.bad(
+            field,
+            processes,
+            f"needs a store the processes share: {store.url} is a database in memory,"
+            " private to each process",
+        )
+
+
 __all__ = [
     "DEFAULT_URL",
     "LedgerEntry",
@@ -71,6 +84,7 @@ __all__ = [
     "SQLiteStore",
     "SeriesInfo",
     "Store",
+    "check_shared",
     "default_url",
     "open_store",
 ]

@@ -59,6 +59,19 @@ class Store(Reservations, Cards):
 
     # ---- end of generated methods ----
 
+    @property
+    def private(self) -> bool:
+        """Whether the database is this store object's alone (SQLite in memory): another
+        process opening the same URL gets a database of its own, empty, and would hand
+        out the same numbers again."""
+        return False
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The files on this host that the database lives in, as its engine names them
+        (none for a database server's, or one in memory): what no output may overwrite."""
+        return ()
+
 
 def _never(error: BaseException) -> bool:
     return False

@@ -1,5 +1,10 @@
 """The embedded default: a SQLite file (or an in-memory database for ``memory://``).
 
+Which of the two a store is, and which file it lives in, is what SQLite says once it has
+opened the path (``PRAGMA database_list``), not what the path looks like: SQLite
+resolves symbolic links and ``..``, and reads ``file:`` names as URIs when built to, so
+``file::memory:`` can be a private database as much as ``:memory:``.
+
 Writers serialise on ``BEGIN IMMEDIATE`` (one writer at a time, across threads and
 processes); readers take no lock and never wait for them. The journal is WAL with full
 sync, so a reservation is on disk when it returns. Indexes can exceed 64 bits, so they
@@ -17,6 +22,7 @@ import threading
 from collections.abc import Iterator
 
 from ..errors import InvalidArgument
+from ..files import same_file
 from ..keys import KeySource
 from .base import Store, check_schema, schema, translate
 from .base import migrate as migrate_schema
@@ -25,6 +31,10 @@ from .options import option_int, take_options
 from .schema import schema_mismatch
 
 BUSY_TIMEOUT_MS = 60_000
+
+#: what SQLite appends to the database file's name, as it resolved it, for the files it
+#: keeps beside it: write-ahead log, shared memory, rollback journal
+COMPANIONS = ("-wal", "-shm", "-journal")
 
 _SCHEMA = schema(
     id_column="INTEGER PRIMARY KEY AUTOINCREMENT",
@@ -41,7 +51,8 @@ sqlite3.register_adapter(dt.datetime, dt.datetime.isoformat)
 
 
 class SQLiteStore(Store):
-    """A store in the SQLite file ``path`` (``":memory:"``: private to this object).
+    """A store in the SQLite file ``path`` (``":memory:"``, or any name SQLite opens in
+    memory: private to this object; see ``private`` and ``file``).
 
     ``migrate``: create the tables and migrate them to this cardseq's version (the
     default); False runs no DDL and refuses a database that is not at that version, or
@@ -68,14 +79,25 @@ class SQLiteStore(Store):
         self._shared: sqlite3.Connection | None = None
         self._lock = threading.RLock()  # one transaction at a time in this process
         self._all: list[sqlite3.Connection] = []
+        #: the database file as SQLite resolved it; None for a database in memory
+        self.file: str | None = None
         try:
+            created = False
             if path != ":memory:":
                 if not migrate and not os.path.exists(path):
                     raise schema_mismatch(self.url, None)  # (and no empty file made for it)
-                _create_private(path)
+                created = _create_private(path)
+            first = self._connect()
+            self.file = _main_file(first)
+            if created and (self.file is None or not same_file(path, self.file)):
+                os.unlink(path)  # a URI to SQLite: the file made for it is not the database
+            if self.file is None:
+                self._shared = first  # every thread must see this one database
+            else:
+                self._local.conn, self._local.pid = first, os.getpid()
             self._open(migrate)
-            if path != ":memory:":
-                _private_companions(path)
+            if self.file is not None:
+                _private_companions(self.file)
         except BaseException:
             self.close()  # a store that fails to open leaves no connection behind
             raise
@@ -88,17 +110,29 @@ class SQLiteStore(Store):
                 check_same_thread=False,
                 timeout=self.busy_timeout / 1000,
             )
+            self._all.append(conn)
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout)}")
-            if self.path != ":memory:":
+            if _main_file(conn) is not None:
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA secure_delete = ON")  # wiped keys leave no trace
-        self._all.append(conn)
         return conn
 
+    @property
+    def private(self) -> bool:
+        return self.file is None
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The database file, as SQLite resolved it, and the companions SQLite names
+        after it (whether or not they exist now)."""
+        if self.file is None:
+            return ()
+        return (self.file, *(self.file + companion for companion in COMPANIONS))
+
     def _connection(self) -> sqlite3.Connection:
-        if self.path == ":memory:":
+        if self.private:
             if self._shared is None:
                 self._shared = self._connect()
             return self._shared
@@ -122,7 +156,7 @@ class SQLiteStore(Store):
         # A deferred BEGIN takes no write lock: in WAL mode a reader sees the last
         # commit and never waits for a writer. Only the in-memory database, one
         # connection shared by all threads, has to wait its turn.
-        shared = self._lock if self.path == ":memory:" else contextlib.nullcontext()
+        shared = self._lock if self.private else contextlib.nullcontext()
         with shared, self._begin("BEGIN") as cur:
             yield cur
 
@@ -178,7 +212,7 @@ class SQLiteStore(Store):
         return start
 
     def _forget_wiped(self) -> None:
-        if self.path != ":memory:":
+        if not self.private:
             with self._lock, translate(sqlite3.Error):
                 self._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
@@ -214,11 +248,24 @@ def sqlite_store(url: str, *, migrate: bool = True, keys: KeySource = None) -> S
     return SQLiteStore(path, migrate=migrate, busy_timeout=timeout, keys=keys)
 
 
-def _create_private(path: str) -> None:
+def _create_private(path: str) -> bool:
     """Create the database file with mode 0600 before SQLite opens it (SQLite gives its
-    ``-wal`` and ``-shm`` the database file's mode); an existing file is left as it is."""
-    with contextlib.suppress(FileExistsError):
+    ``-wal`` and ``-shm`` the database file's mode); an existing file is left as it is.
+    Whether it was created."""
+    try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return False
+    return True
+
+
+def _main_file(conn: sqlite3.Connection) -> str | None:
+    """The file SQLite opened for ``conn``'s database, its full path with links
+    resolved; None for a database in memory (or a temporary one: private too)."""
+    for _, name, file in conn.execute("PRAGMA database_list"):
+        if name == "main":
+            return str(file) or None
+    return None
 
 
 def _private_companions(path: str) -> None:
