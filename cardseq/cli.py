@@ -1188,7 +1188,7 @@ SERVE_ENV_PREFIX = "CARDSEQ"
 @keys_option
 @click.option(
     "--users-file",
-    type=click.Path(dir_okay=False, exists=True),
+    type=click.Path(),
     default=None,
     help="Users for Basic authentication (made with `cardseq users add`).",
 )

@@ -25,14 +25,15 @@ import tempfile
 import threading
 from dataclasses import dataclass
 
-from ..errors import InvalidArgument
+from ..errors import CardSeqError, InvalidArgument
 from ..textfile import numbered_lines
 
 N, R, P = 2**14, 8, 1
 SALT_BYTES, HASH_BYTES = 16, 32
 # Lines may carry other parameters; these bounds keep a hostile or mistyped file from
-# making one check take minutes or gigabytes.
+# making one check take minutes or gigabytes (scrypt's memory is 128 * r * N bytes).
 _MAX_N, _MAX_R, _MAX_P = 2**20, 32, 16
+_MAX_MEMORY = 256 * 1024 * 1024
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _CACHE_MAX = 10_000
 
@@ -61,6 +62,23 @@ def _scrypt(password: bytes, salt: bytes, n: int, r: int, p: int, size: int) -> 
     return hashlib.scrypt(
         password, salt=salt, n=n, r=r, p=p, dklen=size, maxmem=256 * r * n + 1024 * 1024
     )
+
+
+#: scrypt settings hashlib was seen to take (a users file has one or two sets)
+_TAKEN: set[tuple[int, int, int, int]] = set()
+
+
+def _check_scrypt(n: int, r: int, p: int, size: int) -> None:
+    """Refuse, when the file is read, settings hashlib would refuse at every check
+    (OpenSSL wants N below 2**(16 * r), among other rules): one trial hash per set of
+    settings, remembered."""
+    if (n, r, p, size) in _TAKEN:
+        return
+    try:
+        _scrypt(b"", b"salt", n, r, p, size)
+    except (ValueError, MemoryError) as error:
+        raise ValueError(f"scrypt refuses N={n} r={r} p={p}: {error}") from None
+    _TAKEN.add((n, r, p, size))
 
 
 def hash_password(password: str) -> str:
@@ -97,8 +115,10 @@ class PasswordHash:
             or not 1 <= p <= _MAX_P
             or not salt
             or len(digest) < 16
+            or 128 * r * n > _MAX_MEMORY
         ):
             raise ValueError("scrypt parameters out of range")
+        _check_scrypt(n, r, p, len(digest))
         return cls(n, r, p, salt, digest)
 
     def matches(self, password: bytes) -> bool:
@@ -182,18 +202,36 @@ class Authenticator:
 
     The file is read again whenever it changes (modification time, size or inode), and
     the cache of successful checks is then dropped, so a replaced password stops working
-    at once. It fails closed: while the file is missing, unreadable or malformed, nobody
-    is let in (``refresh`` answers False), and the reason is logged once per change.
+    at once. It fails closed: from the moment a changed file cannot be read, whatever
+    the reason (missing, unreadable, not UTF-8, malformed, an error nobody foresaw),
+    nobody is let in (``refresh`` answers False) until a read succeeds; the stamp is
+    recorded only then, so each request tries again. The reason is logged once per
+    change of the file.
     """
 
     def __init__(self, path: str) -> None:
         self.path = path
         self._lock = threading.Lock()
         self._dummy = PasswordHash.parse(hash_password(secrets.token_urlsafe(16)))
-        # At start a broken file is the operator's error to fix now: raised, not logged.
+        # At start a broken file is the operator's error to fix now: raised (coded), not
+        # logged.
         self._stamp = self._file_stamp()
-        self._users: dict[str, PasswordHash] | None = read_users(path)
+        self._users: dict[str, PasswordHash] | None = self._read()
         self._ok: set[tuple[str, bytes]] = set()
+        self._failed: tuple[tuple[int, int, int] | None, str] | None = None
+
+    def _read(self) -> dict[str, PasswordHash]:
+        """``read_users``, every failure a coded error (701) naming the file."""
+        try:
+            return read_users(self.path)
+        except CardSeqError:
+            raise
+        except Exception as error:
+            raise InvalidArgument(
+                f"users file {self.path} cannot be read: {type(error).__name__}: {error}",
+                field="users_file",
+                value=self.path,
+            ) from error
 
     def _file_stamp(self) -> tuple[int, int, int] | None:
         """What identifies the file's content; None when it cannot be looked at."""
@@ -210,16 +248,19 @@ class Authenticator:
         """Re-read the file if it changed; False while it cannot be read or parsed."""
         stamp = self._file_stamp()
         with self._lock:
-            if stamp == self._stamp:
-                return self._users is not None
-            self._stamp, self._ok = stamp, set()
+            if stamp is not None and stamp == self._stamp and self._users is not None:
+                return True
+            # Whatever happens next, the users read before are gone.
+            self._users, self._ok, self._stamp = None, set(), None
             try:
-                self._users = read_users(self.path)
-            except (OSError, InvalidArgument) as error:
-                log.error("refusing every request until the users file is fixed: %s", error)
-                self._users = None
+                users = self._read()
+            except Exception as error:
+                if self._failed != (stamp, str(error)):
+                    log.error("refusing every request until the users file is fixed: %s", error)
+                    self._failed = (stamp, str(error))
                 return False
-            log.info("users file %s read: %d users", self.path, len(self._users))
+            self._users, self._stamp, self._failed = users, stamp, None
+            log.info("users file %s read: %d users", self.path, len(users))
             return True
 
     def cached(self, name: str, password: str) -> bool:
@@ -236,7 +277,11 @@ class Authenticator:
         with self._lock:
             record = (self._users or {}).get(name)
             ok_set = self._ok
-        matches = (record or self._dummy).matches(secret)
+        try:
+            matches = (record or self._dummy).matches(secret)
+        except Exception:  # fail closed: a record that cannot be checked lets nobody in
+            log.exception("the users file's record of %r cannot be checked", name)
+            return False
         if record is None or not matches:
             return False
         with self._lock:
