@@ -299,7 +299,7 @@ def buggy_app():
         raise RuntimeError("a bug in a route")
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(AsyncCardService, "card", bug, raising=False)
+        patch.setattr(AsyncCardService, "card", bug)
         yield create_app("memory://", users_file=None)
 
 

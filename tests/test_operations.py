@@ -405,11 +405,11 @@ def test_healthz_is_503_when_the_store_fails(apps, monkeypatch, caplog):
         return 1
 
     # on the class: the store's methods are looked up there first
-    monkeypatch.setattr(AsyncStore, "schema_version", broken, raising=False)
+    monkeypatch.setattr(AsyncStore, "schema_version", broken)
     message = fails(client.get("/healthz"), 503, 500)
     assert "StoreUnreachable" in message
     assert "db:5432" not in message and "db:5432" in caplog.text  # only in the server's log
-    monkeypatch.setattr(AsyncStore, "schema_version", old, raising=False)
+    monkeypatch.setattr(AsyncStore, "schema_version", old)
     assert f"needs {SCHEMA_VERSION}" in fails(client.get("/healthz"), 503, 500)
 
 

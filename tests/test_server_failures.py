@@ -52,7 +52,7 @@ def fail_with(monkeypatch: pytest.MonkeyPatch, fault: BaseException, *methods: s
         raise fault
 
     for name in methods:  # on the class: the service's methods are looked up there first
-        monkeypatch.setattr(AsyncCardService, name, failing, raising=False)
+        monkeypatch.setattr(AsyncCardService, name, failing)
 
 
 def request(http: Client | httpx.Client, method: str, path: str, body: object) -> httpx.Response:
