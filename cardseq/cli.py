@@ -309,7 +309,17 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Set[str]
         click.echo("  ".join(cells).rstrip())
 
 
-_LOG_COLUMNS = ("id", "start", "count", "label", "request id", "generated", "first", "last")
+_LOG_COLUMNS = (
+    "id",
+    "start",
+    "count",
+    "label",
+    "request id",
+    "actor",
+    "generated",
+    "first",
+    "last",
+)
 
 
 def _page_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -342,6 +352,7 @@ def _print_log(page: Page[GenerationEntry], again: Sequence[str]) -> None:
             str(e.count),
             e.label,
             e.request_id or "-",
+            e.actor or "-",
             e.generated_on.isoformat(),
             e.first_number,
             e.last_number,
@@ -405,8 +416,9 @@ def ledger(
     keys_file: str | None,
 ) -> None:
     """List the reservations of SERIES (id or code) in the ledger, oldest first, a page
-    at a time: ledger id, first index, count, label, request id, time, first and last
-    number. `cardseq export` writes any of them again.
+    at a time: ledger id, first index, count, label, request id, actor (the OS user and
+    host of a command, the user of an API request), time, first and last number.
+    `cardseq export` writes any of them again.
 
     When there are more rows, stderr says how to print the next page.
     """
@@ -585,7 +597,7 @@ def _output_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def _row_check(fmt: str, columns: str) -> tuple[Column, ...]:
     """The columns, checked with the format before anything is reserved (701)."""
     chosen = parse_columns(columns)
-    row_format(fmt, chosen, dict.fromkeys(("series_code", "status_label", "request_id"), ""))
+    row_format(fmt, chosen, dict.fromkeys(FIELDS, ""))
     return chosen
 
 
@@ -733,6 +745,7 @@ def _write_block(
                     columns=columns,
                     status_label=entry.label,
                     request_id=entry.request_id,
+                    actor=entry.actor or "",  # (empty: reserved before actors were kept)
                     progress=progress,
                 )
             if target is None:

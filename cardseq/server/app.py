@@ -188,6 +188,13 @@ class Guard:
         return wire.failure(401, 401, message, headers={"WWW-Authenticate": REALM})
 
 
+def actor(request: Request) -> str:
+    """Who a write is recorded for (the ledger's and the status log's actor): the user
+    the guard let in; without authentication, ``anonymous@`` the client's address."""
+    user = request.scope.get("state", {}).get("user")
+    return str(user) if user is not None else f"anonymous@{_address(request.scope)}"
+
+
 # ---- reading requests ---------------------------------------------------------------
 
 
@@ -361,7 +368,7 @@ def create_app(
         """POST /v2/card/generate: reserve and answer numbers, newest first."""
         asked, warnings = models.read_body(models.GenerateRequest, await body(request))
         try:
-            result = await opened.get().generate(**asked.arguments())
+            result = await opened.get().generate(**asked.arguments(), actor=actor(request))
         except CardSeqError as error:  # the answer keeps the request's warnings
             return wire.error(error, warnings=warnings)
         metrics.reserved(len(result.numbers))
@@ -381,7 +388,7 @@ def create_app(
         """PUT /v2/card: change a card's status by a label (customerId records who has it)."""
         asked, warnings = models.read_body(models.StatusRequest, await body(request))
         card = await opened.get().change_status(
-            asked.cardNumber, asked.statusLabel, customer_id=asked.customer()
+            asked.cardNumber, asked.statusLabel, customer_id=asked.customer(), actor=actor(request)
         )
         return wire.entity(wire.card(card), warnings)
 

@@ -156,6 +156,7 @@ def status_change(c: StatusChange) -> dict[str, Any]:
         "statusLabel": c.label,
         "customerId": c.customer_id,
         "changedOn": c.changed_on.isoformat(),
+        "actor": c.actor,
     }
 
 
@@ -169,4 +170,5 @@ def generation(e: GenerationEntry) -> dict[str, Any]:
         "generatedOn": e.generated_on.isoformat(),
         "firstNumber": e.first_number,
         "lastNumber": e.last_number,
+        "actor": e.actor,
     }
