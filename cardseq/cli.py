@@ -40,9 +40,11 @@ from .errors import (
 )
 from .keys import KEYS_FILE_ENV, new_key
 from .outfile import OutputFile, write_failed
-from .params import StrictFloat, StrictInt, When
+from .params import OneOf, StrictFloat, StrictInt, When
 from .records import GenerationEntry, Lookup
 from .series import CardSeries, Method
+from .server.logs import FORMATS as LOG_FORMATS
+from .server.logs import LEVELS as LOG_LEVELS
 from .service import CardService
 from .store import SQLiteStore, Store, default_url, open_store
 from .store.base import (
@@ -1294,6 +1296,22 @@ MIN_TIMEOUT, MAX_TIMEOUT = 0.001, 3600.0
     help="Log no line per request (the access log costs about a sixth of a small "
     "request's time; errors and reservations are still logged).",
 )
+@click.option(
+    "--log-level",
+    type=OneOf(LOG_LEVELS),
+    default="info",
+    show_default=True,
+    help="The least severe records logged, by cardseq and by Granian (the access log's "
+    "lines are info).",
+)
+@click.option(
+    "--log-format",
+    type=OneOf(LOG_FORMATS),
+    default="text",
+    show_default=True,
+    help="text: lines as Granian writes them; json: one JSON object a line (time, level, "
+    "logger, message and the record's fields), for log shippers.",
+)
 def serve(
     host: str,
     port: int,
@@ -1312,6 +1330,8 @@ def serve(
     metrics_public: bool,
     workers: int,
     no_access_log: bool,
+    log_level: str,
+    log_format: str,
 ) -> None:
     """Serve the HTTP API (docs/http.md) until interrupted, in this process or in
     --workers processes.
@@ -1388,6 +1408,8 @@ def serve(
                 DEFAULT_MAX_CONNECTIONS if max_connections is None else max_connections
             ),
             forwarded_allow_ips=forwarded_allow_ips,
+            log_level=log_level,
+            log_format=log_format,
         )
 
 

@@ -35,7 +35,7 @@ from ..errors import CardSeqError, InvalidSeries, SchemaMismatch
 from ..integers import parse_int
 from ..keys import KeySource
 from ..store.base import SCHEMA_VERSION
-from . import models, wire
+from . import apidocs, models, wire
 from .auth import REALM, Authenticator
 from .metrics import CONTENT_TYPE, Measure, Metrics
 from .models import ApiError
@@ -44,9 +44,10 @@ from .ratelimit import RateLimiter
 
 log = logging.getLogger("cardseq.server")
 
-#: routes anyone may call (no credentials; still rate limited by address); ``/metrics``
-#: too when the server is made with ``metrics_public``
-PUBLIC = frozenset({"/openapi.json", "/healthz"})
+#: routes anyone may call (no credentials; still rate limited by address): the document,
+#: the page that shows it, the health check; ``/metrics`` too when the server is made
+#: with ``metrics_public``
+PUBLIC = frozenset({"/openapi.json", "/healthz"}) | apidocs.PATHS
 METRICS = "/metrics"
 _JSON_TYPES = ("application/json",)
 #: each user's token bucket: refill a second, and size. A flood guard: one client sending
@@ -462,6 +463,7 @@ def create_app(
         Route("/v2/card/statusLog", status_log, methods=["GET"]),
         Route("/v2/card/generation/logs", generation_log, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        *apidocs.routes(),
         Route("/healthz", healthz, methods=["GET"]),
         Route(METRICS, prometheus, methods=["GET"]),
     ]
