@@ -40,7 +40,15 @@ from collections.abc import Iterable
 
 from .records import Card, Generated, GenerationEntry, Label, Lookup, SeriesDetails, StatusChange
 from .series import CardSeries
-from .store.records import DEFAULT_LABEL, DEFAULT_LIMIT, CardState, LedgerEntry, Page, SeriesInfo
+from .store.records import (
+    DEFAULT_LABEL,
+    DEFAULT_LIMIT,
+    CardState,
+    LedgerEntry,
+    LoggedChange,
+    Page,
+    SeriesInfo,
+)
 
 # ---- end of generated imports ----
 
@@ -257,25 +265,38 @@ class AsyncStore:
         *,
         status_label: str = DEFAULT_LABEL,
         request_id: str | None = None,
+        actor: str | None = None,
     ) -> Block:
         """Reserve the next ``count`` indexes of a series and return them as a Block.
 
-        Committed before it returns, with a ledger row. Not enough left: 702, and
-        nothing is reserved. The same ``request_id`` again returns the same block;
-        with other parameters it is an error (701)."""
+        Committed before it returns, with a ledger row that names ``actor`` (default:
+        this process's user and host). Not enough left: 702, and nothing is reserved.
+        The same ``request_id`` again returns the same block; with other parameters it
+        is an error (701)."""
         return await self._driver.drive(
-            self.sync._reserve(series, count, status_label=status_label, request_id=request_id)
+            self.sync._reserve(
+                series, count, status_label=status_label, request_id=request_id, actor=actor
+            )
         )
 
     async def release(
-        self, series: SeriesRef, start: int, count: int, status_label: str = DEFAULT_LABEL
+        self,
+        series: SeriesRef,
+        start: int,
+        count: int,
+        status_label: str = DEFAULT_LABEL,
+        *,
+        actor: str | None = None,
     ) -> None:
-        """Release indexes that were reserved but will never be handed out.
+        """Release indexes that were reserved but will never be handed out, with a
+        ledger row that names ``actor`` (default: this process's user and host).
 
         Only an unused part of one reserved block can be released: a range outside the
         ledger's blocks, across two of them, or overlapping an earlier release is error
         705 (``InvalidRelease``), so that no handed-out number ever reads as unused."""
-        return await self._driver.drive(self.sync._release(series, start, count, status_label))
+        return await self._driver.drive(
+            self.sync._release(series, start, count, status_label, actor=actor)
+        )
 
     async def labels(self) -> list[tuple[str, str, bool]]:
         """(label, status, is the status' default), by status then label."""
@@ -308,19 +329,25 @@ class AsyncStore:
         status: str,
         label: str,
         customer_id: str | None,
+        *,
+        actor: str | None = None,
     ) -> bool:
-        """Move a card from ``expected`` to ``status`` and log it, atomically; False (and
-        nothing written) when the card is no longer in ``expected``. A card with no row
-        is in ``expected`` by the caller's reading of its ledger block."""
+        """Move a card from ``expected`` to ``status`` and log it, atomically, as done by
+        ``actor`` (default: this process's user and host); False (and nothing written)
+        when the card is no longer in ``expected``. A card with no row is in
+        ``expected`` by the caller's reading of its ledger block."""
         return await self._driver.drive(
-            self.sync._set_card_status(series_id, index, expected, status, label, customer_id)
+            self.sync._set_card_status(
+                series_id, index, expected, status, label, customer_id, actor=actor
+            )
         )
 
     async def status_log(
         self, series_id: int, index: int, *, limit: int = DEFAULT_LIMIT, after: int = 0
-    ) -> Page[tuple[str, str, str, str | None, dt.datetime]]:
-        """(from, to, label, customer, when) of a card's changes, oldest first: up to
-        ``limit`` (1..1000) of those with log ids above ``after``."""
+    ) -> Page[LoggedChange]:
+        """(from, to, label, customer, when, actor) of a card's changes, oldest first:
+        up to ``limit`` (1..1000) of those with log ids above ``after``. The actor is
+        None on changes made before cardseq recorded it."""
         return await self._driver.drive(
             self.sync._status_log(series_id, index, limit=limit, after=after)
         )
@@ -395,11 +422,13 @@ class AsyncCardService:
         status_label: Any = DEFAULT_LABEL,
         *,
         request_id: str | None = None,
+        actor: str | None = None,
     ) -> Block:
         """Reserve ``count`` numbers as a ``Block``, for callers that stream them out
-        (``Block.write``) instead of holding them."""
+        (``Block.write``) instead of holding them. The ledger names ``actor`` (default:
+        this process's user and host)."""
         return await self._driver.drive(
-            self.sync._reserve(series_id, count, status_label, request_id=request_id)
+            self.sync._reserve(series_id, count, status_label, request_id=request_id, actor=actor)
         )
 
     async def generate(
@@ -409,13 +438,15 @@ class AsyncCardService:
         status_label: Any = DEFAULT_LABEL,
         *,
         request_id: str | None = None,
+        actor: str | None = None,
     ) -> Generated:
-        """Reserve and format ``count`` numbers, newest first as in the reference.
+        """Reserve and format ``count`` numbers, newest first as in the reference; the
+        ledger names ``actor`` (default: this process's user and host).
 
         A domain error raises and reserves nothing; for a store failure (500) see
         ``StoreError``."""
         return await self._driver.drive(
-            self.sync._generate(series_id, count, status_label, request_id=request_id)
+            self.sync._generate(series_id, count, status_label, request_id=request_id, actor=actor)
         )
 
     async def generation_log(
@@ -503,34 +534,41 @@ class AsyncCardService:
         return await self._driver.drive(self.sync._card(number))
 
     async def change_status(
-        self, number: Any, status_label: Any, *, customer_id: str | None = None
+        self,
+        number: Any,
+        status_label: Any,
+        *,
+        customer_id: str | None = None,
+        actor: str | None = None,
     ) -> Card:
-        """Move a card to the status of ``status_label``, following the rules.
+        """Move a card to the status of ``status_label``, following the rules; the
+        status log names ``actor`` (default: this process's user and host).
 
         Same status: 3012; a move the rules forbid: 3038; unknown label: 3017."""
         return await self._driver.drive(
-            self.sync._change_status(number, status_label, customer_id=customer_id)
+            self.sync._change_status(number, status_label, customer_id=customer_id, actor=actor)
         )
 
-    async def issue(self, number: str, customer_id: str) -> Card:
-        """Give a generated card to a customer: it becomes ACTIVE."""
-        return await self._driver.drive(self.sync._issue(number, customer_id))
+    async def issue(self, number: str, customer_id: str, *, actor: str | None = None) -> Card:
+        """Give a generated card to a customer: it becomes ACTIVE (``actor`` as in
+        ``change_status``)."""
+        return await self._driver.drive(self.sync._issue(number, customer_id, actor=actor))
 
-    async def suspend(self, number: str) -> Card:
+    async def suspend(self, number: str, *, actor: str | None = None) -> Card:
         """Suspend an active card (SUSPENDED): it can be reactivated."""
-        return await self._driver.drive(self.sync._suspend(number))
+        return await self._driver.drive(self.sync._suspend(number, actor=actor))
 
-    async def reactivate(self, number: str) -> Card:
+    async def reactivate(self, number: str, *, actor: str | None = None) -> Card:
         """Make a suspended card ACTIVE again."""
-        return await self._driver.drive(self.sync._reactivate(number))
+        return await self._driver.drive(self.sync._reactivate(number, actor=actor))
 
-    async def expire(self, number: str) -> Card:
+    async def expire(self, number: str, *, actor: str | None = None) -> Card:
         """Expire an active or suspended card (EXPIRED, for good)."""
-        return await self._driver.drive(self.sync._expire(number))
+        return await self._driver.drive(self.sync._expire(number, actor=actor))
 
-    async def delete(self, number: str) -> Card:
+    async def delete(self, number: str, *, actor: str | None = None) -> Card:
         """Delete an active or suspended card (DELETED: it can change no more)."""
-        return await self._driver.drive(self.sync._delete(number))
+        return await self._driver.drive(self.sync._delete(number, actor=actor))
 
     async def status_log(
         self, number: Any, *, limit: int = DEFAULT_LIMIT, after: int = 0

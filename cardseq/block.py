@@ -197,6 +197,7 @@ class Block:
         columns: str | Sequence[str] | Sequence[Column] = NUMBER_ONLY,
         status_label: str | None = None,
         request_id: str | None = None,
+        actor: str | None = None,
         chunk_bytes: int = WRITE_CHUNK_BYTES,
         progress: Callable[[int], object] | None = None,
     ) -> int:
@@ -204,9 +205,9 @@ class Block:
 
         ``fmt``: ``txt`` (the number), ``csv`` (a header, then a row a number) or
         ``jsonl`` (``{"number": "..."}``). ``columns`` (csv and jsonl) puts more beside
-        each number: ``"number,index,series_code,status_label,request_id,NAME=VALUE"``
-        in any order and choice (``cardseq.columns``); ``status_label`` and
-        ``request_id`` are the reservation's, for their columns. Memory stays near
+        each number: ``"number,index,series_code,status_label,request_id,actor,NAME=VALUE"``
+        in any order and choice (``cardseq.columns``); ``status_label``, ``request_id``
+        and ``actor`` are the reservation's, for their columns. Memory stays near
         ``chunk_bytes`` whatever the count; ``progress(n)`` is called after each chunk
         with the numbers written in it. Returns the number of bytes written.
         """
@@ -216,6 +217,7 @@ class Block:
             "series_code": self.series.code,
             "status_label": status_label,
             "request_id": request_id,
+            "actor": actor,
         }
         row = row_format(fmt, chosen, values)  # type: ignore[arg-type]
         widths = {NUMBER: self.series.length, INDEX: len(str(self.stop - 1))}

@@ -41,7 +41,7 @@ from .errors import (
 from .files import refuse_overwrite
 from .keys import KEYS_FILE_ENV, new_key
 from .outfile import OutputFile, write_failed
-from .params import StrictFloat, StrictInt, When
+from .params import OneOf, StrictFloat, StrictInt, When
 from .records import GenerationEntry, Lookup
 from .series import CardSeries, Method
 from .server.limits import (
@@ -57,6 +57,8 @@ from .server.limits import (
     MIN_RATE,
     MIN_TIMEOUT,
 )
+from .server.logs import FORMATS as LOG_FORMATS
+from .server.logs import LEVELS as LOG_LEVELS
 from .service import CardService
 from .store import Store, check_shared, default_url, open_store
 from .store.base import (
@@ -323,7 +325,17 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Set[str]
         click.echo("  ".join(cells).rstrip())
 
 
-_LOG_COLUMNS = ("id", "start", "count", "label", "request id", "generated", "first", "last")
+_LOG_COLUMNS = (
+    "id",
+    "start",
+    "count",
+    "label",
+    "request id",
+    "actor",
+    "generated",
+    "first",
+    "last",
+)
 
 
 def _page_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -356,6 +368,7 @@ def _print_log(page: Page[GenerationEntry], again: Sequence[str]) -> None:
             str(e.count),
             e.label,
             e.request_id or "-",
+            e.actor or "-",
             e.generated_on.isoformat(),
             e.first_number,
             e.last_number,
@@ -419,8 +432,9 @@ def ledger(
     keys_file: str | None,
 ) -> None:
     """List the reservations of SERIES (id or code) in the ledger, oldest first, a page
-    at a time: ledger id, first index, count, label, request id, time, first and last
-    number. `cardseq export` writes any of them again.
+    at a time: ledger id, first index, count, label, request id, actor (the OS user and
+    host of a command, the user of an API request), time, first and last number.
+    `cardseq export` writes any of them again.
 
     When there are more rows, stderr says how to print the next page.
     """
@@ -599,7 +613,7 @@ def _output_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def _row_check(fmt: str, columns: str) -> tuple[Column, ...]:
     """The columns, checked with the format before anything is reserved (701)."""
     chosen = parse_columns(columns)
-    row_format(fmt, chosen, dict.fromkeys(("series_code", "status_label", "request_id"), ""))
+    row_format(fmt, chosen, dict.fromkeys(FIELDS, ""))
     return chosen
 
 
@@ -747,6 +761,7 @@ def _write_block(
                     columns=columns,
                     status_label=entry.label,
                     request_id=entry.request_id,
+                    actor=entry.actor or "",  # (empty: reserved before actors were kept)
                     progress=progress,
                 )
             if target is None:
@@ -1295,6 +1310,22 @@ SERVE_ENV_PREFIX = "CARDSEQ"
     help="Log no line per request (the access log costs about a sixth of a small "
     "request's time; errors and reservations are still logged).",
 )
+@click.option(
+    "--log-level",
+    type=OneOf(LOG_LEVELS),
+    default="info",
+    show_default=True,
+    help="The least severe records logged, by cardseq and by Granian (the access log's "
+    "lines are info).",
+)
+@click.option(
+    "--log-format",
+    type=OneOf(LOG_FORMATS),
+    default="text",
+    show_default=True,
+    help="text: lines as Granian writes them; json: one JSON object a line (time, level, "
+    "logger, message and the record's fields), for log shippers.",
+)
 def serve(
     host: str,
     port: int,
@@ -1315,6 +1346,8 @@ def serve(
     metrics_public: bool,
     workers: int,
     no_access_log: bool,
+    log_level: str,
+    log_format: str,
 ) -> None:
     """Serve the HTTP API (docs/http.md) until interrupted, in this process or in
     --workers processes.
@@ -1394,6 +1427,8 @@ def serve(
             header_timeout=DEFAULT_HEADER_TIMEOUT if header_timeout is None else header_timeout,
             max_connections=max_connections,
             forwarded_allow_ips=forwarded_allow_ips,
+            log_level=log_level,
+            log_format=log_format,
         )
 
 

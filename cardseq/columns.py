@@ -28,7 +28,7 @@ from .errors import InvalidArgument
 #: Output formats: one number a line; CSV with a header; one JSON object a line.
 FORMATS: Final = ("txt", "csv", "jsonl")
 #: The fields a column can hold besides a constant (``NAME=VALUE``).
-FIELDS: Final = ("number", "series_code", "index", "status_label", "request_id")
+FIELDS: Final = ("number", "series_code", "index", "status_label", "request_id", "actor")
 #: The two fields that differ from row to row: ``RowFormat.parts`` names them.
 NUMBER: Final = "number"
 INDEX: Final = "index"
@@ -105,7 +105,7 @@ class RowFormat:
 
 def row_format(fmt: str, columns: Sequence[Column], values: Mapping[str, str | None]) -> RowFormat:
     """The rows of ``columns`` in format ``fmt``, with each constant field's text taken
-    from ``values`` (``series_code``, ``status_label``, ``request_id``)."""
+    from ``values`` (``series_code``, ``status_label``, ``request_id``, ``actor``)."""
     if fmt not in FORMATS:
         raise InvalidArgument.bad("format", fmt, f"must be one of {', '.join(FORMATS)}")
     if fmt == "txt" and tuple(columns) != NUMBER_ONLY:

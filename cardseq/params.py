@@ -1,5 +1,5 @@
-"""The types of the ``cardseq`` command's option values: integers, decimal numbers and
-times, each read strictly and checked against its range.
+"""The types of the ``cardseq`` command's option values: integers, decimal numbers,
+times and words from a list, each read strictly and checked against its range.
 
 A bad value is the library's coded error naming the option (and the environment
 variable, when it came from one) and the value: never a click usage error, a traceback,
@@ -124,4 +124,27 @@ class When(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.3
         return in_utc
 
 
-__all__ = ["StrictFloat", "StrictInt", "When", "option_name"]
+class OneOf(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.3 only
+    """One word of ``choices``, in any letter case (the result is the choice as
+    written there); anything else is error 701 naming the option and the choices, also
+    when the value came from the environment (``$CARDSEQ_LOG_LEVEL``)."""
+
+    name = "choice"
+
+    def __init__(self, choices: tuple[str, ...]) -> None:
+        self.choices = choices
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str | None:
+        return "[" + "|".join(self.choices) + "]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if isinstance(value, str):
+            for choice in self.choices:
+                if value.lower() == choice.lower():
+                    return choice
+        raise InvalidArgument.bad(
+            option_name(param, ctx), value, f"must be one of {', '.join(self.choices)}"
+        )
+
+
+__all__ = ["OneOf", "StrictFloat", "StrictInt", "When", "option_name"]

@@ -55,6 +55,7 @@ class StatusChange:
     label: str
     customer_id: str | None
     changed_on: dt.datetime
+    actor: str | None = None  # who changed it; None on changes older than actors
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class GenerationEntry:
     generated_on: dt.datetime
     first_number: str
     last_number: str
+    actor: str | None = None  # who reserved it; None on reservations older than actors
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ from .store.base import (
     Store,
 )
 from .store.ops import Op, Transaction, Work, operation
+from .store.records import check_actor
 
 T = TypeVar("T")
 
@@ -74,22 +75,24 @@ def reserving_numbers(
     status_label: Any = DEFAULT_LABEL,
     request_id: str | None = None,
     order: str = "asc",
+    actor: str | None = None,
 ) -> Op[tuple[Block, list[str]]]:
     """Reserve ``count`` numbers and format them as a list, for callers that hold them.
 
     A list too big for memory is refused (3026) before anything is reserved. If the
     formatting fails anyway, the block is released (never handed out) unless
-    a request id lets a retry get it again.
+    a request id lets a retry get it again. ``actor`` is recorded as ``Store.reserve``
+    says.
     """
     check_fits((yield from store._get_series(series)), positive_count(count))
     block = yield from store._reserve(
-        series, count, status_label=status_label, request_id=request_id
+        series, count, status_label=status_label, request_id=request_id, actor=actor
     )
     try:
         numbers = yield Work(lambda: block.to_list(order), heavy=block.count > INLINE_COUNT)
     except (MemoryError, CountTooLarge) as error:
         if request_id is None:
-            yield from store._release(series, block.start, block.count, status_label)
+            yield from store._release(series, block.start, block.count, status_label, actor=actor)
         fate = "released unused" if request_id is None else "kept for a retry with its request id"
         raise CountTooLarge.bad(
             "count", count, f"ran out of memory while formatting: the block was {fate}"
@@ -182,12 +185,18 @@ class CardService:
         status_label: Any = DEFAULT_LABEL,
         *,
         request_id: str | None = None,
+        actor: str | None = None,
     ) -> Op[Block]:
         """Reserve ``count`` numbers as a ``Block``, for callers that stream them out
-        (``Block.write``) instead of holding them."""
+        (``Block.write``) instead of holding them. The ledger names ``actor`` (default:
+        this process's user and host)."""
         return (
             yield from self.store._reserve(
-                series_id, self._count(count), status_label=status_label, request_id=request_id
+                series_id,
+                self._count(count),
+                status_label=status_label,
+                request_id=request_id,
+                actor=actor,
             )
         )
 
@@ -199,8 +208,10 @@ class CardService:
         status_label: Any = DEFAULT_LABEL,
         *,
         request_id: str | None = None,
+        actor: str | None = None,
     ) -> Op[Generated]:
-        """Reserve and format ``count`` numbers, newest first as in the reference.
+        """Reserve and format ``count`` numbers, newest first as in the reference; the
+        ledger names ``actor`` (default: this process's user and host).
 
         A domain error raises and reserves nothing; for a store failure (500) see
         ``StoreError``.
@@ -212,6 +223,7 @@ class CardService:
             status_label=status_label,
             request_id=request_id,
             order="desc",
+            actor=actor,
         )
         return Generated(numbers)
 
@@ -397,12 +409,19 @@ class CardService:
 
     @operation
     def _change_status(
-        self, number: Any, status_label: Any, *, customer_id: str | None = None
+        self,
+        number: Any,
+        status_label: Any,
+        *,
+        customer_id: str | None = None,
+        actor: str | None = None,
     ) -> Op[Card]:
-        """Move a card to the status of ``status_label``, following the rules.
+        """Move a card to the status of ``status_label``, following the rules; the
+        status log names ``actor`` (default: this process's user and host).
 
         Same status: 3012; a move the rules forbid: 3038; unknown label: 3017.
         """
+        who = check_actor(actor)
         target = yield from self._label_status(status_label)
         for _ in range(5):  # another caller may change the card between read and write
             card = yield from self._card(number)
@@ -419,7 +438,13 @@ class CardService:
                 )
             if (
                 yield from self.store._set_card_status(
-                    card.series_id, card.index, current, target, status_label, customer_id
+                    card.series_id,
+                    card.index,
+                    current,
+                    target,
+                    status_label,
+                    customer_id,
+                    actor=who,
                 )
             ):
                 return (yield from self._card(number))
@@ -427,35 +452,38 @@ class CardService:
             f"card {clip(number)} kept changing; try again", field="cardNumber", value=number
         )
 
-    def _to_default(self, number: str, status: str, customer_id: str | None = None) -> Op[Card]:
+    def _to_default(
+        self, number: str, status: str, customer_id: str | None = None, actor: str | None = None
+    ) -> Op[Card]:
         """A change to ``status``'s default label."""
         label = yield from self._default_label(status)
-        return (yield from self._change_status(number, label, customer_id=customer_id))
+        return (yield from self._change_status(number, label, customer_id=customer_id, actor=actor))
 
     @operation
-    def _issue(self, number: str, customer_id: str) -> Op[Card]:
-        """Give a generated card to a customer: it becomes ACTIVE."""
-        return (yield from self._to_default(number, "ACTIVE", customer_id))
+    def _issue(self, number: str, customer_id: str, *, actor: str | None = None) -> Op[Card]:
+        """Give a generated card to a customer: it becomes ACTIVE (``actor`` as in
+        ``change_status``)."""
+        return (yield from self._to_default(number, "ACTIVE", customer_id, actor))
 
     @operation
-    def _suspend(self, number: str) -> Op[Card]:
+    def _suspend(self, number: str, *, actor: str | None = None) -> Op[Card]:
         """Suspend an active card (SUSPENDED): it can be reactivated."""
-        return (yield from self._to_default(number, "SUSPENDED"))
+        return (yield from self._to_default(number, "SUSPENDED", actor=actor))
 
     @operation
-    def _reactivate(self, number: str) -> Op[Card]:
+    def _reactivate(self, number: str, *, actor: str | None = None) -> Op[Card]:
         """Make a suspended card ACTIVE again."""
-        return (yield from self._to_default(number, "ACTIVE"))
+        return (yield from self._to_default(number, "ACTIVE", actor=actor))
 
     @operation
-    def _expire(self, number: str) -> Op[Card]:
+    def _expire(self, number: str, *, actor: str | None = None) -> Op[Card]:
         """Expire an active or suspended card (EXPIRED, for good)."""
-        return (yield from self._to_default(number, "EXPIRED"))
+        return (yield from self._to_default(number, "EXPIRED", actor=actor))
 
     @operation
-    def _delete(self, number: str) -> Op[Card]:
+    def _delete(self, number: str, *, actor: str | None = None) -> Op[Card]:
         """Delete an active or suspended card (DELETED: it can change no more)."""
-        return (yield from self._to_default(number, "DELETED"))
+        return (yield from self._to_default(number, "DELETED", actor=actor))
 
     @operation
     def _status_log(
@@ -509,10 +537,14 @@ class CardService:
         status_label: Any = DEFAULT_LABEL,
         *,
         request_id: str | None = None,
+        actor: str | None = None,
     ) -> Block:
         """Reserve ``count`` numbers as a ``Block``, for callers that stream them out
-        (``Block.write``) instead of holding them."""
-        return self._drive(self._reserve(series_id, count, status_label, request_id=request_id))
+        (``Block.write``) instead of holding them. The ledger names ``actor`` (default:
+        this process's user and host)."""
+        return self._drive(
+            self._reserve(series_id, count, status_label, request_id=request_id, actor=actor)
+        )
 
     def generate(
         self,
@@ -521,12 +553,16 @@ class CardService:
         status_label: Any = DEFAULT_LABEL,
         *,
         request_id: str | None = None,
+        actor: str | None = None,
     ) -> Generated:
-        """Reserve and format ``count`` numbers, newest first as in the reference.
+        """Reserve and format ``count`` numbers, newest first as in the reference; the
+        ledger names ``actor`` (default: this process's user and host).
 
         A domain error raises and reserves nothing; for a store failure (500) see
         ``StoreError``."""
-        return self._drive(self._generate(series_id, count, status_label, request_id=request_id))
+        return self._drive(
+            self._generate(series_id, count, status_label, request_id=request_id, actor=actor)
+        )
 
     def generation_log(
         self,
@@ -605,32 +641,41 @@ class CardService:
         return self._drive(self._card(number))
 
     def change_status(
-        self, number: Any, status_label: Any, *, customer_id: str | None = None
+        self,
+        number: Any,
+        status_label: Any,
+        *,
+        customer_id: str | None = None,
+        actor: str | None = None,
     ) -> Card:
-        """Move a card to the status of ``status_label``, following the rules.
+        """Move a card to the status of ``status_label``, following the rules; the
+        status log names ``actor`` (default: this process's user and host).
 
         Same status: 3012; a move the rules forbid: 3038; unknown label: 3017."""
-        return self._drive(self._change_status(number, status_label, customer_id=customer_id))
+        return self._drive(
+            self._change_status(number, status_label, customer_id=customer_id, actor=actor)
+        )
 
-    def issue(self, number: str, customer_id: str) -> Card:
-        """Give a generated card to a customer: it becomes ACTIVE."""
-        return self._drive(self._issue(number, customer_id))
+    def issue(self, number: str, customer_id: str, *, actor: str | None = None) -> Card:
+        """Give a generated card to a customer: it becomes ACTIVE (``actor`` as in
+        ``change_status``)."""
+        return self._drive(self._issue(number, customer_id, actor=actor))
 
-    def suspend(self, number: str) -> Card:
+    def suspend(self, number: str, *, actor: str | None = None) -> Card:
         """Suspend an active card (SUSPENDED): it can be reactivated."""
-        return self._drive(self._suspend(number))
+        return self._drive(self._suspend(number, actor=actor))
 
-    def reactivate(self, number: str) -> Card:
+    def reactivate(self, number: str, *, actor: str | None = None) -> Card:
         """Make a suspended card ACTIVE again."""
-        return self._drive(self._reactivate(number))
+        return self._drive(self._reactivate(number, actor=actor))
 
-    def expire(self, number: str) -> Card:
+    def expire(self, number: str, *, actor: str | None = None) -> Card:
         """Expire an active or suspended card (EXPIRED, for good)."""
-        return self._drive(self._expire(number))
+        return self._drive(self._expire(number, actor=actor))
 
-    def delete(self, number: str) -> Card:
+    def delete(self, number: str, *, actor: str | None = None) -> Card:
         """Delete an active or suspended card (DELETED: it can change no more)."""
-        return self._drive(self._delete(number))
+        return self._drive(self._delete(number, actor=actor))
 
     def status_log(
         self, number: Any, *, limit: int = DEFAULT_LIMIT, after: int = 0
@@ -652,6 +697,7 @@ def _generation_entry(info: SeriesInfo, e: LedgerEntry) -> GenerationEntry:
         e.created_at,
         info.series.format(e.start),
         info.series.format(e.stop - 1),
+        e.actor,
     )
 
 

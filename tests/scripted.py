@@ -162,6 +162,7 @@ def ledger_row(
     label: str = "NOT_ISSUED",
     kind: str = "reserved",
     request_id: str | None = None,
+    actor: str | None = "tester@host",
 ) -> tuple[Any, ...]:
     """A row of ``LEDGER_COLUMNS``."""
-    return (ledger_id, series_id, start, count, label, kind, request_id, WHEN.isoformat())
+    return (ledger_id, series_id, start, count, label, kind, request_id, WHEN.isoformat(), actor)

@@ -61,7 +61,7 @@ class Server:
     """``cardseq serve`` with ``options`` in a subprocess; ``stop()`` ends it.
 
     ``max_files`` caps the server's file descriptors (soft and hard limit, so that it
-    cannot raise it again).
+    cannot raise it again); ``env`` adds to its environment.
     """
 
     def __init__(
@@ -71,6 +71,7 @@ class Server:
         *options: str,
         auth: tuple[str, str] | None = None,
         max_files: int | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -79,7 +80,7 @@ class Server:
         self.workers = int(options[options.index("--workers") + 1]) if "--workers" in options else 1
         self.log_path = workdir / f"server-{self.port}.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 (open while the server runs)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.process = subprocess.Popen(
             [
                 sys.executable,

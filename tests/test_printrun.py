@@ -376,7 +376,7 @@ def test_ledger_command_lists_filters_and_pages(cli, db):
         assert cli("generate", "GIFT", "-n", "2", "--request-id", f"r{i}").exit_code == 0
     header, *rows = cli("ledger", "GIFT").stdout.splitlines()
     assert header.split() == [
-        "id", "start", "count", "label", "request", "id", "generated", "first", "last"
+        "id", "start", "count", "label", "request", "id", "actor", "generated", "first", "last"
     ]  # fmt: skip
     assert [r.split()[4] for r in rows] == [f"r{i}" for i in range(5)]
     assert rows[0].split()[-2:] == [GIFT.format(0), GIFT.format(1)]

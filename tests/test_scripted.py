@@ -85,7 +85,7 @@ def test_a_request_id_committed_meanwhile_runs_the_batch_again_as_a_replay():
     request id. The batch rolls back (the error is thrown into the operation) and runs
     again, where the request replays the other's block."""
     store = ScriptedStore()
-    request = Request(1, GIFT, 5, "NOT_ISSUED", "r1")
+    request = Request(1, GIFT, 5, "NOT_ISSUED", "r1", "tester@host")
     first = [sql("FROM cardseq_labels", LABELS), sql("FROM cardseq_ledger", [])]
     script = Script(
         *first,  # the label, then no prior block for r1: it takes 5 indexes...

@@ -15,6 +15,8 @@ from cardseq.records import Generated
 from cardseq.server import wire
 from cardseq.service import TRANSITIONS
 from cardseq.store import open_store
+from cardseq.store.base import SCHEMA_VERSION
+from cardseq.store.records import process_actor
 
 
 @pytest.fixture
@@ -224,7 +226,7 @@ def test_old_databases_are_migrated(tmp_path):
     number = service.generate("OLD", 1).numbers[0]
     assert service.issue(number, "c").status == "ACTIVE"
     with service.store._transaction() as cur:
-        assert cur.execute("SELECT version FROM cardseq_schema").fetchone()[0] == 3
+        assert cur.execute("SELECT version FROM cardseq_schema").fetchone()[0] == SCHEMA_VERSION
     service.store.close()
 
 
@@ -376,7 +378,7 @@ def test_records_are_typed_and_frozen(service):
         card.status = "DELETED"
     (change,) = service.status_log(oldest).items
     assert change == records.StatusChange(
-        oldest, "NOT_ISSUED", "ACTIVE", "ACTIVE", "c-9", card.updated_on
+        oldest, "NOT_ISSUED", "ACTIVE", "ACTIVE", "c-9", card.updated_on, process_actor()
     )
     (entry,) = service.generation_log(sid).items
     assert isinstance(entry, records.GenerationEntry)

@@ -13,6 +13,7 @@ from cardseq.allocator import SegmentAllocator
 from cardseq.keys import keyring
 from cardseq.store import SQLiteStore, open_store, ops
 from cardseq.store.base import DuplicateRequest
+from cardseq.store.reservations import Request
 
 from .stores import BACKENDS, check_ledger, open_api, store_url
 
@@ -184,7 +185,8 @@ def test_a_request_id_another_caller_took_replays_its_block(sync_store, monkeypa
     first = store.reserve("GOLD", 4, request_id="race")
     sid = store.series_id("GOLD")
     with pytest.raises(DuplicateRequest), store._transaction() as cur:
-        store._play(cur, store._advance(sid, 4, "NOT_ISSUED", "race"))
+        request = Request(sid, gold(), 4, "NOT_ISSUED", "race", "tester")
+        store._play(cur, store._advance(sid, request))
     real, looked = store._prior, []
 
     def too_early(request_id):  # the first look ran before the winner committed

@@ -36,7 +36,7 @@ from ..integers import parse_int
 from ..keys import KeySource
 from ..store import check_shared, open_store
 from ..store.base import SCHEMA_VERSION
-from . import limits, models, wire
+from . import apidocs, limits, models, wire
 from .auth import REALM, Authenticator
 from .limits import within
 from .metrics import CONTENT_TYPE, Measure, Metrics
@@ -48,9 +48,10 @@ from .target import read_target
 
 log = logging.getLogger("cardseq.server")
 
-#: routes anyone may call (no credentials; still rate limited by address); ``/metrics``
-#: too when the server is made with ``metrics_public``
-PUBLIC = frozenset({"/openapi.json", "/healthz"})
+#: routes anyone may call (no credentials; still rate limited by address): the document,
+#: the page that shows it, the health check; ``/metrics`` too when the server is made
+#: with ``metrics_public``
+PUBLIC = frozenset({"/openapi.json", "/healthz"}) | apidocs.PATHS
 METRICS = "/metrics"
 _JSON_TYPES = ("application/json",)
 #: each user's token bucket: refill a second, and size. A flood guard: one client sending
@@ -218,6 +219,13 @@ class Guard:
     @staticmethod
     def _unauthorized(message: str) -> Response:
         return wire.failure(401, 401, message, headers={"WWW-Authenticate": REALM})
+
+
+def actor(request: Request) -> str:
+    """Who a write is recorded for (the ledger's and the status log's actor): the user
+    the guard let in; without authentication, ``anonymous@`` the client's address."""
+    user = request.scope.get("state", {}).get("user")
+    return str(user) if user is not None else f"anonymous@{_address(request.scope)}"
 
 
 # ---- reading requests ---------------------------------------------------------------
@@ -427,7 +435,7 @@ def create_app(
         """POST /v2/card/generate: reserve and answer numbers, newest first."""
         asked, warnings = models.read_body(models.GenerateRequest, await body(request))
         try:
-            result = await opened.get().generate(**asked.arguments())
+            result = await opened.get().generate(**asked.arguments(), actor=actor(request))
         except CardSeqError as error:  # the answer keeps the request's warnings
             return _domain_error(error, request, warnings=warnings)
         metrics.reserved(len(result.numbers))
@@ -447,7 +455,7 @@ def create_app(
         """PUT /v2/card: change a card's status by a label (customerId records who has it)."""
         asked, warnings = models.read_body(models.StatusRequest, await body(request))
         card = await opened.get().change_status(
-            asked.cardNumber, asked.statusLabel, customer_id=asked.customer()
+            asked.cardNumber, asked.statusLabel, customer_id=asked.customer(), actor=actor(request)
         )
         return wire.entity(wire.card(card), warnings)
 
@@ -521,6 +529,7 @@ def create_app(
         Route("/v2/card/statusLog", status_log, methods=["GET"]),
         Route("/v2/card/generation/logs", generation_log, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        *apidocs.routes(),
         Route("/healthz", healthz, methods=["GET"]),
         Route(METRICS, prometheus, methods=["GET"]),
     ]

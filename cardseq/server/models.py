@@ -344,6 +344,16 @@ class CardUpdated(msgspec.Struct):
     errors: NoErrors
 
 
+Actor = Annotated[
+    str | None,
+    Meta(
+        description="who made it: the API user (anonymous@ADDRESS without authentication),"
+        " or the OS user@host of a command or library call; null when made before"
+        " cardseq recorded it"
+    ),
+]
+
+
 class StatusChange(msgspec.Struct):
     cardNumber: str
     fromStatus: Status
@@ -351,6 +361,7 @@ class StatusChange(msgspec.Struct):
     statusLabel: str
     customerId: str | None
     changedOn: Time
+    actor: Actor = None
 
 
 class Generation(msgspec.Struct):
@@ -362,6 +373,7 @@ class Generation(msgspec.Struct):
     generatedOn: Time
     firstNumber: str
     lastNumber: str
+    actor: Actor = None
 
 
 Next = Annotated[int | None, Meta(description="`after` for the next page; null on the last page")]

@@ -322,6 +322,21 @@ def build_openapi(
                 },
             }
         },
+        "/docs": {
+            "get": {
+                "operationId": "docs",
+                "summary": "This document as an interactive page, Swagger UI (no credentials"
+                " needed; its scripts and styles come from this server, under /docs/)",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "the page",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    },
+                    "429": _rate_limited(),
+                },
+            }
+        },
     }
     metrics: dict[str, Any] = {
         "operationId": "metrics",

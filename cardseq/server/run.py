@@ -1,7 +1,9 @@
-"""Serving the app with Granian until SIGINT or SIGTERM: in this process, or in
-``workers`` processes that share the listening socket (the kernel hands each new
-connection to one of them). Each worker makes its own app, with its own store
-connections, event loop, rate limit share and credential cache.
+"""Serving the app with Granian until SIGINT or SIGTERM, in ``workers`` processes that
+share the listening socket (the kernel hands each new connection to one of them),
+watched by this one. One worker too runs so, in Granian's supported multi-process mode
+(its embedded server, which would run the app in this process, is experimental). Each
+worker makes its own app, with its own store connections, event loop, rate limit share
+and credential cache.
 
 Granian's HTTP/1 layer (hyper, in Rust) gives what a public server needs against slow
 or hostile clients, so none of it is written here: a deadline for a request's headers
@@ -13,8 +15,6 @@ Forwarding headers are ignored unless the operator names the proxies to trust.
 
 from __future__ import annotations
 
-import asyncio
-import copy
 import ctypes
 import functools
 import gc
@@ -26,25 +26,18 @@ from typing import Any
 
 from granian.constants import HTTPModes, Interfaces
 from granian.http import HTTP1Settings
-from granian.log import LOGGING_CONFIG, LogLevels
-from granian.server.embed import Server
+from granian.log import LogLevels
 from granian.server.mp import MPServer
 from granian.utils.proxies import wrap_asgi_with_proxy_headers
 from starlette.types import ASGIApp
 
 from .limits import MAX_CONNECTIONS, MAX_TIMEOUT, MAX_WORKERS, MIN_TIMEOUT, within
+from .logs import logging_config
 
 #: seconds a client has to send a request's headers, and to start the next request
 DEFAULT_HEADER_TIMEOUT = 10.0
 #: connections served at once; more wait until one closes
 DEFAULT_MAX_CONNECTIONS = 1000
-
-
-def _logging() -> dict[str, Any]:
-    """Granian's logging, with cardseq's own messages on the same stream."""
-    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["cardseq"] = {"handlers": ["console"], "level": "INFO", "propagate": False}
-    return config
 
 
 def _app(factory: Callable[[], ASGIApp], forwarded_allow_ips: Sequence[str]) -> ASGIApp:
@@ -94,10 +87,13 @@ def serve(
     header_timeout: float = DEFAULT_HEADER_TIMEOUT,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     forwarded_allow_ips: Sequence[str] = (),
+    log_level: str = "info",
+    log_format: str = "text",
 ) -> None:
     """Serve the app ``factory()`` makes over HTTP/1.1 on ``host``:``port`` until
-    interrupted, in this process (``workers`` 1) or in ``workers`` processes, each
-    making its own app (``factory`` must then be picklable).
+    interrupted, in ``workers`` processes, each making its own app (``factory`` must be
+    picklable). ``log_level`` and ``log_format`` apply to cardseq's and Granian's
+    loggers, the access log included (``cardseq.server.logs``).
 
     ``X-Forwarded-For`` is honoured only from the peers in ``forwarded_allow_ips``
     (addresses or networks); from anyone else the peer's own address is the client's.
@@ -116,13 +112,10 @@ def serve(
         "websockets": False,
         "backpressure": max_connections,
         "http1_settings": HTTP1Settings(header_read_timeout=max(1, round(header_timeout * 1000))),
-        "log_level": LogLevels.info,
+        "log_level": LogLevels(log_level),
         "log_access": access_log,
-        "log_dictconfig": _logging(),
+        "log_dictconfig": logging_config(log_level, log_format),
     }
-    if workers == 1:
-        asyncio.run(_serve(Server(_app(factory, forwarded_allow_ips), **settings)))
-        return
     server = MPServer("cardseq", workers=workers, **settings)
     # The parent only watches: Granian restarts nothing by itself, and stops every
     # worker when one of them dies (a worker that cannot open the store, for one).
@@ -130,13 +123,6 @@ def serve(
         target_loader=functools.partial(_load, factory, tuple(forwarded_allow_ips), os.getpid()),
         wrap_loader=True,
     )
-
-
-async def _serve(server: Server) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, server.stop)
-    await server.serve()
 
 
 __all__ = ["DEFAULT_HEADER_TIMEOUT", "DEFAULT_MAX_CONNECTIONS", "serve"]

@@ -167,6 +167,7 @@ def status_change(c: StatusChange) -> dict[str, Any]:
         "statusLabel": c.label,
         "customerId": c.customer_id,
         "changedOn": c.changed_on.isoformat(),
+        "actor": c.actor,
     }
 
 
@@ -180,4 +181,5 @@ def generation(e: GenerationEntry) -> dict[str, Any]:
         "generatedOn": e.generated_on.isoformat(),
         "firstNumber": e.first_number,
         "lastNumber": e.last_number,
+        "actor": e.actor,
     }

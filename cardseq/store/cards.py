@@ -6,8 +6,6 @@ changes, and from then on a row here holds it, with a log of every change.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from ..errors import InvalidStatusLabel, LabelExists
 from .database import Database
 from .ops import Body, Op, Statement, Transaction, operation
@@ -15,7 +13,9 @@ from .records import (
     DEFAULT_LIMIT,
     STATUSES,
     CardState,
+    LoggedChange,
     Page,
+    check_actor,
     check_label,
     now,
     page_bounds,
@@ -105,11 +105,15 @@ class Cards(Database):
         status: str,
         label: str,
         customer_id: str | None,
+        *,
+        actor: str | None = None,
     ) -> Op[bool]:
-        """Move a card from ``expected`` to ``status`` and log it, atomically; False (and
-        nothing written) when the card is no longer in ``expected``. A card with no row
-        is in ``expected`` by the caller's reading of its ledger block."""
-        body = self._status_body(series_id, index, expected, status, label, customer_id)
+        """Move a card from ``expected`` to ``status`` and log it, atomically, as done by
+        ``actor`` (default: this process's user and host); False (and nothing written)
+        when the card is no longer in ``expected``. A card with no row is in
+        ``expected`` by the caller's reading of its ledger block."""
+        who = check_actor(actor)
+        body = self._status_body(series_id, index, expected, status, label, customer_id, who)
         return (yield Transaction(body, write=True))  # type: ignore[no-any-return]
 
     def _status_body(
@@ -120,6 +124,7 @@ class Cards(Database):
         status: str,
         label: str,
         customer_id: str | None,
+        actor: str,
     ) -> Body[bool]:
         yield from self._lock_card(series_id, index)
         row = yield from self._card_row(series_id, index)
@@ -137,29 +142,30 @@ class Cards(Database):
         )
         yield self._do(
             "INSERT INTO cardseq_status_log (series_id, idx, from_status,"
-            " to_status, label, customer_id, changed_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (series_id, self._to_db(index), expected, status, label, customer, at),
+            " to_status, label, customer_id, changed_at, actor)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (series_id, self._to_db(index), expected, status, label, customer, at, actor),
         )
         return True
 
     @operation
     def _status_log(
         self, series_id: int, index: int, *, limit: int = DEFAULT_LIMIT, after: int = 0
-    ) -> Op[Page[tuple[str, str, str, str | None, dt.datetime]]]:
-        """(from, to, label, customer, when) of a card's changes, oldest first: up to
-        ``limit`` (1..1000) of those with log ids above ``after``."""
+    ) -> Op[Page[LoggedChange]]:
+        """(from, to, label, customer, when, actor) of a card's changes, oldest first:
+        up to ``limit`` (1..1000) of those with log ids above ``after``. The actor is
+        None on changes made before cardseq recorded it."""
         limit, after = page_bounds(limit, after)
         rows = yield self._read_all(
-            "SELECT id, from_status, to_status, label, customer_id, changed_at"
+            "SELECT id, from_status, to_status, label, customer_id, changed_at, actor"
             " FROM cardseq_status_log WHERE series_id = ? AND idx = ? AND id > ?"
             " ORDER BY id LIMIT ?",
             (series_id, self._to_db(index), after, limit + 1),
         )
         return page_of(
             [
-                (int(i), (a, b, label, customer, to_time(at)))
-                for i, a, b, label, customer, at in rows
+                (int(i), (a, b, label, customer, to_time(at), actor))
+                for i, a, b, label, customer, at, actor in rows
             ],
             limit,
         )
@@ -194,19 +200,25 @@ class Cards(Database):
         status: str,
         label: str,
         customer_id: str | None,
+        *,
+        actor: str | None = None,
     ) -> bool:
-        """Move a card from ``expected`` to ``status`` and log it, atomically; False (and
-        nothing written) when the card is no longer in ``expected``. A card with no row
-        is in ``expected`` by the caller's reading of its ledger block."""
+        """Move a card from ``expected`` to ``status`` and log it, atomically, as done by
+        ``actor`` (default: this process's user and host); False (and nothing written)
+        when the card is no longer in ``expected``. A card with no row is in
+        ``expected`` by the caller's reading of its ledger block."""
         return self._drive(
-            self._set_card_status(series_id, index, expected, status, label, customer_id)
+            self._set_card_status(
+                series_id, index, expected, status, label, customer_id, actor=actor
+            )
         )
 
     def status_log(
         self, series_id: int, index: int, *, limit: int = DEFAULT_LIMIT, after: int = 0
-    ) -> Page[tuple[str, str, str, str | None, dt.datetime]]:
-        """(from, to, label, customer, when) of a card's changes, oldest first: up to
-        ``limit`` (1..1000) of those with log ids above ``after``."""
+    ) -> Page[LoggedChange]:
+        """(from, to, label, customer, when, actor) of a card's changes, oldest first:
+        up to ``limit`` (1..1000) of those with log ids above ``after``. The actor is
+        None on changes made before cardseq recorded it."""
         return self._drive(self._status_log(series_id, index, limit=limit, after=after))
 
     # ---- end of generated methods ----

@@ -38,7 +38,7 @@ from .registry import Registry
 
 LEDGER_COLUMNS = (
     "SELECT id, series_id, start, count, status_label, kind, request_id,"
-    " created_at FROM cardseq_ledger"
+    " created_at, actor FROM cardseq_ledger"
 )
 
 
@@ -374,7 +374,15 @@ def entry_of_row(row: Any) -> LedgerEntry:
     """A ledger row (``LEDGER_COLUMNS``) as its record."""
     kind = RELEASED if row[5] == STORED_KIND[RELEASED] else row[5]
     return LedgerEntry(
-        int(row[0]), int(row[1]), int(row[2]), int(row[3]), row[4], kind, row[6], to_time(row[7])
+        int(row[0]),
+        int(row[1]),
+        int(row[2]),
+        int(row[3]),
+        row[4],
+        kind,
+        row[6],
+        to_time(row[7]),
+        row[8],
     )
 
 

@@ -70,18 +70,22 @@ RETURNING next_index - %(count)s AS start
 
 _RESERVE_MANY = f"""
 WITH taken AS ({_TAKE})
-INSERT INTO cardseq_ledger (series_id, start, count, status_label, kind, request_id, created_at)
-SELECT %(series_id)s, taken.start + r.off, r.count, r.label, 'reserved', r.request_id, %(now)s
+INSERT INTO cardseq_ledger
+    (series_id, start, count, status_label, kind, request_id, created_at, actor)
+SELECT %(series_id)s, taken.start + r.off, r.count, r.label, 'reserved', r.request_id, %(now)s,
+    r.actor
 FROM taken, unnest(
-    %(offsets)s::numeric[], %(counts)s::numeric[], %(labels)s::text[], %(request_ids)s::text[]
-) AS r(off, count, label, request_id)
+    %(offsets)s::numeric[], %(counts)s::numeric[], %(labels)s::text[], %(request_ids)s::text[],
+    %(actors)s::text[]
+) AS r(off, count, label, request_id, actor)
 RETURNING start, id
 """
 
 _RESERVE = f"""
 WITH taken AS ({_TAKE})
-INSERT INTO cardseq_ledger (series_id, start, count, status_label, kind, request_id, created_at)
-SELECT %(series_id)s, start, %(count)s, %(label)s, 'reserved', %(request_id)s, %(now)s
+INSERT INTO cardseq_ledger
+    (series_id, start, count, status_label, kind, request_id, created_at, actor)
+SELECT %(series_id)s, start, %(count)s, %(label)s, 'reserved', %(request_id)s, %(now)s, %(actor)s
 FROM taken
 RETURNING start, id
 """
@@ -258,18 +262,17 @@ class PostgresStore(Store):
         row = yield Statement(_TAKE, {"series_id": series_id, "count": count}, "one")
         return int(row[0]) if row else None
 
-    def _advance(
-        self, series_id: int, count: int, label: str, request_id: str | None
-    ) -> Body[tuple[int, int] | None]:
+    def _advance(self, series_id: int, request: Request) -> Body[tuple[int, int] | None]:
         # One statement, one round trip: a lone reservation is the common case.
         row = yield Statement(
             _RESERVE,
             {
                 "series_id": series_id,
-                "count": count,
-                "label": label,
-                "request_id": request_id,
+                "count": request.count,
+                "label": request.label,
+                "request_id": request.request_id,
                 "now": now(),
+                "actor": request.actor,
             },
             "one",
         )
@@ -290,6 +293,7 @@ class PostgresStore(Store):
                 "counts": counts,
                 "labels": [r.label for r in requests],
                 "request_ids": [r.request_id for r in requests],
+                "actors": [r.actor for r in requests],
                 "now": now(),
             },
             "all",

@@ -7,7 +7,11 @@ share one vocabulary.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import getpass
+import os
 import re
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
@@ -21,12 +25,18 @@ DEFAULT_LABEL = "NOT_ISSUED"
 STATUSES = ("NOT_ISSUED", "ACTIVE", "SUSPENDED", "EXPIRED", "DELETED")
 LABEL_PATTERN = re.compile(r"[A-Za-z0-9_]{1,50}")
 MAX_REQUEST_ID = 200
+MAX_ACTOR = 200
+#: an actor is printable text: no control character or line separator can forge a line
+#: of a log or a table, and no lone surrogate fails the database's encoding
+_ACTOR_PATTERN = re.compile(rf"[^\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]{{1,{MAX_ACTOR}}}")
 #: rows a listing returns when not told, and at most
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 
 SeriesRef = int | str | CardSeries
 #: A card whose status changed: (status, label, customer, updated)
 CardState = tuple[str, str, str | None, dt.datetime]
+#: An entry of a card's status log: (from, to, label, customer, when, actor)
+LoggedChange = tuple[str, str, str, str | None, dt.datetime, str | None]
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,7 @@ class LedgerEntry:
     kind: str
     request_id: str | None
     created_at: dt.datetime
+    actor: str | None = None  # who reserved or released; None on rows older than actors
 
     @property
     def stop(self) -> int:
@@ -145,6 +156,38 @@ def check_request_id(request_id: Any) -> str | None:
             "request_id", request_id, f"must be a string of 1..{MAX_REQUEST_ID} characters"
         )
     return request_id
+
+
+def check_actor(actor: Any) -> str:
+    """Who a write is recorded for: ``actor`` when given (1..200 printable characters,
+    else 701), else this process's ``process_actor()``."""
+    if actor is None:
+        return process_actor()
+    if not isinstance(actor, str) or not _ACTOR_PATTERN.fullmatch(actor):
+        raise InvalidArgument.bad(
+            "actor", actor, f"must be a string of 1..{MAX_ACTOR} printable characters"
+        )
+    return actor
+
+
+@functools.cache
+def process_actor() -> str:
+    """``user@host`` of this process, worked out once: the account it runs as (by its
+    user id, not ``$USER``, which any caller can set) and the host's name."""
+    return f"{_os_user()}@{socket.gethostname() or 'localhost'}"
+
+
+def _os_user() -> str:
+    try:
+        import pwd  # (POSIX only)
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):  # no pwd, or a uid with no account (a container)
+        pass
+    try:
+        return getpass.getuser()
+    except (ImportError, KeyError, OSError):  # no name anywhere: the number still says who
+        return f"uid-{os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
 def now() -> dt.datetime:

@@ -33,11 +33,19 @@ from .batch import GroupCommit, Outcome
 from .database import DuplicateRequest
 from .ledger import LEDGER_COLUMNS, Ledger, entry_of_row
 from .ops import Body, Grouped, Op, Transaction, operation
-from .records import DEFAULT_LABEL, LedgerEntry, SeriesRef, check_label, check_request_id, now
+from .records import (
+    DEFAULT_LABEL,
+    LedgerEntry,
+    SeriesRef,
+    check_actor,
+    check_label,
+    check_request_id,
+    now,
+)
 
 log = logging.getLogger("cardseq.store")
 
-#: ledger rows per insert statement (7 values a row: within every backend's limits)
+#: ledger rows per insert statement (8 values a row: within every backend's limits)
 RECORD_ROWS = 500
 
 
@@ -50,6 +58,7 @@ class Request:
     count: int
     label: str
     request_id: str | None
+    actor: str  # who asked: recorded in its ledger row, whoever else shares the batch
 
 
 class Reservations(Ledger):
@@ -79,19 +88,22 @@ class Reservations(Ledger):
         *,
         status_label: str = DEFAULT_LABEL,
         request_id: str | None = None,
+        actor: str | None = None,
     ) -> Op[Block]:
         """Reserve the next ``count`` indexes of a series and return them as a Block.
 
-        Committed before it returns, with a ledger row. Not enough left: 702, and
-        nothing is reserved. The same ``request_id`` again returns the same block;
-        with other parameters it is an error (701).
+        Committed before it returns, with a ledger row that names ``actor`` (default:
+        this process's user and host). Not enough left: 702, and nothing is reserved.
+        The same ``request_id`` again returns the same block; with other parameters it
+        is an error (701).
         """
         count = positive_count(count)
         label = check_label(status_label)
         request_id = check_request_id(request_id)
+        who = check_actor(actor)
         series_id = yield from self._series_id(series)
         definition = yield from self._get_series(series)  # a given definition must match
-        request = Request(series_id, definition, count, label, request_id)
+        request = Request(series_id, definition, count, label, request_id, who)
         return (yield Grouped(request))  # type: ignore[no-any-return]
 
     def _reserve_batch(self, requests: Sequence[Request]) -> Op[list[Outcome[Block]]]:
@@ -163,15 +175,13 @@ class Reservations(Ledger):
         held = yield from self._held(prior)
         return Block(request.definition, held.start, len(held))
 
-    def _advance(
-        self, series_id: int, count: int, label: str, request_id: str | None
-    ) -> Body[tuple[int, int] | None]:
+    def _advance(self, series_id: int, request: Request) -> Body[tuple[int, int] | None]:
         """``_take`` the indexes of one reservation and write its ledger row: the start
         and the row's id, or None when the series cannot (disabled, exhausted)."""
-        start = yield from self._take(series_id, count)
+        start = yield from self._take(series_id, request.count)
         if start is None:
             return None
-        (ledger_id,) = yield from self._record([(series_id, start, count, label, request_id)])
+        (ledger_id,) = yield from self._record([(series_id, start, request)])
         return start, ledger_id
 
     def _advance_all(
@@ -185,7 +195,7 @@ class Reservations(Ledger):
                 return together  # type: ignore[return-value]
         advanced: list[tuple[int, int] | None] = []
         for r in requests:
-            advanced.append((yield from self._advance(series_id, r.count, r.label, r.request_id)))
+            advanced.append((yield from self._advance(series_id, r)))
         return advanced
 
     def _advance_together(
@@ -199,37 +209,36 @@ class Reservations(Ledger):
             return None
         firsts = list(itertools.accumulate(counts[:-1], initial=start))
         ids = yield from self._record(
-            [
-                (series_id, first, r.count, r.label, r.request_id)
-                for first, r in zip(firsts, requests, strict=True)
-            ]
+            [(series_id, first, r) for first, r in zip(firsts, requests, strict=True)]
         )
         return list(zip(firsts, ids, strict=True))
 
-    def _record(self, rows: list[tuple[int, int, int, str, str | None]]) -> Body[list[int]]:
-        """Ledger rows of reservations: (series id, start, count, label, request id);
-        their ids, in the same order. A statement per ``RECORD_ROWS`` rows (rows are
-        matched back by series and start, which no two rows of a batch share)."""
+    def _record(self, rows: list[tuple[int, int, Request]]) -> Body[list[int]]:
+        """Ledger rows of reservations: (series id, start, request); their ids, in the
+        same order. A statement per ``RECORD_ROWS`` rows (rows are matched back by
+        series and start, which no two rows of a batch share)."""
         at = now()
         ids: dict[tuple[int, int], int] = {}
         for first in range(0, len(rows), RECORD_ROWS):
             chunk = rows[first : first + RECORD_ROWS]
-            values = ", ".join(["(?, ?, ?, ?, 'reserved', ?, ?)"] * len(chunk))
+            values = ", ".join(["(?, ?, ?, ?, 'reserved', ?, ?, ?)"] * len(chunk))
             args = [
                 value
-                for series_id, start, count, label, request_id in chunk
+                for series_id, start, r in chunk
                 for value in (
                     series_id,
                     self._to_db(start),
-                    self._to_db(count),
-                    label,
-                    request_id,
+                    self._to_db(r.count),
+                    r.label,
+                    r.request_id,
                     at,
+                    r.actor,
                 )
             ]
             found = yield self._fetch_all(
                 "INSERT INTO cardseq_ledger (series_id, start, count, status_label, kind,"
-                f" request_id, created_at) VALUES {values} RETURNING series_id, start, id",
+                f" request_id, created_at, actor) VALUES {values}"
+                " RETURNING series_id, start, id",
                 tuple(args),
             )
             ids.update(((int(sid), int(start)), int(row_id)) for sid, start, row_id in found)
@@ -277,9 +286,16 @@ class Reservations(Ledger):
 
     @operation
     def _release(
-        self, series: SeriesRef, start: int, count: int, status_label: str = DEFAULT_LABEL
+        self,
+        series: SeriesRef,
+        start: int,
+        count: int,
+        status_label: str = DEFAULT_LABEL,
+        *,
+        actor: str | None = None,
     ) -> Op[None]:
-        """Release indexes that were reserved but will never be handed out.
+        """Release indexes that were reserved but will never be handed out, with a
+        ledger row that names ``actor`` (default: this process's user and host).
 
         Only an unused part of one reserved block can be released: a range outside the
         ledger's blocks, across two of them, or overlapping an earlier release is error
@@ -291,7 +307,9 @@ class Reservations(Ledger):
             raise InvalidArgument.bad("start", start, "must be a non-negative integer")
         stop = first + positive_count(count)
         label = check_label(status_label)
-        why = yield Transaction(self._release_body(series_id, first, stop, label), write=True)
+        who = check_actor(actor)
+        body = self._release_body(series_id, first, stop, label, who)
+        why = yield Transaction(body, write=True)
         if why is not None:
             code = (yield from self._info(series_id)).series.code
             raise InvalidRelease(
@@ -301,7 +319,9 @@ class Reservations(Ledger):
                 value=first,
             )
 
-    def _release_body(self, series_id: int, first: int, stop: int, label: str) -> Body[str | None]:
+    def _release_body(
+        self, series_id: int, first: int, stop: int, label: str, actor: str
+    ) -> Body[str | None]:
         """Record the release; or, writing nothing, why it is refused."""
         yield from self._lock_series(series_id)
         block = yield from self._last_starting_by(series_id, "reserved", first)
@@ -312,8 +332,8 @@ class Reservations(Ledger):
             return f"overlap {prior.start}..{prior.stop - 1}, released already"
         yield self._do(
             "INSERT INTO cardseq_ledger (series_id, start, count, status_label,"
-            " kind, request_id, created_at) VALUES (?, ?, ?, ?, 'unused', NULL, ?)",
-            (series_id, self._to_db(first), self._to_db(stop - first), label, now()),
+            " kind, request_id, created_at, actor) VALUES (?, ?, ?, ?, 'unused', NULL, ?, ?)",
+            (series_id, self._to_db(first), self._to_db(stop - first), label, now(), actor),
         )
         return None
 
@@ -329,25 +349,36 @@ class Reservations(Ledger):
         *,
         status_label: str = DEFAULT_LABEL,
         request_id: str | None = None,
+        actor: str | None = None,
     ) -> Block:
         """Reserve the next ``count`` indexes of a series and return them as a Block.
 
-        Committed before it returns, with a ledger row. Not enough left: 702, and
-        nothing is reserved. The same ``request_id`` again returns the same block;
-        with other parameters it is an error (701)."""
+        Committed before it returns, with a ledger row that names ``actor`` (default:
+        this process's user and host). Not enough left: 702, and nothing is reserved.
+        The same ``request_id`` again returns the same block; with other parameters it
+        is an error (701)."""
         return self._drive(
-            self._reserve(series, count, status_label=status_label, request_id=request_id)
+            self._reserve(
+                series, count, status_label=status_label, request_id=request_id, actor=actor
+            )
         )
 
     def release(
-        self, series: SeriesRef, start: int, count: int, status_label: str = DEFAULT_LABEL
+        self,
+        series: SeriesRef,
+        start: int,
+        count: int,
+        status_label: str = DEFAULT_LABEL,
+        *,
+        actor: str | None = None,
     ) -> None:
-        """Release indexes that were reserved but will never be handed out.
+        """Release indexes that were reserved but will never be handed out, with a
+        ledger row that names ``actor`` (default: this process's user and host).
 
         Only an unused part of one reserved block can be released: a range outside the
         ledger's blocks, across two of them, or overlapping an earlier release is error
         705 (``InvalidRelease``), so that no handed-out number ever reads as unused."""
-        return self._drive(self._release(series, start, count, status_label))
+        return self._drive(self._release(series, start, count, status_label, actor=actor))
 
     # ---- end of generated methods ----
 
@@ -372,7 +403,7 @@ def _log_reservation(request: Request, start: int, ledger_id: int) -> None:
         return
     code = request.definition.code
     log.info(
-        "reserved %d of series %s (id %d) from index %d, label %s, request id %s, ledger %d",
+        "reserved %d of series %s (id %d) from index %d, label %s, request id %s, ledger %d, by %s",
         request.count,
         code,
         request.series_id,
@@ -380,6 +411,7 @@ def _log_reservation(request: Request, start: int, ledger_id: int) -> None:
         request.label,
         request.request_id or "-",
         ledger_id,
+        request.actor,
         extra={
             "series_id": request.series_id,
             "series_code": code,
@@ -388,6 +420,7 @@ def _log_reservation(request: Request, start: int, ledger_id: int) -> None:
             "status_label": request.label,
             "request_id": request.request_id,
             "ledger_id": ledger_id,
+            "actor": request.actor,
         },
     )
 

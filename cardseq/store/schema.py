@@ -2,7 +2,8 @@
 
 ``cardseq_series.key`` is only ever NULL since version 3: a keyed series keeps its key's
 id and fingerprint (``cardseq.keys``). A database from before may hold keys there until
-they are exported.
+they are exported. ``actor`` (who reserved, released or changed a card) is NULL on the
+rows written before version 4.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ CREATE TABLE IF NOT EXISTS cardseq_ledger (
     status_label TEXT NOT NULL,
     kind TEXT NOT NULL,
     request_id TEXT UNIQUE,
-    created_at {time} NOT NULL
+    created_at {time} NOT NULL,
+    actor TEXT
 );
 CREATE INDEX IF NOT EXISTS cardseq_ledger_series ON cardseq_ledger (series_id);
 CREATE INDEX IF NOT EXISTS cardseq_ledger_start ON cardseq_ledger (series_id, kind, {start_key});
@@ -74,7 +76,8 @@ CREATE TABLE IF NOT EXISTS cardseq_status_log (
     to_status TEXT NOT NULL,
     label TEXT NOT NULL,
     customer_id TEXT,
-    changed_at {time} NOT NULL
+    changed_at {time} NOT NULL,
+    actor TEXT
 );
 CREATE INDEX IF NOT EXISTS cardseq_status_log_card ON cardseq_status_log (series_id, idx);
 """
@@ -96,10 +99,7 @@ def _v2_to_v3(store: Database, cur: Any) -> None:
     """Version 3 keeps a keyed series' key id and fingerprint instead of its key. A key
     still in clear gets the series' code as its id; it stays (and keyed generation is
     refused) until ``export_keys`` writes it to a keys file and wipes it."""
-    have = {d[0] for d in store._run(cur, "SELECT * FROM cardseq_series LIMIT 0").description}
-    for column in ("key_id", "key_fingerprint"):
-        if column not in have:  # (a table the schema script made has them already)
-            store._run(cur, f"ALTER TABLE cardseq_series ADD COLUMN {column} TEXT")
+    _add_text_columns(store, cur, "cardseq_series", ("key_id", "key_fingerprint"))
     rows = store._run(
         cur, "SELECT id, code, key FROM cardseq_series WHERE key IS NOT NULL"
     ).fetchall()
@@ -111,10 +111,26 @@ def _v2_to_v3(store: Database, cur: Any) -> None:
         )
 
 
+def _v3_to_v4(store: Database, cur: Any) -> None:
+    """Version 4 records who wrote each ledger row and status change (``actor``). Rows
+    from before keep NULL: nobody knows now who wrote them."""
+    for table in ("cardseq_ledger", "cardseq_status_log"):
+        _add_text_columns(store, cur, table, ("actor",))
+
+
+def _add_text_columns(store: Database, cur: Any, table: str, columns: tuple[str, ...]) -> None:
+    """Add the nullable text ``columns`` that ``table`` lacks (a table the schema script
+    has just made, in this opening transaction, has them already)."""
+    have = {d[0] for d in store._run(cur, f"SELECT * FROM {table} LIMIT 0").description}
+    for column in columns:
+        if column not in have:
+            store._run(cur, f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+
+
 #: The step that takes a database from version ``n`` to ``n + 1`` is ``MIGRATIONS[n - 1]``.
 #: A change to the tables adds its step here, and the schema script the new tables.
 Migration = Callable[["Database", Any], None]
-MIGRATIONS: list[Migration] = [_v1_to_v2, _v2_to_v3]
+MIGRATIONS: list[Migration] = [_v1_to_v2, _v2_to_v3, _v3_to_v4]
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 
 

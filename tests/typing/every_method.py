@@ -16,7 +16,9 @@ from cardseq.store import LedgerEntry, Page, SeriesInfo, Store, open_store
 def sync_store(store: Store, series: CardSeries, since: dt.datetime) -> None:
     series_id: int = store.create_series(series, enabled=True, details={}, exists_ok=True)
     block: Block = store.reserve("GIFT", 10, status_label="NOT_ISSUED", request_id="r1")
+    store.reserve("GIFT", 1, actor="batch-job")
     store.release(series_id, block.start, 2, "NOT_ISSUED")
+    store.release(series_id, block.start + 2, 1, actor="clerk")
     again: CardSeries = store.get_series("GIFT")
     info: SeriesInfo = store.info(again.code)
     listed: list[SeriesInfo] = store.list_series()
@@ -36,12 +38,14 @@ def sync_store(store: Store, series: CardSeries, since: dt.datetime) -> None:
     store.set_default_label("SUSPENDED", "LOST")
     state = store.card_state(series_id, 0)
     changed: bool = store.set_card_status(series_id, 0, "NOT_ISSUED", "ACTIVE", "ACTIVE", None)
+    store.set_card_status(series_id, 0, "ACTIVE", "EXPIRED", "EXPIRED", None, actor="clerk")
     log = store.status_log(series_id, 0, limit=10, after=0)
+    who: str | None = log.items[0][5]
     version: int | None = store.schema_version()
     found_at: int | None = store.schema_found
     store.close()
     print(details, found, written, entries, entry, within, lookup, many, labels, state)
-    print(changed, log.items, version, found_at, listed, blocks)
+    print(changed, log.items, version, found_at, listed, blocks, who)
 
 
 def sync_service(service: CardService, series: CardSeries) -> None:
@@ -53,7 +57,10 @@ def sync_service(service: CardService, series: CardSeries) -> None:
     service.set_enabled("GIFT", True)
     block: Block = service.reserve("GIFT", 5, "NOT_ISSUED", request_id="r2")
     generated: Generated = service.generate("GIFT", 5, request_id="r3")
+    service.generate("GIFT", 1, actor="till-7")
+    service.reserve("GIFT", 1, actor="printer")
     log: Page[GenerationEntry] = service.generation_log("GIFT", limit=10, label="NOT_ISSUED")
+    by: str | None = log.items[0].actor
     one: GenerationEntry = service.reservation("GIFT", request_id="r3")
     exported: Block = service.export("GIFT", ledger_id=one.id)
     labels: list[Label] = service.labels()
@@ -63,15 +70,17 @@ def sync_service(service: CardService, series: CardSeries) -> None:
     many: list[Lookup | None] = service.lookup_many(generated.numbers)
     card: Card = service.card(generated.numbers[0])
     cards = [
-        service.change_status(card.number, "ACTIVE", customer_id="c1"),
-        service.issue(generated.numbers[1], "c2"),
-        service.suspend(card.number),
-        service.reactivate(card.number),
-        service.expire(card.number),
-        service.delete(generated.numbers[1]),
+        service.change_status(card.number, "ACTIVE", customer_id="c1", actor="ann"),
+        service.issue(generated.numbers[1], "c2", actor="ann"),
+        service.suspend(card.number, actor="ann"),
+        service.reactivate(card.number, actor="ann"),
+        service.expire(card.number, actor="ann"),
+        service.delete(generated.numbers[1], actor="ann"),
     ]
     changes = service.status_log(card.number, limit=5).items
+    changed_by: str | None = changes[0].actor
     print(info, everything, details, count, block, log, exported, labels, lookup, many)
+    print(by, changed_by)
     print([c.status for c in cards], [c.to_status for c in changes])
 
 
@@ -85,7 +94,8 @@ async def async_store(series: CardSeries, since: dt.datetime) -> None:
     async with await AsyncStore.open("sqlite:///cards.db", threads=4) as store:
         series_id: int = await store.create_series(series, exists_ok=True)
         block: Block = await store.reserve("GIFT", 10, request_id="r1")
-        await store.release(series_id, block.start, 2)
+        await store.release(series_id, block.start, 2, actor="clerk")
+        await store.reserve("GIFT", 1, actor="batch-job")
         again: CardSeries = await store.get_series("GIFT")
         info: SeriesInfo = await store.info(again.code)
         listed: list[SeriesInfo] = await store.list_series()
@@ -104,7 +114,9 @@ async def async_store(series: CardSeries, since: dt.datetime) -> None:
         await store.add_label("LOST", "SUSPENDED", exists_ok=True)
         await store.set_default_label("SUSPENDED", "LOST")
         state = await store.card_state(series_id, 0)
-        changed: bool = await store.set_card_status(series_id, 0, "NOT_ISSUED", "ACTIVE", "A", None)
+        changed: bool = await store.set_card_status(
+            series_id, 0, "NOT_ISSUED", "ACTIVE", "A", None, actor="clerk"
+        )
         log = await store.status_log(series_id, 0)
         version: int | None = await store.schema_version()
         url: str = store.url
@@ -126,6 +138,8 @@ async def async_service(service: AsyncCardService) -> None:
     await service.set_enabled("GIFT", True)
     block: Block = await service.reserve("GIFT", 5, request_id="r2")
     generated: Generated = await service.generate("GIFT", 5, "NOT_ISSUED", request_id="r3")
+    await service.generate("GIFT", 1, actor="till-7")
+    await service.reserve("GIFT", 1, actor="printer")
     log: Page[GenerationEntry] = await service.generation_log("GIFT", after=0)
     one: GenerationEntry = await service.reservation("GIFT", request_id="r3")
     exported: Block = await service.export("GIFT", request_id="r3")
@@ -137,8 +151,8 @@ async def async_service(service: AsyncCardService) -> None:
     card: Card = await service.card(generated.numbers[0])
     cards = [
         await service.change_status(card.number, "ACTIVE", customer_id="c1"),
-        await service.issue(generated.numbers[1], "c2"),
-        await service.suspend(card.number),
+        await service.issue(generated.numbers[1], "c2", actor="ann"),
+        await service.suspend(card.number, actor="ann"),
         await service.reactivate(card.number),
         await service.expire(card.number),
         await service.delete(generated.numbers[1]),
