@@ -5,6 +5,7 @@ from importlib.metadata import version as _version
 from ._engine import COMPILED
 from .block import Block
 from .errors import (
+    BrokenFile,
     CardNotFound,
     CardSeqError,
     CountTooLarge,
@@ -46,6 +47,7 @@ __version__ = _version("cardseq")
 __all__ = [
     "COMPILED",
     "Block",
+    "BrokenFile",
     "CardNotFound",
     "CardSeqError",
     "CardSeries",

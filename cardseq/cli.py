@@ -1415,7 +1415,8 @@ def serve(
             workers=workers,
             max_connections_per_ip=max_connections_per_ip,
         )
-        # A malformed users file stops the command here, before any worker starts.
+        # A users file that cannot be read whole stops the command here (BrokenFile),
+        # before any worker starts.
         if users_file is not None and Authenticator(users_file).world_readable():
             click.echo(f"warning: {users_file} can be read by other users: chmod 600 it", err=True)
         run_server(
@@ -1454,6 +1455,8 @@ def users_add(name: str, users_file: str, password_stdin: bool) -> None:
     """Add user NAME to the users file, or replace its password.
 
     The password is stored as a salted scrypt hash; the file is rewritten atomically.
+    An existing file the server would refuse is left as it is (error 701, naming the
+    line), unless only the lines of NAME are wrong: they are replaced.
     """
     from .server.auth import add_user, check_name
 

@@ -78,6 +78,13 @@ class InvalidArgument(CardSeqError, ValueError):
     code = 701
 
 
+class BrokenFile(InvalidArgument):
+    """A file the operator supplies (a users file, a keys file) that cannot be used as a
+    whole: missing, not a regular file, unreadable, not UTF-8, or with a bad line. Code
+    701 like any bad argument; a running server that meets one refuses (503) until the
+    file is fixed, since the fault is its own, not its caller's."""
+
+
 class SeriesExhausted(CardSeqError, IndexError):
     """Not enough numbers left in the series for the request; nothing was reserved."""
 
@@ -120,7 +127,7 @@ class KeysInStore(CardSeqError):
     code = 708
 
 
-class InsecureKeysFile(CardSeqError):
+class InsecureKeysFile(BrokenFile):
     """A keys file that others than its owner can read or write (mode wider than 0600)."""
 
     code = 709

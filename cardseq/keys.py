@@ -23,19 +23,26 @@ import binascii
 import hashlib
 import os
 import re
-import stat
 import threading
 from collections.abc import Callable, Mapping
 
-from .errors import CardSeqError, InsecureKeysFile, InvalidArgument, KeyMismatch, KeyNotFound
+from .errors import (
+    BrokenFile,
+    CardSeqError,
+    InsecureKeysFile,
+    InvalidArgument,
+    KeyMismatch,
+    KeyNotFound,
+)
+from .operatorfile import numbered_lines, read_text, whole_or_nothing
 from .permutation import MAX_KEY, MIN_KEY
-from .textfile import numbered_lines
 
 KEYS_FILE_ENV = "CARDSEQ_KEYS_FILE"
 ENV_PREFIX = "CARDSEQ_KEY_"
 KEY_BYTES = 32  # what `cardseq keys new` makes
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,50}")
 _LABEL = b"cardseq key fingerprint v1"
+_KEYS_FILE = "keys file"
 
 #: a callable source: the key's bytes (or their hex/base64 text) for an id, None if unknown
 KeyLookup = Callable[[str], bytes | str | None]
@@ -90,12 +97,9 @@ def decode_key(value: bytes | str, where: str) -> bytes:
     return key
 
 
-def check_private(path: str) -> None:
-    """Refuse a keys file that anyone but its owner can read or write (``InsecureKeysFile``)."""
-    try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except OSError as error:
-        raise InvalidArgument.bad("keys_file", path, f"cannot be read: {error.strerror}") from None
+def check_private(path: str, mode: int) -> None:
+    """Refuse a keys file that anyone but its owner can read or write (``InsecureKeysFile``),
+    by the permission bits ``mode`` of the file read."""
     if mode & 0o077:
         raise InsecureKeysFile(
             f"keys file {path!r} has mode {mode:04o}: it must be 0600 or stricter"
@@ -106,21 +110,25 @@ def check_private(path: str) -> None:
 
 
 def read_keys_file(path: str) -> dict[str, bytes]:
-    """The keys of a keys file (``ID = VALUE`` lines), after checking its mode."""
-    check_private(path)
-    keys: dict[str, bytes] = {}
-    for number, line in numbered_lines(
-        path, lambda n: f"line {n} of keys file {path!r}", "keys_file"
-    ):
-        text = line.split("#", 1)[0].strip()
-        if not text:
-            continue
-        key_id, sep, value = (part.strip() for part in text.partition("="))
-        where = f"line {number} of keys file {path!r}"
-        if not sep or not _ID.fullmatch(key_id):
-            raise InvalidArgument(f"{where} is not 'ID = VALUE'", field="keys_file", value=path)
-        keys[key_id] = decode_key(value, where)
-    return keys
+    """The keys of a keys file (``ID = VALUE`` lines), after checking its mode. Any
+    failure, whatever its kind, refuses the whole file (``BrokenFile``, of which
+    ``InsecureKeysFile`` is one), naming it."""
+    with whole_or_nothing(_KEYS_FILE, path):
+        contents = read_text(path, _KEYS_FILE)
+        check_private(path, contents.mode)
+        keys: dict[str, bytes] = {}
+        for number, line in numbered_lines(contents.text):
+            text = line.split("#", 1)[0].strip()
+            if not text:
+                continue
+            key_id, sep, value = (part.strip() for part in text.partition("="))
+            where = f"line {number} of keys file {path!r}"
+            if not sep or not _ID.fullmatch(key_id):
+                raise BrokenFile(f"{where} is not 'ID = VALUE'", field="keys_file", value=path)
+            if key_id in keys:
+                raise BrokenFile(f"{where} repeats key {key_id!r}", field="keys_file", value=path)
+            keys[key_id] = decode_key(value, where)
+        return keys
 
 
 def write_keys_file(path: str, keys: Mapping[str, bytes]) -> None:

@@ -508,9 +508,10 @@ def test_users_file_changes_apply_at_once(server: Server, users_file: Path) -> N
 
 
 def test_a_broken_users_file_refuses_everyone_until_fixed(workdir: Path) -> None:
-    """A users file that becomes malformed or disappears lets nobody in (503, even a
-    user whose password was cached) and is logged once per change, naming the file and
-    the line; once it is fixed, its users get in again."""
+    """A users file that becomes malformed, undecodable or disappears lets nobody in
+    (503, even a user whose password was cached, for as long as it stays so) and is
+    logged once per change, naming the file and the line; once it is fixed, its users
+    get in again, and only they."""
     path = workdir / "users-fail-closed"
     add_user(path, *USER)
     alice_only = path.read_text()
@@ -525,7 +526,12 @@ def test_a_broken_users_file_refuses_everyone_until_fixed(workdir: Path) -> None
             with srv.client(auth=USER) as alice:
                 fails(alice.get(route), 503, 503)
             fails(httpx.get(srv.url + route), 503, 503)
-            assert srv.log().count(f"users file {path}, line 2") == 1
+            assert srv.log().count(f"users file {str(path)!r}, line 2 (user 'dave')") == 1
+
+            path.write_bytes(b"\xff" + alice_only.encode())  # not UTF-8: never the old users
+            for _ in range(3):
+                fails(dave.get(route), 503, 503)
+            assert srv.log().count(f"{str(path)!r} is not UTF-8: byte 0xff on line 1") == 1
 
             path.write_text(alice_only)  # fixed, without dave
             fails(dave.get(route), 401, 401)
@@ -534,10 +540,7 @@ def test_a_broken_users_file_refuses_everyone_until_fixed(workdir: Path) -> None
                 path.unlink()
                 for _ in range(3):
                     fails(alice.get(route), 503, 503)
-                assert (
-                    srv.log().count(f"users file {path} cannot be read: No such file or directory")
-                    == 1
-                )
+                assert srv.log().count(f"{str(path)!r} cannot be read: No such file") == 1
                 path.write_text(alice_only)
                 fails(alice.get(route), 404, 3000)
     assert "Traceback" not in srv.log()

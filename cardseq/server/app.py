@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..aio import AsyncCardService, AsyncStore
 from ..errors import CardSeqError, InvalidSeries, SchemaMismatch
 from ..integers import parse_int
-from ..keys import KeySource
+from ..keys import KeySource, keyring
 from ..store import check_shared, open_store
 from ..store.base import SCHEMA_VERSION
 from . import apidocs, limits, models, wire
@@ -376,7 +376,10 @@ def create_app(
 
     The store is opened (``AsyncStore.open``) when the ASGI server starts the app's
     lifespan, and closed when it ends; ``app.state.service`` (``AsyncCardService``) and
-    ``app.state.store`` are there in between.
+    ``app.state.store`` are there in between. The users file and a keys file are read
+    here: one that cannot be read whole raises ``BrokenFile``. A file that breaks later
+    makes the app answer 503 (the users file: to everyone; ``$CARDSEQ_KEYS_FILE``,
+    read again for a key not found yet: to what needs that key) until it is fixed.
     """
     within("workers", workers, 1, limits.MAX_WORKERS, whole=True)
     within("rate", rate, limits.MIN_RATE, limits.MAX_RATE)
@@ -389,6 +392,7 @@ def create_app(
         with open_store(store_url, migrate=migrate, keys=keys) as store:
             check_shared(store, workers, field="workers")
     auth = Authenticator(users_file) if users_file is not None else None
+    ring = keyring(keys)  # a keys file is read now: a broken one stops the start here
     limiter = RateLimiter(rate / workers, math.ceil(burst / workers))
     opened = _Opened()
     metrics = Metrics()
@@ -510,7 +514,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = await AsyncStore.open(store_url, migrate=migrate, keys=keys)
+        store = await AsyncStore.open(store_url, migrate=migrate, keys=ring)
         opened.store, opened.service = store, AsyncCardService(store, max_count=max_count)
         app.state.store, app.state.service = opened.store, opened.service
         try:

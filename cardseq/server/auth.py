@@ -25,15 +25,26 @@ import tempfile
 import threading
 from dataclasses import dataclass
 
-from ..errors import CardSeqError, InvalidArgument
-from ..textfile import numbered_lines
+from ..errors import BrokenFile, InvalidArgument
+from ..integers import text_int
+from ..operatorfile import (
+    FileText,
+    Stamp,
+    current_stamp,
+    numbered_lines,
+    read_text,
+    whole_or_nothing,
+)
 
 N, R, P = 2**14, 8, 1
 SALT_BYTES, HASH_BYTES = 16, 32
 # Lines may carry other parameters; these bounds keep a hostile or mistyped file from
-# making one check take minutes or gigabytes (scrypt's memory is 128 * r * N bytes).
+# making one check take minutes or gigabytes.
 _MAX_N, _MAX_R, _MAX_P = 2**20, 32, 16
-_MAX_MEMORY = 256 * 1024 * 1024
+_MIN_HASH_BYTES = 16
+# hashlib takes scrypt's memory limit as a C int
+_MAX_MAXMEM = 2**31 - 1
+_USERS_FILE = "users file"
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _CACHE_MAX = 10_000
 
@@ -58,27 +69,35 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+def _maxmem(n: int, r: int) -> int:
+    """The memory limit given to scrypt: twice what its table of ``n`` blocks of
+    ``128 * r`` bytes takes, and 1 MiB for the rest."""
+    return 256 * r * n + 1024 * 1024
+
+
 def _scrypt(password: bytes, salt: bytes, n: int, r: int, p: int, size: int) -> bytes:
-    return hashlib.scrypt(
-        password, salt=salt, n=n, r=r, p=p, dklen=size, maxmem=256 * r * n + 1024 * 1024
-    )
+    return hashlib.scrypt(password, salt=salt, n=n, r=r, p=p, dklen=size, maxmem=_maxmem(n, r))
 
 
-#: scrypt settings hashlib was seen to take (a users file has one or two sets)
-_TAKEN: set[tuple[int, int, int, int]] = set()
+def _check_cost(n: int, r: int) -> None:
+    """Refuse the settings that hashlib (OpenSSL) would refuse at every check, ``n``
+    and ``r`` being within their bounds already. Its other rules (``r * p`` below
+    2**30, the memory needed within the limit ``_maxmem`` gives) hold within them."""
+    if n & (n - 1):
+        raise InvalidArgument.bad("n", n, "must be a power of 2")
+    if n >= 1 << (16 * r):
+        raise InvalidArgument.bad("n", n, f"must be below 2**{16 * r} when r is {r}")
+    if _maxmem(n, r) > _MAX_MAXMEM:
+        raise InvalidArgument.bad(
+            "n", n, f"with r {r} needs a memory limit above the {_MAX_MAXMEM} bytes hashlib takes"
+        )
 
 
-def _check_scrypt(n: int, r: int, p: int, size: int) -> None:
-    """Refuse, when the file is read, settings hashlib would refuse at every check
-    (OpenSSL wants N below 2**(16 * r), among other rules): one trial hash per set of
-    settings, remembered."""
-    if (n, r, p, size) in _TAKEN:
-        return
+def _unb64(text: str, field: str) -> bytes:
     try:
-        _scrypt(b"", b"salt", n, r, p, size)
-    except (ValueError, MemoryError) as error:
-        raise ValueError(f"scrypt refuses N={n} r={r} p={p}: {error}") from None
-    _TAKEN.add((n, r, p, size))
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidArgument(f"{field} is not base64", field=field) from None
 
 
 def hash_password(password: str) -> str:
@@ -98,27 +117,22 @@ class PasswordHash:
 
     @classmethod
     def parse(cls, text: str) -> PasswordHash:
+        """A ``scrypt$N$r$p$salt$hash`` record, refused (``InvalidArgument`` naming the
+        field) unless its settings are within the bounds and hashlib takes them."""
         parts = text.split("$")
         if len(parts) != 6 or parts[0] != "scrypt":
-            raise ValueError("expected scrypt$N$r$p$salt$hash")
-        try:
-            n, r, p = (int(x) for x in parts[1:4])
-            salt = base64.b64decode(parts[4], validate=True)
-            digest = base64.b64decode(parts[5], validate=True)
-        except (ValueError, binascii.Error) as error:
-            raise ValueError(f"bad scrypt parameters: {error}") from None
-        if (
-            n < 2
-            or n & (n - 1)
-            or n > _MAX_N
-            or not 1 <= r <= _MAX_R
-            or not 1 <= p <= _MAX_P
-            or not salt
-            or len(digest) < 16
-            or 128 * r * n > _MAX_MEMORY
-        ):
-            raise ValueError("scrypt parameters out of range")
-        _check_scrypt(n, r, p, len(digest))
+            raise InvalidArgument("expected scrypt$N$r$p$salt$hash", field="hash")
+        n = text_int(parts[1], "n", InvalidArgument, minimum=2, maximum=_MAX_N)
+        r = text_int(parts[2], "r", InvalidArgument, minimum=1, maximum=_MAX_R)
+        p = text_int(parts[3], "p", InvalidArgument, minimum=1, maximum=_MAX_P)
+        _check_cost(n, r)
+        salt, digest = _unb64(parts[4], "salt"), _unb64(parts[5], "hash")
+        if not salt:
+            raise InvalidArgument("salt is empty", field="salt")
+        if len(digest) < _MIN_HASH_BYTES:
+            raise InvalidArgument(
+                f"hash has {len(digest)} bytes: at least {_MIN_HASH_BYTES}", field="hash"
+            )
         return cls(n, r, p, salt, digest)
 
     def matches(self, password: bytes) -> bool:
@@ -126,43 +140,64 @@ class PasswordHash:
         return hmac.compare_digest(candidate, self.digest)
 
 
-def read_users(path: str) -> dict[str, PasswordHash]:
-    """The users of a users file; a malformed line is an error naming its number."""
+def parse_users(text: str, path: str, *, replacing: str | None = None) -> dict[str, PasswordHash]:
+    """The users of the text of the users file ``path``; a bad line (or a name on two
+    lines) is a ``BrokenFile`` naming the line, the user and the field. The lines of
+    user ``replacing`` are skipped unread."""
     users: dict[str, PasswordHash] = {}
-    for number, line in numbered_lines(
-        path, lambda n: f"users file {path}, line {n}:", "users_file"
-    ):
-        line = line.strip()
+    lines: dict[str, int] = {}
+    for number, text_line in numbered_lines(text):
+        line = text_line.strip()
         if not line or line.startswith("#"):
             continue
         name, sep, rest = line.partition(":")
+        where = f"{_USERS_FILE} {path!r}, line {number}"
         try:
             if not sep:
-                raise ValueError("expected name:scrypt$...")
+                raise InvalidArgument("expected name:scrypt$...", field="line")
             check_name(name)
-            users[name] = PasswordHash.parse(rest)
-        except (ValueError, InvalidArgument) as error:
-            raise InvalidArgument(
-                f"users file {path}, line {number}: {error}", field="users_file", value=path
-            ) from None
+            where += f" (user {name!r})"
+            if name == replacing:
+                continue
+            if name in lines:
+                raise InvalidArgument(f"the user is on line {lines[name]} too", field="name")
+            users[name], lines[name] = PasswordHash.parse(rest), number
+        except InvalidArgument as error:
+            raise BrokenFile(f"{where}: {error.message}", field="users_file", value=path) from None
     return users
+
+
+def load_users(path: str) -> tuple[dict[str, PasswordHash], FileText]:
+    """The users of the users file ``path``, and the file as read. Any failure, whatever
+    its kind, is a ``BrokenFile``: nothing of a file is used unless all of it is good."""
+    with whole_or_nothing(_USERS_FILE, path):
+        contents = read_text(path, _USERS_FILE)
+        return parse_users(contents.text, path), contents
+
+
+def read_users(path: str) -> dict[str, PasswordHash]:
+    """The users of a users file; a malformed line is an error naming its number."""
+    return load_users(path)[0]
 
 
 def add_user(path: str, name: str, password: str) -> bool:
     """Add ``name`` to the users file (created if missing), or replace its password.
 
     The file is rewritten atomically (a temporary file in the same directory, then a
-    rename) with mode 0600. Returns True when the user existed and was replaced.
+    rename) with mode 0600. An existing file is left alone (``BrokenFile``) unless the
+    server could read it: only the lines of ``name`` may be wrong, being replaced.
+    Returns True when the user existed and was replaced.
     """
     check_name(name)
     if not password:
         raise InvalidArgument("the password is empty", field="password")
+    old: list[str] = []
+    if os.path.lexists(path):  # a dangling link is refused, not replaced
+        with whole_or_nothing(_USERS_FILE, path):
+            text = read_text(path, _USERS_FILE).text
+            parse_users(text, path, replacing=name)
+        old = [kept for _, kept in numbered_lines(text)]
     line = f"{name}:{hash_password(password)}\n"
-    try:
-        with open(path, encoding="utf-8") as fp:
-            old = fp.readlines()
-    except FileNotFoundError:
-        old = []
     replaced = False
     lines = []
     for existing in old:
@@ -200,66 +235,48 @@ def add_user(path: str, name: str, password: str) -> bool:
 class Authenticator:
     """Checks Basic credentials against a users file.
 
-    The file is read again whenever it changes (modification time, size or inode), and
-    the cache of successful checks is then dropped, so a replaced password stops working
-    at once. It fails closed: from the moment a changed file cannot be read, whatever
-    the reason (missing, unreadable, not UTF-8, malformed, an error nobody foresaw),
-    nobody is let in (``refresh`` answers False) until a read succeeds; the stamp is
-    recorded only then, so each request tries again. The reason is logged once per
-    change of the file.
+    The file is read again whenever it changes (device, inode, size, modification or
+    change time), and the cache of successful checks is then dropped, so a replaced
+    password stops working at once. It fails closed: from the moment a read fails, for
+    whatever reason, nobody is let in (``refresh`` answers False) and the previous users
+    are forgotten; every request reads the file again until a read succeeds. The reason
+    is logged once per change of the file or of the reason.
     """
 
     def __init__(self, path: str) -> None:
         self.path = path
         self._lock = threading.Lock()
         self._dummy = PasswordHash.parse(hash_password(secrets.token_urlsafe(16)))
-        # At start a broken file is the operator's error to fix now: raised (coded), not
-        # logged.
-        self._stamp = self._file_stamp()
-        self._users: dict[str, PasswordHash] | None = self._read()
+        # At start a broken file is the operator's error to fix now: raised, not logged.
+        users, contents = load_users(path)
+        self._users: dict[str, PasswordHash] | None = users
+        self._stamp: Stamp | None = contents.stamp
+        self._mode = contents.mode
         self._ok: set[tuple[str, bytes]] = set()
-        self._failed: tuple[tuple[int, int, int] | None, str] | None = None
-
-    def _read(self) -> dict[str, PasswordHash]:
-        """``read_users``, every failure a coded error (701) naming the file."""
-        try:
-            return read_users(self.path)
-        except CardSeqError:
-            raise
-        except Exception as error:
-            raise InvalidArgument(
-                f"users file {self.path} cannot be read: {type(error).__name__}: {error}",
-                field="users_file",
-                value=self.path,
-            ) from error
-
-    def _file_stamp(self) -> tuple[int, int, int] | None:
-        """What identifies the file's content; None when it cannot be looked at."""
-        try:
-            st = os.stat(self.path)
-        except OSError:
-            return None
-        return (st.st_mtime_ns, st.st_size, st.st_ino)
+        self._failure: tuple[Stamp | None, str] | None = None
 
     def world_readable(self) -> bool:
-        return bool(os.stat(self.path).st_mode & (stat.S_IRWXG | stat.S_IRWXO))
+        """Whether others than its owner may read the file, as it was last read."""
+        return bool(self._mode & (stat.S_IRWXG | stat.S_IRWXO))
 
     def refresh(self) -> bool:
-        """Re-read the file if it changed; False while it cannot be read or parsed."""
-        stamp = self._file_stamp()
+        """Re-read the file if it changed or the last read failed; False while it
+        cannot be read whole."""
+        stamp = current_stamp(self.path)
         with self._lock:
-            if stamp is not None and stamp == self._stamp and self._users is not None:
+            if self._users is not None and stamp is not None and stamp == self._stamp:
                 return True
-            # Whatever happens next, the users read before are gone.
-            self._users, self._ok, self._stamp = None, set(), None
+            # Forgotten before the read: whatever it raises, the old users are gone.
+            self._users, self._stamp, self._ok = None, None, set()
             try:
-                users = self._read()
-            except Exception as error:
-                if self._failed != (stamp, str(error)):
+                users, contents = load_users(self.path)
+            except BrokenFile as error:
+                if self._failure != (stamp, error.message):
+                    self._failure = (stamp, error.message)
                     log.error("refusing every request until the users file is fixed: %s", error)
-                    self._failed = (stamp, str(error))
                 return False
-            self._users, self._stamp, self._failed = users, stamp, None
+            self._users, self._stamp, self._mode = users, contents.stamp, contents.mode
+            self._failure = None
             log.info("users file %s read: %d users", self.path, len(users))
             return True
 
@@ -277,11 +294,7 @@ class Authenticator:
         with self._lock:
             record = (self._users or {}).get(name)
             ok_set = self._ok
-        try:
-            matches = (record or self._dummy).matches(secret)
-        except Exception:  # fail closed: a record that cannot be checked lets nobody in
-            log.exception("the users file's record of %r cannot be checked", name)
-            return False
+        matches = (record or self._dummy).matches(secret)
         if record is None or not matches:
             return False
         with self._lock:
@@ -292,4 +305,13 @@ class Authenticator:
         return True
 
 
-__all__ = ["Authenticator", "PasswordHash", "add_user", "check_name", "hash_password", "read_users"]
+__all__ = [
+    "Authenticator",
+    "PasswordHash",
+    "add_user",
+    "check_name",
+    "hash_password",
+    "load_users",
+    "parse_users",
+    "read_users",
+]

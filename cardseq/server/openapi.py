@@ -24,6 +24,7 @@ from .limits import DEFAULT_MAX_COUNT
 
 _REF = "#/components/schemas/{name}"
 _USERS_BROKEN = "the server's users file is broken: nobody is let in"
+_KEYS_BROKEN = "the server's keys file is broken: what needs a key from it is refused"
 _NULL = {"type": "null"}
 
 
@@ -170,10 +171,10 @@ def build_openapi(
             ),
             "429": _rate_limited(),
             "500": _error("an internal error or a store failure (code 500)"),
+            "503": _error(f"{_USERS_BROKEN}; or {_KEYS_BROKEN}" if auth else _KEYS_BROKEN),
         }
         if auth:
             responses["401"] = _unauthorized()
-            responses["503"] = _error(_USERS_BROKEN)
         if body:
             responses["408"] = _error("the request body did not arrive within the body timeout")
             responses["413"] = _error(f"the request body is larger than {max_body} bytes")

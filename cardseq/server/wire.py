@@ -5,19 +5,22 @@ JSON, the ``{"data", "warnings", "errors"}`` envelope, and each error's HTTP sta
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import msgspec
 from starlette.responses import Response
 
-from ..errors import CardSeqError
+from ..errors import BrokenFile, CardSeqError
 from ..records import Card, GenerationEntry, Notice, SeriesDetails, StatusChange
 from ..store.base import Page
 
 #: a warning or an error object of the reference: ``{"code", "message"}``
 Problem = dict[str, Any]
 T = TypeVar("T")
+
+log = logging.getLogger("cardseq.server")
 
 #: Codes a well-formed request can still meet because of what the store holds: a code or
 #: label taken, a series unknown, disabled or used up, a card missing or in another
@@ -118,7 +121,13 @@ def error(
     exc: CardSeqError, *, warnings: Sequence[Problem] = (), not_found: tuple[int, ...] = ()
 ) -> Response:
     """The answer to a domain error (its status by ``status_of``). A 5xx says only the
-    kind of failure (``STORE_FAILURE``); the caller logs the message."""
+    kind of failure (``STORE_FAILURE``); the caller logs the message. A file of the
+    server's own that cannot be read whole (``BrokenFile``: a keys file) is not the
+    caller's fault: 503, and the message, which names the file, goes to the log only."""
+    if isinstance(exc, BrokenFile):
+        what = (exc.field or "file").replace("_", " ")
+        log.error("refusing what needs the %s until it is fixed: %s", what, exc.message)
+        return failure(503, 503, f"unavailable: the server's {what} is broken", warnings)
     status = status_of(exc, not_found=not_found)
     message = exc.message if status < 500 else STORE_FAILURE.format(kind=type(exc).__name__)
     return failure(status, exc.code, message, warnings)
