@@ -291,6 +291,7 @@ def test_run_serve_refuses_a_bad_setting_before_it_starts(setting, value):
     [
         "sqlite:///DIR/a\0b",  # a NUL: C strings end there
         "sqlite:///DIR/",  # a directory
+        "sqlite:///DIR/" + "x" * 300,  # a name too long (found by a 10-minute run)
         "sqlite:///DIR/x\ud9ff",  # a lone surrogate (bytes that are not UTF-8)
         "postgresql://[",  # too broken to split
         "postgresql://%De",  # percent-escapes that are not UTF-8

@@ -251,11 +251,17 @@ def sqlite_store(url: str, *, migrate: bool = True, keys: KeySource = None) -> S
 def _create_private(path: str) -> bool:
     """Create the database file with mode 0600 before SQLite opens it (SQLite gives its
     ``-wal`` and ``-shm`` the database file's mode); an existing file is left as it is.
-    Whether it was created."""
+    Whether it was created. A path no file can have (too long, in a directory that may
+    not be written, on a read-only file system) is 701 naming it."""
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:
         return False
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise InvalidArgument.bad(
+            "db", f"sqlite:///{path}", f"cannot be created: {reason}"
+        ) from None
     return True
 
 
