@@ -123,6 +123,10 @@ def _child(target: str, seconds: float | None, runs: int | None, seed: int | Non
         sys.argv[0],
         f"-max_len={MAX_LEN}",
         f"-timeout={INPUT_TIMEOUT}",
+        # an input slower than libFuzzer's 10 s but under the timeout is the machine
+        # stalling (two 16 s "slow units" of this kind replayed in 5 ms): only a timeout
+        # is a hang
+        f"-report_slow_units={INPUT_TIMEOUT}",
         "-print_final_stats=1",
         f"-artifact_prefix={out}/",
     ]

@@ -1,7 +1,7 @@
 """Serving the app with Granian until SIGINT or SIGTERM, in ``workers`` processes that
 share the listening socket (the kernel hands each new connection to one of them),
-watched by this one. One worker too runs so, in Granian's supported multi-process mode
-(its embedded server, which would run the app in this process, is experimental). Each
+watched by this one; one worker is this process itself, in Granian's embedded server
+(which Granian logs as experimental: see docs/http.md for why cardseq uses it). Each
 worker makes its own app, with its own store connections, event loop, rate limit share
 and credential cache.
 
@@ -15,6 +15,7 @@ Forwarding headers are ignored unless the operator names the proxies to trust.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import functools
 import gc
@@ -27,6 +28,7 @@ from typing import Any
 from granian.constants import HTTPModes, Interfaces
 from granian.http import HTTP1Settings
 from granian.log import LogLevels
+from granian.server.embed import Server
 from granian.server.mp import MPServer
 from granian.utils.proxies import wrap_asgi_with_proxy_headers
 from starlette.types import ASGIApp
@@ -116,6 +118,13 @@ def serve(
         "log_access": access_log,
         "log_dictconfig": logging_config(log_level, log_format),
     }
+    if workers == 1:
+        # In this process: the per-address limit (``peers``) counts a request from the
+        # moment its headers are in here; in a worker of the multi-process mode, a
+        # request whose body is still arriving was seen to reach the app only once
+        # the flow of new connections paused.
+        asyncio.run(_serve(Server(_app(factory, forwarded_allow_ips), **settings)))
+        return
     server = MPServer("cardseq", workers=workers, **settings)
     # The parent only watches: Granian restarts nothing by itself, and stops every
     # worker when one of them dies (a worker that cannot open the store, for one).
@@ -123,6 +132,13 @@ def serve(
         target_loader=functools.partial(_load, factory, tuple(forwarded_allow_ips), os.getpid()),
         wrap_loader=True,
     )
+
+
+async def _serve(server: Server) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, server.stop)
+    await server.serve()
 
 
 __all__ = ["DEFAULT_HEADER_TIMEOUT", "DEFAULT_MAX_CONNECTIONS", "serve"]
