@@ -27,6 +27,7 @@ from .errors import (
     LabelNotMapped,
     LengthTooLong,
     LengthTooShort,
+    MissingExtra,
     SchemaMismatch,
     SeriesExhausted,
     SeriesExists,
@@ -34,6 +35,7 @@ from .errors import (
     StatusUnchanged,
     StoreError,
     StoreNotDurable,
+    StoreNotFound,
     StoreUnreachable,
     TransitionNotAllowed,
 )
@@ -71,6 +73,7 @@ __all__ = [
     "LengthTooLong",
     "LengthTooShort",
     "Method",
+    "MissingExtra",
     "SchemaMismatch",
     "SeriesExhausted",
     "SeriesExists",
@@ -78,6 +81,7 @@ __all__ = [
     "StatusUnchanged",
     "StoreError",
     "StoreNotDurable",
+    "StoreNotFound",
     "StoreUnreachable",
     "TransitionNotAllowed",
 ]

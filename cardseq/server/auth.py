@@ -135,7 +135,19 @@ def add_user(path: str, name: str, password: str) -> bool:
     check_name(name)
     if not password:
         raise InvalidArgument("the password is empty", field="password")
-    line = f"{name}:{hash_password(password)}\n"
+    return _rewrite(path, name, f"{name}:{hash_password(password)}\n")
+
+
+def remove_user(path: str, name: str) -> bool:
+    """Remove ``name`` from the users file, rewritten as ``add_user`` rewrites it.
+    Returns False, and leaves the file as it is, when no line has that name."""
+    check_name(name)
+    return _rewrite(path, name, None)
+
+
+def _rewrite(path: str, name: str, line: str | None) -> bool:
+    """Rewrite the users file with ``line`` in place of user ``name``'s line (appended
+    when it has none; None: the user's lines dropped). Whether the user was there."""
     try:
         with open(path, encoding="utf-8") as fp:
             old = fp.readlines()
@@ -145,12 +157,14 @@ def add_user(path: str, name: str, password: str) -> bool:
     lines = []
     for existing in old:
         if existing.split(":", 1)[0].strip() == name:
-            if not replaced:
+            if not replaced and line is not None:
                 lines.append(line)
             replaced = True
         else:
             lines.append(existing if existing.endswith("\n") else existing + "\n")
     if not replaced:
+        if line is None:
+            return False
         lines.append(line)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".users-", dir=directory)  # mode 0600
