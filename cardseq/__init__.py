@@ -28,6 +28,7 @@ from .errors import (
     LabelNotMapped,
     LengthTooLong,
     LengthTooShort,
+    MissingExtra,
     SchemaMismatch,
     SeriesExhausted,
     SeriesExists,
@@ -35,6 +36,7 @@ from .errors import (
     StatusUnchanged,
     StoreError,
     StoreNotDurable,
+    StoreNotFound,
     StoreUnreachable,
     TransitionNotAllowed,
 )
@@ -73,6 +75,7 @@ __all__ = [
     "LengthTooLong",
     "LengthTooShort",
     "Method",
+    "MissingExtra",
     "SchemaMismatch",
     "SeriesExhausted",
     "SeriesExists",
@@ -80,6 +83,7 @@ __all__ = [
     "StatusUnchanged",
     "StoreError",
     "StoreNotDurable",
+    "StoreNotFound",
     "StoreUnreachable",
     "TransitionNotAllowed",
 ]

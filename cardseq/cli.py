@@ -20,8 +20,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence, Set
-from typing import IO, Any
+from collections.abc import Callable, Iterable, Iterator, Sequence, Set
+from typing import IO, Any, TypeVar
 
 import click
 
@@ -37,12 +37,16 @@ from .errors import (
     InvalidOffset,
     OutputError,
     SchemaMismatch,
+    StoreNotFound,
 )
+from .extras import needed, require
 from .files import refuse_overwrite
-from .keys import KEYS_FILE_ENV, new_key
+from .keys import KEYS_FILE_ENV, check_key_id, new_key, write_keys_file
 from .outfile import OutputFile, write_failed
 from .params import OneOf, StrictFloat, StrictInt, When
-from .records import GenerationEntry, Lookup
+from .records import GenerationEntry, Lookup, StatusChange
+from .records_json import fields as json_fields
+from .records_json import json_line
 from .series import CardSeries, Method
 from .server.limits import (
     DEFAULT_MAX_BODY,
@@ -96,6 +100,12 @@ def _silence_stdout() -> None:
         os.close(devnull)
 
 
+T = TypeVar("T")
+
+#: the environment variable that names the store when --db does not
+STORE_ENV = "CARDSEQ_DB"
+
+
 def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--db URL`` on a command: each command can name its store, wherever it sits."""
     return click.option(
@@ -103,8 +113,8 @@ def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
         "db",
         metavar="URL",
         default=None,
-        help="Store URL: sqlite:///PATH, memory:// or postgresql://... "
-        "[default: $CARDSEQ_DB, else sqlite:///cardseq.db in the working directory]",
+        help="Store URL: sqlite:///PATH, memory:// or postgresql://USER@HOST/DATABASE "
+        f"[default: ${STORE_ENV}, else sqlite:///cardseq.db in the working directory]",
     )(command)
 
 
@@ -115,9 +125,54 @@ def keys_option(command: Callable[..., Any]) -> Callable[..., Any]:
         "keys_file",
         metavar="FILE",
         default=None,
-        help="Keys of the RANDOM series, `ID = VALUE` lines, mode 0600 (docs/security.md). "
+        help="Keys of the RANDOM series: lines of ID = VALUE, in a file only its owner "
+        "may read (mode 0600; see Keys and security in the documentation). "
         f"[default: ${KEYS_FILE_ENV}; each key also from $CARDSEQ_KEY_<ID>]",
     )(command)
+
+
+def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--json`` on a command that prints records."""
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="Print JSON: each record an object, one a line, with the field names of the "
+        "Python API's records.",
+    )(command)
+
+
+def _url(db: str | None) -> str:
+    """The store's URL: ``--db``, else ``$CARDSEQ_DB``, else cardseq.db here. An empty
+    ``--db`` is refused rather than read as not given (a hint's ``"$CARDSEQ_DB"`` run
+    where the variable is unset must not open another store)."""
+    if db == "":
+        raise InvalidArgument.bad(
+            "--db", db, f"names no store: give a URL, or leave --db out to use ${STORE_ENV}"
+        )
+    return db or default_url()
+
+
+def _command_line(*words: str, keys: bool = True) -> str:
+    """A command for the user to run next, as one line a shell runs as printed:
+    ``words`` quoted, then the store and, when ``keys``, the keys file, the way this
+    command got them. A value from the environment is written as its variable
+    (``--db "$CARDSEQ_DB"``), which names where it came from and prints no password a
+    URL there may hold; so is an option given the variable's value (a printed command
+    run again prints the same), and another option is repeated. Without either, the
+    default applies again (cardseq.db in the working directory)."""
+    given = click.get_current_context().params
+    sources = [("--db", "db", STORE_ENV)]
+    if keys:
+        sources.append(("--keys-file", "keys_file", KEYS_FILE_ENV))
+    line = [shlex.quote(word) for word in words]
+    for option, param, variable in sources:
+        value, from_environment = given.get(param), os.environ.get(variable)
+        if from_environment and value in (None, from_environment):
+            line += [option, f'"${variable}"']
+        elif value:
+            line += [option, shlex.quote(value)]
+    return " ".join(line)
 
 
 #: set (1, true, yes, on), no command creates or migrates tables: not `db migrate`, not
@@ -142,23 +197,45 @@ def _open(db: str | None, keys_file: str | None = None, *, creates: bool = False
     that may only read and write rows runs every command but `db migrate`.
 
     A command that ``creates`` (`series create`, `labels add`: the first commands on a
-    new store) makes the tables of a store that has none, unless ``$CARDSEQ_NO_MIGRATE``
-    says not to; a store at another schema version waits for `cardseq db migrate`.
+    new store) makes a new store, or the tables of one that has none, unless
+    ``$CARDSEQ_NO_MIGRATE`` says not to. Any other command leaves a missing SQLite file
+    missing, and a store at another schema version waits for `cardseq db migrate`: the
+    error says the command that makes or migrates it.
     """
-    url, forbidden = db or default_url(), _no_migrate()
+    url, forbidden = _url(db), _no_migrate()
     try:
         return open_store(url, migrate=False, keys=keys_file)
     except SchemaMismatch as error:
-        if error.found is not None or forbidden:
-            raise
-        if not creates:
-            raise SchemaMismatch(
-                f"{error.message} (`cardseq series create` also makes a new store's tables)",
-                found=None,
-                expected=error.expected,
-                value=error.value,
-            ) from None
+        if error.found is not None and error.found > error.expected:
+            raise  # a newer store: upgrade cardseq, no command here helps
+        if not creates or error.found is not None or forbidden:
+            raise _make_or_migrate(error) from None
     return open_store(url, keys=keys_file)
+
+
+def _make_or_migrate(error: SchemaMismatch) -> SchemaMismatch:
+    """``error`` (a store missing, without tables, or older) saying what makes or
+    migrates the store: the `db migrate` command, complete."""
+    migrate = _command_line("cardseq", "db", "migrate", keys=False)
+    if isinstance(error, StoreNotFound):
+        return StoreNotFound(
+            f"no store at {error.path}: the file does not exist (check --db, ${STORE_ENV} and"
+            " the working directory); cardseq series create makes a store with its first"
+            f" series, and this an empty one: {migrate}",
+            path=error.path,
+            expected=error.expected,
+            value=error.value,
+        )
+    has = "no cardseq tables" if error.found is None else f"schema version {error.found}"
+    also = "; cardseq series create also makes them" if error.found is None else ""
+    return SchemaMismatch(
+        f"the database at {error.value} has {has}; this cardseq needs version"
+        f" {error.expected}{also}. Migrate it, as a role that may create and alter tables,"
+        f" with: {migrate}",
+        found=error.found,
+        expected=error.expected,
+        value=error.value,
+    )
 
 
 @contextlib.contextmanager
@@ -172,9 +249,16 @@ def _opened(
 
 
 @click.group(cls=CardSeqGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="cardseq", message="%(prog)s %(version)s")
+@click.version_option(
+    __version__, "-V", "--version", prog_name="cardseq", message="%(prog)s %(version)s"
+)
 def main() -> None:
-    """Card series and collision-free card numbers in bulk."""
+    """Card series and collision-free card numbers in bulk.
+
+    Register series, reserve and write numbers, look them up, serve the HTTP API. The
+    store is --db URL, else $CARDSEQ_DB, else cardseq.db in the working directory; the
+    CLI page of the cardseq documentation describes every command.
+    """
 
 
 # ---- series ------------------------------------------------------------------------
@@ -228,7 +312,7 @@ _METHODS = ", ".join(m.value for m in Method)
     default=None,
     metavar="ID",
     help="For the RANDOM methods: the id of the key the series uses, which a key source "
-    "must supply now and at every use (`cardseq keys new` makes one; the store keeps only "
+    "must supply now and at every use (cardseq keys new makes one; the store keeps only "
     "its id and fingerprint).",
 )
 @click.option(
@@ -239,9 +323,10 @@ _METHODS = ", ".join(m.value for m in Method)
 @click.option(
     "--exists-ok",
     is_flag=True,
-    help="If a series with this code and the same definition exists, print its id "
+    help="If a series with this code and the same definition exists, print it "
     "and succeed, so a setup script can run twice.",
 )
+@json_option
 @db_option
 @keys_option
 def series_create(
@@ -254,10 +339,15 @@ def series_create(
     disabled: bool,
     exists_ok: bool,
     key_id: str | None,
+    as_json: bool,
     db: str | None,
     keys_file: str | None,
 ) -> None:
-    """Register series CODE and print its new id (alone on stdout, for scripts)."""
+    """Register series CODE and print it.
+
+    The line printed gives its id, code, capacity and first number; with --json, the
+    series as series show --json prints it (a script reads its id there).
+    """
     definition = CardSeries(
         code,
         prefix=prefix,
@@ -269,7 +359,14 @@ def series_create(
     )
     with _opened(db, keys_file, creates=True) as service:
         series_id = service.create_series(definition, enabled=not disabled, exists_ok=exists_ok)
-    click.echo(series_id)
+        info = service.series(series_id)
+    if as_json:
+        click.echo(json_line(info))
+        return
+    click.echo(
+        f"series {info.series.code} (id {info.id}): capacity {info.series.capacity},"
+        f" first number {_first_number(info.series)}"
+    )
 
 
 _LIST_COLUMNS = (
@@ -288,11 +385,15 @@ _RIGHT = {"id", "length", "offset", "used", "capacity"}
 
 
 @series.command("list")
+@json_option
 @db_option
-def series_list(db: str | None) -> None:
-    """Print every series as a table: definition, numbers used, capacity, state."""
+def series_list(as_json: bool, db: str | None) -> None:
+    """Print every series: definition, numbers used, capacity, state."""
     with _opened(db) as service:
         infos = service.list_series()
+    if as_json:
+        _json_lines(infos)
+        return
     rows = [
         [
             str(info.id),
@@ -310,7 +411,18 @@ def series_list(db: str | None) -> None:
     ]
     _table(_LIST_COLUMNS, rows, _RIGHT)
     if not infos:
-        click.echo("no series yet: create one with `cardseq series create`", err=True)
+        click.echo("no series yet (cardseq series create registers one)", err=True)
+
+
+def _json_lines(records: Iterable[object]) -> None:
+    """Print ``records`` as JSON, one a line."""
+    for record in records:
+        click.echo(json_line(record))
+
+
+def _first_number(series: CardSeries) -> str:
+    """The series' first number, or why it cannot be formatted here."""
+    return series.format(0) if series.bound else "(its key is not loaded)"
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Set[str]) -> None:
@@ -358,49 +470,74 @@ def _page_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
-def _print_log(page: Page[GenerationEntry], again: Sequence[str]) -> None:
-    """Print a page of reservations as a table; when more follow, the command that
-    prints the next page (``again`` with ``--after``) goes to stderr."""
-    rows = [
-        [
-            str(e.id),
-            str(e.start),
-            str(e.count),
-            e.label,
-            e.request_id or "-",
-            e.actor or "-",
-            e.generated_on.isoformat(),
-            e.first_number,
-            e.last_number,
-        ]
-        for e in page.items
-    ]
-    _table(_LOG_COLUMNS, rows, {"id", "start", "count"})
+def _listing(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of a listing of records: a page at a time, as text or JSON, from a
+    store whose keyed series need their keys."""
+    for option in (keys_option, db_option, json_option, _page_options):
+        command = option(command)
+    return command
+
+
+def _print_page(
+    page: Page[T],
+    table: tuple[Sequence[str], Callable[[T], list[str]], Set[str]],
+    again: Sequence[str],
+    as_json: bool,
+) -> None:
+    """Print a page of records as JSON lines, or as a ``table`` (header, a record's
+    cells, the columns aligned right); when more follow, the command that prints the
+    next page (``again`` with ``--after``) goes to stderr."""
+    if as_json:
+        _json_lines(page.items)
+        again = [*again, "--json"]
+    else:
+        header, cells, right = table
+        _table(header, [cells(item) for item in page.items], right)
     if page.next is not None:
-        click.echo(f"more: {shlex.join([*again, '--after', str(page.next)])}", err=True)
+        click.echo(f"more: {_command_line(*again, '--after', str(page.next))}", err=True)
+
+
+def _log_row(e: GenerationEntry) -> list[str]:
+    return [
+        str(e.id),
+        str(e.start),
+        str(e.count),
+        e.label,
+        e.request_id or "-",
+        e.actor or "-",
+        e.generated_on.isoformat(),
+        e.first_number,
+        e.last_number,
+    ]
+
+
+_LOG_TABLE = (_LOG_COLUMNS, _log_row, frozenset({"id", "start", "count"}))
 
 
 @series.command("log")
 @click.argument("series_ref", metavar="SERIES")
-@_page_options
-@db_option
-@keys_option
+@_listing
 def series_log(
-    series_ref: str, limit: int, after: int, db: str | None, keys_file: str | None
+    series_ref: str,
+    limit: int,
+    after: int,
+    as_json: bool,
+    db: str | None,
+    keys_file: str | None,
 ) -> None:
-    """Print the reservations of SERIES (id or code), oldest first, a page at a time
-    (`cardseq ledger` filters them too).
+    """Print the reservations of SERIES (id or code), a page at a time.
 
-    When there are more rows, stderr says how to print the next page.
+    Oldest first; cardseq ledger lists them too, with filters. When there are more
+    rows, stderr says how to print the next page.
     """
     with _opened(db, keys_file) as service:
         page = service.generation_log(series_ref, limit=limit, after=after)
-    _print_log(page, ["cardseq", "series", "log", series_ref, "--limit", str(limit)])
+    again = ["cardseq", "series", "log", series_ref, "--limit", str(limit)]
+    _print_page(page, _LOG_TABLE, again, as_json)
 
 
 @main.command()
 @click.argument("series_ref", metavar="SERIES")
-@_page_options
 @click.option(
     "--since",
     type=When(),
@@ -418,8 +555,7 @@ def series_log(
 @click.option(
     "--request-id", default=None, metavar="ID", help="Only the reservation of this request id."
 )
-@db_option
-@keys_option
+@_listing
 def ledger(
     series_ref: str,
     limit: int,
@@ -428,15 +564,15 @@ def ledger(
     until: dt.datetime | None,
     label: str | None,
     request_id: str | None,
+    as_json: bool,
     db: str | None,
     keys_file: str | None,
 ) -> None:
-    """List the reservations of SERIES (id or code) in the ledger, oldest first, a page
-    at a time: ledger id, first index, count, label, request id, actor (the OS user and
-    host of a command, the user of an API request), time, first and last number.
-    `cardseq export` writes any of them again.
+    """List the reservations of SERIES (id or code), a page at a time.
 
-    When there are more rows, stderr says how to print the next page.
+    Oldest first: ledger id, first index, count, label, request id, time, first and
+    last number; cardseq export writes any of them again. When there are more rows,
+    stderr says how to print the next page.
     """
     with _opened(db, keys_file) as service:
         page = service.generation_log(
@@ -457,21 +593,27 @@ def ledger(
     ):
         if value is not None:
             again += [option, value]
-    _print_log(page, again)
+    _print_page(page, _LOG_TABLE, again, as_json)
     if not page.items and after == 0:
         click.echo("no reservation matches", err=True)
 
 
 @series.command("show")
 @click.argument("series_ref", metavar="SERIES")
+@json_option
 @db_option
 @keys_option
-def series_show(series_ref: str, db: str | None, keys_file: str | None) -> None:
-    """Print one series (by id or code) as `name: value` lines: a RANDOM series' key id
-    and fingerprint, never its key."""
+def series_show(series_ref: str, as_json: bool, db: str | None, keys_file: str | None) -> None:
+    """Print one series (by id or code), a line a detail.
+
+    A RANDOM series shows its key id and fingerprint, never its key.
+    """
     with _opened(db, keys_file) as service:
         info = service.series(series_ref)
-        reservations = service.reservations(info.id)
+        reservations = 0 if as_json else service.reservations(info.id)
+    if as_json:
+        click.echo(json_line(info))
+        return
     definition = info.series
     lines = {
         "id": info.id,
@@ -488,7 +630,7 @@ def series_show(series_ref: str, db: str | None, keys_file: str | None) -> None:
         "enabled": "yes" if info.enabled else "no",
         "created": info.created_at.isoformat(),
         "reservations": reservations,
-        "first number": definition.format(0) if definition.bound else "(its key is not loaded)",
+        "first number": _first_number(definition),
     }
     if definition.key_id is not None:
         lines["key id"] = definition.key_id
@@ -515,7 +657,10 @@ def series_enable(series_ref: str, db: str | None) -> None:
 @click.argument("series_ref", metavar="SERIES")
 @db_option
 def series_disable(series_ref: str, db: str | None) -> None:
-    """Stop generation for SERIES (id or code): generate then fails with error 703."""
+    """Stop generation for SERIES (id or code).
+
+    Generate then fails with error 703, until series enable.
+    """
     _set_enabled(series_ref, db, False)
 
 
@@ -524,16 +669,24 @@ def series_disable(series_ref: str, db: str | None) -> None:
 
 @main.group()
 def labels() -> None:
-    """Status labels: names mapped to the statuses NOT_ISSUED, ACTIVE, SUSPENDED, EXPIRED
-    and DELETED. Generation records a label mapped to NOT_ISSUED."""
+    """List and add status labels, the names of card statuses.
+
+    A label stands for one of NOT_ISSUED, ACTIVE, SUSPENDED, EXPIRED and DELETED;
+    generation records a label of NOT_ISSUED.
+    """
 
 
 @labels.command("list")
+@json_option
 @db_option
-def labels_list(db: str | None) -> None:
+def labels_list(as_json: bool, db: str | None) -> None:
     """Print every label, its status, and whether it is the status' default."""
     with _opened(db) as service:
-        rows = [(x.name, x.status, "yes" if x.default else "no") for x in service.labels()]
+        found = service.labels()
+    if as_json:
+        _json_lines(found)
+        return
+    rows = [(x.name, x.status, "yes" if x.default else "no") for x in found]
     _table(("label", "status", "default"), rows, set())
 
 
@@ -557,6 +710,60 @@ def labels_add(name: str, status: str, make_default: bool, exists_ok: bool, db: 
     with _opened(db, creates=True) as service:
         service.add_label(name, status.upper(), default=make_default, exists_ok=exists_ok)
     click.echo(f"label {name} added for {status.upper()}", err=True)
+
+
+# ---- cards -------------------------------------------------------------------------
+
+
+@main.group()
+def card() -> None:
+    """Show a generated card's status and the changes of its status."""
+
+
+@card.command("show")
+@click.argument("number")
+@json_option
+@db_option
+@keys_option
+def card_show(number: str, as_json: bool, db: str | None, keys_file: str | None) -> None:
+    """Print the card NUMBER: its series, status, customer, times."""
+    with _opened(db, keys_file) as service:
+        found = service.card(number)
+    if as_json:
+        click.echo(json_line(found))
+        return
+    for name in json_fields(found):
+        value = getattr(found, name)
+        shown = value.isoformat() if isinstance(value, dt.datetime) else value
+        click.echo(f"{name.replace('_', ' ')}: {'-' if shown is None else shown}")
+
+
+def _status_row(c: StatusChange) -> list[str]:
+    changed = c.changed_on.isoformat()
+    return [c.from_status, c.to_status, c.label, c.customer_id or "-", c.actor or "-", changed]
+
+
+_STATUS_TABLE = (
+    ("from", "to", "label", "customer", "actor", "changed"),
+    _status_row,
+    frozenset[str](),
+)
+
+
+@card.command("log")
+@click.argument("number")
+@_listing
+def card_log(
+    number: str, limit: int, after: int, as_json: bool, db: str | None, keys_file: str | None
+) -> None:
+    """Print the status changes of the card NUMBER, a page at a time.
+
+    Oldest first. When there are more rows, stderr says how to print the next page.
+    """
+    with _opened(db, keys_file) as service:
+        page = service.status_log(number, limit=limit, after=after)
+    again = ["cardseq", "card", "log", number, "--limit", str(limit)]
+    _print_page(page, _STATUS_TABLE, again, as_json)
 
 
 # ---- generate and export -----------------------------------------------------------
@@ -643,7 +850,11 @@ def _confirm(info: SeriesInfo, count: int, threshold: int, yes: bool) -> None:
             f"is above --confirm-above {threshold} (${CONFIRM_ENV}) and stdin is not a"
             f" terminal to ask: pass --yes to reserve {what}; nothing was reserved",
         )
-    if not click.confirm(f"Reserve {what}?", err=True):
+    try:
+        confirmed = click.confirm(f"Reserve {what}?", err=True)
+    except click.Abort:  # the end of stdin
+        confirmed = False
+    if not confirmed:
         click.echo("not confirmed: nothing was reserved", err=True)
         click.get_current_context().exit(1)
 
@@ -710,6 +921,7 @@ def _progress(total: int, to_stdout: bool) -> Iterator[Callable[[int], object] |
         file=sys.stderr,
         show_pos=True,
         show_percent=True,
+        show_eta=False,  # (the rate and time left come with each update)
         item_show_func=lambda said: said,
     ) as bar:
 
@@ -805,7 +1017,6 @@ def _export_command(
     series_ref: str, request_id: str, out: str, order: str, fmt: str, columns: str
 ) -> str:
     """The ``cardseq export`` command that writes a reservation again like this run."""
-    params = click.get_current_context().params
     words = ["cardseq", "export", series_ref, "--request-id", request_id]
     if out != "-":
         words += ["--out", out]
@@ -815,10 +1026,7 @@ def _export_command(
         words += ["--columns", columns]
     if order != "asc":
         words += ["--order", order]
-    for option in ("db", "keys_file"):
-        if params.get(option):
-            words += ["--" + option.replace("_", "-"), params[option]]
-    return shlex.join(words)
+    return _command_line(*words)
 
 
 @main.command()
@@ -881,37 +1089,41 @@ def generate(
     The block is committed to the store before the first number is written, so the
     numbers are never handed out twice, even if this command is interrupted. A file
     appears at --out only once it is complete: a failed or interrupted run leaves none,
-    and says how to write the reservation again (`cardseq export`).
+    and says how to write the reservation again (with cardseq export).
     """
     chosen = _row_check(fmt, columns)
     rid = request_id if request_id is not None else str(uuid.uuid4())
     target = None
-    with _opened(db, keys_file) as service:
-        info = service.series(series_ref)
-        if out != "-":
-            _check_output(out, service.store, keys_file)
-        _confirm(info, count, confirm_above, yes)
-        if out != "-":
-            target = OutputFile(out)  # fails before reserving: no number lost to a typo
-        with _stoppable():
-            try:
-                block = service.reserve(info.id, count, status_label, request_id=rid)
-                entry = service.reservation(info.id, request_id=rid)
-            except Interrupted as stop:
-                if target is not None:
-                    target.discard()
-                command = _export_command(series_ref, rid, out, order, fmt, columns)
-                click.echo(
-                    f"interrupted by {stop.name} while reserving: if the reservation was"
-                    f" committed, `cardseq ledger {shlex.quote(series_ref)} --request-id"
-                    f" {shlex.quote(rid)}` shows it and `{command}` writes it",
-                    err=True,
-                )
-                click.get_current_context().exit(128 + stop.signum)
-            except BaseException:
-                if target is not None:
-                    target.discard()
-                raise
+    reserving = False
+    try:
+        with _stoppable(), _opened(db, keys_file) as service:
+            info = service.series(series_ref)
+            if out != "-":
+                _check_output(out, service.store, keys_file)
+            _confirm(info, count, confirm_above, yes)
+            if out != "-":
+                target = OutputFile(out)  # fails before reserving: no number lost to a typo
+            reserving = True
+            block = service.reserve(info.id, count, status_label, request_id=rid)
+            entry = service.reservation(info.id, request_id=rid)
+    except Interrupted as stop:
+        if target is not None:
+            target.discard()
+        if not reserving:
+            said = f"interrupted by {stop.name} before reserving: nothing was reserved"
+        else:
+            listed = _command_line("cardseq", "ledger", series_ref, "--request-id", rid)
+            written = _export_command(series_ref, rid, out, order, fmt, columns)
+            said = (
+                f"interrupted by {stop.name} while reserving; if the reservation was"
+                f" committed,\nit is listed by: {listed}\nand written by: {written}"
+            )
+        click.echo(said, err=True)
+        click.get_current_context().exit(128 + stop.signum)
+    except BaseException:
+        if target is not None:
+            target.discard()
+        raise
     code = block.series.code
     generated = "" if request_id is not None else " (generated)"
     click.echo(f"reserved {_reserved_line(entry, code)}{generated}", err=True)
@@ -945,7 +1157,7 @@ def generate(
     "--request-id",
     default=None,
     metavar="ID",
-    help="The reservation's request id (as `cardseq ledger` lists it).",
+    help="The reservation's request id (as cardseq ledger lists it).",
 )
 @click.option(
     "--ledger-id",
@@ -968,9 +1180,11 @@ def export(
     db: str | None,
     keys_file: str | None,
 ) -> None:
-    """Write the numbers of a past reservation of SERIES again, exactly those, in any
-    format: reserves nothing. Numbers of it released unused (never handed out) are left
-    out. The file appears at --out only once complete, as with generate.
+    """Write the numbers of a past reservation again, in any format.
+
+    Exactly the numbers the reservation of SERIES handed out: export reserves nothing,
+    and leaves out those released unused since (never handed out). The file appears at
+    --out only once complete, as with generate.
     """
     if (request_id is None) == (ledger_id is None):
         raise click.UsageError("give --request-id ID or --ledger-id N (one of them)")
@@ -1058,19 +1272,23 @@ _VALIDATE_BATCH = 100_000
     help="Read numbers as typed at a till: spaces, dashes and dots ignored, prefix and"
     " suffix letters in any case, track-2 swipes (;NUMBER=YYMM...?) unwrapped.",
 )
+@json_option
 @db_option
 @keys_option
 def validate(
     numbers: tuple[str, ...],
     from_file: IO[str] | None,
     lenient: bool,
+    as_json: bool,
     db: str | None,
     keys_file: str | None,
 ) -> None:
-    """Say which series each NUMBER belongs to, its index, and when it was reserved
-    (or that it was released unused, or is not reserved yet).
+    """Say which series each NUMBER belongs to, its index, and its state.
 
-    Exit status 1 when any NUMBER belongs to no series.
+    The state: when it was reserved, or that it was released unused, or that it is
+    not reserved yet. With --json, a line a NUMBER: {"input": NUMBER, "lookup": the
+    Lookup record, or null when no series has it}. Exit status 1 when any NUMBER
+    belongs to no series.
     """
     if not numbers and from_file is None:
         raise click.UsageError("give NUMBER... or --from-file FILE")
@@ -1083,8 +1301,11 @@ def validate(
             for number, found in zip(
                 batch, service.lookup_many(batch, lenient=lenient), strict=True
             ):
+                all_valid = all_valid and found is not None
+                if as_json:
+                    said.append(json_line({"input": number, "lookup": found}))
+                    continue
                 if found is None:
-                    all_valid = False
                     said.append(f"{number}: not valid: no series has this number")
                     continue
                 info = found.info
@@ -1103,25 +1324,28 @@ def validate(
 
 @main.group()
 def db() -> None:
-    """The store's tables: their schema version, and migrating them to this cardseq's.
+    """Show the store's schema version, and migrate its tables.
 
-    A deployment can run `cardseq db migrate` as a role that may change tables, and the
-    service (`cardseq serve --no-migrate`) as one that may only read and write rows.
+    A deployment can run cardseq db migrate as a role that may change tables, and the
+    service (cardseq serve --no-migrate) as one that may only read and write rows.
     """
 
 
 @db.command("migrate")
 @db_option
 def db_migrate(db: str | None) -> None:
-    """Create the tables, or migrate them to this cardseq's schema version (refused
-    while $CARDSEQ_NO_MIGRATE is set)."""
+    """Create the store and its tables, or migrate them.
+
+    Brings the tables to this cardseq's schema version; refused while
+    $CARDSEQ_NO_MIGRATE is set.
+    """
     if _no_migrate():
         raise InvalidArgument.bad(
             "$" + NO_MIGRATE_ENV,
             os.environ[NO_MIGRATE_ENV],
-            "forbids migrating: unset it to run `cardseq db migrate`",
+            "forbids migrating: unset it to run cardseq db migrate",
         )
-    with open_store(db or default_url()) as store:
+    with open_store(_url(db)) as store:
         found, url = store.schema_found, store.url
     if found == SCHEMA_VERSION:
         click.echo(f"{url}: schema version {SCHEMA_VERSION}, up to date")
@@ -1133,10 +1357,13 @@ def db_migrate(db: str | None) -> None:
 @db.command("status")
 @db_option
 def db_status(db: str | None) -> None:
-    """Print the database's schema version and this cardseq's, and whether a migration
-    is needed (exit status 1 if it is, or if the database is newer). Changes nothing."""
+    """Print the store's schema version and this cardseq's. Changes nothing.
+
+    It says whether a migration is needed: exit status 1 if it is, or if the database
+    is newer than this cardseq.
+    """
     try:
-        with open_store(db or default_url(), migrate=False) as store:
+        with open_store(_url(db), migrate=False) as store:
             found, url = store.schema_found, store.url
     except SchemaMismatch as error:
         found, url = error.found, str(error.value)
@@ -1149,7 +1376,8 @@ def db_status(db: str | None) -> None:
     if found is not None and found > SCHEMA_VERSION:
         click.echo("migration needed: no, but the database is newer: upgrade cardseq")
     else:
-        click.echo("migration needed: yes: run `cardseq db migrate`")
+        migrate = _command_line("cardseq", "db", "migrate", keys=False)
+        click.echo(f"migration needed: yes, with: {migrate}")
     click.get_current_context().exit(1)
 
 
@@ -1157,13 +1385,6 @@ __all__ = ["CardSeqGroup", "db_option", "main"]
 
 
 # ---- the HTTP server ---------------------------------------------------------------
-
-
-def _server_missing(error: ImportError) -> click.ClickException:
-    return click.ClickException(
-        f"the HTTP server needs the 'server' extra ({error.name} is missing): "
-        "pip install 'cardseq[server]'"
-    )
 
 
 def _proxies(
@@ -1205,7 +1426,7 @@ SERVE_ENV_PREFIX = "CARDSEQ"
     "--users-file",
     type=click.Path(),
     default=None,
-    help="Users for Basic authentication (made with `cardseq users add`).",
+    help="Users for Basic authentication (made with cardseq users add).",
 )
 @click.option(
     "--no-auth",
@@ -1287,7 +1508,7 @@ SERVE_ENV_PREFIX = "CARDSEQ"
     "--no-migrate",
     is_flag=True,
     help="Open the store without creating or migrating tables (for a database role that "
-    "may only read and write rows; run `cardseq db migrate` first).",
+    "may only read and write rows; run cardseq db migrate first).",
 )
 @click.option(
     "--metrics-public",
@@ -1349,8 +1570,10 @@ def serve(
     log_level: str,
     log_format: str,
 ) -> None:
-    """Serve the HTTP API (docs/http.md) until interrupted, in this process or in
-    --workers processes.
+    """Serve the HTTP API until interrupted, in one process or more.
+
+    The HTTP API page of the cardseq documentation describes the routes; --workers
+    starts more processes.
 
     Every option can also be set in the environment: CARDSEQ_ and the option's name in
     capitals, dashes as underscores (CARDSEQ_PORT, CARDSEQ_NO_AUTH=1); the command line
@@ -1360,10 +1583,11 @@ def serve(
         raise click.UsageError("--users-file and --no-auth exclude each other")
     if users_file is None and not no_auth:
         raise click.UsageError(
-            "no --users-file given: create one with `cardseq users add`, "
+            "no --users-file given: create one with cardseq users add NAME --users-file FILE, "
             "or pass --no-auth to serve without authentication"
         )
-    url = db or default_url()
+    require("server", "cardseq serve")  # before the store is opened, or made
+    url = _url(db)
     # Opened once here: a store that cannot be opened (or migrated), or that the workers
     # could not share, stops the command with its error before any worker starts, and
     # the workers never race to migrate.
@@ -1378,7 +1602,7 @@ def serve(
             shared = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="cardseq-metrics-"))
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = shared
             cleanup.callback(os.environ.pop, "PROMETHEUS_MULTIPROC_DIR", None)
-        try:
+        with needed("server", "cardseq serve"):
             from .server.app import (
                 DEFAULT_BODY_TIMEOUT,
                 DEFAULT_BURST,
@@ -1389,8 +1613,6 @@ def serve(
             from .server.peers import default_limit
             from .server.run import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS
             from .server.run import serve as run_server
-        except ImportError as error:
-            raise _server_missing(error) from None
         if no_auth:
             click.echo(
                 f"warning: --no-auth: every route is open to anyone who can connect to "
@@ -1435,22 +1657,43 @@ def serve(
 
 @main.group()
 def users() -> None:
-    """Manage the HTTP server's users file."""
+    """Add, list, remove users of the HTTP server, or change a password."""
 
 
-@users.command("add")
-@click.argument("name")
-@click.option(
-    "--users-file",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="The users file (created with mode 0600 if missing).",
-)
-@click.option(
+def _users_file(exists: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--users-file``: one that ``exists`` already, or one created if missing."""
+    return click.option(
+        "--users-file",
+        required=True,
+        type=click.Path(dir_okay=False, exists=exists),
+        help="The users file" + ("." if exists else " (created with mode 0600 if missing)."),
+    )
+
+
+_password_stdin = click.option(
     "--password-stdin",
     is_flag=True,
     help="Read the password from the first line of stdin instead of prompting.",
 )
+
+
+def _password(from_stdin: bool) -> str:
+    """The new password: the first line of stdin, or asked twice at the terminal."""
+    if from_stdin:
+        return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+def _no_such_user(name: str, users_file: str) -> InvalidArgument:
+    return InvalidArgument(
+        f"user {name!r} is not in the users file {users_file!r}", field="name", value=name
+    )
+
+
+@users.command("add")
+@click.argument("name")
+@_users_file(exists=False)
+@_password_stdin
 def users_add(name: str, users_file: str, password_stdin: bool) -> None:
     """Add user NAME to the users file, or replace its password.
 
@@ -1461,12 +1704,47 @@ def users_add(name: str, users_file: str, password_stdin: bool) -> None:
     from .server.auth import add_user, check_name
 
     check_name(name)
-    if password_stdin:
-        password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    replaced = add_user(users_file, name, password)
+    replaced = add_user(users_file, name, _password(password_stdin))
     click.echo(f"user {name} {'replaced' if replaced else 'added'} in {users_file}", err=True)
+
+
+@users.command("list")
+@_users_file(exists=True)
+def users_list(users_file: str) -> None:
+    """Print the users' names, one a line (never their password hashes)."""
+    from .server.auth import read_users
+
+    for name in read_users(users_file):
+        click.echo(name)
+
+
+@users.command("remove")
+@click.argument("name")
+@_users_file(exists=True)
+def users_remove(name: str, users_file: str) -> None:
+    """Remove user NAME from the users file.
+
+    A running server refuses the user from then on.
+    """
+    from .server.auth import remove_user
+
+    if not remove_user(users_file, name):
+        raise _no_such_user(name, users_file)
+    click.echo(f"user {name} removed from {users_file}", err=True)
+
+
+@users.command("passwd")
+@click.argument("name")
+@_users_file(exists=True)
+@_password_stdin
+def users_passwd(name: str, users_file: str, password_stdin: bool) -> None:
+    """Change the password of user NAME, already in the users file."""
+    from .server.auth import add_user, check_name, read_users
+
+    if check_name(name) not in read_users(users_file):
+        raise _no_such_user(name, users_file)
+    add_user(users_file, name, _password(password_stdin))
+    click.echo(f"password of user {name} changed in {users_file}", err=True)
 
 
 # ---- keys --------------------------------------------------------------------------
@@ -1474,8 +1752,11 @@ def users_add(name: str, users_file: str, password_stdin: bool) -> None:
 
 @main.group()
 def keys() -> None:
-    """Keys of the RANDOM series: the operator keeps them, a store never does
-    (docs/security.md)."""
+    """Make keys for the RANDOM series; move keys out of old stores.
+
+    The operator keeps the keys, a store never does: see Keys and security in the
+    cardseq documentation.
+    """
 
 
 @keys.command("new")
@@ -1484,14 +1765,58 @@ def keys() -> None:
     type=click.Choice(("hex", "base64")),
     default="hex",
     show_default=True,
-    help="How to print the key.",
+    help="How to print the key (on stdout; a keys file holds hex).",
 )
-def keys_new(encoding: str) -> None:
-    """Print a fresh 32-byte key (from `secrets`), for a keys file or $CARDSEQ_KEY_<ID>."""
+@click.option(
+    "--out",
+    "out",
+    default=None,
+    metavar="FILE",
+    help="Write a new keys file FILE, mode 0600, holding the key as ID = VALUE, "
+    "instead of printing the key (needs --key-id).",
+)
+@click.option("--key-id", default=None, metavar="ID", help="The key's id in the keys file.")
+@click.option(
+    "--force", is_flag=True, help="Replace FILE if it exists (the keys it holds are lost)."
+)
+def keys_new(encoding: str, out: str | None, key_id: str | None, force: bool) -> None:
+    """Make a fresh 32-byte key: print it, or write it to a new keys file.
+
+    The printed key can go into a keys file or $CARDSEQ_KEY_<ID>; with --out it goes
+    into a file only its owner may read, ready for --keys-file.
+    """
     import base64
 
+    if (out is None) != (key_id is None):
+        raise click.UsageError("--out FILE and --key-id ID go together")
     key = new_key()
-    click.echo(key.hex() if encoding == "hex" else base64.b64encode(key).decode("ascii"))
+    if out is None or key_id is None:
+        click.echo(key.hex() if encoding == "hex" else base64.b64encode(key).decode("ascii"))
+        return
+    _write_keys(out, {check_key_id(key_id): key}, force)
+    click.echo(
+        f"key {key_id} written to {out} (mode 0600): give it as --keys-file or"
+        f" ${KEYS_FILE_ENV}, and --key-id {key_id} to cardseq series create",
+        err=True,
+    )
+
+
+def _write_keys(out: str, keys: dict[str, bytes], force: bool) -> None:
+    """Write a new keys file ``out``, or replace one when ``force`` (a whole new file
+    renamed over it: the old one stays until the new one is complete)."""
+    if os.path.lexists(out) and not force:
+        raise InvalidArgument.bad(
+            "--out", out, "exists: pass --force to replace it (the keys it holds are lost)"
+        )
+    folder, name = os.path.split(os.path.abspath(out))
+    temporary = os.path.join(folder, f".{name}.cardseq-new-{uuid.uuid4().hex[:8]}")
+    try:
+        write_keys_file(temporary, keys)
+        os.replace(temporary, out)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise write_failed(out, error) from None
 
 
 @keys.command("export")
@@ -1503,8 +1828,11 @@ def keys_new(encoding: str) -> None:
 )
 @db_option
 def keys_export(keys_file: str, db: str | None) -> None:
-    """Move the keys an older store keeps in clear to KEYS_FILE, then wipe them from the
-    store. Safe to run again: nothing is lost if it is interrupted."""
+    """Move the keys an older store keeps in clear to a keys file.
+
+    They are written to KEYS_FILE, then wiped from the store. Safe to run again:
+    nothing is lost if it is interrupted.
+    """
     with _open(db) as store:
         # SQLite deletes a -journal it finds beside the database when it next opens it
         # (tried: a keys file there is gone), and the keys would be wiped from the store.
@@ -1538,8 +1866,12 @@ def keys_export(keys_file: str, db: str | None) -> None:
     "--no-postgres", is_flag=True, help="Skip the reservation cases unless --postgres-url."
 )
 def bench(quick: bool, out: str, postgres_url: str | None, no_postgres: bool) -> None:
-    """Compare cardseq with the tools a Python user would otherwise use
-    (benchmarks/README.md): a table on stdout, Markdown, JSON and PNG plots in DIR."""
+    """Compare cardseq with the tools a Python user would otherwise use.
+
+    A table on stdout, and Markdown, JSON and PNG plots in DIR (the Benchmarks page of
+    the cardseq documentation explains them). The competitors come with the extra
+    bench: pip install 'cardseq[bench]'.
+    """
     from . import bench as comparison
     from .bench import report
 

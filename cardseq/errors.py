@@ -85,6 +85,25 @@ class BrokenFile(InvalidArgument):
     file is fixed, since the fault is its own, not its caller's."""
 
 
+class StoreNotFound(SchemaMismatch, InvalidArgument):
+    """A SQLite store opened without migrating whose file does not exist: most often a
+    mistyped path or another working directory, so nothing is created for it. A
+    ``SchemaMismatch`` (``found`` None), as a store without tables is, but the caller's
+    input (701), not a fault of the store. ``path`` is the file's absolute path."""
+
+    code = 701
+
+    def __init__(self, message: str, *, path: str, expected: int, value: Any = None):
+        super().__init__(message, found=None, expected=expected, value=value)
+        self.path = path
+
+
+class MissingExtra(CardSeqError, ImportError):
+    """A feature whose optional dependencies are not installed (a ``postgresql://``
+    store without psycopg, the server without Starlette): the message names the extra
+    to install. An ``ImportError`` too, as it was before it said so."""
+
+
 class SeriesExhausted(CardSeqError, IndexError):
     """Not enough numbers left in the series for the request; nothing was reserved."""
 

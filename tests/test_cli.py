@@ -49,9 +49,9 @@ def fails_with(result, code: int) -> None:
 
 
 def create(cli, code: str = "GOLD", *extra: str, prefix: str = "GOLD", length: str = "12"):
-    return int(
-        ok(cli("series", "create", code, "--prefix", prefix, "--length", length, *extra)).strip()
-    )
+    """The new series' id (from ``--json``, as a script reads it)."""
+    made = cli("series", "create", code, "--prefix", prefix, "--length", length, "--json", *extra)
+    return int(json.loads(ok(made))["id"])
 
 
 def generate(cli, series: str, count: int, *extra: str) -> list[str]:
@@ -67,7 +67,7 @@ def test_version(cli):
     assert cardseq.__version__ in result.stdout
 
 
-def test_create_prints_the_new_integer_id_alone(cli):
+def test_create_prints_the_new_series(cli):
     out = ok(
         cli(
             "series",
@@ -83,8 +83,9 @@ def test_create_prints_the_new_integer_id_alone(cli):
             "5",
         )
     )
-    assert out == "1\n"
-    assert ok(cli("series", "create", "SILV", "--prefix", "SILV", "--length", "12")) == "2\n"
+    assert out == "series GOLD (id 1): capacity 999995, first number GOLD00000521\n"
+    made = ok(cli("series", "create", "SILV", "--prefix", "SILV", "--length", "12", "--json"))
+    assert json.loads(made)["id"] == 2 and json.loads(made)["series"]["code"] == "SILV"
 
 
 def test_create_takes_huge_offsets_exactly(cli):
@@ -670,7 +671,7 @@ def test_db_defaults_to_the_environment_variable(db):
         runner.invoke(
             main, ["series", "create", "GOLD", "--prefix", "GOLD", "--length", "12"]
         ).stdout
-        == "1\n"
+        == "series GOLD (id 1): capacity 100000000, first number GOLD00000000\n"
     )
     with cardseq.store.open_store(db) as store:
         assert [info.series.code for info in store.list_series()] == ["GOLD"]
@@ -680,7 +681,7 @@ def test_db_defaults_to_cardseq_db_in_the_working_directory(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     runner = CliRunner(env={"CARDSEQ_DB": None})
     result = runner.invoke(main, ["series", "create", "GOLD", "--prefix", "GOLD", "--length", "12"])
-    assert result.stdout == "1\n"
+    assert result.stdout.startswith("series GOLD (id 1): ")
     assert (tmp_path / "cardseq.db").exists()
 
 
@@ -703,7 +704,10 @@ def test_python_m_cardseq_pipes_generate_into_a_file(tmp_path):
         text=True,
         check=True,
     )
-    assert created.stdout == "1\n"
+    assert (
+        created.stdout
+        == "series V (id 1): capacity 100000000000000, first number 4000000000000002\n"
+    )
     out = tmp_path / "numbers.txt"
     with out.open("wb") as fp:
         done = subprocess.run(

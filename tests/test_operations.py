@@ -53,9 +53,11 @@ def test_without_migrating_a_new_database_is_refused_and_left_untouched(tmp_path
     path = tmp_path / "new.db"
     with pytest.raises(cardseq.SchemaMismatch) as info:
         open_store(f"sqlite:///{path}", migrate=False)
-    error = info.value
-    assert error.code == 500 and (error.found, error.expected) == (None, SCHEMA_VERSION)
-    assert "no cardseq tables" in error.message and "cardseq db migrate" in error.message
+    error = info.value  # a missing file: the caller's path (701), not a store fault (500)
+    assert isinstance(error, cardseq.StoreNotFound) and error.path == str(path)
+    assert error.code == 701 and (error.found, error.expected) == (None, SCHEMA_VERSION)
+    assert error.message.startswith(f"no store at {path}: the file does not exist")
+    assert "cardseq db migrate" in error.message
     assert not path.exists()  # no DDL ran, and no empty file was left for it
 
 
@@ -131,7 +133,9 @@ def test_the_command_runs_as_a_role_without_ddl_rights(limited_url, served, tmp_
         return result.stdout
 
     assert "migration needed: no" in run("db", "status")
-    assert run("series", "create", "GOLD", "--prefix", "GOLD", "--length", "12") == "1\n"
+    assert run("series", "create", "GOLD", "--prefix", "GOLD", "--length", "12").startswith(
+        "series GOLD (id 1): "
+    )
     run("series", "create", "GOLD", "--prefix", "GOLD", "--length", "12", "--exists-ok")
     run("labels", "add", "PRINTED", "--status", "NOT_ISSUED")
     assert "PRINTED" in run("labels", "list")
@@ -157,6 +161,8 @@ def test_the_command_runs_as_a_role_without_ddl_rights(limited_url, served, tmp_
         assert service.suspend(numbers[1]).status == "SUSPENDED"
         store.release("GOLD", 4, 1)  # the last number of the file, never handed out
         assert [e.count for e in store.ledger("GOLD")] == [3, 2, 1]
+    assert "status: SUSPENDED" in run("card", "show", numbers[1])
+    assert len(run("card", "log", numbers[1]).splitlines()) == 3
 
 
 # ---- cardseq db ---------------------------------------------------------------------
@@ -170,7 +176,7 @@ def test_db_status_and_migrate(tmp_path):
     assert status.exit_code == 1, status.output
     assert "database schema version: none (no tables)" in status.output
     assert f"cardseq schema version: {SCHEMA_VERSION}" in status.output
-    assert "migration needed: yes: run `cardseq db migrate`" in status.output
+    assert f"migration needed: yes, with: cardseq db migrate --db sqlite:///{path}" in status.output
     assert tables(path) == []
     migrated = runner.invoke(main, ["db", "migrate", *db])
     assert migrated.exit_code == 0
@@ -228,13 +234,14 @@ def test_on_a_new_store_only_the_creating_commands_make_tables(new_url, tmp_path
     """On main every command made the tables of any store it opened."""
     monkeypatch.chdir(tmp_path)
     runner = CliRunner(env={"CARDSEQ_DB": new_url})
+    sqlite = new_url.startswith("sqlite:")
     for args in ROW_COMMANDS:
         result = runner.invoke(main, args)
-        assert result.exit_code == 1 and result.output.startswith("error 500: "), args
-        assert "has no cardseq tables" in result.output
-        assert (
-            "run `cardseq db migrate`" in result.output and "cardseq series create" in result.output
-        )
+        said = "701: no store at " if sqlite else "500: the database at "
+        assert result.exit_code == 1 and result.output.startswith(f"error {said}"), args
+        assert ("does not exist" if sqlite else "has no cardseq tables") in result.output
+        assert result.output.endswith(': cardseq db migrate --db "$CARDSEQ_DB"\n')
+        assert "cardseq series create" in result.output
         assert not has_tables(new_url), args
     assert not (tmp_path / "new.db").exists()  # not even an empty file
     for args in CREATING:
@@ -257,7 +264,10 @@ def test_an_older_store_waits_for_db_migrate(tmp_path, monkeypatch):
         assert result.output.startswith(
             f"error 500: the database at {url} has schema version {SCHEMA_VERSION - 1};"
         )
-        assert "run `cardseq db migrate`" in result.output
+        assert result.output.endswith(
+            "Migrate it, as a role that may create and alter tables, with: cardseq db migrate"
+            ' --db "$CARDSEQ_DB"\n'
+        )
     with pytest.raises(cardseq.SchemaMismatch):  # still the older version
         open_store(url, migrate=False)
     assert runner.invoke(main, ["db", "migrate"]).exit_code == 0
@@ -270,7 +280,10 @@ def test_cardseq_no_migrate_keeps_every_command_from_making_tables(new_url, tmp_
     env = {"CARDSEQ_DB": new_url, "CARDSEQ_NO_MIGRATE": "1"}
     for args in CREATING:
         result = CliRunner(env=env).invoke(main, args)
-        assert result.exit_code == 1 and "has no cardseq tables" in result.output, args
+        assert result.exit_code == 1, args
+        assert ("no store at" if new_url.startswith("sqlite:") else "no cardseq tables") in (
+            result.output
+        )
     result = CliRunner(env=env).invoke(main, ["db", "migrate"])
     assert result.exit_code == 1 and result.output.startswith(
         "error 701: $CARDSEQ_NO_MIGRATE '1' forbids migrating"

@@ -208,6 +208,9 @@ def test_the_progress_bar_shows_count_rate_and_time_left_on_stderr(real_db, tmp_
     assert "writing" in text
     assert "3000000/3000000" in text  # the count
     assert re.search(r"\d(\.\d+)?[kMG]?/s, \d+:\d\d:\d\d left", text)  # rate, time left
+    # one time-left figure: not click's own estimate beside it (00:00:01 ... 0:00:01 left)
+    updates = [u for u in re.split(r"[\r\n]", text) if "/s, " in u]
+    assert updates and all(len(re.findall(r"\d+:\d\d:\d\d", u)) == 1 for u in updates), updates
     assert len(out.read_text().splitlines()) == 3_000_000
 
 
@@ -285,7 +288,7 @@ def test_a_signal_while_reserving_says_where_to_look(cli, db, tmp_path, monkeypa
     result = cli("generate", "GIFT", "-n", "5", "--out", str(out), "--request-id", "r5")
     assert result.exit_code == 128 + signal.SIGTERM
     assert "interrupted by SIGTERM while reserving" in result.stderr
-    assert "`cardseq ledger GIFT --request-id r5` shows it" in result.stderr
+    assert f"it is listed by: cardseq ledger GIFT --request-id r5 --db {db}\n" in result.stderr
     assert not out.exists() and leftovers(tmp_path) == []
 
 
@@ -383,7 +386,9 @@ def test_ledger_command_lists_filters_and_pages(cli, db):
     (only,) = cli("ledger", "GIFT", "--request-id", "r3").stdout.splitlines()[1:]
     assert only.split()[1] == "6"
     page = cli("ledger", "GIFT", "--limit", "2", "--label", "NOT_ISSUED")
-    assert page.stderr.strip() == "more: cardseq ledger GIFT --limit 2 --label NOT_ISSUED --after 2"
+    assert page.stderr.strip() == (
+        f"more: cardseq ledger GIFT --limit 2 --label NOT_ISSUED --after 2 --db {db}"
+    )
     assert cli("ledger", "GIFT", "--until", "2000-01-01").stderr == "no reservation matches\n"
     assert len(cli("ledger", "GIFT", "--since", "2000-01-01").stdout.splitlines()) == 6
     bad = cli("ledger", "GIFT", "--since", "last week")

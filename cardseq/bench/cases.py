@@ -16,11 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from ..extras import install
 from ..series import CardSeries
 
 #: the numbers of the Luhn tasks: an issuer prefix, a 9-digit counter, a Luhn digit
 PREFIX, WIDTH, LENGTH = "600000", 9, 16
-INSTALL = "pip install 'cardseq[bench]'"
+INSTALL = install("bench")
 NOT_APPLICABLE = "-"
 
 

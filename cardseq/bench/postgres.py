@@ -16,6 +16,7 @@ from typing import Any
 
 from ..allocator import SegmentAllocator
 from ..errors import InvalidArgument
+from ..extras import install
 from ..series import CardSeries
 from .cases import Case, Guarantees, Task, optional
 
@@ -84,7 +85,7 @@ def reserving(n: int, url: str | None, start_server: bool) -> Iterator[tuple[Tas
     connections, and a throwaway server, are closed on exit."""
     psycopg = optional("psycopg")
     if psycopg is None:
-        yield skipped("psycopg not installed (pip install 'cardseq[postgres]')"), ""
+        yield skipped(f"psycopg not installed ({install('postgres')})"), ""
         return
     check_url(url)
     with contextlib.ExitStack() as stack:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..extras import needed
+
 __all__ = ["create_app"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "create_app":
-        from .app import create_app
+        with needed("server", "the HTTP server"):
+            from .app import create_app
 
         return create_app
     raise AttributeError(f"module 'cardseq.server' has no attribute {name!r}")

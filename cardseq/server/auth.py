@@ -191,23 +191,38 @@ def add_user(path: str, name: str, password: str) -> bool:
     check_name(name)
     if not password:
         raise InvalidArgument("the password is empty", field="password")
+    return _rewrite(path, name, f"{name}:{hash_password(password)}\n")
+
+
+def remove_user(path: str, name: str) -> bool:
+    """Remove ``name`` from the users file, rewritten as ``add_user`` rewrites it (and
+    refused as it refuses a file the server could not read). Returns False, and leaves
+    the file as it is, when no line has that name."""
+    check_name(name)
+    return _rewrite(path, name, None)
+
+
+def _rewrite(path: str, name: str, line: str | None) -> bool:
+    """Rewrite the users file with ``line`` in place of user ``name``'s line (appended
+    when it has none; None: the user's lines dropped). Whether the user was there."""
     old: list[str] = []
     if os.path.lexists(path):  # a dangling link is refused, not replaced
         with whole_or_nothing(_USERS_FILE, path):
             text = read_text(path, _USERS_FILE).text
             parse_users(text, path, replacing=name)
         old = [kept for _, kept in numbered_lines(text)]
-    line = f"{name}:{hash_password(password)}\n"
     replaced = False
     lines = []
     for existing in old:
         if existing.split(":", 1)[0].strip() == name:
-            if not replaced:
+            if not replaced and line is not None:
                 lines.append(line)
             replaced = True
         else:
             lines.append(existing if existing.endswith("\n") else existing + "\n")
     if not replaced:
+        if line is None:
+            return False
         lines.append(line)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".users-", dir=directory)  # mode 0600

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from ..errors import InvalidArgument, StoreError, StoreNotDurable, StoreUnreachable
+from ..extras import needed
 from ..keys import KeySource
 from .base import Store, check_schema, now, schema, translate
 from .base import migrate as migrate_schema
@@ -111,7 +112,8 @@ class PostgresStore(Store):
         keys: KeySource = None,
     ) -> None:
         super().__init__(keys)
-        import psycopg
+        with needed("postgres", "a postgresql:// store"):
+            import psycopg
 
         self._psycopg = psycopg
         self.url = _without_password(url)

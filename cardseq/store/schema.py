@@ -8,10 +8,11 @@ rows written before version 4.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import SchemaMismatch
+from ..errors import SchemaMismatch, StoreNotFound
 from ..keys import fingerprint
 from .records import STATUSES
 
@@ -170,6 +171,19 @@ def schema_mismatch(url: str, found: int | None) -> SchemaMismatch:
             " migrate` (with a role that may create and alter tables), then open it again"
         )
     return SchemaMismatch(f"the database at {url} {why}", found=found, expected=latest, value=url)
+
+
+def store_not_found(url: str, path: str) -> StoreNotFound:
+    """The error for a SQLite file at ``path`` that does not exist, when the store may
+    not create it (a mistyped path, or another working directory)."""
+    where = os.path.abspath(path)
+    return StoreNotFound(
+        f"no store at {where}: the file does not exist, and a store opened without"
+        " migrating is never created (`cardseq db migrate` or migrate=True makes one)",
+        path=where,
+        expected=len(MIGRATIONS) + 1,
+        value=url,
+    )
 
 
 def migrate(store: Database, cur: Any) -> int | None:

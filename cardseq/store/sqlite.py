@@ -28,7 +28,7 @@ from .base import Store, check_schema, schema, translate
 from .base import migrate as migrate_schema
 from .ops import Body
 from .options import option_int, take_options
-from .schema import schema_mismatch
+from .schema import store_not_found
 
 BUSY_TIMEOUT_MS = 60_000
 
@@ -56,7 +56,8 @@ class SQLiteStore(Store):
 
     ``migrate``: create the tables and migrate them to this cardseq's version (the
     default); False runs no DDL and refuses a database that is not at that version, or
-    a file that does not exist, which it leaves uncreated (``SchemaMismatch``).
+    a file that does not exist, which it leaves uncreated (``StoreNotFound``, a
+    ``SchemaMismatch``).
     ``busy_timeout``: milliseconds a writer waits for another process's write lock
     before failing. A new file, and its ``-wal`` and ``-shm``, are made readable by
     their owner only (0600), whatever the umask; ``keys`` is the key source
@@ -85,7 +86,7 @@ class SQLiteStore(Store):
             created = False
             if path != ":memory:":
                 if not migrate and not os.path.exists(path):
-                    raise schema_mismatch(self.url, None)  # (and no empty file made for it)
+                    raise store_not_found(self.url, path)  # (and no empty file made for it)
                 created = _create_private(path)
             first = self._connect()
             self.file = _main_file(first)
