@@ -16,7 +16,9 @@ from .errors import MissingExtra
 #: the top-level modules each extra installs that cardseq imports
 MODULES = {
     "postgres": frozenset({"psycopg"}),
-    "server": frozenset({"starlette", "granian", "msgspec", "prometheus_client"}),
+    "server": frozenset(
+        {"starlette", "granian", "msgspec", "prometheus_client", "swagger_ui_bundle"}
+    ),
 }
 
 

@@ -144,5 +144,12 @@ def test_the_text_forms_of_the_card_commands(db):
     assert shown.exit_code == 0 and "status: SUSPENDED" in shown.stdout
     assert "customer id: c-1" in shown.stdout
     log = CliRunner().invoke(main, ["card", "log", number, "--db", db])
-    assert log.stdout.splitlines()[0].split() == ["from", "to", "label", "customer", "changed"]
+    assert log.stdout.splitlines()[0].split() == [
+        "from",
+        "to",
+        "label",
+        "customer",
+        "actor",
+        "changed",
+    ]
     assert len(log.stdout.splitlines()) == 3

@@ -108,7 +108,13 @@ def test_a_module_of_no_extra_missing_is_not_disguised():
 
 def test_each_extras_modules_are_what_it_installs():
     assert requirements("postgres") == {"psycopg"}
-    assert requirements("server") == {"starlette", "granian", "msgspec", "prometheus-client"}
+    assert requirements("server") == {
+        "starlette",
+        "granian",
+        "msgspec",
+        "prometheus-client",
+        "swagger-ui-bundle",
+    }
     assert {m.replace("_", "-") for m in MODULES["server"]} == requirements("server")
 
 
