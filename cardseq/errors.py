@@ -159,6 +159,14 @@ class ReservationNotFound(CardSeqError, LookupError):
     code = 710
 
 
+class RequestIdConflict(InvalidArgument):
+    """A request id the ledger holds for a reservation with other parameters (series,
+    count, label): the request is well formed, and refused for what the store holds, as
+    a state conflict is. An ``InvalidArgument`` (it was 701); cardseq's own code."""
+
+    code = 712
+
+
 class OutputError(CardSeqError):
     """The output file could not be created or written (no such directory, no
     permission, disk full, a closed pipe). cardseq's own code. When numbers were reserved

@@ -105,7 +105,7 @@ def check_mixed(outcomes, earlier, ledger) -> None:
         "unknown label": 3017,
         "not NOT_ISSUED": 3018,
         "disabled": 703,
-        "r0 misused": 701,
+        "r0 misused": 712,
     }
     assert blocks_of(outcomes) == {
         "lead": (4, 1),

@@ -102,12 +102,12 @@ def test_a_replay_after_a_release_answers_what_the_caller_holds(store, case):
     assert len([e for e in store.ledger("GOLD") if e.kind == "reserved"]) == 2
 
 
-def test_a_replay_with_other_parameters_is_still_701_after_a_release(store):
+def test_a_replay_with_other_parameters_is_still_712_after_a_release(store):
     block = store.reserve("GOLD", 10, request_id="order-1")
     store.release("GOLD", block.start, 10)
     with pytest.raises(cardseq.InvalidArgument) as info:
         store.reserve("GOLD", 9, request_id="order-1")
-    assert info.value.code == 701
+    assert info.value.code == 712
 
 
 @pytest.mark.parametrize(("releasing", "replaying"), [("sync", "async"), ("async", "sync")])

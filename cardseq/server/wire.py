@@ -24,9 +24,10 @@ log = logging.getLogger("cardseq.server")
 
 #: Codes a well-formed request can still meet because of what the store holds: a code or
 #: label taken, a series unknown, disabled or used up, a card missing or in another
-#: status, a key absent, a replayed request id whose numbers were released.
+#: status, a key absent, a replayed request id whose numbers were released, or that a
+#: reservation with other parameters holds.
 STATE_CODES = frozenset(
-    {702, 703, 705, 706, 707, 3000, 3002, 3006, 3010, 3012, 3017, 3018, 3019, 3038}
+    {702, 703, 705, 706, 707, 712, 3000, 3002, 3006, 3010, 3012, 3017, 3018, 3019, 3038}
 )
 #: Codes for fields that are each valid but do not fit together, which JSON Schema cannot
 #: say: a length too short for the prefix, suffix and check digit, an offset past the

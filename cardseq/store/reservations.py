@@ -24,6 +24,7 @@ from ..errors import (
     InvalidSeries,
     InvalidStatusLabel,
     LabelNotMapped,
+    RequestIdConflict,
     SeriesExhausted,
     clip,
 )
@@ -384,10 +385,10 @@ class Reservations(Ledger):
 
 
 def _check_replay(prior: LedgerEntry, request: Request) -> None:
-    """701 when ``request`` reuses the request id of another request ``prior``."""
+    """712 when ``request`` reuses the request id of another request ``prior``."""
     asked = (request.series_id, request.count, request.label)
     if (prior.series_id, prior.count, prior.status_label) != asked:
-        raise InvalidArgument(
+        raise RequestIdConflict(
             f"request_id {clip(prior.request_id)} was used for another request (series"
             f" {prior.series_id}, count {prior.count}, label {prior.status_label})",
             field="request_id",
