@@ -377,7 +377,8 @@ def test_status_labels_for_generation(client: httpx.Client, server: Server) -> N
 
 
 def test_request_id_makes_a_retry_safe(client: httpx.Client) -> None:
-    """The same requestId again answers the same numbers; with another count it is 712 (a conflict with what the store holds)."""
+    """The same requestId again answers the same numbers; with another count it is 712
+    (a conflict with what the store holds)."""
     series_id, _ = new_series(client)
     first = generate(client, series_id, 3, requestId="order-42")
     assert first.status_code == 200
