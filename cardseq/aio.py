@@ -23,7 +23,7 @@ import asyncio
 import functools
 from typing import Any, Self
 
-from .allocator import check_prefetch, fetch_segment, low_water_mark, unused_part
+from .allocator import DEFAULT_STEP, check_prefetch, fetch_segment, low_water_mark, unused_part
 from .block import Block, check_fits
 from .errors import InvalidArgument
 from .keys import KeyRing, KeySource, keyring
@@ -31,24 +31,18 @@ from .series import positive_count
 from .service import CardService
 from .store import Store, open_store
 from .store.async_driver import AsyncDriver
-from .store.records import SeriesRef
+from .store.records import DEFAULT_LABEL, SeriesRef
 
 # isort: split
 # ---- imports of the generated methods, written by tools/facades.py ----
 import datetime as dt
 from collections.abc import Iterable
+from typing import overload
 
+from .deprecation import deprecated, renamed
 from .records import Card, Generated, GenerationEntry, Label, Lookup, SeriesDetails, StatusChange
 from .series import CardSeries
-from .store.records import (
-    DEFAULT_LABEL,
-    DEFAULT_LIMIT,
-    CardState,
-    LedgerEntry,
-    LoggedChange,
-    Page,
-    SeriesInfo,
-)
+from .store.records import DEFAULT_LIMIT, CardState, LedgerEntry, LoggedChange, Page, SeriesInfo
 
 # ---- end of generated imports ----
 
@@ -152,26 +146,47 @@ class AsyncStore:
             self.sync._create_series(series, enabled=enabled, details=details, exists_ok=exists_ok)
         )
 
-    async def series_details(self, ref: SeriesRef) -> dict[str, Any]:
+    async def details(self, series: SeriesRef) -> dict[str, Any]:
         """The ``details`` given at creation ({} if none)."""
-        return await self._driver.drive(self.sync._series_details(ref))
+        return await self._driver.drive(self.sync._details(series))
 
-    async def series_id(self, ref: SeriesRef) -> int:
+    @deprecated("AsyncStore.series_details is now AsyncStore.details")
+    async def series_details(self, ref: SeriesRef) -> dict[str, Any]:
+        """Deprecated: ``details`` under its old name (it warns)."""
+        return await self._driver.drive(self.sync._details(ref))
+
+    @overload
+    async def series_id(self, series: SeriesRef) -> int: ...
+    @overload
+    @deprecated("AsyncStore.series_id: ref= is series= now")
+    async def series_id(self, *, ref: SeriesRef) -> int: ...
+    @renamed("AsyncStore.series_id", ref="series")
+    async def series_id(self, series: SeriesRef) -> int:
         """The id of a series given by id, code or ``CardSeries``; 3000 if unknown."""
-        return await self._driver.drive(self.sync._series_id(ref))
+        return await self._driver.drive(self.sync._series_id(series))
 
-    async def get_series(self, ref: SeriesRef) -> CardSeries:
+    async def series_definition(self, series: SeriesRef) -> CardSeries:
         """The definition of a series, bound to its key (for formatting and parsing).
 
         A keyed series' key is checked against its fingerprint on first use: missing,
         706; another key, 707; still in the store, 708. A ``CardSeries`` given as
-        ``ref`` must be the registered definition (else 3000), and its key the
+        ``series`` must be the registered definition (else 3000), and its key the
         registered key (else 707): a store never formats with a key it was not given."""
-        return await self._driver.drive(self.sync._get_series(ref))
+        return await self._driver.drive(self.sync._series_definition(series))
 
-    async def info(self, ref: SeriesRef) -> SeriesInfo:
+    @deprecated("AsyncStore.get_series is now AsyncStore.series_definition")
+    async def get_series(self, ref: SeriesRef) -> CardSeries:
+        """Deprecated: ``series_definition`` under its old name (it warns)."""
+        return await self._driver.drive(self.sync._series_definition(ref))
+
+    async def series(self, series: SeriesRef) -> SeriesInfo:
         """A series with its state: enabled, reserved so far."""
-        return await self._driver.drive(self.sync._info(ref))
+        return await self._driver.drive(self.sync._series(series))
+
+    @deprecated("AsyncStore.info is now AsyncStore.series")
+    async def info(self, ref: SeriesRef) -> SeriesInfo:
+        """Deprecated: ``series`` under its old name (it warns)."""
+        return await self._driver.drive(self.sync._series(ref))
 
     async def list_series(self) -> list[SeriesInfo]:
         """Every series with its state, oldest first."""
@@ -186,9 +201,15 @@ class AsyncStore:
         only wipes. An existing file that lacks one of them is refused (701)."""
         return await self._driver.drive(self.sync._export_keys(path))
 
-    async def set_enabled(self, ref: SeriesRef, enabled: bool) -> None:
+    @overload
+    async def set_enabled(self, series: SeriesRef, enabled: bool) -> None: ...
+    @overload
+    @deprecated("AsyncStore.set_enabled: ref= is series= now")
+    async def set_enabled(self, *, ref: SeriesRef, enabled: bool) -> None: ...
+    @renamed("AsyncStore.set_enabled", ref="series")
+    async def set_enabled(self, series: SeriesRef, enabled: bool) -> None:
         """Allow or stop generation for a series (stopped: reserve raises 703)."""
-        return await self._driver.drive(self.sync._set_enabled(ref, enabled))
+        return await self._driver.drive(self.sync._set_enabled(series, enabled))
 
     async def ledger(self, series: SeriesRef | None = None) -> list[LedgerEntry]:
         """Every ledger row, oldest first; of one series when given. It reads the whole
@@ -262,8 +283,8 @@ class AsyncStore:
         self,
         series: SeriesRef,
         count: Any,
-        *,
         status_label: str = DEFAULT_LABEL,
+        *,
         request_id: str | None = None,
         actor: str | None = None,
     ) -> Block:
@@ -274,9 +295,7 @@ class AsyncStore:
         The same ``request_id`` again returns the same block; with other parameters it
         is an error (701)."""
         return await self._driver.drive(
-            self.sync._reserve(
-                series, count, status_label=status_label, request_id=request_id, actor=actor
-            )
+            self.sync._reserve(series, count, status_label, request_id=request_id, actor=actor)
         )
 
     async def release(
@@ -298,24 +317,40 @@ class AsyncStore:
             self.sync._release(series, start, count, status_label, actor=actor)
         )
 
-    async def labels(self) -> list[tuple[str, str, bool]]:
-        """(label, status, is the status' default), by status then label."""
+    async def labels(self) -> list[Label]:
+        """Every label, by status then name."""
         return await self._driver.drive(self.sync._labels())
 
+    @overload
     async def add_label(
-        self, name: str, status: str, *, default: bool = False, exists_ok: bool = False
+        self, label: str, status: str, *, default: bool = False, exists_ok: bool = False
+    ) -> None: ...
+    @overload
+    @deprecated("AsyncStore.add_label: name= is label= now")
+    async def add_label(
+        self, *, name: str, status: str, default: bool = False, exists_ok: bool = False
+    ) -> None: ...
+    @renamed("AsyncStore.add_label", name="label")
+    async def add_label(
+        self, label: str, status: str, *, default: bool = False, exists_ok: bool = False
     ) -> None:
         """Map a new label to a status (labels keep their status once created).
 
         A label that exists is 3019 (``LabelExists``), unless ``exists_ok`` and it is
         mapped to the same status."""
         return await self._driver.drive(
-            self.sync._add_label(name, status, default=default, exists_ok=exists_ok)
+            self.sync._add_label(label, status, default=default, exists_ok=exists_ok)
         )
 
-    async def set_default_label(self, status: str, name: str) -> None:
-        """Make ``name`` the label a status change to ``status`` records by default."""
-        return await self._driver.drive(self.sync._set_default_label(status, name))
+    @overload
+    async def set_default_label(self, status: str, label: str) -> None: ...
+    @overload
+    @deprecated("AsyncStore.set_default_label: name= is label= now")
+    async def set_default_label(self, status: str, *, name: str) -> None: ...
+    @renamed("AsyncStore.set_default_label", name="label")
+    async def set_default_label(self, status: str, label: str) -> None:
+        """Make ``label`` the label a status change to ``status`` records by default."""
+        return await self._driver.drive(self.sync._set_default_label(status, label))
 
     async def card_state(self, series_id: int, index: int) -> CardState | None:
         """(status, label, customer, updated) of a card whose status changed, else None."""
@@ -395,29 +430,74 @@ class AsyncCardService:
             self.sync._create_series(series, enabled=enabled, details=details, exists_ok=exists_ok)
         )
 
-    async def series(self, ref: SeriesRef) -> SeriesInfo:
+    @overload
+    async def series(self, series: SeriesRef) -> SeriesInfo: ...
+    @overload
+    @deprecated("AsyncCardService.series: ref= is series= now")
+    async def series(self, *, ref: SeriesRef) -> SeriesInfo: ...
+    @renamed("AsyncCardService.series", ref="series")
+    async def series(self, series: SeriesRef) -> SeriesInfo:
         """A series (by id or code) and its state."""
-        return await self._driver.drive(self.sync._series(ref))
+        return await self._driver.drive(self.sync._series(series))
 
     async def list_series(self) -> list[SeriesInfo]:
         """Every series with its state, oldest first."""
         return await self._driver.drive(self.sync._list_series())
 
-    async def series_details(self, ref: SeriesRef) -> SeriesDetails:
+    @overload
+    async def series_details(self, series: SeriesRef) -> SeriesDetails: ...
+    @overload
+    @deprecated("AsyncCardService.series_details: ref= is series= now")
+    async def series_details(self, *, ref: SeriesRef) -> SeriesDetails: ...
+    @renamed("AsyncCardService.series_details", ref="series")
+    async def series_details(self, series: SeriesRef) -> SeriesDetails:
         """The series with the details it was created with."""
-        return await self._driver.drive(self.sync._series_details(ref))
+        return await self._driver.drive(self.sync._series_details(series))
 
-    async def reservations(self, ref: SeriesRef) -> int:
+    async def count_reservations(self, series: SeriesRef) -> int:
         """How many reservations (generation requests) the series has had."""
-        return await self._driver.drive(self.sync._reservations(ref))
+        return await self._driver.drive(self.sync._count_reservations(series))
 
-    async def set_enabled(self, ref: SeriesRef, enabled: bool) -> None:
+    @deprecated("AsyncCardService.reservations is now AsyncCardService.count_reservations")
+    async def reservations(self, ref: SeriesRef) -> int:
+        """Deprecated: ``count_reservations`` under its old name (it warns)."""
+        return await self._driver.drive(self.sync._count_reservations(ref))
+
+    @overload
+    async def set_enabled(self, series: SeriesRef, enabled: bool) -> None: ...
+    @overload
+    @deprecated("AsyncCardService.set_enabled: ref= is series= now")
+    async def set_enabled(self, *, ref: SeriesRef, enabled: bool) -> None: ...
+    @renamed("AsyncCardService.set_enabled", ref="series")
+    async def set_enabled(self, series: SeriesRef, enabled: bool) -> None:
         """Allow or stop generation (stopped: 703)."""
-        return await self._driver.drive(self.sync._set_enabled(ref, enabled))
+        return await self._driver.drive(self.sync._set_enabled(series, enabled))
 
+    @overload
     async def reserve(
         self,
+        series: SeriesRef,
+        count: Any,
+        status_label: Any = DEFAULT_LABEL,
+        *,
+        request_id: str | None = None,
+        actor: str | None = None,
+    ) -> Block: ...
+    @overload
+    @deprecated("AsyncCardService.reserve: series_id= is series= now")
+    async def reserve(
+        self,
+        *,
         series_id: SeriesRef,
+        count: Any,
+        status_label: Any = DEFAULT_LABEL,
+        request_id: str | None = None,
+        actor: str | None = None,
+    ) -> Block: ...
+    @renamed("AsyncCardService.reserve", series_id="series")
+    async def reserve(
+        self,
+        series: SeriesRef,
         count: Any,
         status_label: Any = DEFAULT_LABEL,
         *,
@@ -426,32 +506,85 @@ class AsyncCardService:
     ) -> Block:
         """Reserve ``count`` numbers as a ``Block``, for callers that stream them out
         (``Block.write``) instead of holding them. The ledger names ``actor`` (default:
-        this process's user and host)."""
+        this process's user and host).
+
+        A block is a range of indexes: it lists and writes them ascending unless told
+        otherwise (``Block.to_list(order)``); ``generate`` answers the same numbers newest
+        first, as the reference API does."""
         return await self._driver.drive(
-            self.sync._reserve(series_id, count, status_label, request_id=request_id, actor=actor)
+            self.sync._reserve(series, count, status_label, request_id=request_id, actor=actor)
         )
 
+    @overload
     async def generate(
         self,
+        series: SeriesRef,
+        count: Any,
+        status_label: Any = DEFAULT_LABEL,
+        *,
+        request_id: str | None = None,
+        actor: str | None = None,
+    ) -> Generated: ...
+    @overload
+    @deprecated("AsyncCardService.generate: series_id= is series= now")
+    async def generate(
+        self,
+        *,
         series_id: SeriesRef,
+        count: Any,
+        status_label: Any = DEFAULT_LABEL,
+        request_id: str | None = None,
+        actor: str | None = None,
+    ) -> Generated: ...
+    @renamed("AsyncCardService.generate", series_id="series")
+    async def generate(
+        self,
+        series: SeriesRef,
         count: Any,
         status_label: Any = DEFAULT_LABEL,
         *,
         request_id: str | None = None,
         actor: str | None = None,
     ) -> Generated:
-        """Reserve and format ``count`` numbers, newest first as in the reference; the
-        ledger names ``actor`` (default: this process's user and host).
+        """Reserve and format ``count`` numbers, newest first: the order of the reference
+        API, which the HTTP answer keeps (``reserve``'s block ascends); the ledger names
+        ``actor`` (default: this process's user and host).
 
         A domain error raises and reserves nothing; for a store failure (500) see
         ``StoreError``."""
         return await self._driver.drive(
-            self.sync._generate(series_id, count, status_label, request_id=request_id, actor=actor)
+            self.sync._generate(series, count, status_label, request_id=request_id, actor=actor)
         )
 
+    @overload
     async def generation_log(
         self,
+        series: SeriesRef,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        after: int = 0,
+        label: str | None = None,
+        request_id: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> Page[GenerationEntry]: ...
+    @overload
+    @deprecated("AsyncCardService.generation_log: series_id= is series= now")
+    async def generation_log(
+        self,
+        *,
         series_id: SeriesRef,
+        limit: int = DEFAULT_LIMIT,
+        after: int = 0,
+        label: str | None = None,
+        request_id: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> Page[GenerationEntry]: ...
+    @renamed("AsyncCardService.generation_log", series_id="series")
+    async def generation_log(
+        self,
+        series: SeriesRef,
         *,
         limit: int = DEFAULT_LIMIT,
         after: int = 0,
@@ -466,7 +599,7 @@ class AsyncCardService:
         ``[since, until)`` (naive times are UTC) when given."""
         return await self._driver.drive(
             self.sync._generation_log(
-                series_id,
+                series,
                 limit=limit,
                 after=after,
                 label=label,
@@ -476,17 +609,37 @@ class AsyncCardService:
             )
         )
 
+    @overload
     async def reservation(
-        self, series_id: SeriesRef, *, request_id: str | None = None, ledger_id: int | None = None
+        self, series: SeriesRef, *, request_id: str | None = None, ledger_id: int | None = None
+    ) -> GenerationEntry: ...
+    @overload
+    @deprecated("AsyncCardService.reservation: series_id= is series= now")
+    async def reservation(
+        self, *, series_id: SeriesRef, request_id: str | None = None, ledger_id: int | None = None
+    ) -> GenerationEntry: ...
+    @renamed("AsyncCardService.reservation", series_id="series")
+    async def reservation(
+        self, series: SeriesRef, *, request_id: str | None = None, ledger_id: int | None = None
     ) -> GenerationEntry:
         """One past reservation of the series, by its request id or its ledger id
         (exactly one of them); none: 710."""
         return await self._driver.drive(
-            self.sync._reservation(series_id, request_id=request_id, ledger_id=ledger_id)
+            self.sync._reservation(series, request_id=request_id, ledger_id=ledger_id)
         )
 
+    @overload
     async def export(
-        self, series_id: SeriesRef, *, request_id: str | None = None, ledger_id: int | None = None
+        self, series: SeriesRef, *, request_id: str | None = None, ledger_id: int | None = None
+    ) -> Block: ...
+    @overload
+    @deprecated("AsyncCardService.export: series_id= is series= now")
+    async def export(
+        self, *, series_id: SeriesRef, request_id: str | None = None, ledger_id: int | None = None
+    ) -> Block: ...
+    @renamed("AsyncCardService.export", series_id="series")
+    async def export(
+        self, series: SeriesRef, *, request_id: str | None = None, ledger_id: int | None = None
     ) -> Block:
         """The block of a past reservation (``reservation``), to write its numbers again;
         it reserves nothing.
@@ -496,7 +649,7 @@ class AsyncCardService:
         replay of its request id answers (``Store.reserve``). Released whole, or in its
         middle (two ranges left): 705."""
         return await self._driver.drive(
-            self.sync._export(series_id, request_id=request_id, ledger_id=ledger_id)
+            self.sync._export(series, request_id=request_id, ledger_id=ledger_id)
         )
 
     async def labels(self) -> list[Label]:
@@ -597,8 +750,8 @@ class AsyncSegmentAllocator:
         store: AsyncStore,
         series: SeriesRef,
         *,
-        step: int = 100_000,
-        status_label: str = "NOT_ISSUED",
+        step: int = DEFAULT_STEP,
+        status_label: str = DEFAULT_LABEL,
         prefetch_at: float = 0.5,
     ) -> None:
         self._store = store
@@ -616,7 +769,7 @@ class AsyncSegmentAllocator:
 
     async def _fetch(self) -> tuple[Block, list[str]]:
         if not self._checked:  # the current segment and the next in memory together
-            series = await self._store.get_series(self._series)
+            series = await self._store.series_definition(self._series)
             check_fits(series, self._step, field="step", copies=2)
             self._checked = True
         sync = self._store.sync

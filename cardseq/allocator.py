@@ -16,6 +16,10 @@ from .block import Block, check_fits
 from .errors import InvalidArgument, SeriesExhausted
 from .series import positive_count
 from .service import reserving_numbers
+from .store.records import DEFAULT_LABEL
+
+#: numbers an allocator reserves at a time, unless told (``step``)
+DEFAULT_STEP = 100_000
 
 if TYPE_CHECKING:
     from .store.base import SeriesRef, Store
@@ -32,7 +36,7 @@ def fetch_segment(
         try:
             return (yield from reserving_numbers(store, series, count, status_label=label))
         except SeriesExhausted:
-            left = (yield from store._info(series)).remaining
+            left = (yield from store._series(series)).remaining
             if left <= 0:
                 raise
             count = min(count, left)
@@ -77,15 +81,15 @@ class SegmentAllocator:
         store: Store,
         series: SeriesRef,
         *,
-        step: int = 100_000,
-        status_label: str = "NOT_ISSUED",
+        step: int = DEFAULT_STEP,
+        status_label: str = DEFAULT_LABEL,
         prefetch_at: float = 0.5,
     ) -> None:
         self._store = store
         self._series = series
         self._step = positive_count(step)
         # the current segment and the next one are in memory together
-        check_fits(store.get_series(series), self._step, field="step", copies=2)
+        check_fits(store.series_definition(series), self._step, field="step", copies=2)
         self._label = status_label
         self._prefetch_at = check_prefetch(prefetch_at)
         self._lock = threading.Lock()

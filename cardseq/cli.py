@@ -610,7 +610,7 @@ def series_show(series_ref: str, as_json: bool, db: str | None, keys_file: str |
     """
     with _opened(db, keys_file) as service:
         info = service.series(series_ref)
-        reservations = 0 if as_json else service.reservations(info.id)
+        reservations = 0 if as_json else service.count_reservations(info.id)
     if as_json:
         click.echo(json_line(info))
         return

@@ -7,8 +7,11 @@ in its own form, so the reference API's camelCase lives only in ``server/wire.py
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+
+from .deprecation import deprecated
 
 if TYPE_CHECKING:  # the store imports Lookup from here
     from .store.records import LedgerEntry, SeriesInfo
@@ -105,3 +108,8 @@ class Label:
     name: str
     status: str
     default: bool
+
+    @deprecated("a Label is a record: read .name, .status, .default")
+    def __iter__(self) -> Iterator[str | bool]:
+        """Unpacking, as of the tuples ``Store.labels()`` answered before."""
+        return iter((self.name, self.status, self.default))

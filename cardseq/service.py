@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from .block import Block, check_fits
+from .deprecation import deprecated, formerly, renamed
 from .errors import (
     CardNotFound,
     CountTooLarge,
@@ -84,7 +85,7 @@ def reserving_numbers(
     a request id lets a retry get it again. ``actor`` is recorded as ``Store.reserve``
     says.
     """
-    check_fits((yield from store._get_series(series)), positive_count(count))
+    check_fits((yield from store._series_definition(series)), positive_count(count))
     block = yield from store._reserve(
         series, count, status_label=status_label, request_id=request_id, actor=actor
     )
@@ -141,9 +142,10 @@ class CardService:
         )
 
     @operation
-    def _series(self, ref: SeriesRef) -> Op[SeriesInfo]:
+    @formerly(ref="series")
+    def _series(self, series: SeriesRef) -> Op[SeriesInfo]:
         """A series (by id or code) and its state."""
-        return (yield from self.store._info(ref))
+        return (yield from self.store._series(series))
 
     @operation
     def _list_series(self) -> Op[list[SeriesInfo]]:
@@ -151,20 +153,23 @@ class CardService:
         return (yield from self.store._list_series())
 
     @operation
-    def _series_details(self, ref: SeriesRef) -> Op[SeriesDetails]:
+    @formerly(ref="series")
+    def _series_details(self, series: SeriesRef) -> Op[SeriesDetails]:
         """The series with the details it was created with."""
-        info = yield from self.store._info(ref)
-        return SeriesDetails(info, (yield from self.store._series_details(info.id)))
+        info = yield from self.store._series(series)
+        return SeriesDetails(info, (yield from self.store._details(info.id)))
 
     @operation
-    def _reservations(self, ref: SeriesRef) -> Op[int]:
+    @formerly("reservations", ref="series")
+    def _count_reservations(self, series: SeriesRef) -> Op[int]:
         """How many reservations (generation requests) the series has had."""
-        return (yield from self.store._count_reservations(ref))
+        return (yield from self.store._count_reservations(series))
 
     @operation
-    def _set_enabled(self, ref: SeriesRef, enabled: bool) -> Op[None]:
+    @formerly(ref="series")
+    def _set_enabled(self, series: SeriesRef, enabled: bool) -> Op[None]:
         """Allow or stop generation (stopped: 703)."""
-        yield from self.store._set_enabled(ref, enabled)
+        yield from self.store._set_enabled(series, enabled)
 
     # ---- generation ------------------------------------------------------------------
 
@@ -178,9 +183,10 @@ class CardService:
         return value
 
     @operation
+    @formerly(series_id="series")
     def _reserve(
         self,
-        series_id: SeriesRef,
+        series: SeriesRef,
         count: Any,
         status_label: Any = DEFAULT_LABEL,
         *,
@@ -189,10 +195,14 @@ class CardService:
     ) -> Op[Block]:
         """Reserve ``count`` numbers as a ``Block``, for callers that stream them out
         (``Block.write``) instead of holding them. The ledger names ``actor`` (default:
-        this process's user and host)."""
+        this process's user and host).
+
+        A block is a range of indexes: it lists and writes them ascending unless told
+        otherwise (``Block.to_list(order)``); ``generate`` answers the same numbers newest
+        first, as the reference API does."""
         return (
             yield from self.store._reserve(
-                series_id,
+                series,
                 self._count(count),
                 status_label=status_label,
                 request_id=request_id,
@@ -201,24 +211,26 @@ class CardService:
         )
 
     @operation
+    @formerly(series_id="series")
     def _generate(
         self,
-        series_id: SeriesRef,
+        series: SeriesRef,
         count: Any,
         status_label: Any = DEFAULT_LABEL,
         *,
         request_id: str | None = None,
         actor: str | None = None,
     ) -> Op[Generated]:
-        """Reserve and format ``count`` numbers, newest first as in the reference; the
-        ledger names ``actor`` (default: this process's user and host).
+        """Reserve and format ``count`` numbers, newest first: the order of the reference
+        API, which the HTTP answer keeps (``reserve``'s block ascends); the ledger names
+        ``actor`` (default: this process's user and host).
 
         A domain error raises and reserves nothing; for a store failure (500) see
         ``StoreError``.
         """
         _, numbers = yield from reserving_numbers(
             self.store,
-            series_id,
+            series,
             self._count(count),
             status_label=status_label,
             request_id=request_id,
@@ -228,9 +240,10 @@ class CardService:
         return Generated(numbers)
 
     @operation
+    @formerly(series_id="series")
     def _generation_log(
         self,
-        series_id: SeriesRef,
+        series: SeriesRef,
         *,
         limit: int = DEFAULT_LIMIT,
         after: int = 0,
@@ -243,7 +256,7 @@ class CardService:
         time: up to ``limit`` (1..1000, else 701) after the cursor ``after`` (a previous
         ``next``); only those of status ``label``, of ``request_id``, or made in
         ``[since, until)`` (naive times are UTC) when given."""
-        info = yield from self.store._info(series_id)
+        info = yield from self.store._series(series)
         page = yield from self.store._ledger_page(
             info.id,
             kind="reserved",
@@ -257,23 +270,24 @@ class CardService:
         return page.map(lambda e: _generation_entry(info, e))
 
     @operation
+    @formerly(series_id="series")
     def _reservation(
         self,
-        series_id: SeriesRef,
+        series: SeriesRef,
         *,
         request_id: str | None = None,
         ledger_id: int | None = None,
     ) -> Op[GenerationEntry]:
         """One past reservation of the series, by its request id or its ledger id
         (exactly one of them); none: 710."""
-        info, entry = yield from self._reserved_entry(series_id, request_id, ledger_id)
+        info, entry = yield from self._reserved_entry(series, request_id, ledger_id)
         return _generation_entry(info, entry)
 
     def _reserved_entry(
-        self, series_id: SeriesRef, request_id: str | None, ledger_id: int | None
+        self, series: SeriesRef, request_id: str | None, ledger_id: int | None
     ) -> Op[tuple[SeriesInfo, LedgerEntry]]:
         """``reservation``'s series and ledger row."""
-        info = yield from self.store._info(series_id)
+        info = yield from self.store._series(series)
         if (request_id is None) == (ledger_id is None):
             raise InvalidArgument(
                 "give a reservation's request_id or its ledger_id (one of them)",
@@ -299,9 +313,10 @@ class CardService:
         return info, entry
 
     @operation
+    @formerly(series_id="series")
     def _export(
         self,
-        series_id: SeriesRef,
+        series: SeriesRef,
         *,
         request_id: str | None = None,
         ledger_id: int | None = None,
@@ -314,9 +329,9 @@ class CardService:
         replay of its request id answers (``Store.reserve``). Released whole, or in its
         middle (two ranges left): 705.
         """
-        info, entry = yield from self._reserved_entry(series_id, request_id, ledger_id)
+        info, entry = yield from self._reserved_entry(series, request_id, ledger_id)
         held = yield Transaction(self.store._held(entry))
-        series = yield from self.store._get_series(info.id)
+        series = yield from self.store._series_definition(info.id)
         return Block(series, held.start, len(held))
 
     # ---- labels ----------------------------------------------------------------------
@@ -324,7 +339,7 @@ class CardService:
     @operation
     def _labels(self) -> Op[list[Label]]:
         """Every label, by status then name."""
-        return [Label(*row) for row in (yield from self.store._labels())]
+        return (yield from self.store._labels())
 
     @operation
     def _add_label(
@@ -340,14 +355,14 @@ class CardService:
         yield from self.store._set_default_label(status, label)
 
     def _label_status(self, label: Any) -> Op[str]:
-        for name, status, _ in (yield from self.store._labels()):
-            if name == label:
-                return status
+        for known in (yield from self.store._labels()):
+            if known.name == label:
+                return known.status
         raise InvalidStatusLabel.bad("statusLabel", label, "is not a known status label")
 
     def _default_label(self, status: str) -> Op[str]:
         labels = yield from self.store._labels()
-        return next(name for name, s, default in labels if s == status and default)
+        return next(x.name for x in labels if x.status == status and x.default)
 
     # ---- cards -----------------------------------------------------------------------
 
@@ -510,29 +525,74 @@ class CardService:
             self._create_series(series, enabled=enabled, details=details, exists_ok=exists_ok)
         )
 
-    def series(self, ref: SeriesRef) -> SeriesInfo:
+    @overload
+    def series(self, series: SeriesRef) -> SeriesInfo: ...
+    @overload
+    @deprecated("CardService.series: ref= is series= now")
+    def series(self, *, ref: SeriesRef) -> SeriesInfo: ...
+    @renamed("CardService.series", ref="series")
+    def series(self, series: SeriesRef) -> SeriesInfo:
         """A series (by id or code) and its state."""
-        return self._drive(self._series(ref))
+        return self._drive(self._series(series))
 
     def list_series(self) -> list[SeriesInfo]:
         """Every series with its state, oldest first."""
         return self._drive(self._list_series())
 
-    def series_details(self, ref: SeriesRef) -> SeriesDetails:
+    @overload
+    def series_details(self, series: SeriesRef) -> SeriesDetails: ...
+    @overload
+    @deprecated("CardService.series_details: ref= is series= now")
+    def series_details(self, *, ref: SeriesRef) -> SeriesDetails: ...
+    @renamed("CardService.series_details", ref="series")
+    def series_details(self, series: SeriesRef) -> SeriesDetails:
         """The series with the details it was created with."""
-        return self._drive(self._series_details(ref))
+        return self._drive(self._series_details(series))
 
-    def reservations(self, ref: SeriesRef) -> int:
+    def count_reservations(self, series: SeriesRef) -> int:
         """How many reservations (generation requests) the series has had."""
-        return self._drive(self._reservations(ref))
+        return self._drive(self._count_reservations(series))
 
-    def set_enabled(self, ref: SeriesRef, enabled: bool) -> None:
+    @deprecated("CardService.reservations is now CardService.count_reservations")
+    def reservations(self, ref: SeriesRef) -> int:
+        """Deprecated: ``count_reservations`` under its old name (it warns)."""
+        return self._drive(self._count_reservations(ref))
+
+    @overload
+    def set_enabled(self, series: SeriesRef, enabled: bool) -> None: ...
+    @overload
+    @deprecated("CardService.set_enabled: ref= is series= now")
+    def set_enabled(self, *, ref: SeriesRef, enabled: bool) -> None: ...
+    @renamed("CardService.set_enabled", ref="series")
+    def set_enabled(self, series: SeriesRef, enabled: bool) -> None:
         """Allow or stop generation (stopped: 703)."""
-        return self._drive(self._set_enabled(ref, enabled))
+        return self._drive(self._set_enabled(series, enabled))
 
+    @overload
     def reserve(
         self,
+        series: SeriesRef,
+        count: Any,
+        status_label: Any = DEFAULT_LABEL,
+        *,
+        request_id: str | None = None,
+        actor: str | None = None,
+    ) -> Block: ...
+    @overload
+    @deprecated("CardService.reserve: series_id= is series= now")
+    def reserve(
+        self,
+        *,
         series_id: SeriesRef,
+        count: Any,
+        status_label: Any = DEFAULT_LABEL,
+        request_id: str | None = None,
+        actor: str | None = None,
+    ) -> Block: ...
+    @renamed("CardService.reserve", series_id="series")
+    def reserve(
+        self,
+        series: SeriesRef,
         count: Any,
         status_label: Any = DEFAULT_LABEL,
         *,
@@ -541,32 +601,85 @@ class CardService:
     ) -> Block:
         """Reserve ``count`` numbers as a ``Block``, for callers that stream them out
         (``Block.write``) instead of holding them. The ledger names ``actor`` (default:
-        this process's user and host)."""
+        this process's user and host).
+
+        A block is a range of indexes: it lists and writes them ascending unless told
+        otherwise (``Block.to_list(order)``); ``generate`` answers the same numbers newest
+        first, as the reference API does."""
         return self._drive(
-            self._reserve(series_id, count, status_label, request_id=request_id, actor=actor)
+            self._reserve(series, count, status_label, request_id=request_id, actor=actor)
         )
 
+    @overload
     def generate(
         self,
+        series: SeriesRef,
+        count: Any,
+        status_label: Any = DEFAULT_LABEL,
+        *,
+        request_id: str | None = None,
+        actor: str | None = None,
+    ) -> Generated: ...
+    @overload
+    @deprecated("CardService.generate: series_id= is series= now")
+    def generate(
+        self,
+        *,
         series_id: SeriesRef,
+        count: Any,
+        status_label: Any = DEFAULT_LABEL,
+        request_id: str | None = None,
+        actor: str | None = None,
+    ) -> Generated: ...
+    @renamed("CardService.generate", series_id="series")
+    def generate(
+        self,
+        series: SeriesRef,
         count: Any,
         status_label: Any = DEFAULT_LABEL,
         *,
         request_id: str | None = None,
         actor: str | None = None,
     ) -> Generated:
-        """Reserve and format ``count`` numbers, newest first as in the reference; the
-        ledger names ``actor`` (default: this process's user and host).
+        """Reserve and format ``count`` numbers, newest first: the order of the reference
+        API, which the HTTP answer keeps (``reserve``'s block ascends); the ledger names
+        ``actor`` (default: this process's user and host).
 
         A domain error raises and reserves nothing; for a store failure (500) see
         ``StoreError``."""
         return self._drive(
-            self._generate(series_id, count, status_label, request_id=request_id, actor=actor)
+            self._generate(series, count, status_label, request_id=request_id, actor=actor)
         )
 
+    @overload
     def generation_log(
         self,
+        series: SeriesRef,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        after: int = 0,
+        label: str | None = None,
+        request_id: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> Page[GenerationEntry]: ...
+    @overload
+    @deprecated("CardService.generation_log: series_id= is series= now")
+    def generation_log(
+        self,
+        *,
         series_id: SeriesRef,
+        limit: int = DEFAULT_LIMIT,
+        after: int = 0,
+        label: str | None = None,
+        request_id: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> Page[GenerationEntry]: ...
+    @renamed("CardService.generation_log", series_id="series")
+    def generation_log(
+        self,
+        series: SeriesRef,
         *,
         limit: int = DEFAULT_LIMIT,
         after: int = 0,
@@ -581,7 +694,7 @@ class CardService:
         ``[since, until)`` (naive times are UTC) when given."""
         return self._drive(
             self._generation_log(
-                series_id,
+                series,
                 limit=limit,
                 after=after,
                 label=label,
@@ -591,15 +704,35 @@ class CardService:
             )
         )
 
+    @overload
     def reservation(
-        self, series_id: SeriesRef, *, request_id: str | None = None, ledger_id: int | None = None
+        self, series: SeriesRef, *, request_id: str | None = None, ledger_id: int | None = None
+    ) -> GenerationEntry: ...
+    @overload
+    @deprecated("CardService.reservation: series_id= is series= now")
+    def reservation(
+        self, *, series_id: SeriesRef, request_id: str | None = None, ledger_id: int | None = None
+    ) -> GenerationEntry: ...
+    @renamed("CardService.reservation", series_id="series")
+    def reservation(
+        self, series: SeriesRef, *, request_id: str | None = None, ledger_id: int | None = None
     ) -> GenerationEntry:
         """One past reservation of the series, by its request id or its ledger id
         (exactly one of them); none: 710."""
-        return self._drive(self._reservation(series_id, request_id=request_id, ledger_id=ledger_id))
+        return self._drive(self._reservation(series, request_id=request_id, ledger_id=ledger_id))
 
+    @overload
     def export(
-        self, series_id: SeriesRef, *, request_id: str | None = None, ledger_id: int | None = None
+        self, series: SeriesRef, *, request_id: str | None = None, ledger_id: int | None = None
+    ) -> Block: ...
+    @overload
+    @deprecated("CardService.export: series_id= is series= now")
+    def export(
+        self, *, series_id: SeriesRef, request_id: str | None = None, ledger_id: int | None = None
+    ) -> Block: ...
+    @renamed("CardService.export", series_id="series")
+    def export(
+        self, series: SeriesRef, *, request_id: str | None = None, ledger_id: int | None = None
     ) -> Block:
         """The block of a past reservation (``reservation``), to write its numbers again;
         it reserves nothing.
@@ -608,7 +741,7 @@ class CardService:
         reads as unused once written: the block is what its caller still holds, as a
         replay of its request id answers (``Store.reserve``). Released whole, or in its
         middle (two ranges left): 705."""
-        return self._drive(self._export(series_id, request_id=request_id, ledger_id=ledger_id))
+        return self._drive(self._export(series, request_id=request_id, ledger_id=ledger_id))
 
     def labels(self) -> list[Label]:
         """Every label, by status then name."""

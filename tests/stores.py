@@ -30,7 +30,7 @@ def check_ledger(store: Store, series) -> list[tuple[int, int]]:
     no index was handed out twice, and none is unaccounted for. Unused rows (given back
     by an allocator) lie inside reserved ones, without overlapping each other.
     """
-    info = store.info(series)
+    info = store.series(series)
     entries = store.ledger(series)
     reserved = sorted((e.start, e.count) for e in entries if e.kind == "reserved")
     position = 0

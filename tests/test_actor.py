@@ -168,7 +168,7 @@ def test_a_bad_actor_is_refused_and_writes_nothing(actor):
             with pytest.raises(cardseq.InvalidArgument) as info:
                 call()
             assert info.value.code == 701 and info.value.field == "actor"
-        assert len(store.ledger()) == 1 and store.info("GIFT").next_index == 1
+        assert len(store.ledger()) == 1 and store.series("GIFT").next_index == 1
         assert service.card(number).status == "NOT_ISSUED"
 
 

@@ -35,7 +35,7 @@ def test_same_contract_awaited(shared_url):
             with pytest.raises(cardseq.InvalidCount) as info:
                 await store.reserve("A", 0)
             assert info.value.code == 3025
-            assert (await store.info("A")).next_index == 3
+            assert (await store.series("A")).next_index == 3
             assert store.url == store.sync.url
             service = AsyncCardService(store)
             generated = await service.generate("A", 2)
@@ -108,7 +108,7 @@ async def reserve_in_one_batch(store: AsyncStore, calls: dict) -> tuple[dict, li
     first reservation ("lead", 1 of "A") whose batch is held; return each call's block
     or error, and the sizes of the batches."""
     for series in {"A", *(series for series, _, _ in calls.values())}:
-        await store.get_series(series)  # known: each call goes straight to the queue
+        await store.series_definition(series)  # known: each call goes straight to the queue
     release = threading.Event()
     sizes = hold_first_batch(store, release)
 
@@ -364,7 +364,7 @@ def test_async_allocator_refills_before_a_segment_runs_out(shared_url):
             await numbers.aclose()
             handed = slow + fast
             assert len(set(handed)) == len(handed) == 800
-            series = await store.get_series("S")
+            series = await store.series_definition("S")
             indexes = sorted(series.parse(n) for n in handed)
             assert indexes == list(range(800))
             check_ledger(store.sync, "S")

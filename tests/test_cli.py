@@ -276,7 +276,7 @@ def key_k(monkeypatch) -> bytes:
 def test_show_never_prints_the_key(cli, db, key_k):
     create(cli, "R", "--method", "RANDOM", "--key-id", "k", prefix="7", length="12")
     with cardseq.store.open_store(db) as store:
-        key = store.get_series("R").key
+        key = store.series_definition("R").key
     assert key == key_k
     out = ok(cli("series", "show", "R"))
     # only the key's id and fingerprint are named, never the key

@@ -138,7 +138,7 @@ def test_a_signal_before_reserving_says_nothing_was_reserved(db, monkeypatch):
 
 def reserved(db: str) -> int:
     with open_store(db) as store:
-        return store.info("GIFT").next_index
+        return store.series("GIFT").next_index
 
 
 def reading_the_terminal(pid: int) -> None:

@@ -27,7 +27,7 @@ def assert_disjoint_and_ledgered(store, series, blocks):
     for (start, count), (after, _) in itertools.pairwise(ranges):
         assert start + count <= after, "two callers got overlapping blocks"
     assert ranges == check_ledger(store, series)
-    definition = store.get_series(series)
+    definition = store.series_definition(series)
     numbers = [n for start, count in ranges for n in definition.block(start, count).to_list()]
     assert len(numbers) == len(set(numbers)) == sum(c for _, c in ranges)
 

@@ -152,7 +152,7 @@ def test_store_says_what_sqlite_opened(cwd, url):
         assert store.files == (() if file == "" else (file, *(file + s for s in SUFFIXES)))
         store.create_series(CardSeries("T", prefix="9", length=10))
         seen = []
-        reader = threading.Thread(target=lambda: seen.append(store.info("T").series.code))
+        reader = threading.Thread(target=lambda: seen.append(store.series("T").series.code))
         reader.start()
         reader.join()
         assert seen == ["T"]

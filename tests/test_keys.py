@@ -112,7 +112,7 @@ def test_another_process_given_the_key_generates_the_same_numbers(tmp_path, sour
     url = f"sqlite:///{tmp_path}/cards.db"
     with open_store(url, keys={"gift": KEY}) as store:
         store.create_series(gift())
-        expected = store.get_series("GIFT").block(0, 10).to_list()
+        expected = store.series_definition("GIFT").block(0, 10).to_list()
     args: list[str] = []
     env: dict[str, str] = {}
     if source == "env-hex":
@@ -139,8 +139,8 @@ def test_without_the_key_or_with_another_nothing_is_reserved(kind, tmp_path, req
             message = str(info.value)
             assert "'GIFT'" in message and "'gift'" in message
             assert KEY.hex() not in message and OTHER.hex() not in message
-            assert store.info("GIFT").next_index == 0 and store.ledger("GIFT") == []
-            assert store.info("GIFT").series.key_id == "gift"  # listing needs no key
+            assert store.series("GIFT").next_index == 0 and store.ledger("GIFT") == []
+            assert store.series("GIFT").series.key_id == "gift"  # listing needs no key
 
 
 def test_cli_without_the_key_is_706_naming_series_and_key_id(tmp_path, clean_env):
@@ -251,7 +251,7 @@ def test_old_store_is_migrated_by_keys_export(tmp_path, clean_env):
         with pytest.raises(cardseq.KeysInStore) as info:
             store.reserve("GIFT", 3)
         assert info.value.code == 708 and "cardseq keys export" in str(info.value)
-        assert store.info("GIFT").key_fingerprint == fingerprint(KEY)
+        assert store.series("GIFT").key_fingerprint == fingerprint(KEY)
     exported = str(tmp_path / "exported-keys")
     result = CliRunner().invoke(main, ["keys", "export", "--keys-file", exported, "--db", url])
     assert result.exit_code == 0, result.stderr

@@ -59,7 +59,7 @@ def cli(db: str):
 
 def reserved(db: str) -> int:
     with open_store(db) as store:
-        return store.info("GIFT").next_index
+        return store.series("GIFT").next_index
 
 
 def leftovers(folder: Path) -> list[str]:

@@ -77,7 +77,7 @@ def test_a_replay_after_a_release_answers_what_the_caller_holds(store, case):
     numbers = block.to_list()
     for start, count in releases:
         store.release("GOLD", block.start + start, count)
-    used = store.info("GOLD").next_index
+    used = store.series("GOLD").next_index
     ledger = held_by_ledger(store, numbers)
     if held is None:
         for replay in (
@@ -98,7 +98,7 @@ def test_a_replay_after_a_release_answers_what_the_caller_holds(store, case):
         assert again.to_list() == expected == ledger
         assert service.export("GOLD", request_id="order-1").to_list() == expected
         assert service.generate("GOLD", 10, request_id="order-1").numbers == expected[::-1]
-    assert store.info("GOLD").next_index == used  # a replay reserves nothing
+    assert store.series("GOLD").next_index == used  # a replay reserves nothing
     assert len([e for e in store.ledger("GOLD") if e.kind == "reserved"]) == 2
 
 
@@ -152,7 +152,7 @@ def test_cli_generate_again_export_and_validate_agree(shared_url):
         assert result.exit_code == 1 and result.stdout == ""
         assert result.stderr.startswith("error 705: reservation 1 (request id 'run-1') was")
     with open_store(shared_url) as store:
-        assert store.info("GOLD").next_index == 10
+        assert store.series("GOLD").next_index == 10
 
 
 @pytest.mark.heavy

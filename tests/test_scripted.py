@@ -105,7 +105,7 @@ def test_a_store_error_in_a_transaction_reaches_the_caller_unchanged():
     down = StoreError("store error: OperationalError: the database is down")
     script = Script(sql("FROM cardseq_series", error=down))
     with pytest.raises(StoreError) as info:
-        script.run(store._info(1))
+        script.run(store._series(1))
     assert info.value is down
 
 

@@ -396,7 +396,7 @@ def test_records_are_typed_and_frozen(service):
     assert found.entry == service.store.ledger(sid)[0]
     assert records.Label("NOT_ISSUED", "NOT_ISSUED", True) in service.labels()
     assert service.series(sid) == service.list_series()[0] == service.series_details(sid).info
-    assert service.reservations(sid) == 1
+    assert service.count_reservations(sid) == 1
     with pytest.raises(cardseq.CardNotFound) as info:
         service.lookup("nonsense")
     assert (info.value.code, info.value.message) == (
@@ -471,7 +471,7 @@ def test_reservations_are_counted_by_the_database_not_by_reading_the_ledger(serv
         raise AssertionError("the ledger was read to count reservations")
 
     monkeypatch.setattr(type(store), "_ledger_rows", whole_ledger)
-    assert service.reservations("C") == store.count_reservations("C") == 3
-    assert service.reservations(other) == 1
+    assert service.count_reservations("C") == store.count_reservations("C") == 3
+    assert service.count_reservations(other) == 1
     with pytest.raises(cardseq.InvalidSeries):
-        service.reservations("nope")
+        service.count_reservations("nope")

@@ -80,7 +80,7 @@ class StoreModel(RuleBasedStateMachine):
     @invariant()
     def matches_model(self):
         for code, (_, capacity, used, enabled) in self.model.items():
-            info = self.store.info(code)
+            info = self.store.series(code)
             assert (info.next_index, info.enabled, info.remaining) == (
                 used,
                 enabled,

@@ -11,6 +11,7 @@ import cardseq
 from cardseq import CardSeries
 from cardseq.allocator import SegmentAllocator
 from cardseq.keys import keyring
+from cardseq.records import Label
 from cardseq.store import SQLiteStore, open_store, ops
 from cardseq.store.base import DuplicateRequest
 from cardseq.store.reservations import Request
@@ -37,11 +38,11 @@ def test_create_get_list(store):
     a = store.create_series(gold())
     b = store.create_series(CardSeries("SILVER", prefix="SILV", length=12, method="LUHN"))
     assert isinstance(a, int) and b > a
-    assert store.get_series(a) == gold()
-    assert store.get_series("SILVER").method == "LUHN"
+    assert store.series_definition(a) == gold()
+    assert store.series_definition("SILVER").method == "LUHN"
     assert store.series_id("GOLD") == a
     assert [i.series.code for i in store.list_series()] == ["GOLD", "SILVER"]
-    info = store.info("GOLD")
+    info = store.series("GOLD")
     assert (info.id, info.enabled, info.next_index, info.remaining) == (a, True, 0, 10**8)
 
 
@@ -87,9 +88,9 @@ def test_add_label_exists_ok_and_its_own_error(store):
         store.add_label("PRINTED", "ACTIVE", exists_ok=True)  # another status
     assert info.value.code == 3019
     store.add_label("PRINTED", "NOT_ISSUED", default=True, exists_ok=True)
-    assert [(n, s, d) for n, s, d in store.labels() if s == "NOT_ISSUED"] == [
-        ("NOT_ISSUED", "NOT_ISSUED", False),
-        ("PRINTED", "NOT_ISSUED", True),
+    assert [x for x in store.labels() if x.status == "NOT_ISSUED"] == [
+        Label("NOT_ISSUED", "NOT_ISSUED", False),
+        Label("PRINTED", "NOT_ISSUED", True),
     ]
     assert len(store.labels()) == 6
 
@@ -135,7 +136,7 @@ def test_bad_count_reserves_nothing(store, count):
     with pytest.raises(cardseq.InvalidCount) as info:
         store.reserve("GOLD", count)
     assert info.value.code == 3025
-    assert store.info("GOLD").next_index == 0 and store.ledger() == []
+    assert store.series("GOLD").next_index == 0 and store.ledger() == []
 
 
 def test_exhausted_reserves_nothing(store):
@@ -144,7 +145,7 @@ def test_exhausted_reserves_nothing(store):
     with pytest.raises(cardseq.SeriesExhausted) as info:
         store.reserve("GOLD", 41)
     assert info.value.code == 702 and "40" in str(info.value)
-    assert store.info("GOLD").next_index == 60 and len(store.ledger()) == 1
+    assert store.series("GOLD").next_index == 60 and len(store.ledger()) == 1
     assert store.reserve("GOLD", 40).stop == 100
     with pytest.raises(cardseq.SeriesExhausted):
         store.reserve("GOLD", 1)
@@ -159,7 +160,7 @@ def test_disabled(store):
     store.set_enabled("GOLD", True)
     assert store.reserve("GOLD", 1).start == 0
     store.create_series(CardSeries("OFF", prefix="OFF", length=10), enabled=False)
-    assert store.info("OFF").enabled is False
+    assert store.series("OFF").enabled is False
 
 
 def test_request_id_is_idempotent(store):
@@ -198,7 +199,7 @@ def test_a_request_id_another_caller_took_replays_its_block(sync_store, monkeypa
     monkeypatch.setattr(store, "_prior", too_early)
     again = store.reserve("GOLD", 4, request_id="race")
     assert (again.start, again.count, looked) == (first.start, 4, ["race", "race"])
-    assert store.info("GOLD").next_index == 4 and len(store.ledger("GOLD")) == 1
+    assert store.series("GOLD").next_index == 4 and len(store.ledger("GOLD")) == 1
 
 
 def test_other_unique_violations_are_store_errors(sync_store):
@@ -223,7 +224,7 @@ def test_bad_status_label(store, label):
 def test_huge_counters(store):
     offset = 10**148 - 10**100
     store.create_series(CardSeries("BIG", prefix="9", length=150, method="MOD7", offset=offset))
-    capacity = store.info("BIG").remaining
+    capacity = store.series("BIG").remaining
     assert capacity == 10**100
     block = store.reserve("BIG", 10**100 - 5)
     last = store.reserve("BIG", 5)
@@ -245,7 +246,7 @@ def test_keyed_series_keep_their_key(tmp_path):
         s.create_series(CardSeries("R", prefix="7", length=12, method="RANDOM_LUHN", key_id="k"))
         first = s.reserve("R", 5).to_list()
     with open_store(url, keys=keys) as s:
-        assert s.get_series("R").block(0, 5).to_list() == first
+        assert s.series_definition("R").block(0, 5).to_list() == first
         assert s.reserve("R", 5).to_list()[0] not in first
 
 
@@ -258,7 +259,7 @@ def test_lookup(store):
     assert (found.number, found.state) == (number, "reserved")
     for count in (7, 100, 1, 992):  # starts 3, 10, 110, 111: text order is not number order
         store.reserve("L", count)
-    series = store.get_series("L")
+    series = store.series_definition("L")
     for index, start in [
         (2, 0),
         (3, 3),
@@ -292,15 +293,15 @@ def test_lookup_many_answers_as_lookup_does(store):
     store.release("GOLD", 6, 4)
     big = store.reserve("BIG", 5)
     store.reserve("BIG", 2**70)
-    lsr = store.get_series("L")
+    lsr = store.series_definition("L")
     numbers = [
         *(lsr.format(i) for i in (0, 2, 3, 9, 10, 109, 110, 111, 1102, 1103, 5000)),
         *keyed[::7],
         *block.to_list(),
         "GOLD00000042",
         big.to_list()[4],
-        store.get_series("BIG").format(2**70),
-        store.get_series("BIG").format(2**70 + 5),
+        store.series_definition("BIG").format(2**70),
+        store.series_definition("BIG").format(2**70 + 5),
         "nonsense",
         lsr.format(3),  # twice
         None,
@@ -323,7 +324,9 @@ def test_lookup_many_reads_each_ledger_once(sync_store, monkeypatch):
     for _ in range(20):
         store.reserve("L", 5)
         store.reserve("GOLD", 5)
-    numbers = store.get_series("L").block(0, 200).to_list() + [f"GOLD{i:08d}" for i in range(200)]
+    numbers = store.series_definition("L").block(0, 200).to_list() + [
+        f"GOLD{i:08d}" for i in range(200)
+    ]
     statements = []
     execute = ops.execute
     monkeypatch.setattr(
@@ -393,9 +396,9 @@ def test_sqlite_reads_do_not_wait_for_a_writer(tmp_path):
         answers.extend(
             [
                 reader.series_id("GOLD"),
-                reader.info(sid).next_index,
+                reader.series(sid).next_index,
                 len(reader.list_series()),
-                reader.series_details(sid),
+                reader.details(sid),
                 len(reader.ledger("GOLD")),
                 len(reader.ledger_page("GOLD").items),
                 reader.lookup(number).index,
@@ -452,7 +455,7 @@ def test_reopened_store_finds_ledgers_by_code(tmp_path):
 @pytest.mark.parametrize("ref", [2**63, 2**70, "99999999999999999999"])
 def test_ids_beyond_64_bits_are_unknown_series(store, ref):
     store.create_series(gold())
-    for call in (lambda: store.reserve(ref, 1), lambda: store.info(ref)):
+    for call in (lambda: store.reserve(ref, 1), lambda: store.series(ref)):
         with pytest.raises(cardseq.InvalidSeries) as info:
             call()
         assert info.value.code == 3000
@@ -461,7 +464,7 @@ def test_ids_beyond_64_bits_are_unknown_series(store, ref):
 def test_all_digit_strings_are_ids(store):
     sid = store.create_series(gold())
     assert store.reserve(str(sid), 2).count == 2
-    assert store.info(str(sid)).series.code == "GOLD"
+    assert store.series(str(sid)).series.code == "GOLD"
 
 
 def test_released_indexes_were_never_handed_out(store):

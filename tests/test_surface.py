@@ -33,6 +33,15 @@ def operations(cls: type) -> list[str]:
     )
 
 
+def aliases(cls: type) -> list[str]:
+    """The deprecated old names of ``cls``' public methods."""
+    return sorted(
+        name
+        for name, value in inspect.getmembers(cls)
+        if not name.startswith("_") and getattr(value, "__deprecated__", None)
+    )
+
+
 @pytest.mark.parametrize(("sync", "twin"), TWINS, ids=lambda c: c.__name__)
 def test_every_operation_is_a_method_on_both_sides_with_one_signature(sync, twin):
     names = operations(sync)
@@ -169,8 +178,8 @@ def _generators() -> list[tuple[str, ast.FunctionDef]]:
 
 
 def driving_calls(node: ast.FunctionDef, driving: set[str]) -> list[str]:
-    """Calls in ``node`` of a public (driving) method: ``self.info(ref)`` where the
-    operation must ``yield from self._info(ref)``."""
+    """Calls in ``node`` of a public (driving) method: ``self.series(ref)`` where the
+    operation must ``yield from self._series(ref)``."""
     return [
         f"line {call.lineno}: .{call.func.attr}()"
         for call in ast.walk(node)
@@ -184,7 +193,7 @@ def test_operations_yield_from_operations_and_never_drive_one():
     """Inside an operation, a public method runs a whole operation on the calling
     thread: under ``cardseq.aio`` that blocks the event loop. Operations and bodies
     must ``yield from`` the generator instead (CONTRIBUTING.md)."""
-    driving = set(operations(Store)) | set(operations(CardService))
+    driving = {*operations(Store), *operations(CardService), *aliases(Store), *aliases(CardService)}
     generators = _generators()
     assert len(generators) > 50
     found = {where: calls for where, node in generators if (calls := driving_calls(node, driving))}
@@ -192,6 +201,6 @@ def test_operations_yield_from_operations_and_never_drive_one():
 
 
 def test_the_convention_check_finds_a_driving_call():
-    source = "def _op(self, ref) -> Op[int]:\n    info = self.info(ref)\n    yield from ()\n"
+    source = "def _op(self, ref) -> Op[int]:\n    info = self.series(ref)\n    yield from ()\n"
     (node,) = ast.parse(source).body
-    assert driving_calls(node, set(operations(Store))) == ["line 2: .info()"]
+    assert driving_calls(node, set(operations(Store))) == ["line 2: .series()"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import copy
 import dataclasses
 import pathlib
 import subprocess
@@ -57,6 +58,11 @@ class Op:
     doc: str
     names: frozenset[str]  # the names its signature uses
     module: str  # where it is written: "cardseq.store.reservations"
+    formerly: tuple[str, ...] = ()  # old names of its public method (``@formerly``)
+    renamed: tuple[tuple[str, str], ...] = ()  # (old, new) parameter names
+    old_params: str = ""  # its signature as the old keywords call it
+    alias_params: str = ""  # its signature under an old method name
+    alias_call: str = ""
 
     @property
     def public(self) -> str:
@@ -71,11 +77,61 @@ def operations(path: str, cls_name: str) -> list[Op]:
         if isinstance(node, ast.FunctionDef) and any(
             isinstance(d, ast.Name) and d.id == "operation" for d in node.decorator_list
         ):
-            found.append(_op(path, node))
+            found.append(_with_old_names(path, node))
     return found
 
 
-def _op(path: str, fn: ast.FunctionDef) -> Op:
+def _formerly(fn: ast.FunctionDef) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The old method names and parameter names (old: new) of ``@formerly(...)``."""
+    for d in fn.decorator_list:
+        if isinstance(d, ast.Call) and isinstance(d.func, ast.Name) and d.func.id == "formerly":
+            methods = tuple(ast.literal_eval(a) for a in d.args)
+            return methods, {k.arg: ast.literal_eval(k.value) for k in d.keywords if k.arg}
+    return (), {}
+
+
+def _with_old_names(path: str, fn: ast.FunctionDef) -> Op:
+    """The operation, with what its aliases need when it was once spelt otherwise."""
+    op = _op(path, fn)
+    methods, names = _formerly(fn)
+    if not (methods or names):
+        return op
+    old = {new: old for old, new in names.items()}
+    unknown = set(old) - {a.arg for a in fn.args.args + fn.args.kwonlyargs}
+    if unknown:
+        raise SystemExit(f"{path}:{fn.lineno} {fn.name}: @formerly names no parameter {unknown}")
+    # the old keywords: from the first renamed parameter on, keyword-only and old-named
+    variant = copy.deepcopy(fn)
+    a = variant.args
+    first = next((i for i, arg in enumerate(a.args) if arg.arg in old), len(a.args))
+    moved = a.args[first:]
+    defaults = [None] * (len(a.args) - len(a.defaults)) + list(a.defaults)
+    a.kwonlyargs = moved + a.kwonlyargs
+    a.kw_defaults = defaults[first:] + a.kw_defaults
+    a.args = a.args[:first]
+    a.defaults = [d for d in defaults[:first] if d is not None]
+    for arg in a.args + a.kwonlyargs:
+        arg.arg = old.get(arg.arg, arg.arg)
+    # under an old method name: every renamed parameter under its old name, in place
+    alias = copy.deepcopy(fn)
+    for arg in alias.args.args + alias.args.kwonlyargs:
+        arg.arg = old.get(arg.arg, arg.arg)
+    aliased = _op(path, alias, names)
+    extra = {"deprecated"} | ({"overload", "renamed"} if names and not methods else set())
+    return dataclasses.replace(
+        op,
+        names=op.names | extra,
+        formerly=methods,
+        renamed=tuple(names.items()),
+        old_params=_op(path, variant).params,
+        alias_params=aliased.params,
+        alias_call=aliased.call,
+    )
+
+
+def _op(path: str, fn: ast.FunctionDef, names: dict[str, str] | None = None) -> Op:
+    """``fn`` as an operation; ``names`` (old: new) when its parameters are old-named."""
+    names = names or {}
     where = f"{path}:{fn.lineno} {fn.name}"
     if not fn.name.startswith("_") or fn.name.startswith("__"):
         raise SystemExit(f"{where}: an operation's name is '_' and its public name")
@@ -106,7 +162,7 @@ def _op(path: str, fn: ast.FunctionDef) -> Op:
         params.append("*")
     for arg, default in zip(a.kwonlyargs, a.kw_defaults, strict=True):
         params.append(_param(arg, default))
-        call.append(f"{arg.arg}={arg.arg}")
+        call.append(f"{names.get(arg.arg, arg.arg)}={arg.arg}")
     if a.kwarg:
         params.append("**" + _param(a.kwarg, None))
         call.append("**" + a.kwarg.arg)
@@ -134,18 +190,41 @@ def _docstring(doc: str) -> str:
     return f'        {prefix}"""{body}"""'
 
 
-def sync_method(op: Op) -> str:
-    return (
-        f"    def {op.public}({op.params}) -> {op.result}:\n{_docstring(op.doc)}\n"
-        f"        return self._drive(self.{op.name}({op.call}))\n"
-    )
+def sync_method(op: Op, cls_name: str) -> str:
+    return _methods(op, cls_name, "def", "self._drive(self.{name}({call}))")
 
 
-def async_method(op: Op) -> str:
-    return (
-        f"    async def {op.public}({op.params}) -> {op.result}:\n{_docstring(op.doc)}\n"
-        f"        return await self._driver.drive(self.sync.{op.name}({op.call}))\n"
-    )
+def async_method(op: Op, cls_name: str) -> str:
+    return _methods(op, cls_name, "async def", "await self._driver.drive(self.sync.{name}({call}))")
+
+
+def _methods(op: Op, cls_name: str, define: str, run: str) -> str:
+    """The public method of ``op`` (with an overload per spelling when a parameter was
+    renamed), then a deprecated method per old name."""
+    head = f"    {define} {op.public}({{}}) -> {op.result}:"
+    body = f"        return {run.format(name=op.name, call=op.call)}\n"
+    where = f"{cls_name}.{op.public}"
+    text = ""
+    if op.renamed and not op.formerly:  # else the old keywords go with the old name
+        olds = ", ".join(f"{old}= is {new}=" for old, new in op.renamed)
+        keywords = ", ".join(f"{old}={new!r}" for old, new in op.renamed)
+        text += (
+            f"    @overload\n{head.format(op.params)} ...\n"
+            f"    @overload\n    @deprecated({f'{where}: {olds} now'!r})\n"
+            f"{head.format(op.old_params)} ...\n"
+            f"    @renamed({where!r}, {keywords})\n"
+        )
+    text += f"{head.format(op.params)}\n{_docstring(op.doc)}\n{body}"
+    for old in op.formerly:
+        message = f"{cls_name}.{old} is now {where}"
+        doc = f"Deprecated: ``{op.public}`` under its old name (it warns)."
+        call = run.format(name=op.name, call=op.alias_call)
+        text += (
+            f"\n    @deprecated({message!r})\n"
+            f"    {define} {old}({op.alias_params}) -> {op.result}:\n"
+            f'        """{doc}"""\n        return {call}\n'
+        )
+    return text
 
 
 def splice(text: str, path: str, cls_name: str, methods: list[str]) -> str:
@@ -271,13 +350,13 @@ def generate() -> dict[str, str]:
         text = files.get(path) or (ROOT / path).read_text()
         files[path] = splice(text, path, cls_name, methods)
 
-    for sources in SOURCES.values():
+    for api, sources in SOURCES.items():
         for path, cls_name in sources:
-            edit(path, cls_name, [sync_method(op) for op in operations(path, cls_name)])
+            edit(path, cls_name, [sync_method(op, api) for op in operations(path, cls_name)])
     needed: dict[str, list[Op]] = {}
     for (path, cls_name), api in TWINS.items():
         ops = [op for source in SOURCES[api] for op in operations(*source)]
-        edit(path, cls_name, [async_method(op) for op in ops])
+        edit(path, cls_name, [async_method(op, cls_name) for op in ops])
         needed.setdefault(path, []).extend(ops)
     for path, ops in needed.items():
         files[path] = splice_imports(files[path], path, imports(path, files[path], ops))

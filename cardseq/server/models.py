@@ -183,7 +183,7 @@ class GenerateRequest(Request, kw_only=True):
     def arguments(self) -> dict[str, Any]:
         """The keyword arguments of ``CardService.generate``."""
         args: dict[str, Any] = {
-            "series_id": self.seriesID if self.seriesId is UNSET else self.seriesId,
+            "series": self.seriesID if self.seriesId is UNSET else self.seriesId,
             "count": self.count,
             "status_label": self.statusLabel,
         }

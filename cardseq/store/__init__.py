@@ -14,6 +14,7 @@ import os
 from ..errors import InvalidArgument
 from ..keys import KeySource, keyring
 from .base import LedgerEntry, Page, SeriesInfo, Store
+from .ops import check_storable
 from .sqlite import SQLiteStore, sqlite_store
 
 DEFAULT_URL = "sqlite:///cardseq.db"
@@ -38,7 +39,7 @@ def open_store(
     key id to key, a keys file's path, a callable, a ``KeyRing``; see ``cardseq.keys``).
     """
     url = url or default_url()
-    _check_text(url)
+    _check_url(url)
     keys = keyring(keys)
     if url == "memory://":
         return SQLiteStore(":memory:", migrate=migrate, keys=keys)
@@ -53,13 +54,10 @@ def open_store(
     )
 
 
-def _check_text(url: str) -> None:
-    """A URL is text a database can be named by: no NUL (C strings end there), nothing
-    UTF-8 cannot carry (a lone surrogate, from bytes a shell could not decode)."""
-    try:
-        url.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidArgument.bad("db", url, "is not text: it holds a lone surrogate") from None
+def _check_url(url: str) -> None:
+    """A URL is text a database can be named by: nothing UTF-8 cannot carry, no NUL (C
+    strings end there)."""
+    check_storable(url, "db")
     if "\0" in url:
         raise InvalidArgument.bad("db", url, "holds a NUL character")
 

@@ -6,7 +6,11 @@ changes, and from then on a row here holds it, with a log of every change.
 
 from __future__ import annotations
 
+from typing import overload
+
+from ..deprecation import deprecated, formerly, renamed
 from ..errors import InvalidStatusLabel, LabelExists
+from ..records import Label
 from .database import Database
 from .ops import Body, Op, Statement, Transaction, operation
 from .records import (
@@ -28,26 +32,27 @@ class Cards(Database):
     """Labels mapped to statuses, and cards' statuses with their log."""
 
     @operation
-    def _labels(self) -> Op[list[tuple[str, str, bool]]]:
-        """(label, status, is the status' default), by status then label."""
+    def _labels(self) -> Op[list[Label]]:
+        """Every label, by status then name."""
         rows = yield self._read_all(
             "SELECT name, status, is_default FROM cardseq_labels ORDER BY status, name"
         )
-        return [(name, status, bool(default)) for name, status, default in rows]
+        return [Label(name, status, bool(default)) for name, status, default in rows]
 
     @operation
+    @formerly(name="label")
     def _add_label(
-        self, name: str, status: str, *, default: bool = False, exists_ok: bool = False
+        self, label: str, status: str, *, default: bool = False, exists_ok: bool = False
     ) -> Op[None]:
         """Map a new label to a status (labels keep their status once created).
 
         A label that exists is 3019 (``LabelExists``), unless ``exists_ok`` and it is
         mapped to the same status.
         """
-        name = check_label(name)
+        label = check_label(label)
         if status not in STATUSES:
             raise InvalidStatusLabel.bad("status", status, f"is not one of {', '.join(STATUSES)}")
-        yield Transaction(self._add_label_body(name, status, default, exists_ok), write=True)
+        yield Transaction(self._add_label_body(label, status, default, exists_ok), write=True)
 
     def _add_label_body(self, name: str, status: str, default: bool, exists_ok: bool) -> Body[None]:
         added = yield self._rowcount(
@@ -63,9 +68,10 @@ class Cards(Database):
             yield self._make_default(status, name)
 
     @operation
-    def _set_default_label(self, status: str, name: str) -> Op[None]:
-        """Make ``name`` the label a status change to ``status`` records by default."""
-        yield Transaction(self._default_body(status, name), write=True)
+    @formerly(name="label")
+    def _set_default_label(self, status: str, label: str) -> Op[None]:
+        """Make ``label`` the label a status change to ``status`` records by default."""
+        yield Transaction(self._default_body(status, label), write=True)
 
     def _default_body(self, status: str, name: str) -> Body[None]:
         row = yield self._fetch_one("SELECT status FROM cardseq_labels WHERE name = ?", (name,))
@@ -171,22 +177,38 @@ class Cards(Database):
         )
 
     # ---- public methods, generated from the operations by tools/facades.py ----
-    def labels(self) -> list[tuple[str, str, bool]]:
-        """(label, status, is the status' default), by status then label."""
+    def labels(self) -> list[Label]:
+        """Every label, by status then name."""
         return self._drive(self._labels())
 
+    @overload
     def add_label(
-        self, name: str, status: str, *, default: bool = False, exists_ok: bool = False
+        self, label: str, status: str, *, default: bool = False, exists_ok: bool = False
+    ) -> None: ...
+    @overload
+    @deprecated("Store.add_label: name= is label= now")
+    def add_label(
+        self, *, name: str, status: str, default: bool = False, exists_ok: bool = False
+    ) -> None: ...
+    @renamed("Store.add_label", name="label")
+    def add_label(
+        self, label: str, status: str, *, default: bool = False, exists_ok: bool = False
     ) -> None:
         """Map a new label to a status (labels keep their status once created).
 
         A label that exists is 3019 (``LabelExists``), unless ``exists_ok`` and it is
         mapped to the same status."""
-        return self._drive(self._add_label(name, status, default=default, exists_ok=exists_ok))
+        return self._drive(self._add_label(label, status, default=default, exists_ok=exists_ok))
 
-    def set_default_label(self, status: str, name: str) -> None:
-        """Make ``name`` the label a status change to ``status`` records by default."""
-        return self._drive(self._set_default_label(status, name))
+    @overload
+    def set_default_label(self, status: str, label: str) -> None: ...
+    @overload
+    @deprecated("Store.set_default_label: name= is label= now")
+    def set_default_label(self, status: str, *, name: str) -> None: ...
+    @renamed("Store.set_default_label", name="label")
+    def set_default_label(self, status: str, label: str) -> None:
+        """Make ``label`` the label a status change to ``status`` records by default."""
+        return self._drive(self._set_default_label(status, label))
 
     def card_state(self, series_id: int, index: int) -> CardState | None:
         """(status, label, customer, updated) of a card whose status changed, else None."""

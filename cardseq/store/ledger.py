@@ -162,7 +162,7 @@ class Ledger(Registry):
         for info in (yield from self._list_series()):
             series = info.series
             if not series.bound and patterns_overlap(series.pattern, number):
-                series = yield from self._get_series(info.id)  # the key's error (706-708)
+                series = yield from self._series_definition(info.id)  # the key's error (706-708)
             if not series.is_valid(number):
                 continue
             index = series.parse(number)
@@ -197,7 +197,7 @@ class Ledger(Registry):
             positions = todo.tolist()
             candidates = [series.normalize(texts[k]) if lenient else texts[k] for k in positions]
             if not series.bound and any(patterns_overlap(series.pattern, c) for c in candidates):
-                series = yield from self._get_series(info.id)  # the key's error (706-708)
+                series = yield from self._series_definition(info.id)  # the key's error (706-708)
             parsed = series.parse_many(candidates)
             hits = np.flatnonzero(parsed.valid)
             if not hits.size:

@@ -92,18 +92,23 @@ def execute(cur: Any, statement: Statement) -> Any:
 
 
 def check_text(statement: Statement) -> None:
-    """Refuse a text argument no database can store (a lone surrogate: what Python makes
-    of bytes that are not UTF-8, from a command line or a file) with 701, before the
-    driver fails on it with an encoding error."""
+    """Refuse a statement's text argument no database can store (``check_storable``),
+    before the driver fails on it with an encoding error."""
     args = statement.args.values() if isinstance(statement.args, dict) else statement.args
     for value in args:
-        if isinstance(value, str) and not value.isascii():
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                raise InvalidArgument.bad(
-                    "value", value, "is not text: it holds a lone surrogate"
-                ) from None
+        check_storable(value, "value")
+
+
+def check_storable(value: object, field: str) -> None:
+    """Refuse (701, naming ``field``) text no database can store: a lone surrogate,
+    what Python makes of bytes that are not UTF-8, from a command line or a file."""
+    if isinstance(value, str) and not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidArgument.bad(
+                field, value, "is not text: it holds a lone surrogate"
+            ) from None
 
 
 def fetched(cur: Any, fetch: Fetch) -> Any:
@@ -154,6 +159,7 @@ __all__ = [
     "Step",
     "Transaction",
     "Work",
+    "check_storable",
     "check_text",
     "drive",
     "execute",

@@ -11,8 +11,9 @@ import hmac
 import json
 import os
 import threading
-from typing import Any
+from typing import Any, overload
 
+from ..deprecation import deprecated, formerly, renamed
 from ..errors import (
     InvalidArgument,
     InvalidSeries,
@@ -148,9 +149,10 @@ class Registry(Database):
         return series_id
 
     @operation
-    def _series_details(self, ref: SeriesRef) -> Op[dict[str, Any]]:
+    @formerly("series_details", ref="series")
+    def _details(self, series: SeriesRef) -> Op[dict[str, Any]]:
         """The ``details`` given at creation ({} if none)."""
-        series_id = (yield from self._info(ref)).id
+        series_id = (yield from self._series(series)).id
         row = yield self._read_one(
             "SELECT body FROM cardseq_series_details WHERE series_id = ?", (series_id,)
         )
@@ -186,44 +188,48 @@ class Registry(Database):
         yield from ()
 
     @operation
-    def _series_id(self, ref: SeriesRef) -> Op[int]:
+    @formerly(ref="series")
+    def _series_id(self, series: SeriesRef) -> Op[int]:
         """The id of a series given by id, code or ``CardSeries``; 3000 if unknown."""
-        if isinstance(ref, CardSeries):
-            ref = ref.code
-        if isinstance(ref, str) and ref.isascii() and ref.isdigit():
-            ref = int(ref)  # codes are never all digits: this is an id
-        if isinstance(ref, str):
-            if ref in self._codes:
-                return self._codes[ref]
-            row = yield self._read_one("SELECT id FROM cardseq_series WHERE code = ?", (ref,))
+        if isinstance(series, CardSeries):
+            series = series.code
+        if isinstance(series, str) and series.isascii() and series.isdigit():
+            series = int(series)  # codes are never all digits: this is an id
+        if isinstance(series, str):
+            if series in self._codes:
+                return self._codes[series]
+            row = yield self._read_one("SELECT id FROM cardseq_series WHERE code = ?", (series,))
             if row is None:
-                raise InvalidSeries.bad("series", ref, "is not a known series code")
-            self._codes[ref] = int(row[0])
+                raise InvalidSeries.bad("series", series, "is not a known series code")
+            self._codes[series] = int(row[0])
             return int(row[0])
-        number = whole_number(ref)
+        number = whole_number(series)
         if number is None or not 1 <= number <= MAX_ID:
-            raise InvalidSeries.bad("seriesId", ref, f"must be a series id (1..{MAX_ID})")
+            raise InvalidSeries.bad("seriesId", series, f"must be a series id (1..{MAX_ID})")
         return number
 
     @operation
-    def _get_series(self, ref: SeriesRef) -> Op[CardSeries]:
+    @formerly("get_series", ref="series")
+    def _series_definition(self, series: SeriesRef) -> Op[CardSeries]:
         """The definition of a series, bound to its key (for formatting and parsing).
 
         A keyed series' key is checked against its fingerprint on first use: missing,
         706; another key, 707; still in the store, 708. A ``CardSeries`` given as
-        ``ref`` must be the registered definition (else 3000), and its key the
+        ``series`` must be the registered definition (else 3000), and its key the
         registered key (else 707): a store never formats with a key it was not given.
         """
-        series_id = yield from self._series_id(ref)
+        series_id = yield from self._series_id(series)
         definition = self._cache.get(series_id) or (yield from self._bound(series_id))
-        if isinstance(ref, CardSeries):
-            if ref.to_dict() != definition.to_dict():
+        if isinstance(series, CardSeries):
+            if series.to_dict() != definition.to_dict():
                 raise InvalidSeries.bad(
-                    "series", ref, f"differs from the registered series {ref.code!r}"
+                    "series", series, f"differs from the registered series {series.code!r}"
                 )
-            if ref.key is not None and not hmac.compare_digest(ref.key, definition.key or b""):
+            if series.key is not None and not hmac.compare_digest(
+                series.key, definition.key or b""
+            ):
                 raise KeyMismatch(
-                    f"the key given with series {ref.code!r} is not its registered key"
+                    f"the key given with series {series.code!r} is not its registered key"
                     f" {definition.key_id!r}",
                     field="key_id",
                     value=definition.key_id,
@@ -258,12 +264,13 @@ class Registry(Database):
         return series
 
     @operation
-    def _info(self, ref: SeriesRef) -> Op[SeriesInfo]:
+    @formerly("info", ref="series")
+    def _series(self, series: SeriesRef) -> Op[SeriesInfo]:
         """A series with its state: enabled, reserved so far."""
-        series_id = yield from self._series_id(ref)
+        series_id = yield from self._series_id(series)
         row = yield self._read_one(f"{SERIES_COLUMNS} WHERE id = ?", (series_id,))
         if row is None:
-            raise InvalidSeries.bad("seriesId", ref, "is not a known series")
+            raise InvalidSeries.bad("seriesId", series, "is not a known series")
         return self._series_info(row)
 
     @operation
@@ -336,9 +343,10 @@ class Registry(Database):
         """Drop what the database may still hold of wiped values (SQLite: its log)."""
 
     @operation
-    def _set_enabled(self, ref: SeriesRef, enabled: bool) -> Op[None]:
+    @formerly(ref="series")
+    def _set_enabled(self, series: SeriesRef, enabled: bool) -> Op[None]:
         """Allow or stop generation for a series (stopped: reserve raises 703)."""
-        series_id = yield from self._series_id(ref)
+        series_id = yield from self._series_id(series)
         changed = yield Transaction(
             single(
                 self._rowcount(
@@ -349,7 +357,7 @@ class Registry(Database):
             write=True,
         )
         if changed != 1:
-            raise InvalidSeries.bad("seriesId", ref, "is not a known series")
+            raise InvalidSeries.bad("seriesId", series, "is not a known series")
 
     # ---- public methods, generated from the operations by tools/facades.py ----
     def create_series(
@@ -372,26 +380,47 @@ class Registry(Database):
             self._create_series(series, enabled=enabled, details=details, exists_ok=exists_ok)
         )
 
-    def series_details(self, ref: SeriesRef) -> dict[str, Any]:
+    def details(self, series: SeriesRef) -> dict[str, Any]:
         """The ``details`` given at creation ({} if none)."""
-        return self._drive(self._series_details(ref))
+        return self._drive(self._details(series))
 
-    def series_id(self, ref: SeriesRef) -> int:
+    @deprecated("Store.series_details is now Store.details")
+    def series_details(self, ref: SeriesRef) -> dict[str, Any]:
+        """Deprecated: ``details`` under its old name (it warns)."""
+        return self._drive(self._details(ref))
+
+    @overload
+    def series_id(self, series: SeriesRef) -> int: ...
+    @overload
+    @deprecated("Store.series_id: ref= is series= now")
+    def series_id(self, *, ref: SeriesRef) -> int: ...
+    @renamed("Store.series_id", ref="series")
+    def series_id(self, series: SeriesRef) -> int:
         """The id of a series given by id, code or ``CardSeries``; 3000 if unknown."""
-        return self._drive(self._series_id(ref))
+        return self._drive(self._series_id(series))
 
-    def get_series(self, ref: SeriesRef) -> CardSeries:
+    def series_definition(self, series: SeriesRef) -> CardSeries:
         """The definition of a series, bound to its key (for formatting and parsing).
 
         A keyed series' key is checked against its fingerprint on first use: missing,
         706; another key, 707; still in the store, 708. A ``CardSeries`` given as
-        ``ref`` must be the registered definition (else 3000), and its key the
+        ``series`` must be the registered definition (else 3000), and its key the
         registered key (else 707): a store never formats with a key it was not given."""
-        return self._drive(self._get_series(ref))
+        return self._drive(self._series_definition(series))
 
-    def info(self, ref: SeriesRef) -> SeriesInfo:
+    @deprecated("Store.get_series is now Store.series_definition")
+    def get_series(self, ref: SeriesRef) -> CardSeries:
+        """Deprecated: ``series_definition`` under its old name (it warns)."""
+        return self._drive(self._series_definition(ref))
+
+    def series(self, series: SeriesRef) -> SeriesInfo:
         """A series with its state: enabled, reserved so far."""
-        return self._drive(self._info(ref))
+        return self._drive(self._series(series))
+
+    @deprecated("Store.info is now Store.series")
+    def info(self, ref: SeriesRef) -> SeriesInfo:
+        """Deprecated: ``series`` under its old name (it warns)."""
+        return self._drive(self._series(ref))
 
     def list_series(self) -> list[SeriesInfo]:
         """Every series with its state, oldest first."""
@@ -406,9 +435,15 @@ class Registry(Database):
         only wipes. An existing file that lacks one of them is refused (701)."""
         return self._drive(self._export_keys(path))
 
-    def set_enabled(self, ref: SeriesRef, enabled: bool) -> None:
+    @overload
+    def set_enabled(self, series: SeriesRef, enabled: bool) -> None: ...
+    @overload
+    @deprecated("Store.set_enabled: ref= is series= now")
+    def set_enabled(self, *, ref: SeriesRef, enabled: bool) -> None: ...
+    @renamed("Store.set_enabled", ref="series")
+    def set_enabled(self, series: SeriesRef, enabled: bool) -> None:
         """Allow or stop generation for a series (stopped: reserve raises 703)."""
-        return self._drive(self._set_enabled(ref, enabled))
+        return self._drive(self._set_enabled(series, enabled))
 
     # ---- end of generated methods ----
 

@@ -86,8 +86,8 @@ class Reservations(Ledger):
         self,
         series: SeriesRef,
         count: Any,
-        *,
         status_label: str = DEFAULT_LABEL,
+        *,
         request_id: str | None = None,
         actor: str | None = None,
     ) -> Op[Block]:
@@ -103,7 +103,7 @@ class Reservations(Ledger):
         request_id = check_request_id(request_id)
         who = check_actor(actor)
         series_id = yield from self._series_id(series)
-        definition = yield from self._get_series(series)  # a given definition must match
+        definition = yield from self._series_definition(series)  # a given definition must match
         request = Request(series_id, definition, count, label, request_id, who)
         return (yield Grouped(request))  # type: ignore[no-any-return]
 
@@ -312,7 +312,7 @@ class Reservations(Ledger):
         body = self._release_body(series_id, first, stop, label, who)
         why = yield Transaction(body, write=True)
         if why is not None:
-            code = (yield from self._info(series_id)).series.code
+            code = (yield from self._series(series_id)).series.code
             raise InvalidRelease(
                 f"indexes {first}..{stop - 1} of series {code!r} {why}: only an unused part"
                 " of one reserved block can be released",
@@ -347,8 +347,8 @@ class Reservations(Ledger):
         self,
         series: SeriesRef,
         count: Any,
-        *,
         status_label: str = DEFAULT_LABEL,
+        *,
         request_id: str | None = None,
         actor: str | None = None,
     ) -> Block:
@@ -359,9 +359,7 @@ class Reservations(Ledger):
         The same ``request_id`` again returns the same block; with other parameters it
         is an error (701)."""
         return self._drive(
-            self._reserve(
-                series, count, status_label=status_label, request_id=request_id, actor=actor
-            )
+            self._reserve(series, count, status_label, request_id=request_id, actor=actor)
         )
 
     def release(
