@@ -377,14 +377,23 @@ class AsyncStore:
             )
         )
 
-    async def status_log(
+    async def logged_changes(
         self, series_id: int, index: int, *, limit: int = DEFAULT_LIMIT, after: int = 0
     ) -> Page[LoggedChange]:
         """(from, to, label, customer, when, actor) of a card's changes, oldest first:
         up to ``limit`` (1..1000) of those with log ids above ``after``. The actor is
         None on changes made before cardseq recorded it."""
         return await self._driver.drive(
-            self.sync._status_log(series_id, index, limit=limit, after=after)
+            self.sync._logged_changes(series_id, index, limit=limit, after=after)
+        )
+
+    @deprecated("AsyncStore.status_log is now AsyncStore.logged_changes")
+    async def status_log(
+        self, series_id: int, index: int, *, limit: int = DEFAULT_LIMIT, after: int = 0
+    ) -> Page[LoggedChange]:
+        """Deprecated: ``logged_changes`` under its old name (it warns)."""
+        return await self._driver.drive(
+            self.sync._logged_changes(series_id, index, limit=limit, after=after)
         )
 
     async def schema_version(self) -> int | None:

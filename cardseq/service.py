@@ -506,7 +506,7 @@ class CardService:
     ) -> Op[Page[StatusChange]]:
         """A card's status changes, oldest first, a page at a time (as ``generation_log``)."""
         info, index, _ = yield from self._locate(number)
-        page = yield from self.store._status_log(info.id, index, limit=limit, after=after)
+        page = yield from self.store._logged_changes(info.id, index, limit=limit, after=after)
         return page.map(lambda change: StatusChange(number, *change))
 
     # ---- public methods, generated from the operations by tools/facades.py ----

@@ -118,7 +118,7 @@ def test_every_write_records_its_actor(backend, api, tmp_path, request):
         sid = store.series_id("GIFT")
         assert store.set_card_status(sid, 0, "NOT_ISSUED", "ACTIVE", "ACTIVE", None)
         assert store.set_card_status(sid, 0, "ACTIVE", "SUSPENDED", "SUSPENDED", None, actor="x")
-        assert [c[5] for c in store.status_log(sid, 0).items] == [OS_ACTOR, "x"]
+        assert [c[5] for c in store.logged_changes(sid, 0).items] == [OS_ACTOR, "x"]
 
 
 @pytest.mark.parametrize("backend", ["memory", "sqlite", "postgres"])

@@ -44,6 +44,13 @@ STORE_CASES = [
         {"status": "SUSPENDED", "label": "LOST"},
         "label now",
     ),
+    (
+        "status_log",
+        {"series_id": 1, "index": 0},
+        "logged_changes",
+        {"series_id": 1, "index": 0},
+        "Store.logged_changes",
+    ),
 ]
 SERVICE_CASES = [
     ("series", {"ref": "GIFT"}, "series", {"series": "GIFT"}, "series now"),

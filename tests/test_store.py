@@ -404,7 +404,7 @@ def test_sqlite_reads_do_not_wait_for_a_writer(tmp_path):
                 reader.lookup(number).index,
                 len(reader.labels()),
                 reader.card_state(sid, 1),
-                reader.status_log(sid, 1).items,
+                reader.logged_changes(sid, 1).items,
             ]
         )
 

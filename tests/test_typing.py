@@ -80,4 +80,4 @@ def test_old_spellings_type_check_and_are_reported_deprecated():
     )
     old = [n for n, line in enumerate(path.read_text().splitlines(), 1) if line.endswith("# old")]
     found = re.findall(r"old_names\.py:(\d+): error: .*\[([a-z-]+)\]", done.stdout)
-    assert len(old) == 12 and found == [(str(n), "deprecated") for n in old], done.stdout
+    assert len(old) == 13 and found == [(str(n), "deprecated") for n in old], done.stdout

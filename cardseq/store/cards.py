@@ -155,7 +155,8 @@ class Cards(Database):
         return True
 
     @operation
-    def _status_log(
+    @formerly("status_log")
+    def _logged_changes(
         self, series_id: int, index: int, *, limit: int = DEFAULT_LIMIT, after: int = 0
     ) -> Op[Page[LoggedChange]]:
         """(from, to, label, customer, when, actor) of a card's changes, oldest first:
@@ -235,12 +236,19 @@ class Cards(Database):
             )
         )
 
-    def status_log(
+    def logged_changes(
         self, series_id: int, index: int, *, limit: int = DEFAULT_LIMIT, after: int = 0
     ) -> Page[LoggedChange]:
         """(from, to, label, customer, when, actor) of a card's changes, oldest first:
         up to ``limit`` (1..1000) of those with log ids above ``after``. The actor is
         None on changes made before cardseq recorded it."""
-        return self._drive(self._status_log(series_id, index, limit=limit, after=after))
+        return self._drive(self._logged_changes(series_id, index, limit=limit, after=after))
+
+    @deprecated("Store.status_log is now Store.logged_changes")
+    def status_log(
+        self, series_id: int, index: int, *, limit: int = DEFAULT_LIMIT, after: int = 0
+    ) -> Page[LoggedChange]:
+        """Deprecated: ``logged_changes`` under its old name (it warns)."""
+        return self._drive(self._logged_changes(series_id, index, limit=limit, after=after))
 
     # ---- end of generated methods ----

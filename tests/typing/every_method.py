@@ -39,7 +39,7 @@ def sync_store(store: Store, series: CardSeries, since: dt.datetime) -> None:
     state = store.card_state(series_id, 0)
     changed: bool = store.set_card_status(series_id, 0, "NOT_ISSUED", "ACTIVE", "ACTIVE", None)
     store.set_card_status(series_id, 0, "ACTIVE", "EXPIRED", "EXPIRED", None, actor="clerk")
-    log = store.status_log(series_id, 0, limit=10, after=0)
+    log = store.logged_changes(series_id, 0, limit=10, after=0)
     who: str | None = log.items[0][5]
     version: int | None = store.schema_version()
     found_at: int | None = store.schema_found
@@ -117,7 +117,7 @@ async def async_store(series: CardSeries, since: dt.datetime) -> None:
         changed: bool = await store.set_card_status(
             series_id, 0, "NOT_ISSUED", "ACTIVE", "A", None, actor="clerk"
         )
-        log = await store.status_log(series_id, 0)
+        log = await store.logged_changes(series_id, 0)
         version: int | None = await store.schema_version()
         url: str = store.url
         sync: Store = store.sync

@@ -17,10 +17,11 @@ def sync(store: Store, service: CardService) -> None:
     found: int = store.series_id(ref="GIFT")  # old
     store.add_label(name="LOST", status="SUSPENDED")  # old
     store.set_default_label("SUSPENDED", name="LOST")  # old
+    log = store.status_log(1, 0)  # old
     count: int = service.reservations("GIFT")  # old
     block: Block = service.reserve(series_id="GIFT", count=1)  # old
     generated: Generated = service.generate(series_id="GIFT", count=1)  # old
-    print(info, series, details, found, count, block, generated)
+    print(info, series, details, found, log, count, block, generated)
 
 
 async def awaited(store: AsyncStore, service: AsyncCardService) -> None:
