@@ -110,6 +110,14 @@ def main() -> int:
         "RANDOM_LUHN render, one thread": keyed_one_thread,
         "RANDOM_LUHN pure twin, N/10": keyed_pure,
     }
+    try:  # NIST FF1 for the same kind of numbers: 16 digits, the last a Luhn digit
+        ff1_block = CardSeries(
+            "Ff1", length=16, method="RANDOM_LUHN", cipher="ff1", key=bytes(range(32))
+        ).block(0, keyed_n // 2)
+    except cardseq.MissingExtra:
+        print("note: the ff1 extra is not installed (pip install -e '.[bench]'): no FF1 case")
+    else:
+        keyed_group["RANDOM_LUHN cipher=ff1 to_numpy, N/2"] = ff1_block.to_numpy
     try:
         from ff3 import FF3Cipher
     except ImportError:
@@ -121,6 +129,7 @@ def main() -> int:
         ]
     groups.append(keyed_group)
     counts = {
+        "RANDOM_LUHN cipher=ff1 to_numpy, N/2": keyed_n // 2,
         "RANDOM_LUHN pure twin, N/10": keyed_n // 10,
         "ff3 FF3-1 encrypt, N/100": keyed_n // 100,
     }
@@ -190,6 +199,22 @@ def main() -> int:
             f"{'RANDOM_LUHN speedup over ff3 FF3-1':<36} "
             f"{rate['RANDOM_LUHN render, one thread'] / ff3_rate:5.0f}x one thread, "
             f"{rate['RANDOM_LUHN to_numpy, all cores'] / ff3_rate:.0f}x all cores"
+        )
+    ff1 = "RANDOM_LUHN cipher=ff1 to_numpy, N/2"
+    if ff1 in rate:
+        ok = rate[ff1] >= 1e6
+        failed |= not ok
+        print(
+            f"{'FF1 RANDOM_LUHN (M numbers/s)':<36} {rate[ff1] / 1e6:5.2f}   (target >= 1)"
+            f"      {'ok' if ok else 'MISSED'}"
+        )
+    if ff1 in rate and "ff3 FF3-1 encrypt, N/100" in rate:
+        speedup = rate[ff1] / rate["ff3 FF3-1 encrypt, N/100"]
+        ok = speedup >= 80
+        failed |= not ok
+        print(
+            f"{'FF1 speedup over ff3 FF3-1':<36} {speedup:5.0f}x  (target >= 80x)"
+            f"  {'ok' if ok else 'MISSED'}"
         )
     return 1 if failed else 0
 

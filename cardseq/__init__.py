@@ -41,7 +41,7 @@ from .errors import (
     StoreUnreachable,
     TransitionNotAllowed,
 )
-from .series import CardSeries, Method
+from .series import CardSeries, Cipher, Method
 from .service import CardService
 
 #: the installed distribution's version: pyproject.toml is its one source
@@ -55,6 +55,7 @@ __all__ = [
     "CardSeqError",
     "CardSeries",
     "CardService",
+    "Cipher",
     "CountTooLarge",
     "GenerationDisabled",
     "InsecureKeysFile",

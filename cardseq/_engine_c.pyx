@@ -465,13 +465,19 @@ cdef list keyed_list(layout, object first_index, Py_ssize_t count, bint descendi
 
 # ---- entry points -------------------------------------------------------------------
 
+cdef bint by_twin(layout, Py_ssize_t widest):
+    # The pure twin's work: counters wider than ``widest`` digits (its Python integers),
+    # and ciphers this module does not run (FF1: batched AES calls, in NumPy).
+    return layout.width > widest or (layout.perm is not None and not layout.perm.native)
+
+
 def render_into(out, Py_ssize_t stride, layout, object first_index, Py_ssize_t count,
                 bint descending):
     """Write ``count`` numbers into ``out``, one every ``stride`` bytes (see the twin)."""
     if count <= 0:
         return
     if layout.perm is not None:
-        if layout.width > NATIVE_DIGITS:  # beyond 128 bits: the twin's Python integers
+        if by_twin(layout, NATIVE_DIGITS):
             return _engine_py.render_into(out, stride, layout, first_index, count,
                                           descending)
         if stride < layout.length:
@@ -500,7 +506,7 @@ def render_list(layout, object first_index, Py_ssize_t count, bint descending):
     if count <= 0:
         return []
     if layout.perm is not None:
-        if layout.width > NATIVE_DIGITS:
+        if by_twin(layout, NATIVE_DIGITS):
             return _engine_py.render_list(layout, first_index, count, descending)
         return keyed_list(layout, first_index, count, descending)
     cdef Run r
@@ -588,7 +594,7 @@ cdef inline void unpermute(const Keyed* k, u128* x, Py_ssize_t* at, Py_ssize_t n
 
 def parse_rows(rows, layout, reasons, indexes):
     """Check each row whose reason is 0; write an index or a reason (see the twin)."""
-    if layout.width > INT64_DIGITS:  # object indexes: the twin's Python integers
+    if by_twin(layout, INT64_DIGITS):
         return _engine_py.parse_rows(rows, layout, reasons, indexes)
     cdef const unsigned char[:, :] view = rows  # rows may be columns of a wider array
     cdef unsigned char[::1] why = reasons

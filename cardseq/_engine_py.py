@@ -14,7 +14,7 @@ import numpy as np
 from . import checkdigit
 
 if TYPE_CHECKING:
-    from .permutation import Permutation
+    from .permutation import CycleWalk
 
 # Numbers per pass: bounds the temporary int64 arrays (8 bytes per number each).
 _CHUNK = 1 << 18
@@ -36,7 +36,7 @@ class Layout(NamedTuple):
     check: int  # checkdigit.NONE, LUHN or MOD7
     check_prefix: str  # the prefix when it takes part in the check digit, else ""
     offset: int
-    perm: Permutation | None = None  # the RANDOM methods' P_k; None: counter = offset + i
+    perm: CycleWalk | None = None  # the RANDOM methods' P_k; None: counter = offset + i
 
     @property
     def length(self) -> int:
@@ -126,7 +126,7 @@ def _put_digits(digits: np.ndarray, values: np.ndarray, count: int) -> None:
 
 
 def _keyed_digits(
-    layout: Layout, perm: Permutation, first_index: int, n: int, step: int
+    layout: Layout, perm: CycleWalk, first_index: int, n: int, step: int
 ) -> np.ndarray:
     """Counter digits ``offset + P_k(i)`` for the indexes from ``first_index``.
 

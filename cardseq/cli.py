@@ -47,7 +47,7 @@ from .params import OneOf, StrictFloat, StrictInt, When
 from .records import GenerationEntry, Lookup, StatusChange
 from .records_json import fields as json_fields
 from .records_json import json_line
-from .series import CardSeries, Method
+from .series import CardSeries, Cipher, Method
 from .server.limits import (
     DEFAULT_MAX_BODY,
     DEFAULT_MAX_COUNT,
@@ -316,6 +316,14 @@ _METHODS = ", ".join(m.value for m in Method)
     "its id and fingerprint).",
 )
 @click.option(
+    "--cipher",
+    default=Cipher.SIPHASH.value,
+    show_default=True,
+    help="For the RANDOM methods: the permutation of the indexes, siphash (cardseq's own, "
+    "the fastest) or ff1 (NIST SP 800-38G AES-FF1: a 16, 24 or 32-byte key, at least "
+    "1,000,000 numbers, the ff1 extra).",
+)
+@click.option(
     "--disabled",
     is_flag=True,
     help="Register the series with generation stopped (enable it later).",
@@ -336,6 +344,7 @@ def series_create(
     length: int,
     offset: int,
     method: str,
+    cipher: str,
     disabled: bool,
     exists_ok: bool,
     key_id: str | None,
@@ -356,6 +365,7 @@ def series_create(
         offset=offset,
         method=method,
         key_id=key_id,
+        cipher=cipher,
     )
     with _opened(db, keys_file, creates=True) as service:
         series_id = service.create_series(definition, enabled=not disabled, exists_ok=exists_ok)
@@ -632,6 +642,8 @@ def series_show(series_ref: str, as_json: bool, db: str | None, keys_file: str |
         "reservations": reservations,
         "first number": _first_number(definition),
     }
+    if definition.method.keyed:
+        lines["cipher"] = definition.cipher.value
     if definition.key_id is not None:
         lines["key id"] = definition.key_id
         lines["key fingerprint"] = info.key_fingerprint or "-"

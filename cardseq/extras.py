@@ -16,6 +16,7 @@ from .errors import MissingExtra
 #: the top-level modules each extra installs that cardseq imports
 MODULES = {
     "postgres": frozenset({"psycopg"}),
+    "ff1": frozenset({"cryptography"}),
     "server": frozenset(
         {"starlette", "granian", "msgspec", "prometheus_client", "swagger_ui_bundle"}
     ),

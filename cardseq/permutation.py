@@ -93,10 +93,70 @@ def sip_state(key16: bytes) -> tuple[int, int, int, int]:
     return (k0 ^ _SIP_INIT[0], k1 ^ _SIP_INIT[1], k0 ^ _SIP_INIT[2], k1 ^ _SIP_INIT[3])
 
 
-class Permutation:
+class CycleWalk:
+    """A keyed bijection of ``[0, capacity)`` made from a cipher of a larger domain by
+    cycle walking: subclasses give one pass (``_encrypt``/``_decrypt``) of the cipher,
+    on an int or a NumPy uint64 array, and say when arrays fit (``vector``)."""
+
+    __slots__ = ("capacity",)
+    capacity: int
+
+    @property
+    def native(self) -> bool:
+        """True when the compiled engine runs this cipher itself; else it hands the
+        block to the pure engine, which calls the methods below."""
+        return False
+
+    @property
+    def vector(self) -> bool:
+        """True when the domain's values fit uint64 arrays (``forward_array``)."""
+        raise NotImplementedError
+
+    def _encrypt(self, x: _Word) -> _Word:
+        raise NotImplementedError
+
+    def _decrypt(self, x: _Word) -> _Word:
+        raise NotImplementedError
+
+    def forward(self, index: int) -> int:
+        """``P_k(index)`` for one index in ``[0, capacity)``."""
+        x = self._encrypt(index)
+        while x >= self.capacity:
+            x = self._encrypt(x)
+        return x
+
+    def inverse(self, value: int) -> int:
+        """The index whose image is ``value``."""
+        x = self._decrypt(value)
+        while x >= self.capacity:
+            x = self._decrypt(x)
+        return x
+
+    def forward_array(self, indexes: np.ndarray) -> np.ndarray:
+        """``P_k`` of each uint64 in ``indexes`` (domains that fit: ``vector``)."""
+        return self._walk_array(self._encrypt, indexes)
+
+    def inverse_array(self, values: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`forward_array`."""
+        return self._walk_array(self._decrypt, values)
+
+    def _walk_array(
+        self, step: Callable[[np.ndarray], np.ndarray], values: np.ndarray
+    ) -> np.ndarray:
+        if not self.vector:
+            raise ValueError(f"{self!r}'s domain does not fit uint64 arrays")
+        out = step(values.astype(np.uint64))
+        outside = np.flatnonzero(out >= self.capacity)
+        while outside.size:
+            out[outside] = step(out[outside])
+            outside = outside[out[outside] >= self.capacity]
+        return out
+
+
+class Permutation(CycleWalk):
     """``P_k``: a keyed bijection of ``[0, capacity)``, with its inverse."""
 
-    __slots__ = ("bits", "capacity", "high_bits", "low_bits", "round_keys", "states")
+    __slots__ = ("bits", "high_bits", "low_bits", "round_keys", "states")
 
     def __init__(self, key: bytes, capacity: int) -> None:
         if not isinstance(key, bytes) or not MIN_KEY <= len(key) <= MAX_KEY:
@@ -121,6 +181,10 @@ class Permutation:
     def native(self) -> bool:
         """True when the halves fit 64 bits (SipHash rounds; the compiled engine's range)."""
         return self.bits <= NATIVE_BITS
+
+    @property
+    def vector(self) -> bool:
+        return self.bits <= VECTOR_BITS
 
     def _round(self, r: int, half: Any, bits: int) -> Any:
         mask = (1 << bits) - 1
@@ -149,37 +213,3 @@ class Permutation:
 
     def _decrypt(self, x: _Word) -> _Word:
         return self._feistel(x, reversed(range(ROUNDS)))
-
-    def forward(self, index: int) -> int:
-        """``P_k(index)`` for one index in ``[0, capacity)``."""
-        x = self._encrypt(index)
-        while x >= self.capacity:
-            x = self._encrypt(x)
-        return x
-
-    def inverse(self, value: int) -> int:
-        """The index whose image is ``value``."""
-        x = self._decrypt(value)
-        while x >= self.capacity:
-            x = self._decrypt(x)
-        return x
-
-    def forward_array(self, indexes: np.ndarray) -> np.ndarray:
-        """``P_k`` of each uint64 in ``indexes`` (domains up to ``VECTOR_BITS`` bits)."""
-        return self._walk_array(self._encrypt, indexes)
-
-    def inverse_array(self, values: np.ndarray) -> np.ndarray:
-        """The inverse of :meth:`forward_array`."""
-        return self._walk_array(self._decrypt, values)
-
-    def _walk_array(
-        self, step: Callable[[np.ndarray], np.ndarray], values: np.ndarray
-    ) -> np.ndarray:
-        if self.bits > VECTOR_BITS:
-            raise ValueError(f"a {self.bits}-bit domain does not fit uint64 arrays")
-        out = step(values.astype(np.uint64))
-        outside = np.flatnonzero(out >= self.capacity)
-        while outside.size:
-            out[outside] = step(out[outside])
-            outside = outside[out[outside] >= self.capacity]
-        return out

@@ -9,15 +9,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import secrets
+from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from . import bulk, checkdigit
+from . import bulk, checkdigit, ff1
 from ._engine import Layout
 from .bulk import Parsed
 from .errors import (
@@ -37,7 +39,7 @@ from .errors import (
 )
 from .integers import as_int, json_int
 from .keys import check_key_id
-from .permutation import MAX_KEY, MIN_KEY, Permutation
+from .permutation import MAX_KEY, MIN_KEY, CycleWalk, Permutation
 from .text import fold_case, match_affixes, normalize
 
 if TYPE_CHECKING:
@@ -81,19 +83,48 @@ class Method(enum.StrEnum):
     @classmethod
     def parse(cls, value: Any) -> Method:
         """A method from its name, case-insensitive; the reference aliases included."""
-        if isinstance(value, Method):
-            return value
-        names = ", ".join(m.value for m in cls)
-        if not isinstance(value, str):
-            raise InvalidSeries.bad("method", value, f"is not one of {names}")
-        name = value.strip().upper()
-        try:
-            return cls(METHOD_ALIASES.get(name, name))
-        except ValueError:
-            raise InvalidSeries.bad("method", value, f"is not one of {names}") from None
+        return _member(cls, value, "method", lambda name: METHOD_ALIASES.get(name, name))
 
 
 METHOD_ALIASES = {"LUHNALGO": "LUHN", "MOD7_ALGO": "MOD7"}
+
+
+class Cipher(enum.StrEnum):
+    """The keyed methods' permutation of a series' indexes (docs/ff1.md).
+
+    ``SIPHASH``: cardseq's own Feistel network over SipHash, the default and the
+    fastest. ``FF1``: NIST SP 800-38G's AES-FF1, for those who must name a standard
+    (the ``ff1`` extra; AES keys of 16, 24 or 32 bytes; at least 1,000,000 numbers).
+    """
+
+    SIPHASH = "siphash"
+    FF1 = "ff1"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+    @classmethod
+    def parse(cls, value: Any) -> Cipher:
+        """A cipher from its name, case-insensitive."""
+        return _member(cls, value, "cipher", str.lower)
+
+
+_Named = TypeVar("_Named", Method, Cipher)
+
+
+def _member(cls: type[_Named], value: Any, field: str, spelling: Callable[[str], str]) -> _Named:
+    """The member of ``cls`` that ``value`` names, case aside (``spelling`` maps the
+    upper-cased name to a value), or the error naming ``field`` and the choices."""
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return cls(spelling(value.strip().upper()))
+    names = ", ".join(member.value for member in cls)
+    raise InvalidSeries.bad(field, value, f"is not one of {names}")
 
 
 def _is_alnum(text: str) -> bool:
@@ -165,6 +196,8 @@ class CardSeries:
     key_id: str | None = field(default=None, repr=False)
     """The id of the key in the operator's key sources (docs/security.md): what a store
     records instead of the key."""
+    cipher: Cipher = Cipher.SIPHASH
+    """The keyed methods' permutation: cardseq's own (``siphash``) or NIST's ``ff1``."""
 
     counter_width: int = field(init=False, compare=False)
     capacity: int = field(init=False, repr=False, compare=False)
@@ -184,6 +217,7 @@ class CardSeries:
             method: Method | str = ...,
             key: bytes | bytearray | memoryview | None = ...,
             key_id: str | None = ...,
+            cipher: Cipher | str = ...,
         ) -> None: ...
 
     def __post_init__(self) -> None:
@@ -245,15 +279,23 @@ class CardSeries:
                 f"must be an integer from 0 to {top} (the counter has {width} digit(s))",
             )
         key = self._checked_key(method)
+        cipher = self._checked_cipher(method, key, 10**width - offset, width)
         set_ = object.__setattr__
         set_(self, "key", key)
         set_(self, "length", length)
         set_(self, "offset", offset)
         set_(self, "method", method)
+        set_(self, "cipher", cipher)
         set_(self, "counter_width", width)
         set_(self, "capacity", 10**width - offset)
         check_prefix = self.prefix if self.prefix.isdigit() else ""
-        perm = Permutation(key, 10**width - offset) if key is not None else None
+        perm: CycleWalk | None = None
+        if key is not None:
+            perm = (
+                ff1.FF1Permutation(key, self.code.encode("ascii"), 10**width - offset)
+                if cipher is Cipher.FF1
+                else Permutation(key, 10**width - offset)
+            )
         set_(
             self,
             "_layout",
@@ -296,6 +338,37 @@ class CardSeries:
             )
         return key
 
+    def _checked_cipher(
+        self, method: Method, key: bytes | None, capacity: int, width: int
+    ) -> Cipher:
+        """The series' cipher, when the method, key and number space allow it."""
+        cipher = Cipher.parse(self.cipher)
+        if cipher is Cipher.SIPHASH:
+            return cipher
+        if not method.keyed:
+            raise InvalidSeries.bad(
+                "cipher", cipher.value, f"is only for the RANDOM methods, not {method}"
+            )
+        if capacity < ff1.MIN_DOMAIN:
+            raise InvalidSeries.bad(
+                "cipher",
+                cipher.value,
+                f"needs a series of at least {ff1.MIN_DOMAIN:,} numbers (NIST SP 800-38G"
+                f" Rev. 1 draft 2: radix ** length >= 1,000,000); series {self.code!r} has"
+                f" {capacity:,}",
+            )
+        if width > ff1.MAX_DIGITS:
+            raise InvalidSeries.bad(
+                "cipher",
+                cipher.value,
+                f"takes counters of up to {ff1.MAX_DIGITS} digits, not {width}",
+            )
+        if key is not None and len(key) not in ff1.KEY_SIZES:
+            raise InvalidSeries(
+                f"key has {len(key)} bytes; cipher ff1 (AES) takes 16, 24 or 32", field="key"
+            )
+        return cipher
+
     @property
     def bound(self) -> bool:
         """False for a keyed series whose key is not loaded: it cannot format or parse."""
@@ -328,6 +401,8 @@ class CardSeries:
         }
         if self.key_id is not None:
             config["key_id"] = self.key_id
+        if self.cipher is not Cipher.SIPHASH:
+            config["cipher"] = self.cipher.value
         if include_key and self.key is not None:
             config["key"] = self.key.hex()
         return config

@@ -213,6 +213,15 @@ def unguessable(n: int) -> Task:
                 "all cores; a Luhn digit too",
             ),
             case_with(
+                "cryptography",
+                "cardseq",
+                lambda _: _ff1_series().block(0, n).to_numpy,
+                tool="cardseq RANDOM_LUHN cipher=ff1 to_numpy",
+                count=n,
+                guarantees=keyed,
+                note="NIST SP 800-38G AES-FF1, batched (the ff1 extra)",
+            ),
+            case_with(
                 "ff3",
                 "ff3",
                 lambda ff3: _ff3(ff3, tiny),
@@ -220,6 +229,15 @@ def unguessable(n: int) -> Task:
                 count=tiny,
                 guarantees=keyed,
                 note="format-preserving encryption of a 16-digit counter",
+            ),
+            case_with(
+                "pyffx",
+                "pyffx",
+                lambda pyffx: _pyffx(pyffx, tiny),
+                tool="pyffx encrypt",
+                count=tiny,
+                guarantees=keyed,
+                note="FFX-A2 (not a NIST mode) of a 16-digit counter, one number a call",
             ),
             case_with(
                 "sqids",
@@ -246,6 +264,17 @@ def _ff3(ff3: Any, count: int) -> Callable[[], object]:
     # a 56-bit tweak (14 hex digits) selects FF3-1
     cipher = ff3.FF3Cipher(secrets.token_hex(16), secrets.token_hex(7))
     return lambda: [cipher.encrypt(f"{i:016d}") for i in range(count)]
+
+
+def _ff1_series() -> CardSeries:
+    return CardSeries(
+        "BENCH", prefix=PREFIX, length=LENGTH, method="RANDOM_LUHN", cipher="ff1", key=bytes(32)
+    )
+
+
+def _pyffx(pyffx: Any, count: int) -> Callable[[], object]:
+    cipher = pyffx.Integer(secrets.token_bytes(16), length=LENGTH)
+    return lambda: [f"{cipher.encrypt(i):0{LENGTH}d}" for i in range(count)]
 
 
 def _sqids(sqids: Any, count: int) -> Callable[[], object]:

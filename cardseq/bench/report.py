@@ -26,6 +26,8 @@ PACKAGES = (
     "python-stdnum",
     "faker",
     "ff3",
+    "pyffx",
+    "cryptography",
     "sqids",
     "psycopg",
     "matplotlib",

@@ -40,7 +40,16 @@ from ..errors import (
     clip,
 )
 from ..integers import json_int, text_int
-from ..series import MAX_AFFIX, MAX_CODE, MAX_LENGTH, METHOD_ALIASES, MIN_LENGTH, CardSeries, Method
+from ..series import (
+    MAX_AFFIX,
+    MAX_CODE,
+    MAX_LENGTH,
+    METHOD_ALIASES,
+    MIN_LENGTH,
+    CardSeries,
+    Cipher,
+    Method,
+)
 from ..store.records import (
     DEFAULT_LABEL,
     DEFAULT_LIMIT,
@@ -100,6 +109,15 @@ class GenerationConfiguration(Request, kw_only=True):
     method: Annotated[str, documented(enum=[m.value for m in Method] + list(METHOD_ALIASES))] = (
         Method.DEFAULT.value
     )
+    cipher: Annotated[
+        str,
+        documented(
+            enum=[c.value for c in Cipher],
+            description="cardseq's own field, not the reference's: the RANDOM methods'"
+            " permutation, siphash (cardseq's) or ff1 (NIST SP 800-38G AES-FF1, at least"
+            " 1,000,000 numbers)",
+        ),
+    ] = Cipher.SIPHASH.value
 
 
 class SeriesRequest(Request, kw_only=True):
@@ -134,6 +152,7 @@ class SeriesRequest(Request, kw_only=True):
             offset=config.offset,
             method=config.method,
             key_id=self.code if _keyed(config.method) else None,
+            cipher=config.cipher,
         )
 
     def details(self) -> dict[str, Any]:
@@ -303,6 +322,9 @@ class Configuration(msgspec.Struct):
     offset: int
     length: int
     method: Method
+    cipher: (
+        Annotated[Cipher, Meta(description="cardseq's own field: there for ff1")] | UnsetType
+    ) = UNSET
 
 
 class Series(msgspec.Struct):

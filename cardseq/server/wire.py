@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from ..errors import BrokenFile, CardSeqError
 from ..records import Card, GenerationEntry, Notice, SeriesDetails, StatusChange
+from ..series import Cipher
 from ..store.base import Page
 
 #: a warning or an error object of the reference: ``{"code", "message"}``
@@ -149,6 +150,7 @@ def series(view: SeriesDetails) -> dict[str, Any]:
             "offset": s.offset,
             "length": s.length,
             "method": s.method.value,
+            **({"cipher": s.cipher.value} if s.cipher is not Cipher.SIPHASH else {}),
         },
         "cardGenerationEnabled": info.enabled,
         **view.details,

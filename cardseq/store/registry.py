@@ -25,6 +25,7 @@ from ..errors import (
 from ..keys import KeySource, fingerprint, keyring, read_keys_file, write_keys_file
 from ..series import (
     CardSeries,
+    Cipher,
     number_pattern,
     patterns_overlap,
     readings_overlap,
@@ -36,7 +37,7 @@ from .records import MAX_ID, SeriesInfo, SeriesRef, now, to_time
 
 SERIES_COLUMNS = (
     "SELECT id, code, prefix, suffix, length, start_offset, method, key, enabled,"
-    " next_index, created_at, key_id, key_fingerprint FROM cardseq_series"
+    " next_index, created_at, key_id, key_fingerprint, cipher FROM cardseq_series"
 )
 
 
@@ -123,8 +124,8 @@ class Registry(Database):
                 )
         row = yield self._fetch_one(
             "INSERT INTO cardseq_series (code, prefix, suffix, length, start_offset, method,"
-            " key_id, key_fingerprint, enabled, next_index, capacity, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            " key_id, key_fingerprint, enabled, next_index, capacity, created_at, cipher)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 series.code,
                 series.prefix,
@@ -138,6 +139,7 @@ class Registry(Database):
                 self._to_db(0),
                 self._to_db(series.capacity),
                 now(),
+                None if series.cipher is Cipher.SIPHASH else series.cipher.value,
             ),
         )
         series_id = int(row[0])
@@ -181,6 +183,7 @@ class Registry(Database):
                 field="key_id",
                 value=series.key_id,
             )
+        series.with_key(key)  # the key fits the series' cipher (ff1: an AES key's size)
         return fingerprint(key)
 
     def _lock_registry(self) -> Body[None]:  # a hook: SQLite needs no lock
@@ -294,6 +297,7 @@ class Registry(Database):
             created,
             key_id,
             key_fingerprint,
+            cipher,
         ) = row
         series = self._cache.get(series_id)
         if series is None:
@@ -305,6 +309,7 @@ class Registry(Database):
                 offset=int(offset),
                 method=method,
                 key_id=key_id,
+                cipher=cipher or Cipher.SIPHASH,
             )
             found = self.keys.find(key_id) if key_id is not None and key is None else None
             if series.bound or (found is not None and fingerprint(found) == key_fingerprint):

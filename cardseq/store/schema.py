@@ -3,7 +3,8 @@
 ``cardseq_series.key`` is only ever NULL since version 3: a keyed series keeps its key's
 id and fingerprint (``cardseq.keys``). A database from before may hold keys there until
 they are exported. ``actor`` (who reserved, released or changed a card) is NULL on the
-rows written before version 4.
+rows written before version 4. ``cipher`` is NULL for cardseq's own permutation (every
+keyed series before version 5).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ CREATE TABLE IF NOT EXISTS cardseq_series (
     enabled {flag} NOT NULL,
     next_index {big} NOT NULL,
     capacity {big} NOT NULL,
-    created_at {time} NOT NULL
+    created_at {time} NOT NULL,
+    cipher TEXT
 );
 CREATE TABLE IF NOT EXISTS cardseq_ledger (
     id {id_column},
@@ -119,6 +121,12 @@ def _v3_to_v4(store: Database, cur: Any) -> None:
         _add_text_columns(store, cur, table, ("actor",))
 
 
+def _v4_to_v5(store: Database, cur: Any) -> None:
+    """Version 5 records a keyed series' cipher (``cipher``: ``ff1``); NULL is cardseq's
+    own permutation, the only one before, so every existing series keeps its numbers."""
+    _add_text_columns(store, cur, "cardseq_series", ("cipher",))
+
+
 def _add_text_columns(store: Database, cur: Any, table: str, columns: tuple[str, ...]) -> None:
     """Add the nullable text ``columns`` that ``table`` lacks (a table the schema script
     has just made, in this opening transaction, has them already)."""
@@ -131,7 +139,7 @@ def _add_text_columns(store: Database, cur: Any, table: str, columns: tuple[str,
 #: The step that takes a database from version ``n`` to ``n + 1`` is ``MIGRATIONS[n - 1]``.
 #: A change to the tables adds its step here, and the schema script the new tables.
 Migration = Callable[["Database", Any], None]
-MIGRATIONS: list[Migration] = [_v1_to_v2, _v2_to_v3, _v3_to_v4]
+MIGRATIONS: list[Migration] = [_v1_to_v2, _v2_to_v3, _v3_to_v4, _v4_to_v5]
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 
 
