@@ -64,7 +64,7 @@ from .server.limits import (
 from .server.logs import FORMATS as LOG_FORMATS
 from .server.logs import LEVELS as LOG_LEVELS
 from .service import CardService
-from .store import Store, check_shared, default_url, open_store
+from .store import Store, default_url, open_store
 from .store.base import (
     DEFAULT_LABEL,
     DEFAULT_LIMIT,
@@ -1599,72 +1599,44 @@ def serve(
             "or pass --no-auth to serve without authentication"
         )
     require("server", "cardseq serve")  # before the store is opened, or made
-    url = _url(db)
-    # Opened once here: a store that cannot be opened (or migrated), or that the workers
-    # could not share, stops the command with its error before any worker starts, and
-    # the workers never race to migrate.
-    with open_store(url, migrate=not no_migrate, keys=keys_file) as store:
-        check_shared(store, workers, field="--workers")
-    with contextlib.ExitStack() as cleanup:
-        if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-            # The workers add up their metrics in files there (before prometheus_client
-            # is imported: it reads the variable once).
-            import tempfile
+    with needed("server", "cardseq serve"):
+        from .server.run import serve_store
+        from .server.settings import AppSettings, ListenSettings
 
-            shared = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="cardseq-metrics-"))
-            os.environ["PROMETHEUS_MULTIPROC_DIR"] = shared
-            cleanup.callback(os.environ.pop, "PROMETHEUS_MULTIPROC_DIR", None)
-        with needed("server", "cardseq serve"):
-            from .server.app import (
-                DEFAULT_BODY_TIMEOUT,
-                DEFAULT_BURST,
-                DEFAULT_RATE,
-                AppFactory,
-            )
-            from .server.auth import Authenticator
-            from .server.peers import default_limit
-            from .server.run import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS
-            from .server.run import serve as run_server
-        if no_auth:
-            click.echo(
-                f"warning: --no-auth: every route is open to anyone who can connect to "
-                f"{host}:{port}",
-                err=True,
-            )
-        if max_connections is None:
-            max_connections = DEFAULT_MAX_CONNECTIONS
-        if max_connections_per_ip is None:
-            max_connections_per_ip = default_limit(max_connections)
-        factory = AppFactory(
-            url,
-            users_file=users_file,
-            keys=keys_file,
-            rate=DEFAULT_RATE if rate is None else rate,
-            burst=DEFAULT_BURST if burst is None else burst,
-            max_count=max_count,
-            max_body=max_body,
-            body_timeout=DEFAULT_BODY_TIMEOUT if body_timeout is None else body_timeout,
-            migrate=not no_migrate,
-            metrics_public=metrics_public,
-            workers=workers,
-            max_connections_per_ip=max_connections_per_ip,
-        )
-        # A users file that cannot be read whole stops the command here (BrokenFile),
-        # before any worker starts.
-        if users_file is not None and Authenticator(users_file).world_readable():
-            click.echo(f"warning: {users_file} can be read by other users: chmod 600 it", err=True)
-        run_server(
-            factory,
-            host=host,
-            port=port,
-            workers=workers,
-            access_log=not no_access_log,
-            header_timeout=DEFAULT_HEADER_TIMEOUT if header_timeout is None else header_timeout,
-            max_connections=max_connections,
-            forwarded_allow_ips=forwarded_allow_ips,
-            log_level=log_level,
-            log_format=log_format,
-        )
+    def given(**values: Any) -> dict[str, Any]:  # options left unset keep the defaults
+        return {name: value for name, value in values.items() if value is not None}
+
+    listen = ListenSettings(
+        host=host,
+        port=port,
+        access_log=not no_access_log,
+        forwarded_allow_ips=forwarded_allow_ips,
+        log_level=log_level,
+        log_format=log_format,
+        **given(header_timeout=header_timeout, max_connections=max_connections),
+    )
+    app = AppSettings(
+        users_file=users_file,
+        keys=keys_file,
+        max_count=max_count,
+        max_body=max_body,
+        migrate=not no_migrate,
+        metrics_public=metrics_public,
+        workers=workers,
+        max_connections_per_ip=(
+            listen.max_connections_per_ip
+            if max_connections_per_ip is None
+            else max_connections_per_ip
+        ),
+        **given(rate=rate, burst=burst, body_timeout=body_timeout),
+    )
+    serve_store(
+        _url(db),
+        app,
+        listen,
+        warn=lambda message: click.echo(f"warning: {message}", err=True),
+        spelling=lambda name: "--" + name.replace("_", "-"),
+    )
 
 
 @main.group()

@@ -108,6 +108,7 @@ def test_a_module_of_no_extra_missing_is_not_disguised():
 
 def test_each_extras_modules_are_what_it_installs():
     assert requirements("postgres") == {"psycopg"}
+    assert requirements("ff1") == set(MODULES["ff1"]) == {"cryptography"}
     assert requirements("server") == {
         "starlette",
         "granian",

@@ -58,7 +58,7 @@ def served(monkeypatch):
     import cardseq.server.run
 
     calls: list[object] = []
-    monkeypatch.setattr(cardseq.server.run, "serve", lambda factory, **s: calls.append(factory))
+    monkeypatch.setattr(cardseq.server.run, "serve", lambda factory, *a, **s: calls.append(factory))
     return calls
 
 

@@ -487,13 +487,15 @@ def test_the_document_describes_health_and_metrics():
 
 @pytest.fixture
 def served(monkeypatch):
-    """What `cardseq serve` would run: its app and the server's settings."""
+    """What `cardseq serve` would run: its app's settings and the listener's."""
     import cardseq.server.run
 
     calls = []
-    monkeypatch.setattr(
-        cardseq.server.run, "serve", lambda factory, **settings: calls.append((factory, settings))
-    )
+
+    def serve(factory, listen, **more):
+        calls.append((factory.settings, {**vars(listen), **more}))
+
+    monkeypatch.setattr(cardseq.server.run, "serve", serve)
     return calls
 
 

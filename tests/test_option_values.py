@@ -53,9 +53,11 @@ def served(monkeypatch):
     import cardseq.server.run
 
     calls: list[object] = []
-    monkeypatch.setattr(
-        cardseq.server.run, "serve", lambda factory, **kw: calls.append({**vars(factory), **kw})
-    )
+
+    def serve(factory, listen, *, workers):
+        calls.append({**vars(factory.settings), **vars(listen), "workers": workers})
+
+    monkeypatch.setattr(cardseq.server.run, "serve", serve)
     return calls
 
 
@@ -101,20 +103,54 @@ def test_serve_takes_numbers_in_range(served, option, value, setting):
     assert settings[name] == expected
 
 
-def test_serve_can_set_every_setting_of_the_app(served):
-    """``AppFactory`` (what ``serve`` fills) has every parameter of ``create_app``, so
-    no setting of the app is out of the command's reach (``max_body`` was)."""
+#: each setting's option, where it is not the field's name in dashes (a flag that turns
+#: a default off, or the keys file) and its value there; any other field whose option is
+#: missing fails the walk below
+SPECIAL = {
+    "users_file": (["--users-file", "{users}"], "{users}"),
+    "keys": (["--keys-file", "{keys}"], "{keys}"),
+    "migrate": (["--no-migrate"], False),
+    "metrics_public": (["--metrics-public"], True),
+    "access_log": (["--no-access-log"], False),
+    "forwarded_allow_ips": (["--forwarded-allow-ips", "10.0.0.1"], ("10.0.0.1",)),
+    "log_level": (["--log-level", "debug"], "debug"),
+    "log_format": (["--log-format", "json"], "json"),
+    "host": (["--host", "0.0.0.0"], "0.0.0.0"),
+}
+
+
+def test_serve_can_set_every_setting_of_the_app_and_the_listener(served, tmp_path):
+    """Each field of ``AppSettings`` and ``ListenSettings`` (what ``serve`` fills) is
+    reached by an option, given a value other than its default (``max_body`` was not
+    reachable once): a new field without its option fails here."""
     import dataclasses
-    import inspect
 
-    from cardseq.server.app import AppFactory, create_app
+    from cardseq.keys import write_keys_file
+    from cardseq.server.auth import add_user
+    from cardseq.server.settings import AppSettings, ListenSettings
 
-    fields = {f.name for f in dataclasses.fields(AppFactory)}
-    assert fields == set(inspect.signature(create_app).parameters)
-    result = CliRunner().invoke(main, ["serve", "--no-auth", "--db", "memory://"])
-    assert result.exit_code == 0, result.output
-    [settings] = served
-    assert fields <= set(settings)
+    users, keys = str(tmp_path / "users"), str(tmp_path / "keys")
+    add_user(users, "ann", "a long enough password")
+    write_keys_file(keys, {"k": bytes(32)})
+    fields = [*dataclasses.fields(AppSettings), *dataclasses.fields(ListenSettings)]
+    for field in fields:
+        if field.name in SPECIAL:
+            args, value = SPECIAL[field.name]
+            args = [a.format(users=users, keys=keys) for a in args]
+            if isinstance(value, str):
+                value = value.format(users=users, keys=keys)
+        else:  # a number: one more than the default, within every range
+            value = field.default + 1
+            args = ["--" + field.name.replace("_", "-"), str(value)]
+        auth = [] if field.name == "users_file" else ["--no-auth"]
+        served.clear()
+        result = CliRunner().invoke(
+            main, ["serve", *auth, "--db", f"sqlite:///{tmp_path / 's.db'}", *args]
+        )
+        assert result.exit_code == 0, (field.name, result.output)
+        [settings] = served
+        assert settings[field.name] == value, field.name
+        assert value != field.default, field.name
 
 
 # ---- the other commands' numbers ------------------------------------------------------
@@ -268,19 +304,29 @@ def test_the_rate_limiter_refuses_a_rate_it_cannot_compute_with(value):
         ("header_timeout", float("nan")),
         ("header_timeout", 1e400),
         ("max_connections", 0),
-        ("workers", 0),
         ("port", 70000),
+        ("log_level", "loud"),
+        ("log_format", "xml"),
     ],
 )
-def test_run_serve_refuses_a_bad_setting_before_it_starts(setting, value):
+def test_listen_settings_refuse_a_bad_setting_before_anything_starts(setting, value):
+    from cardseq.server.settings import ListenSettings
+
+    with pytest.raises(cardseq.InvalidArgument) as info:
+        ListenSettings(**{"host": "127.0.0.1", "port": 0, setting: value})
+    assert (info.value.code, info.value.field) == (701, setting)
+
+
+def test_run_serve_refuses_a_bad_worker_count_before_it_starts():
     from cardseq.server import run
+    from cardseq.server.settings import ListenSettings
 
     def never():
         raise AssertionError("the app was made")
 
     with pytest.raises(cardseq.InvalidArgument) as info:
-        run.serve(never, **{"host": "127.0.0.1", "port": 0, setting: value})
-    assert (info.value.code, info.value.field) == (701, setting)
+        run.serve(never, ListenSettings(port=0), workers=0)
+    assert (info.value.code, info.value.field) == (701, "workers")
 
 
 # ---- text that is not text: store URLs and arguments from undecodable bytes ----------

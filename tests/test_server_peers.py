@@ -18,9 +18,8 @@ from click.testing import CliRunner
 from cardseq.cli import main
 from cardseq.errors import StoreError
 from cardseq.server import create_app
-from cardseq.server.app import DEFAULT_MAX_CONNECTIONS_PER_IP
 from cardseq.server.peers import AddressSlots, default_limit
-from cardseq.server.run import DEFAULT_MAX_CONNECTIONS
+from cardseq.server.settings import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP
 
 from .server_helpers import Server
 from .test_operations import served  # noqa: F401 (a fixture)

@@ -214,7 +214,7 @@ def unguessable(n: int) -> Task:
             ),
             case_with(
                 "cryptography",
-                "cardseq",
+                "cryptography",  # what a skipped row names: the ff1 extra's package
                 lambda _: _ff1_series().block(0, n).to_numpy,
                 tool="cardseq RANDOM_LUHN cipher=ff1 to_numpy",
                 count=n,

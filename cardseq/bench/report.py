@@ -189,7 +189,8 @@ def plots(results: Results, out: Path) -> list[Path]:
         fig, ax = pyplot.subplots(figsize=(8, 0.5 * len(rows) + 1.5))
         names = [r.case.tool for r in rows][::-1]
         rates = [r.rate or 0.0 for r in rows][::-1]
-        colours = ["tab:blue" if r.case.package == "cardseq" else "tab:gray" for r in rows][::-1]
+        colours = ["tab:blue" if r.case.tool.startswith("cardseq") else "tab:gray" for r in rows]
+        colours.reverse()
         ax.barh(names, rates, color=colours)
         ax.set_xscale("log")
         ax.set_xlabel("numbers per second (log scale)")

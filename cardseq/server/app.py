@@ -19,7 +19,7 @@ import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
@@ -33,17 +33,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..aio import AsyncCardService, AsyncStore
 from ..errors import CardSeqError, InvalidSeries, SchemaMismatch
 from ..integers import parse_int
-from ..keys import KeySource, keyring
+from ..keys import keyring
 from ..store import check_shared, open_store
 from ..store.base import SCHEMA_VERSION
-from . import apidocs, limits, models, wire
+from . import apidocs, models, wire
 from .auth import REALM, Authenticator
-from .limits import within
 from .metrics import CONTENT_TYPE, Measure, Metrics
 from .models import ApiError
 from .openapi import build_openapi
 from .peers import AddressSlots
 from .ratelimit import RateLimiter
+from .settings import AppSettings
 from .target import read_target
 
 log = logging.getLogger("cardseq.server")
@@ -54,18 +54,10 @@ log = logging.getLogger("cardseq.server")
 PUBLIC = frozenset({"/openapi.json", "/healthz"}) | apidocs.PATHS
 METRICS = "/metrics"
 _JSON_TYPES = ("application/json",)
-#: each user's token bucket: refill a second, and size. A flood guard: one client sending
-#: requests one after another (a few hundred a second on localhost) never meets it.
-DEFAULT_RATE, DEFAULT_BURST = 1000.0, 2000
 #: credential checks that cost a scrypt, per client address (at most the bucket above)
 CHECK_RATE, CHECK_BURST = 5.0, 20
 #: scrypt checks running at once (each takes 16 MiB)
 CHECK_SLOTS = 4
-#: seconds a client has to send a request body (64 KiB by default) once its headers came
-DEFAULT_BODY_TIMEOUT = 30.0
-#: requests one client address may have in progress at once, per process: a tenth of
-#: what `cardseq serve` serves at once by default (peers.default_limit)
-DEFAULT_MAX_CONNECTIONS_PER_IP = 100
 #: bytes past the body limit read and dropped before a 413 (see read_json)
 _DRAIN = 1024 * 1024
 
@@ -341,59 +333,34 @@ class _Opened:
         return self.service
 
 
-def create_app(
-    store_url: str,
-    *,
-    users_file: str | None,
-    rate: float = DEFAULT_RATE,
-    burst: int = DEFAULT_BURST,
-    max_count: int = limits.DEFAULT_MAX_COUNT,
-    max_body: int = limits.DEFAULT_MAX_BODY,
-    body_timeout: float = DEFAULT_BODY_TIMEOUT,
-    migrate: bool = True,
-    metrics_public: bool = False,
-    keys: KeySource = None,
-    workers: int = 1,
-    max_connections_per_ip: int = DEFAULT_MAX_CONNECTIONS_PER_IP,
-) -> Starlette:
-    """The server for the store at ``store_url``.
-
-    ``users_file`` None means no authentication (every route is open). ``rate`` and
-    ``burst`` are each user's token bucket (anonymous requests: each address's);
-    ``max_count`` caps one generate request (3026); ``max_body`` caps a request body
-    in bytes (413), and ``body_timeout`` the seconds to receive it (408). ``migrate``
-    False opens the store without DDL (see ``open_store``); ``metrics_public`` lets
-    anyone read ``/metrics``, which otherwise needs the API's credentials. ``keys`` is
-    the source of the RANDOM series' keys (``cardseq.keys``; the environment too).
-    ``workers`` is the number of processes serving the same port with this app: each
-    limits with its share of ``rate`` and ``burst``, so that together they never let
-    a client past the limits given. Above 1, the store is opened here once to ask
-    whether the processes can share it: one private to a process (SQLite in memory,
-    however its URL is spelt) is refused (701), since each worker would hand out the
-    numbers the others hand out. ``max_connections_per_ip`` caps the requests one
-    client address has in progress at once in each process (429 beyond; see
-    ``peers``), as the ASGI server's connection cap is per process too.
+def create_app(store_url: str, settings: AppSettings | None = None, **options: Any) -> Starlette:
+    """The server for the store at ``store_url``, as ``settings`` say (``AppSettings``;
+    its fields may instead be given as keywords: ``create_app(url, users_file=None,
+    rate=50.0)``; ``users_file`` is then required, so that no server is open to all by
+    omission).
 
     The store is opened (``AsyncStore.open``) when the ASGI server starts the app's
     lifespan, and closed when it ends; ``app.state.service`` (``AsyncCardService``) and
-    ``app.state.store`` are there in between. The users file and a keys file are read
-    here: one that cannot be read whole raises ``BrokenFile``. A file that breaks later
-    makes the app answer 503 (the users file: to everyone; ``$CARDSEQ_KEYS_FILE``,
+    ``app.state.store`` are there in between. With ``workers`` above 1 it is also opened
+    here, once, to ask whether the processes can share it: one private to a process
+    (SQLite in memory, however its URL is spelt) is refused (701), since each worker
+    would hand out the numbers the others hand out. The users file and a keys file are
+    read here: one that cannot be read whole raises ``BrokenFile``. A file that breaks
+    later makes the app answer 503 (the users file: to everyone; ``$CARDSEQ_KEYS_FILE``,
     read again for a key not found yet: to what needs that key) until it is fixed.
     """
-    within("workers", workers, 1, limits.MAX_WORKERS, whole=True)
-    within("rate", rate, limits.MIN_RATE, limits.MAX_RATE)
-    within("burst", burst, 1, limits.MAX_BURST, whole=True)
-    within("max_count", max_count, 1, limits.MAX_COUNT, whole=True)
-    within("max_body", max_body, 1, limits.MAX_BODY, whole=True)
-    within("body_timeout", body_timeout, limits.MIN_TIMEOUT, limits.MAX_TIMEOUT)
-    within("max_connections_per_ip", max_connections_per_ip, 1, limits.MAX_CONNECTIONS, whole=True)
+    if settings is None:
+        settings = AppSettings(**options)
+    elif options:
+        raise TypeError("create_app takes settings or their fields as keywords, not both")
+    workers, max_body, max_count = settings.workers, settings.max_body, settings.max_count
+    migrate, metrics_public = settings.migrate, settings.metrics_public
     if workers > 1:
-        with open_store(store_url, migrate=migrate, keys=keys) as store:
+        with open_store(store_url, migrate=migrate, keys=settings.keys) as store:
             check_shared(store, workers, field="workers")
-    auth = Authenticator(users_file) if users_file is not None else None
-    ring = keyring(keys)  # a keys file is read now: a broken one stops the start here
-    limiter = RateLimiter(rate / workers, math.ceil(burst / workers))
+    auth = Authenticator(settings.users_file) if settings.users_file is not None else None
+    ring = keyring(settings.keys)  # a keys file is read now: a broken one stops the start here
+    limiter = RateLimiter(settings.rate / workers, math.ceil(settings.burst / workers))
     opened = _Opened()
     metrics = Metrics()
     schema = wire.dumps(
@@ -406,7 +373,7 @@ def create_app(
     )
 
     async def body(request: Request) -> Any:
-        return await read_json(request, max_body, body_timeout)
+        return await read_json(request, max_body, settings.body_timeout)
 
     @answers()
     async def create_series(request: Request) -> Response:
@@ -547,7 +514,7 @@ def create_app(
                 Guard,
                 auth=auth,
                 limiter=limiter,
-                slots=AddressSlots(max_connections_per_ip),
+                slots=AddressSlots(settings.max_connections_per_ip),
                 public=public,
                 check_rate=CHECK_RATE / workers,
                 check_burst=math.ceil(CHECK_BURST / workers),
@@ -563,25 +530,14 @@ def create_app(
 
 @dataclass(frozen=True)
 class AppFactory:
-    """``create_app``'s arguments, kept to make the app in each worker process (a
-    picklable callable, for Granian's workers): every one of them, so that
-    ``cardseq serve`` can set each (a test holds the two to the same names)."""
+    """What makes the app in each worker process: a picklable callable, for Granian's
+    workers (``settings.keys`` then a mapping or a path)."""
 
     store_url: str
-    users_file: str | None
-    rate: float = DEFAULT_RATE
-    burst: int = DEFAULT_BURST
-    max_count: int = limits.DEFAULT_MAX_COUNT
-    max_body: int = limits.DEFAULT_MAX_BODY
-    body_timeout: float = DEFAULT_BODY_TIMEOUT
-    migrate: bool = True
-    metrics_public: bool = False
-    keys: str | None = None
-    workers: int = 1
-    max_connections_per_ip: int = DEFAULT_MAX_CONNECTIONS_PER_IP
+    settings: AppSettings
 
     def __call__(self) -> Starlette:
-        return create_app(**asdict(self))
+        return create_app(self.store_url, self.settings)
 
 
-__all__ = ["AppFactory", "create_app"]
+__all__ = ["AppFactory", "AppSettings", "create_app"]

@@ -16,12 +16,14 @@ Forwarding headers are ignored unless the operator names the proxies to trust.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import functools
 import gc
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,13 +35,10 @@ from granian.server.mp import MPServer
 from granian.utils.proxies import wrap_asgi_with_proxy_headers
 from starlette.types import ASGIApp
 
-from .limits import MAX_CONNECTIONS, MAX_TIMEOUT, MAX_WORKERS, MIN_TIMEOUT, within
+from ..store import check_shared, open_store
+from .limits import MAX_WORKERS, within
 from .logs import logging_config
-
-#: seconds a client has to send a request's headers, and to start the next request
-DEFAULT_HEADER_TIMEOUT = 10.0
-#: connections served at once; more wait until one closes
-DEFAULT_MAX_CONNECTIONS = 1000
+from .settings import AppSettings, ListenSettings
 
 
 def _app(factory: Callable[[], ASGIApp], forwarded_allow_ips: Sequence[str]) -> ASGIApp:
@@ -79,44 +78,70 @@ def _load(
     return _app(factory, forwarded_allow_ips)
 
 
-def serve(
-    factory: Callable[[], ASGIApp],
+def serve_store(
+    store_url: str,
+    app: AppSettings,
+    listen: ListenSettings,
     *,
-    host: str,
-    port: int,
-    workers: int = 1,
-    access_log: bool = True,
-    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
-    max_connections: int = DEFAULT_MAX_CONNECTIONS,
-    forwarded_allow_ips: Sequence[str] = (),
-    log_level: str = "info",
-    log_format: str = "text",
+    warn: Callable[[str], None],
+    spelling: Callable[[str], str] = str,
 ) -> None:
-    """Serve the app ``factory()`` makes over HTTP/1.1 on ``host``:``port`` until
+    """Serve the store at ``store_url`` until interrupted: what ``cardseq serve`` runs.
+
+    Before any worker starts, the store is opened once (a store that cannot be opened or
+    migrated, or that ``app.workers`` processes could not share, stops here with its
+    error, and the workers never race to migrate it) and the users file is read whole
+    (``BrokenFile`` otherwise); ``warn`` is told of a users file others can read, or
+    of none (no authentication: ``no_auth``).
+    ``spelling`` turns a setting's name into the caller's (an option) for the errors.
+    """
+    with open_store(store_url, migrate=app.migrate, keys=app.keys) as store:
+        check_shared(store, app.workers, field=spelling("workers"))
+    with contextlib.ExitStack() as cleanup:
+        if app.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # The workers add up their metrics in files there (set before
+            # prometheus_client is imported, below: it reads the variable once).
+            shared = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="cardseq-metrics-"))
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = shared
+            cleanup.callback(os.environ.pop, "PROMETHEUS_MULTIPROC_DIR", None)
+        from .app import AppFactory
+        from .auth import Authenticator
+
+        if app.users_file is None:
+            warn(
+                f"{spelling('no_auth')}: every route is open to anyone who can connect to"
+                f" {listen.host}:{listen.port}"
+            )
+        elif Authenticator(app.users_file).world_readable():
+            warn(f"{app.users_file} can be read by other users: chmod 600 it")
+        serve(AppFactory(store_url, app), listen, workers=app.workers)
+
+
+def serve(factory: Callable[[], ASGIApp], listen: ListenSettings, *, workers: int = 1) -> None:
+    """Serve the app ``factory()`` makes over HTTP/1.1 as ``listen`` says until
     interrupted, in ``workers`` processes, each making its own app (``factory`` must be
-    picklable). ``log_level`` and ``log_format`` apply to cardseq's and Granian's
+    picklable). ``listen.log_level`` and ``log_format`` apply to cardseq's and Granian's
     loggers, the access log included (``cardseq.server.logs``).
 
-    ``X-Forwarded-For`` is honoured only from the peers in ``forwarded_allow_ips``
+    ``X-Forwarded-For`` is honoured only from the peers in ``listen.forwarded_allow_ips``
     (addresses or networks); from anyone else the peer's own address is the client's.
-    ``max_connections`` is per process; ``access_log`` False logs no line per request.
-    A setting out of its range (``limits``) is 701, before anything starts.
+    ``max_connections`` is per process.
     """
-    within("port", port, 0, 65535, whole=True)
     within("workers", workers, 1, MAX_WORKERS, whole=True)
-    within("header_timeout", header_timeout, MIN_TIMEOUT, MAX_TIMEOUT)
-    within("max_connections", max_connections, 1, MAX_CONNECTIONS, whole=True)
+    forwarded_allow_ips = listen.forwarded_allow_ips
     settings: dict[str, Any] = {
-        "address": host,
-        "port": port,
+        "address": listen.host,
+        "port": listen.port,
         "interface": Interfaces.ASGI,
         "http": HTTPModes.http1,
         "websockets": False,
-        "backpressure": max_connections,
-        "http1_settings": HTTP1Settings(header_read_timeout=max(1, round(header_timeout * 1000))),
-        "log_level": LogLevels(log_level),
-        "log_access": access_log,
-        "log_dictconfig": logging_config(log_level, log_format),
+        "backpressure": listen.max_connections,
+        "http1_settings": HTTP1Settings(
+            header_read_timeout=max(1, round(listen.header_timeout * 1000))
+        ),
+        "log_level": LogLevels(listen.log_level),
+        "log_access": listen.access_log,
+        "log_dictconfig": logging_config(listen.log_level, listen.log_format),
     }
     if workers == 1:
         # In this process: the per-address limit (``peers``) counts a request from the
@@ -141,4 +166,4 @@ async def _serve(server: Server) -> None:
     await server.serve()
 
 
-__all__ = ["DEFAULT_HEADER_TIMEOUT", "DEFAULT_MAX_CONNECTIONS", "serve"]
+__all__ = ["serve", "serve_store"]
