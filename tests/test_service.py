@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -101,7 +102,7 @@ def test_series_details_keep_the_body(service):
     sid = reference_series(service)
     record = service.series_details(sid)
     assert (record.info.id, record.info.series.code, record.info.enabled) == (sid, "Test", True)
-    details = wire.series(record)  # as the server answers it
+    details = msgspec.to_builtins(wire.series(record))  # as the server answers it
     assert details["id"] == sid and details["code"] == "Test"
     assert details["cardGenerationConfiguration"] == {
         "prefix": "Test09",

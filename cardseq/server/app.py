@@ -277,7 +277,7 @@ def _domain_error(
     error: CardSeqError,
     request: Request,
     *,
-    warnings: Sequence[wire.Problem] = (),
+    warnings: Sequence[models.Warning] = (),
     not_found: tuple[int, ...] = (),
 ) -> Response:
     """The answer to a domain error. A store failure's message goes to the log, and
@@ -413,7 +413,7 @@ def create_app(store_url: str, settings: AppSettings | None = None, **options: A
         if result.warnings:
             warnings = warnings + wire.notices(result.warnings)
         # msgspec encodes the largest answer (--max-count numbers) in a few ms
-        return wire.respond(200, wire.envelope("data", result.numbers, warnings))
+        return wire.generated(result.numbers, warnings)
 
     @answers(not_found=(3010,))
     async def get_card(request: Request) -> Response:
@@ -428,14 +428,14 @@ def create_app(store_url: str, settings: AppSettings | None = None, **options: A
         card = await opened.get().change_status(
             asked.cardNumber, asked.statusLabel, customer_id=asked.customer(), actor=actor(request)
         )
-        return wire.entity(wire.card(card), warnings)
+        return wire.entity(card, warnings)
 
     @answers(not_found=(3010,))
     async def status_log(request: Request) -> Response:
         """GET /v2/card/statusLog?number=: a card's status changes, oldest first."""
         query = models.read_params(models.StatusLogQuery, request.query_params)
         page = await opened.get().status_log(query.number, limit=query.limit, after=query.after)
-        return wire.page(page, wire.status_change)
+        return wire.status_log(page)
 
     @answers(not_found=(InvalidSeries.code,))
     async def generation_log(request: Request) -> Response:
@@ -444,7 +444,7 @@ def create_app(store_url: str, settings: AppSettings | None = None, **options: A
         page = await opened.get().generation_log(
             query.seriesId, limit=query.limit, after=query.after
         )
-        return wire.page(page, wire.generation)
+        return wire.generation_log(page)
 
     async def openapi(request: Request) -> Response:
         return Response(schema, media_type="application/json")
@@ -465,7 +465,7 @@ def create_app(store_url: str, settings: AppSettings | None = None, **options: A
         if found != SCHEMA_VERSION:
             reason = f"the store's schema version is {found}; this cardseq needs {SCHEMA_VERSION}"
             return wire.failure(503, SchemaMismatch.code, reason)
-        return wire.respond(200, {"status": "ok"})
+        return wire.healthy()
 
     async def prometheus(request: Request) -> Response:
         """GET /metrics: the counters and latency histograms, Prometheus text format."""

@@ -19,7 +19,6 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
@@ -88,7 +87,9 @@ Affix = Annotated[str, documented(pattern=_pattern(f"[A-Za-z0-9]{{0,{MAX_AFFIX}}
 #: the server takes any printable text (str.isprintable); the document promises the
 #: printable ASCII part of it, which a regular expression can say exactly
 Printable = "^[ -~]*$"
-Time = datetime
+#: a time as ``datetime.isoformat`` writes it (UTC: ``+00:00``); the document's
+#: ``date-time`` (RFC 3339)
+Time = Annotated[str, Meta(extra_json_schema={"format": "date-time"})]
 
 
 # ---- requests -----------------------------------------------------------------------
@@ -448,7 +449,7 @@ class ApiError(Exception):
         code: int,
         message: str,
         headers: dict[str, str] | None = None,
-        warnings: list[dict[str, Any]] | None = None,
+        warnings: list[Warning] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -623,15 +624,14 @@ def _expected(info: msgspec.inspect.Type) -> str:
     return "an object"
 
 
-def read_body(model: type[T], body: Any) -> tuple[T, list[dict[str, Any]]]:
+def read_body(model: type[T], body: Any) -> tuple[T, list[Warning]]:
     """(the request, warnings naming the fields that were ignored). A body the model
     refuses is a 400 with the field's code, and keeps the warnings."""
     if not isinstance(body, dict):
         raise ApiError(400, 400, f"the request body must be a JSON object, not {_json_type(body)}")
     known, unknown = _known(model, body)
     warnings = [
-        {"code": UNKNOWN_FIELD, "message": f"field {name!r} is not known and was ignored"}
-        for name in unknown
+        Warning(UNKNOWN_FIELD, f"field {name!r} is not known and was ignored") for name in unknown
     ]
     try:
         try:

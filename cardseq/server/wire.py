@@ -1,25 +1,27 @@
-"""The reference API's wire format, in one place: the service's records as camelCase
-JSON, the ``{"data", "warnings", "errors"}`` envelope, and each error's HTTP status.
+"""The reference API's wire format, in one place: the service's records as the answer
+structs of ``models`` (the ones the OpenAPI document is made from, so the document and the
+bytes cannot drift apart), the ``{"data", "warnings", "errors"}`` envelope, and each
+error's HTTP status.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 import msgspec
 from starlette.responses import Response
 
+from .. import records
 from ..errors import BrokenFile, CardSeqError
-from ..records import Card, GenerationEntry, Notice, SeriesDetails, StatusChange
 from ..series import Cipher
 from ..store.base import Page
+from . import models
 
-#: a warning or an error object of the reference: ``{"code", "message"}``
-Problem = dict[str, Any]
-T = TypeVar("T")
+A = TypeVar("A", bound=msgspec.Struct)
 
 log = logging.getLogger("cardseq.server")
 
@@ -50,7 +52,8 @@ def dumps(payload: Any) -> bytes:
     try:
         return _encode(payload)
     except UnicodeEncodeError:
-        return json.dumps(payload, allow_nan=False, separators=(",", ":")).encode("ascii")
+        plain = msgspec.to_builtins(payload)
+        return json.dumps(plain, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
 def respond(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
@@ -62,30 +65,36 @@ def respond(status: int, payload: Any, headers: dict[str, str] | None = None) ->
 # ---- the envelope -------------------------------------------------------------------
 
 
-def envelope(
-    key: str,
-    value: Any,
-    warnings: Sequence[Problem] = (),
-    errors: Sequence[Problem] = (),
-    **more: Any,
-) -> dict[str, Any]:
-    """``{key: value, "warnings": [...], "errors": [...], **more}``: ``key`` is ``data``
-    for lists, ``entity`` for one created or changed thing."""
-    return {key: value, "warnings": list(warnings), "errors": list(errors), **more}
+def notices(warnings: Sequence[records.Notice]) -> list[models.Warning]:
+    return [models.Warning(w.code, w.message) for w in warnings]
 
 
-def notices(warnings: Sequence[Notice]) -> list[Problem]:
-    return [{"code": w.code, "message": w.message} for w in warnings]
+def entity(value: int | records.Card, warnings: Sequence[models.Warning] = ()) -> Response:
+    """One created thing's answer: a series' new id, or a card as changed."""
+    if isinstance(value, int):
+        return respond(200, models.SeriesCreated(value, list(warnings), []))
+    return respond(200, models.CardUpdated(card(value), list(warnings), []))
 
 
-def entity(value: Any, warnings: Sequence[Problem] = ()) -> Response:
-    return respond(200, envelope("entity", value, warnings))
+def generated(numbers: list[str], warnings: Sequence[models.Warning]) -> Response:
+    return respond(200, models.Generated(numbers, list(warnings), []))
 
 
-def page(items: Page[T], convert: Callable[[T], Any]) -> Response:
-    """A page of a listing: its rows in ``data``, and in ``next`` the ``after`` value
-    of the next page (null on the last)."""
-    return respond(200, envelope("data", [convert(i) for i in items.items], next=items.next))
+def status_log(items: Page[records.StatusChange]) -> Response:
+    """A page of a card's status changes; ``next`` is the ``after`` value of the next
+    page (null on the last)."""
+    rows = [status_change(c) for c in items.items]
+    return respond(200, models.StatusLog(rows, [], [], items.next))
+
+
+def generation_log(items: Page[records.GenerationEntry]) -> Response:
+    """A page of a series' generation requests, as ``status_log``."""
+    rows = [generation(e) for e in items.items]
+    return respond(200, models.GenerationLog(rows, [], [], items.next))
+
+
+def healthy() -> Response:
+    return respond(200, models.Health("ok"))
 
 
 # ---- errors -------------------------------------------------------------------------
@@ -95,12 +104,12 @@ def failure(
     status: int,
     code: int,
     message: str,
-    warnings: Sequence[Problem] = (),
+    warnings: Sequence[models.Warning] = (),
     headers: dict[str, str] | None = None,
 ) -> Response:
     """An answer other than 200: the envelope with one error and no data."""
-    problem = {"code": code, "message": message}
-    return respond(status, envelope("data", [], warnings, [problem]), headers)
+    answer = models.ErrorEnvelope([], list(warnings), [models.Problem(code, message)])
+    return respond(status, answer, headers)
 
 
 #: what a client is told of a store failure. The error's own message is for the server's
@@ -120,7 +129,7 @@ def status_of(error: CardSeqError, *, not_found: tuple[int, ...] = ()) -> int:
 
 
 def error(
-    exc: CardSeqError, *, warnings: Sequence[Problem] = (), not_found: tuple[int, ...] = ()
+    exc: CardSeqError, *, warnings: Sequence[models.Warning] = (), not_found: tuple[int, ...] = ()
 ) -> Response:
     """The answer to a domain error (its status by ``status_of``). A 5xx says only the
     kind of failure (``STORE_FAILURE``); the caller logs the message. A file of the
@@ -137,61 +146,78 @@ def error(
 
 # ---- records ------------------------------------------------------------------------
 
+#: the fields of a series' answer that come from what was given at its creation
+_DETAILS = frozenset(models.Series.__struct_fields__) - {
+    "id",
+    "code",
+    "cardGenerationConfiguration",
+    "cardGenerationEnabled",
+}
 
-def series(view: SeriesDetails) -> dict[str, Any]:
-    """A series as created, with its configuration and its details."""
+
+def series(view: records.SeriesDetails) -> models.Series:
+    """A series as created, with its configuration and the details it was given (those
+    the answer has a field for: a library caller may have kept others)."""
     info, s = view.info, view.info.series
-    return {
-        "id": info.id,
-        "code": s.code,
-        "cardGenerationConfiguration": {
-            "prefix": s.prefix,
-            "suffix": s.suffix,
-            "offset": s.offset,
-            "length": s.length,
-            "method": s.method.value,
-            **({"cipher": s.cipher.value} if s.cipher is not Cipher.SIPHASH else {}),
-        },
-        "cardGenerationEnabled": info.enabled,
-        **view.details,
-    }
+    config = models.Configuration(
+        s.prefix,
+        s.suffix,
+        s.offset,
+        s.length,
+        s.method,
+        s.cipher if s.cipher is not Cipher.SIPHASH else msgspec.UNSET,
+    )
+    details = {name: value for name, value in view.details.items() if name in _DETAILS}
+    return models.Series(info.id, s.code, config, info.enabled, **details)
 
 
-def card(c: Card) -> dict[str, Any]:
-    return {
-        "cardNumber": c.number,
-        "seriesId": c.series_id,
-        "seriesCode": c.series_code,
-        "index": c.index,
-        "status": c.status,
-        "statusLabel": c.label,
-        "generatedOn": c.generated_on.isoformat(),
-        "customerId": c.customer_id,
-        "updatedOn": c.updated_on.isoformat() if c.updated_on else None,
-    }
+def _answer(struct: type[A], record: object, names: dict[str, str]) -> A:
+    """``struct`` filled from ``record``'s attributes, ``names`` mapping each field to
+    its attribute; times as ``datetime.isoformat`` writes them (``models.Time``)."""
+    values = {field: getattr(record, attribute) for field, attribute in names.items()}
+    return struct(**{k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()})
 
 
-def status_change(c: StatusChange) -> dict[str, Any]:
-    return {
-        "cardNumber": c.number,
-        "fromStatus": c.from_status,
-        "toStatus": c.to_status,
-        "statusLabel": c.label,
-        "customerId": c.customer_id,
-        "changedOn": c.changed_on.isoformat(),
-        "actor": c.actor,
-    }
+_CARD = {
+    "cardNumber": "number",
+    "seriesId": "series_id",
+    "seriesCode": "series_code",
+    "index": "index",
+    "status": "status",
+    "statusLabel": "label",
+    "generatedOn": "generated_on",
+    "customerId": "customer_id",
+    "updatedOn": "updated_on",
+}
+_STATUS_CHANGE = {
+    "cardNumber": "number",
+    "fromStatus": "from_status",
+    "toStatus": "to_status",
+    "statusLabel": "label",
+    "customerId": "customer_id",
+    "changedOn": "changed_on",
+    "actor": "actor",
+}
+_GENERATION = {
+    "seriesId": "series_id",
+    "start": "start",
+    "count": "count",
+    "statusLabel": "label",
+    "requestId": "request_id",
+    "generatedOn": "generated_on",
+    "firstNumber": "first_number",
+    "lastNumber": "last_number",
+    "actor": "actor",
+}
 
 
-def generation(e: GenerationEntry) -> dict[str, Any]:
-    return {
-        "seriesId": e.series_id,
-        "start": e.start,
-        "count": e.count,
-        "statusLabel": e.label,
-        "requestId": e.request_id,
-        "generatedOn": e.generated_on.isoformat(),
-        "firstNumber": e.first_number,
-        "lastNumber": e.last_number,
-        "actor": e.actor,
-    }
+def card(c: records.Card) -> models.Card:
+    return _answer(models.Card, c, _CARD)
+
+
+def status_change(c: records.StatusChange) -> models.StatusChange:
+    return _answer(models.StatusChange, c, _STATUS_CHANGE)
+
+
+def generation(e: records.GenerationEntry) -> models.Generation:
+    return _answer(models.Generation, e, _GENERATION)
