@@ -15,9 +15,7 @@ import ipaddress
 import itertools
 import os
 import shlex
-import signal
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
@@ -25,7 +23,7 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from . import __version__
+from . import __version__, printrun
 from .block import ORDERS, Block
 from .columns import FIELDS, FORMATS, Column, parse_columns, row_format
 from .errors import (
@@ -35,7 +33,6 @@ from .errors import (
     InvalidCount,
     InvalidLength,
     InvalidOffset,
-    OutputError,
     SchemaMismatch,
     StoreNotFound,
 )
@@ -871,53 +868,6 @@ def _confirm(info: SeriesInfo, count: int, threshold: int, yes: bool) -> None:
         click.get_current_context().exit(1)
 
 
-class Interrupted(BaseException):
-    """A signal that stops a print run (SIGINT, SIGTERM, SIGHUP): a BaseException, like
-    KeyboardInterrupt, so that no ``except Exception`` swallows it."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-    @property
-    def name(self) -> str:
-        return signal.Signals(self.signum).name
-
-
-_STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
-
-
-@contextlib.contextmanager
-def _stoppable() -> Iterator[None]:
-    """While the block runs, SIGINT, SIGTERM and SIGHUP raise ``Interrupted`` (once: a
-    second signal during the cleanup is ignored). Signals the process ignores stay
-    ignored; off the main thread (a test's runner) nothing changes."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    raised = False
-
-    def stop(signum: int, frame: object) -> None:
-        nonlocal raised
-        if not raised:
-            raised = True
-            raise Interrupted(signum)
-
-    saved = {}
-    for number in _STOP_SIGNALS:
-        handler = signal.getsignal(number)
-        if handler is not signal.SIG_IGN:
-            saved[number] = handler
-            signal.signal(number, stop)
-    try:
-        yield
-    finally:
-        for number, handler in saved.items():
-            signal.signal(number, handler)
-
-
 @contextlib.contextmanager
 def _progress(total: int, to_stdout: bool) -> Iterator[Callable[[int], object] | None]:
     """A progress bar on stderr (numbers written of the count, rate, time left), on a
@@ -966,55 +916,27 @@ def _write_block(
     entry: GenerationEntry,
     after_failure: Sequence[str],
 ) -> None:
-    """Write ``block`` to ``target`` (stdout when None) and put the file in place.
-
-    A failed write or a signal leaves no file at ``out`` and prints what happened and
+    """``printrun.write``, with a progress bar; a failure is said with what was left and
     ``after_failure`` (what was reserved, how to write it again): exit 1, or 128 plus
-    the signal's number.
-    """
-    ctx = click.get_current_context()
-    where = "stdout" if target is None else out
-    with _stoppable():  # (the cleanup inside it: a second signal cannot cut it short)
-        try:
-            fp = _binary_stdout() if target is None else target.fp
-            with _progress(block.count, target is None) as progress:
-                block.write(
-                    fp,
-                    order,
-                    fmt=fmt,
-                    columns=columns,
-                    status_label=entry.label,
-                    request_id=entry.request_id,
-                    actor=entry.actor or "",  # (empty: reserved before actors were kept)
-                    progress=progress,
-                )
-            if target is None:
-                fp.flush()
-            else:
-                target.commit()
-        except Interrupted as stop:
-            if target is not None and target.done:
-                return  # the signal came after the last step: the file is whole
-            if target is not None:
-                target.discard()
-            click.echo(f"interrupted by {stop.name} while writing {where}", err=True)
-            status = 128 + stop.signum
-        except (OSError, OutputError) as error:
-            if target is not None:
-                target.discard()
-            if isinstance(error, BrokenPipeError):
-                _silence_stdout()
-            failed = error if isinstance(error, OutputError) else write_failed(out, error)
-            click.echo(f"error {failed.code}: {failed.message}", err=True)
-            status = 1
-        else:
-            return
-        if target is None or target.in_place:
-            left = f"{where} got part of them"
-        else:
-            left = f"nothing was left at {out}"
-        click.echo("\n".join([*after_failure[:1], left, *after_failure[1:]]), err=True)
-    ctx.exit(status)
+    the signal's number."""
+    with _progress(block.count, target is None) as progress:
+        failed = printrun.write(
+            block,
+            out,
+            target,
+            order=order,
+            fmt=fmt,
+            columns=columns,
+            entry=entry,
+            progress=progress,
+        )
+    if failed is None:
+        return
+    if failed.broken_pipe:
+        _silence_stdout()
+    lines = [failed.message, *after_failure[:1], failed.left, *after_failure[1:]]
+    click.echo("\n".join(lines), err=True)
+    click.get_current_context().exit(failed.status)
 
 
 def _reserved_line(entry: GenerationEntry, code: str) -> str:
@@ -1108,17 +1030,17 @@ def generate(
     target = None
     reserving = False
     try:
-        with _stoppable(), _opened(db, keys_file) as service:
+        with printrun.stoppable(), _opened(db, keys_file) as service:
             info = service.series(series_ref)
             if out != "-":
-                _check_output(out, service.store, keys_file)
+                printrun.check_output(out, service.store, keys_file)
             _confirm(info, count, confirm_above, yes)
             if out != "-":
                 target = OutputFile(out)  # fails before reserving: no number lost to a typo
             reserving = True
             block = service.reserve(info.id, count, status_label, request_id=rid)
             entry = service.reservation(info.id, request_id=rid)
-    except Interrupted as stop:
+    except printrun.Interrupted as stop:
         if target is not None:
             target.discard()
         if not reserving:
@@ -1205,7 +1127,7 @@ def export(
         entry = service.reservation(series_ref, request_id=request_id, ledger_id=ledger_id)
         block = service.export(entry.series_id, ledger_id=entry.id)
         if out != "-":
-            _check_output(out, service.store, keys_file)
+            printrun.check_output(out, service.store, keys_file)
     target = None if out == "-" else OutputFile(out)
     _write_block(
         block,
@@ -1223,34 +1145,6 @@ def export(
             f" to {out}",
             err=True,
         )
-
-
-def _check_output(out: str, store: Store, keys_file: str | None) -> None:
-    """Refuse an --out that is a file the command depends on, however it is spelt: the
-    store's database or a file SQLite keeps beside it (writing it would destroy the
-    series and the ledger, or lose committed reservations and hand their numbers out
-    again), or a keys file the command reads (it may hold the only copy of a key)."""
-    refuse_overwrite("--out", out, [*_store_files(store), *_keys_files(keys_file)])
-
-
-def _store_files(store: Store) -> list[tuple[str, str]]:
-    return [("the store's file", path) for path in store.files]
-
-
-def _keys_files(keys_file: str | None) -> list[tuple[str, str]]:
-    """The keys files a command reads: --keys-file, and $CARDSEQ_KEYS_FILE for a key
-    that is in no other source."""
-    read = [("the keys file", keys_file)] if keys_file else []
-    from_env = os.environ.get(KEYS_FILE_ENV)
-    if from_env:
-        read.append((f"the keys file ${KEYS_FILE_ENV}", from_env))
-    return read
-
-
-def _binary_stdout() -> IO[bytes]:
-    """stdout as bytes (the numbers go out without a text layer in the way)."""
-    sys.stdout.flush()
-    return sys.stdout.buffer
 
 
 # ---- validate ----------------------------------------------------------------------
@@ -1820,7 +1714,7 @@ def keys_export(keys_file: str, db: str | None) -> None:
     with _open(db) as store:
         # SQLite deletes a -journal it finds beside the database when it next opens it
         # (tried: a keys file there is gone), and the keys would be wiped from the store.
-        refuse_overwrite("--keys-file", keys_file, _store_files(store))
+        refuse_overwrite("--keys-file", keys_file, printrun.store_files(store))
         moved = store.export_keys(keys_file)
     click.echo(
         f"{moved} key(s) moved to {keys_file}; give it as --keys-file or ${KEYS_FILE_ENV}"

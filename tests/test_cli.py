@@ -558,7 +558,7 @@ def test_generate_broken_pipe_says_what_was_reserved(cli, monkeypatch):
         def flush(self):
             pass
 
-    monkeypatch.setattr("cardseq.cli._binary_stdout", ClosedPipe)
+    monkeypatch.setattr("cardseq.printrun.binary_stdout", ClosedPipe)
     result = cli("generate", "GOLD", "--count", "10", "--request-id", "r1")
     assert result.exit_code == 1
     assert "error 711: --out '-' could not be written: Broken pipe" in result.stderr

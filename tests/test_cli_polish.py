@@ -20,7 +20,8 @@ import pytest
 from click.testing import CliRunner
 
 import cardseq
-from cardseq.cli import Interrupted, main
+from cardseq.cli import main
+from cardseq.printrun import Interrupted
 from cardseq.series import CardSeries
 from cardseq.service import CardService
 from cardseq.store import open_store

@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from cardseq.cli import Interrupted, main
+from cardseq.cli import main
+from cardseq.printrun import Interrupted
 from cardseq.service import CardService
 from cardseq.store import open_store
 

@@ -278,7 +278,7 @@ def test_a_failed_commit_leaves_no_file(cli, db, tmp_path, monkeypatch):
 def test_a_signal_while_reserving_says_where_to_look(cli, db, tmp_path, monkeypatch):
     """Stopped while the reservation commits, the command cannot know whether it did:
     it names the request id to look up and to export, and leaves no file."""
-    from cardseq.cli import Interrupted
+    from cardseq.printrun import Interrupted
 
     def stopped(*args, **kwargs):
         raise Interrupted(signal.SIGTERM)
