@@ -150,6 +150,7 @@ def series_row(series: CardSeries, series_id: int = 1, next_index: int = 0) -> t
         WHEN.isoformat(),
         series.key_id,
         None,
+        None if series.cipher == "siphash" else series.cipher.value,
     )
 
 
