@@ -467,8 +467,13 @@ cdef list keyed_list(layout, object first_index, Py_ssize_t count, bint descendi
 
 cdef bint by_twin(layout, Py_ssize_t widest):
     # The pure twin's work: counters wider than ``widest`` digits (its Python integers),
-    # and ciphers this module does not run (FF1: batched AES calls, in NumPy).
-    return layout.width > widest or (layout.perm is not None and not layout.perm.native)
+    # ciphers this module does not run (FF1: batched AES calls, in NumPy), and code
+    # series (``layout.alphabet``: base-N symbols and their check characters).
+    return (
+        layout.alphabet is not None
+        or layout.width > widest
+        or (layout.perm is not None and not layout.perm.native)
+    )
 
 
 def render_into(out, Py_ssize_t stride, layout, object first_index, Py_ssize_t count,
@@ -476,6 +481,8 @@ def render_into(out, Py_ssize_t stride, layout, object first_index, Py_ssize_t c
     """Write ``count`` numbers into ``out``, one every ``stride`` bytes (see the twin)."""
     if count <= 0:
         return
+    if layout.alphabet is not None:  # a code series: the twin's base-N columns
+        return _engine_py.render_into(out, stride, layout, first_index, count, descending)
     if layout.perm is not None:
         if by_twin(layout, NATIVE_DIGITS):
             return _engine_py.render_into(out, stride, layout, first_index, count,
@@ -505,6 +512,8 @@ def render_list(layout, object first_index, Py_ssize_t count, bint descending):
     """The same numbers as :func:`render_into`, as a list of ``str``."""
     if count <= 0:
         return []
+    if layout.alphabet is not None:
+        return _engine_py.render_list(layout, first_index, count, descending)
     if layout.perm is not None:
         if by_twin(layout, NATIVE_DIGITS):
             return _engine_py.render_list(layout, first_index, count, descending)

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
 import numpy as np
 
-from . import checkdigit
+from . import alphabets, checkdigit
 
 if TYPE_CHECKING:
+    from .alphabets import Alphabet
     from .permutation import CycleWalk
 
 # Numbers per pass: bounds the temporary int64 arrays (8 bytes per number each).
@@ -37,10 +38,22 @@ class Layout(NamedTuple):
     check_prefix: str  # the prefix when it takes part in the check digit, else ""
     offset: int
     perm: CycleWalk | None = None  # the RANDOM methods' P_k; None: counter = offset + i
+    #: None: decimal digits with Luhn or mod 7 (the engines' own loops); else the
+    #: alphabet of a code series, or digits under an ISO 7064 check (``coded``)
+    alphabet: Alphabet | None = None
 
     @property
     def length(self) -> int:
         return len(self.prefix) + self.width + (self.check != checkdigit.NONE) + len(self.suffix)
+
+
+def int64_symbols(base: int) -> int:
+    """Counter symbols whose values fit an int64 with room to add a chunk's indexes:
+    18 decimal digits, 12 base-32 symbols."""
+    width, top = 0, base
+    while top <= 10**_LOW_DIGITS:
+        width, top = width + 1, top * base
+    return width
 
 
 def render_into(
@@ -79,49 +92,66 @@ def render_list(layout: Layout, first_index: int, count: int, descending: bool) 
 def _render_rows(rows: np.ndarray, layout: Layout, first_index: int, n: int, step: int) -> None:
     head = len(layout.prefix)
     tail = head + layout.width
+    base = _base(layout)
     if layout.perm is None:
-        digits = _counter_digits(layout.offset + first_index, n, layout.width, step)
+        digits = _counter_digits(layout.offset + first_index, n, layout.width, step, base)
     else:
         digits = _keyed_digits(layout, layout.perm, first_index, n, step)
     rows[:, :head] = np.frombuffer(layout.prefix, dtype=np.uint8)
-    rows[:, head:tail] = digits + _ZERO
+    symbols = _symbols(layout)
+    rows[:, head:tail] = symbols[digits]
     if layout.check != checkdigit.NONE:
-        rows[:, tail] = _check_digits(digits, layout) + _ZERO
+        rows[:, tail] = symbols[_check_digits(digits, layout)]
         tail += 1
     rows[:, tail : layout.length] = np.frombuffer(layout.suffix, dtype=np.uint8)
     if rows.shape[1] > layout.length:
         rows[:, layout.length :] = _NEWLINE
 
 
-def _counter_digits(first: int, n: int, width: int, step: int) -> np.ndarray:
-    """Digits (values 0..9) of ``first, first+step, ...``: shape ``(n, width)``.
+_DECIMAL = np.frombuffer(b"0123456789", dtype=np.uint8)
 
-    The low 18 digits are computed in int64; wider counters take their high digits
-    from two precomputed rows (``n`` is far below 10**18, so the low part wraps at
-    most once within a chunk).
+
+def _base(layout: Layout) -> int:
+    return 10 if layout.alphabet is None else layout.alphabet.base
+
+
+def _symbols(layout: Layout) -> np.ndarray:
+    """Each counter value's byte."""
+    if layout.alphabet is None:
+        return _DECIMAL
+    return np.frombuffer(layout.alphabet.symbols.encode("ascii"), dtype=np.uint8)
+
+
+def _counter_digits(first: int, n: int, width: int, step: int, base: int = 10) -> np.ndarray:
+    """Symbol values (0..base-1) of ``first, first+step, ...``: shape ``(n, width)``.
+
+    The low symbols (``low_width``: 18 decimal digits) are computed in int64; wider
+    counters take their high symbols from two precomputed rows (``n`` is far below the
+    low part's range, so it wraps at most once within a chunk).
     """
-    low_width = min(width, _LOW_DIGITS)
-    modulus = 10**low_width
+    low_width = min(width, int64_symbols(base))
+    modulus = base**low_width
     high, low = divmod(first, modulus)
     values = low + step * np.arange(n, dtype=np.int64)
     wrapped = (values < 0) if step < 0 else (values >= modulus)
     values[wrapped] -= step * modulus
     digits = np.empty((n, width), dtype=np.uint8)
-    _put_digits(digits, values, low_width)
+    _put_digits(digits, values, low_width, base)
     high_width = width - low_width
     if high_width:
         # (mod: when nothing wraps, high + step may not fit the width, and is unused)
-        other = (high + step) % 10**high_width
-        rows = np.array([_digit_row(high, high_width), _digit_row(other, high_width)])
+        other = (high + step) % base**high_width
+        rows = np.array([_digit_row(high, high_width, base), _digit_row(other, high_width, base)])
         digits[:, :high_width] = rows[wrapped.astype(np.intp)]
     return digits
 
 
-def _put_digits(digits: np.ndarray, values: np.ndarray, count: int) -> None:
-    """Write the last ``count`` decimal digits of ``values`` into ``digits``' last columns."""
+def _put_digits(digits: np.ndarray, values: np.ndarray, count: int, base: int = 10) -> None:
+    """Write the last ``count`` base-``base`` symbol values of ``values`` into
+    ``digits``' last columns."""
     width = digits.shape[1]
     for column in range(width - 1, width - 1 - count, -1):
-        values, digit = np.divmod(values, 10)
+        values, digit = np.divmod(values, base)
         digits[:, column] = digit
 
 
@@ -133,29 +163,39 @@ def _keyed_digits(
     Counters of up to 18 digits go through NumPy arrays; wider ones, one number at a
     time through Python integers (correct, and much slower).
     """
-    width = layout.width
-    if width <= _LOW_DIGITS:
+    width, base = layout.width, _base(layout)
+    if width <= int64_symbols(base) and perm.vector:
         indexes = (first_index + step * np.arange(n, dtype=np.int64)).astype(np.uint64)
         values = perm.forward_array(indexes).astype(np.int64) + layout.offset
         digits = np.empty((n, width), dtype=np.uint8)
-        _put_digits(digits, values, width)
+        _put_digits(digits, values, width, base)
         return digits
-    text = b"".join(
-        b"%0*d" % (width, layout.offset + perm.forward(first_index + step * k)) for k in range(n)
-    )
-    return (np.frombuffer(text, dtype=np.uint8) - _ZERO).reshape(n, width)
+    return np.array(
+        [
+            _digit_row(layout.offset + perm.forward(first_index + step * k), width, base)
+            for k in range(n)
+        ],
+        dtype=np.uint8,
+    ).reshape(n, width)
 
 
-def _digit_row(value: int, width: int) -> np.ndarray:
-    return np.frombuffer(b"%0*d" % (width, value), dtype=np.uint8) - _ZERO
+def _digit_row(value: int, width: int, base: int = 10) -> np.ndarray:
+    if base == 10:
+        return np.frombuffer(b"%0*d" % (width, value), dtype=np.uint8) - _ZERO
+    row = np.empty(width, dtype=np.uint8)
+    for column in range(width - 1, -1, -1):
+        value, row[column] = divmod(value, base)
+    return row
 
 
 _LUHN_WEIGHTS = np.array([range(10), checkdigit.DOUBLED], dtype=np.int32)
 
 
 def _check_digits(digits: np.ndarray, layout: Layout) -> np.ndarray:
-    """Check digits of each row of counter ``digits`` with the layout's prefix."""
+    """Check digits (values) of each row of counter ``digits`` with the layout's prefix."""
     width = layout.width
+    if layout.alphabet is not None:
+        return _check_values(digits, layout, layout.alphabet)
     # The prefix's share: the payload with a zero counter (zeros add nothing to either).
     prefix_payload = layout.check_prefix + "0" * width
     if layout.check == checkdigit.LUHN:
@@ -170,6 +210,20 @@ def _check_digits(digits: np.ndarray, layout: Layout) -> np.ndarray:
     return ((remainder + checkdigit.mod7(prefix_payload)) % 7).astype(np.uint8)
 
 
+def _check_values(digits: np.ndarray, layout: Layout, alphabet: Alphabet) -> np.ndarray:
+    """A code series' check values: ISO 7064 MOD (N+1, N), Damm's, or Luhn mod N."""
+    base = alphabet.base
+    prefix = [alphabet.symbols.index(c) for c in layout.check_prefix]
+    if layout.check == checkdigit.ISO7064:
+        checks = alphabets.iso7064_array(digits, base, alphabets.iso7064_state(prefix, base))
+    elif layout.check == checkdigit.DAMM:
+        checks = alphabets.damm_array(digits, base, alphabets.damm_state(prefix, base))
+    else:
+        total = alphabets.luhn_total(prefix + [0] * layout.width, base)
+        checks = alphabets.luhn_array(digits, base, total)
+    return checks.astype(np.uint8)
+
+
 # ---- from numbers back to indexes ---------------------------------------------------
 
 # Why a row is not a number of the series: ``bulk.Reason`` names them. A row whose
@@ -179,9 +233,26 @@ OK, BAD_TYPE, BAD_LENGTH, BAD_PREFIX, BAD_SUFFIX, BAD_DIGITS, BAD_CHECK_DIGIT, B
 INT64_DIGITS = 18
 
 
+def _int64_width(layout: Layout) -> int:
+    """The widest counter whose indexes fit int64 and whose cipher runs on arrays."""
+    if layout.alphabet is None:
+        return INT64_DIGITS
+    if layout.perm is not None and not layout.perm.vector:
+        return 0
+    return int64_symbols(layout.alphabet.base)
+
+
+def _values(layout: Layout) -> np.ndarray:
+    """Each byte's value as a counter symbol (the byte itself where it is none: the
+    callers have checked)."""
+    if layout.alphabet is None:
+        return (np.arange(256) - _ZERO).astype(np.uint8)
+    return layout.alphabet.table
+
+
 def index_dtype(layout: Layout) -> np.dtype:
     """int64 where every index fits it, else object (Python ints)."""
-    return np.dtype(np.int64 if layout.width <= INT64_DIGITS else object)
+    return np.dtype(np.int64 if layout.width <= _int64_width(layout) else object)
 
 
 def parse_rows(rows: np.ndarray, layout: Layout, reasons: np.ndarray, indexes: np.ndarray) -> None:
@@ -208,20 +279,26 @@ def _parse_chunk(
         (BAD_DIGITS, slice(head, stop), None),  # counter and check digit
     ):
         chars = rows[todo, part]
-        if literal is None:
+        if literal is None and layout.alphabet is not None:
+            bad = (layout.alphabet.table[chars] == 255).any(axis=1)
+        elif literal is None:
             bad = ((chars < _ZERO) | (chars > _ZERO + 9)).any(axis=1)
         else:
             bad = (chars != np.frombuffer(literal, dtype=np.uint8)).any(axis=1)
         reasons[todo[bad]] = reason
         todo = todo[~bad]
-    digits = rows[todo, head : head + width] - _ZERO
+    values = _values(layout)
+    digits = values[rows[todo, head : head + width]]
     if layout.check != checkdigit.NONE:
-        bad = _check_digits(digits, layout) != rows[todo, head + width] - _ZERO
+        bad = _check_digits(digits, layout) != values[rows[todo, head + width]]
         reasons[todo[bad]] = BAD_CHECK_DIGIT
         todo, digits = todo[~bad], digits[~bad]
-    if width > INT64_DIGITS:  # Python integers, one number at a time
-        for k, row in zip(todo, digits + _ZERO, strict=True):
-            counter = int(row.tobytes())
+    base = _base(layout)
+    if width > _int64_width(layout):  # Python integers, one number at a time
+        for k, row in zip(todo, digits, strict=True):
+            counter = 0
+            for digit in row.tolist():
+                counter = counter * base + digit
             if counter < layout.offset:
                 reasons[k] = BAD_RANGE
             else:
@@ -230,7 +307,7 @@ def _parse_chunk(
         return
     counters = np.zeros(len(todo), np.int64)
     for column in range(width):
-        counters = counters * 10 + digits[:, column]
+        counters = counters * base + digits[:, column]
     low = counters < layout.offset
     reasons[todo[low]] = BAD_RANGE
     values = counters[~low] - layout.offset

@@ -12,8 +12,10 @@ hold all of them to these and to independent validators.
 
 from __future__ import annotations
 
-NONE, LUHN, MOD7 = 0, 1, 2
-"""Check-digit kinds as the engines receive them."""
+NONE, LUHN, MOD7, ISO7064, DAMM = 0, 1, 2, 3, 4
+"""Check-digit kinds as the engines receive them. ``ISO7064`` (MOD N+1,N over the
+series' alphabet), ``DAMM`` and Luhn over letters (``alphabets``) run in the pure
+engine's base-N path; decimal Luhn and mod 7 in both engines' own loops."""
 
 # Luhn: every second digit from the right of the payload is doubled, and a two-digit
 # product counts as the sum of its digits (2 * 7 = 14 counts as 5).

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from . import bulk, checkdigit, ff1
+from . import alphabets, bulk, checkdigit, ff1
 from ._engine import Layout
+from .alphabets import Alphabet
 from .bulk import Parsed
 from .errors import (
     InvalidArgument,
@@ -40,7 +41,7 @@ from .errors import (
 from .integers import as_int, json_int
 from .keys import check_key_id
 from .permutation import MAX_KEY, MIN_KEY, CycleWalk, Permutation
-from .text import fold_case, match_affixes, normalize
+from .text import fold_case, group, match_affixes, normalize
 
 if TYPE_CHECKING:
     from .block import Block
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
 MIN_LENGTH, MAX_LENGTH = 5, 150
 MAX_AFFIX = 50
 MAX_CODE = 50
+#: what may separate the groups of a number on display
+SEPARATORS = ("-", " ", ".")
 
 
 class Method(enum.StrEnum):
@@ -59,10 +62,18 @@ class Method(enum.StrEnum):
     RANDOM = "RANDOM"
     RANDOM_LUHN = "RANDOM_LUHN"
     RANDOM_MOD7 = "RANDOM_MOD7"
+    ISO7064 = "ISO7064"
+    RANDOM_ISO7064 = "RANDOM_ISO7064"
+    DAMM = "DAMM"
+    RANDOM_DAMM = "RANDOM_DAMM"
 
     @property
     def check(self) -> int:
-        """The check-digit kind (``checkdigit.NONE``, ``LUHN`` or ``MOD7``)."""
+        """The check kind (``checkdigit.NONE``, ``LUHN``, ``MOD7``, ``ISO7064``, ``DAMM``)."""
+        if self.value.endswith("ISO7064"):
+            return checkdigit.ISO7064
+        if self.value.endswith("DAMM"):
+            return checkdigit.DAMM
         if self.value.endswith("LUHN"):
             return checkdigit.LUHN
         if self.value.endswith("MOD7"):
@@ -127,6 +138,26 @@ def _member(cls: type[_Named], value: Any, field: str, spelling: Callable[[str],
     raise InvalidSeries.bad(field, value, f"is not one of {names}")
 
 
+def _check_fits(method: Method, alpha: Alphabet) -> None:
+    """3000 naming ``method`` when its check cannot catch every substitution and swap of
+    neighbours over ``alpha`` (or, mod 7, is for digits only)."""
+    check, base = method.check, alpha.base
+    why = None
+    if check == checkdigit.MOD7 and not alpha.digits:
+        why = f"is for digits only, not alphabet {alpha.spec!r}"
+    elif check == checkdigit.ISO7064 and not alphabets.iso7064_fits(base):
+        why = (
+            f"needs N+1 prime (MOD N+1,N); alphabet {alpha.spec!r} has N = {base}:"
+            " use DAMM, which takes it"
+            if alphabets.damm_fits(base)
+            else f"needs N+1 prime (MOD N+1,N); alphabet {alpha.spec!r} has N = {base}"
+        )
+    elif check == checkdigit.DAMM and not alphabets.damm_fits(base):
+        why = f"takes an odd number of symbols or a power of two, not {base} ({alpha.spec!r})"
+    if why:
+        raise InvalidSeries.bad("method", method.value, why)
+
+
 def _is_alnum(text: str) -> bool:
     return text.isascii() and (text == "" or text.isalnum())
 
@@ -140,10 +171,12 @@ def positive_count(count: Any) -> int:
     return json_int(count, "count", InvalidCount, minimum=1)
 
 
-def number_pattern(prefix: str, suffix: str, length: int) -> str:
+def number_pattern(prefix: str, suffix: str, length: int, *, coded: bool = False) -> str:
     """A series' numbers' shape: literal prefix and suffix, ``#`` for each digit slot
-    (counter and check digit alike, whatever the method)."""
-    return f"{prefix}{'#' * (length - len(prefix) - len(suffix))}{suffix}"
+    (counter and check digit alike, whatever the method), ``*`` for a slot of a code
+    series (any letter or digit: the overlap check does not look at its alphabet)."""
+    slot = "*" if coded else "#"
+    return f"{prefix}{slot * (length - len(prefix) - len(suffix))}{suffix}"
 
 
 def patterns_overlap(a: str, b: str) -> bool:
@@ -159,7 +192,12 @@ def patterns_overlap(a: str, b: str) -> bool:
     if len(a) != len(b):
         return False
     return all(
-        x == y or (x == "#" and y.isdigit()) or (y == "#" and x.isdigit())
+        x == y
+        or (x == "#" and y.isdigit())
+        or (y == "#" and x.isdigit())
+        or (x == "*" and y != "#" and (y == "*" or y.isalnum()))
+        or (y == "*" and x != "#" and (x == "*" or x.isalnum()))
+        or {x, y} == {"*", "#"}
         for x, y in zip(a, b, strict=True)
     )
 
@@ -198,6 +236,13 @@ class CardSeries:
     records instead of the key."""
     cipher: Cipher = Cipher.SIPHASH
     """The keyed methods' permutation: cardseq's own (``siphash``) or NIST's ``ff1``."""
+    alphabet: Alphabet = alphabets.DIGITS
+    """The counter's symbols (``alphabets``): ``digits``, ``crockford``,
+    ``unambiguous``, or a string of them."""
+    group: int = 0
+    """Display only: the number in groups of this many characters (0: none)."""
+    separator: str = "-"
+    """Display only: what goes between groups (``-``, a space or ``.``)."""
 
     counter_width: int = field(init=False, compare=False)
     capacity: int = field(init=False, repr=False, compare=False)
@@ -218,6 +263,9 @@ class CardSeries:
             key: bytes | bytearray | memoryview | None = ...,
             key_id: str | None = ...,
             cipher: Cipher | str = ...,
+            alphabet: Alphabet | str = ...,
+            group: int = ...,
+            separator: str = ...,
         ) -> None: ...
 
     def __post_init__(self) -> None:
@@ -258,6 +306,9 @@ class CardSeries:
         if length < MIN_LENGTH:
             raise LengthTooShort.bad("length", self.length, f"is below {MIN_LENGTH}")
         method = Method.parse(self.method)
+        alpha = alphabets.alphabet(self.alphabet)
+        _check_fits(method, alpha)
+        self._check_display(alpha)
         has_check = method.check != checkdigit.NONE
         body = length - len(self.prefix) - len(self.suffix)
         if body < 1 + has_check:
@@ -265,37 +316,42 @@ class CardSeries:
             raise InvalidLength.bad(
                 "length",
                 self.length,
-                f"leaves {body} digit(s) for the counter{' and check digit' if has_check else ''}"
+                f"leaves {body} character(s) for the counter{' and check' if has_check else ''}"
                 f" after prefix {self.prefix!r} and suffix {self.suffix!r}; "
                 f"method {method} needs length >= {need}",
             )
         width = body - has_check
+        space = alpha.base**width
         offset = as_int(self.offset)
-        if offset is None or not 0 <= offset < 10**width:
-            top = 10**width - 1 if width <= 20 else f"10**{width} - 1"
+        if offset is None or not 0 <= offset < space:
+            top = space - 1 if space <= 10**20 else f"{alpha.base}**{width} - 1"
             raise InvalidOffset.bad(
                 "offset",
                 self.offset,
-                f"must be an integer from 0 to {top} (the counter has {width} digit(s))",
+                f"must be an integer from 0 to {top} (the counter has {width} symbol(s))",
             )
         key = self._checked_key(method)
-        cipher = self._checked_cipher(method, key, 10**width - offset, width)
+        cipher = self._checked_cipher(method, key, space - offset, width)
+        if cipher is Cipher.FF1 and not alpha.digits:
+            raise InvalidSeries.bad("cipher", cipher.value, "is for digit series only, here")
         set_ = object.__setattr__
         set_(self, "key", key)
         set_(self, "length", length)
         set_(self, "offset", offset)
         set_(self, "method", method)
         set_(self, "cipher", cipher)
+        set_(self, "alphabet", alpha)
         set_(self, "counter_width", width)
-        set_(self, "capacity", 10**width - offset)
-        check_prefix = self.prefix if self.prefix.isdigit() else ""
+        set_(self, "capacity", space - offset)
+        check_prefix = self.prefix if self.prefix and alpha.has(self.prefix) else ""
         perm: CycleWalk | None = None
         if key is not None:
             perm = (
-                ff1.FF1Permutation(key, self.code.encode("ascii"), 10**width - offset)
+                ff1.FF1Permutation(key, self.code.encode("ascii"), space - offset)
                 if cipher is Cipher.FF1
-                else Permutation(key, 10**width - offset)
+                else Permutation(key, space - offset)
             )
+        coded = not alpha.digits or method.check in (checkdigit.ISO7064, checkdigit.DAMM)
         set_(
             self,
             "_layout",
@@ -307,8 +363,23 @@ class CardSeries:
                 check_prefix,
                 offset,
                 perm,
+                alpha if coded else None,
             ),
         )
+
+    def _check_display(self, alpha: Alphabet) -> None:
+        group = as_int(self.group)
+        if group is None or not 0 <= group <= MAX_LENGTH:
+            raise InvalidSeries.bad(
+                "group", self.group, f"must be an integer from 0 to {MAX_LENGTH}"
+            )
+        if self.separator not in SEPARATORS:
+            raise InvalidSeries.bad(
+                "separator", self.separator, f"must be one of {', '.join(map(repr, SEPARATORS))}"
+            )
+        if self.separator in alpha.symbols:
+            raise InvalidSeries.bad("separator", self.separator, "is a symbol of the alphabet")
+        object.__setattr__(self, "group", group)
 
     def _checked_key(self, method: Method) -> bytes | None:
         """The key of a keyed method (a fresh one if neither key nor key id was given);
@@ -403,6 +474,11 @@ class CardSeries:
             config["key_id"] = self.key_id
         if self.cipher is not Cipher.SIPHASH:
             config["cipher"] = self.cipher.value
+        if not self.alphabet.digits:
+            config["alphabet"] = self.alphabet.spec
+        if self.group:
+            config["group"] = self.group
+            config["separator"] = self.separator
         if include_key and self.key is not None:
             config["key"] = self.key.hex()
         return config
@@ -424,11 +500,28 @@ class CardSeries:
         self.require_key()
         layout = self._layout
         value = layout.perm.forward(i) if layout.perm else i
-        digits = f"{layout.offset + value:0{layout.width}d}"
-        check = ""
-        if layout.check != checkdigit.NONE:
-            check = str(checkdigit.compute(layout.check, layout.check_prefix + digits))
-        return f"{self.prefix}{digits}{check}{self.suffix}"
+        digits = self.alphabet.encode(layout.offset + value, layout.width)
+        return f"{self.prefix}{digits}{self._check(digits)}{self.suffix}"
+
+    def _check(self, counter: str) -> str:
+        """The check character that follows ``counter`` ("" for a method without)."""
+        layout, alpha = self._layout, self.alphabet
+        if layout.check == checkdigit.NONE:
+            return ""
+        if layout.alphabet is None:
+            return str(checkdigit.compute(layout.check, layout.check_prefix + counter))
+        values = [alpha.symbols.index(c) for c in layout.check_prefix + counter]
+        if layout.check == checkdigit.ISO7064:
+            return alpha.symbols[alphabets.iso7064(values, alpha.base)]
+        if layout.check == checkdigit.DAMM:
+            return alpha.symbols[alphabets.damm(values, alpha.base)]
+        return alpha.symbols[alphabets.luhn(values, alpha.base)]
+
+    def display(self, number: str) -> str:
+        """``number`` as people read it: in groups of ``group`` characters joined by
+        ``separator`` (unchanged when the series has no grouping). Parsing leniently
+        reads it back."""
+        return group(number, self.group, self.separator) if self.group else number
 
     def parse(self, number: Any, *, lenient: bool = False) -> int:
         """The index of ``number``; ``InvalidNumber`` (with ``.reason``) if it is not one.
@@ -457,16 +550,19 @@ class CardSeries:
         if not text.endswith(self.suffix):
             raise bad("suffix", f"does not end with the suffix {self.suffix!r}")
         body = text[len(self.prefix) : self.length - len(self.suffix)]
-        if not (body.isascii() and body.isdigit()):
-            raise bad("digits", f"has a non-digit in its counter {body!r}")
+        if not (body.isascii() and self.alphabet.has(body)):
+            if self.alphabet.digits:
+                raise bad("digits", f"has a non-digit in its counter {body!r}")
+            raise bad(
+                "digits", f"has a character outside alphabet {self.alphabet.spec!r}: {body!r}"
+            )
         self.require_key()
         layout = self._layout
         digits = body[: layout.width]
-        if layout.check != checkdigit.NONE:
-            expected = checkdigit.compute(layout.check, layout.check_prefix + digits)
-            if body[-1] != str(expected):
-                raise bad("check digit", f"has check digit {body[-1]}, expected {expected}")
-        counter = int(digits)
+        expected = self._check(digits)
+        if expected and body[-1] != expected:
+            raise bad("check digit", f"has check character {body[-1]}, expected {expected}")
+        counter = self.alphabet.decode(digits)
         if counter < layout.offset:
             raise bad("range", f"has counter {counter}, below the series offset {layout.offset}")
         value = counter - layout.offset
@@ -485,7 +581,15 @@ class CardSeries:
         space and track-2 framing (``text.normalize``), its prefix and suffix letters in
         the series' case. Not text: returned as it is (``parse`` refuses it)."""
         text = normalize(number)
-        return match_affixes(text, self.prefix, self.suffix) if isinstance(text, str) else text
+        if not isinstance(text, str):
+            return text
+        text = match_affixes(text, self.prefix, self.suffix)
+        if self.alphabet.digits or len(text) != self.length:
+            return text
+        end = self.length - len(self.suffix)
+        return (
+            text[: len(self.prefix)] + self.alphabet.fold(text[len(self.prefix) : end]) + text[end:]
+        )
 
     def parse_many(self, numbers: Any, *, lenient: bool = False) -> Parsed:
         """The indexes of many numbers, and why each invalid one is not of the series.
@@ -506,7 +610,7 @@ class CardSeries:
     @property
     def pattern(self) -> str:
         """The number's shape: see :func:`number_pattern`."""
-        return number_pattern(self.prefix, self.suffix, self.length)
+        return number_pattern(self.prefix, self.suffix, self.length, coded=not self.alphabet.digits)
 
     def overlaps(self, other: CardSeries) -> bool:
         """Whether a number could be read as one of both series, strictly or leniently:

@@ -151,6 +151,8 @@ def series_row(series: CardSeries, series_id: int = 1, next_index: int = 0) -> t
         series.key_id,
         None,
         None if series.cipher == "siphash" else series.cipher.value,
+        None if series.alphabet.digits else series.alphabet.symbols,
+        None,
     )
 
 

@@ -37,7 +37,8 @@ from .records import MAX_ID, SeriesInfo, SeriesRef, now, to_time
 
 SERIES_COLUMNS = (
     "SELECT id, code, prefix, suffix, length, start_offset, method, key, enabled,"
-    " next_index, created_at, key_id, key_fingerprint, cipher FROM cardseq_series"
+    " next_index, created_at, key_id, key_fingerprint, cipher, alphabet, display"
+    " FROM cardseq_series"
 )
 
 
@@ -98,11 +99,11 @@ class Registry(Database):
                 )
             return existing.id
         rows = yield self._fetch_all(
-            "SELECT id, code, prefix, suffix FROM cardseq_series WHERE length = ?",
+            "SELECT id, code, prefix, suffix, alphabet FROM cardseq_series WHERE length = ?",
             (series.length,),
         )
-        for series_id, code, prefix, suffix in rows:
-            other = number_pattern(prefix, suffix, series.length)
+        for series_id, code, prefix, suffix, alphabet in rows:
+            other = number_pattern(prefix, suffix, series.length, coded=alphabet is not None)
             if patterns_overlap(series.pattern, other):
                 raise SeriesOverlap(
                     f"series {series.code!r} ({series.pattern}) can produce the same "
@@ -124,8 +125,9 @@ class Registry(Database):
                 )
         row = yield self._fetch_one(
             "INSERT INTO cardseq_series (code, prefix, suffix, length, start_offset, method,"
-            " key_id, key_fingerprint, enabled, next_index, capacity, created_at, cipher)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            " key_id, key_fingerprint, enabled, next_index, capacity, created_at, cipher,"
+            " alphabet, display)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 series.code,
                 series.prefix,
@@ -140,6 +142,8 @@ class Registry(Database):
                 self._to_db(series.capacity),
                 now(),
                 None if series.cipher is Cipher.SIPHASH else series.cipher.value,
+                None if series.alphabet.digits else series.alphabet.symbols,
+                f"{series.group}{series.separator}" if series.group else None,
             ),
         )
         series_id = int(row[0])
@@ -298,6 +302,8 @@ class Registry(Database):
             key_id,
             key_fingerprint,
             cipher,
+            alphabet,
+            display,
         ) = row
         series = self._cache.get(series_id)
         if series is None:
@@ -310,6 +316,8 @@ class Registry(Database):
                 method=method,
                 key_id=key_id,
                 cipher=cipher or Cipher.SIPHASH,
+                alphabet=alphabet or "digits",
+                **_display(display),
             )
             found = self.keys.find(key_id) if key_id is not None and key is None else None
             if series.bound or (found is not None and fingerprint(found) == key_fingerprint):
@@ -480,3 +488,11 @@ def _write_keys(path: str, keys: dict[str, bytes]) -> None:
             field="keys_file",
             value=path,
         )
+
+
+def _display(stored: str | None) -> dict[str, Any]:
+    """A series' display settings from their column (``4-``: groups of 4, ``-``)."""
+    if not stored:
+        return {}
+    size = stored.rstrip("- .")
+    return {"group": int(size), "separator": stored[len(size) :]}

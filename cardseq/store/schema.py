@@ -38,7 +38,9 @@ CREATE TABLE IF NOT EXISTS cardseq_series (
     next_index {big} NOT NULL,
     capacity {big} NOT NULL,
     created_at {time} NOT NULL,
-    cipher TEXT
+    cipher TEXT,
+    alphabet TEXT,
+    display TEXT
 );
 CREATE TABLE IF NOT EXISTS cardseq_ledger (
     id {id_column},
@@ -127,6 +129,13 @@ def _v4_to_v5(store: Database, cur: Any) -> None:
     _add_text_columns(store, cur, "cardseq_series", ("cipher",))
 
 
+def _v5_to_v6(store: Database, cur: Any) -> None:
+    """Version 6 records a code series' alphabet (its symbols; NULL: digits, every
+    series before) and display grouping (``display``: the group size then the
+    separator, ``4-``; NULL: none)."""
+    _add_text_columns(store, cur, "cardseq_series", ("alphabet", "display"))
+
+
 def _add_text_columns(store: Database, cur: Any, table: str, columns: tuple[str, ...]) -> None:
     """Add the nullable text ``columns`` that ``table`` lacks (a table the schema script
     has just made, in this opening transaction, has them already)."""
@@ -139,7 +148,7 @@ def _add_text_columns(store: Database, cur: Any, table: str, columns: tuple[str,
 #: The step that takes a database from version ``n`` to ``n + 1`` is ``MIGRATIONS[n - 1]``.
 #: A change to the tables adds its step here, and the schema script the new tables.
 Migration = Callable[["Database", Any], None]
-MIGRATIONS: list[Migration] = [_v1_to_v2, _v2_to_v3, _v3_to_v4, _v4_to_v5]
+MIGRATIONS: list[Migration] = [_v1_to_v2, _v2_to_v3, _v3_to_v4, _v4_to_v5, _v5_to_v6]
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 
 
