@@ -16,6 +16,8 @@ from cpython.ref cimport Py_INCREF
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcmp, memcpy, memset
 
+import numpy as np
+
 from . import _engine_py, checkdigit
 from .permutation import ROUNDS as _ROUNDS
 
@@ -31,11 +33,19 @@ cdef extern from *:
         *v /= 10000000000000000000ULL;
         return low;
     }
+
+    /* The same for any divisor: *v % d, leaving *v / d (a code series' base ** k). */
+    static inline uint64_t cardseq_split(cardseq_u128 *v, uint64_t d) {
+        uint64_t low = (uint64_t)(*v % d);
+        *v /= d;
+        return low;
+    }
     """
     # Cython only needs to know it is an unsigned integer; C sees 128 bits. Shifts,
     # additions and comparisons come out right; division goes through C helpers.
     ctypedef unsigned long long u128 "cardseq_u128"
     uint64_t split19 "cardseq_split19"(u128* value) noexcept nogil
+    uint64_t split_by "cardseq_split"(u128* value, uint64_t divisor) noexcept nogil
 
 
 cdef extern from "Python.h":
@@ -285,6 +295,7 @@ cdef inline uint64_t siphash13(const uint64_t* state, uint64_t word) noexcept no
 
 
 DEF LANES = 16
+DEF CODED_CHUNK = 262144  # numbers per pass of a code series: bounds the symbol arrays
 
 
 cdef inline void encrypt_lanes(const Keyed* k, uint64_t* high, uint64_t* low,
@@ -397,7 +408,8 @@ cdef bytes start_keyed(Keyed* k, layout):
     k.head = len(layout.prefix)
     k.width = layout.width
     k.check = layout.check
-    k.prefix_share = prefix_share(layout)
+    # (a code series' check character is the twin's: _coded_symbols needs no share)
+    k.prefix_share = prefix_share(layout) if layout.alphabet is None else 0
     check = b"0" if layout.check != NO_CHECK else b""
     return layout.prefix + b"0" * layout.width + check + layout.suffix
 
@@ -463,6 +475,93 @@ cdef list keyed_list(layout, object first_index, Py_ssize_t count, bint descendi
     return result
 
 
+# ---- code series: the counter's symbols over an alphabet -----------------------------
+#
+# The counter (offset + index, or offset + P_k(index)) as a 128-bit value, written in
+# base N into one row of symbol values per number; the pure twin lays them out with the
+# check character (``_engine_py.write_rows``).
+
+cdef inline void put_symbols(unsigned char* row, Py_ssize_t width, u128 value,
+                             uint64_t base, uint64_t chunk, int per_chunk) noexcept nogil:
+    # Most of the value in 64-bit arithmetic: one 128-bit division per `per_chunk`
+    # symbols (chunk = base ** per_chunk fits 64 bits).
+    cdef Py_ssize_t pos = width - 1
+    cdef Py_ssize_t n, _i
+    cdef uint64_t part
+    while pos >= 0:
+        if value >> 64:
+            part = split_by(&value, chunk)
+            n = per_chunk
+        else:
+            part = <uint64_t>value
+            value = 0
+            n = pos + 1
+        for _i in range(n):
+            row[pos] = <unsigned char>(part % base)
+            part = part / base
+            pos -= 1
+
+
+def _coded_symbols(layout, object first_index, Py_ssize_t count, bint descending):
+    """The counters of ``count`` numbers from ``first_index``, as a ``(count, width)``
+    array of symbol values (the caller has checked that base ** width fits 128 bits
+    and that a cipher, if any, is the native one)."""
+    cdef Py_ssize_t width = layout.width
+    symbols_base = layout.alphabet.base
+    per = 1
+    while symbols_base ** (per + 1) < 2 ** 64:
+        per += 1
+    cdef uint64_t base = symbols_base
+    cdef int per_chunk = per
+    cdef uint64_t chunk = symbols_base ** per
+    out = np.empty((count, width), dtype=np.uint8)
+    if count == 0:
+        return out
+    cdef unsigned char[:, ::1] rows = out
+    cdef Keyed k
+    cdef bint keyed = layout.perm is not None
+    if keyed:
+        start_keyed(&k, layout)
+    cdef u128 offset = as_u128(layout.offset)
+    cdef u128 index = as_u128(first_index)
+    cdef u128 x[LANES]
+    cdef Py_ssize_t done = 0, n, j
+    with nogil:
+        while done < count:
+            n = min(LANES, count - done)
+            index = fill_lanes(x, index, n, descending)
+            if keyed:
+                permute_lanes(&k, x, n, False)
+            for j in range(n):
+                put_symbols(&rows[done + j, 0], width, offset + x[j], base, chunk, per_chunk)
+            done += n
+    return out
+
+
+cdef bint coded_here(layout):
+    # A code series this module counts for: 128-bit counters, no cipher or SipHash.
+    return (
+        layout.alphabet.base ** layout.width <= 2 ** 128
+        and (layout.perm is None or layout.perm.native)
+    )
+
+
+def _coded_into(out, Py_ssize_t stride, layout, object first_index, Py_ssize_t count,
+                bint descending):
+    flat = np.frombuffer(out, dtype=np.uint8)
+    if flat.size < count * stride:
+        raise ValueError(f"buffer of {flat.size} bytes is too small for {count} records")
+    if stride < layout.length:
+        raise ValueError(f"stride {stride} is shorter than the number ({layout.length})")
+    rows = flat[: count * stride].reshape(count, stride)
+    step = -1 if descending else 1
+    cdef Py_ssize_t done, n
+    for done in range(0, count, CODED_CHUNK):
+        n = min(CODED_CHUNK, count - done)
+        symbols = _coded_symbols(layout, first_index + step * done, n, descending)
+        _engine_py.write_rows(rows[done : done + n], layout, symbols)
+
+
 # ---- entry points -------------------------------------------------------------------
 
 cdef bint by_twin(layout, Py_ssize_t widest):
@@ -481,7 +580,9 @@ def render_into(out, Py_ssize_t stride, layout, object first_index, Py_ssize_t c
     """Write ``count`` numbers into ``out``, one every ``stride`` bytes (see the twin)."""
     if count <= 0:
         return
-    if layout.alphabet is not None:  # a code series: the twin's base-N columns
+    if layout.alphabet is not None:  # a code series: counters here, columns in the twin
+        if coded_here(layout):
+            return _coded_into(out, stride, layout, first_index, count, descending)
         return _engine_py.render_into(out, stride, layout, first_index, count, descending)
     if layout.perm is not None:
         if by_twin(layout, NATIVE_DIGITS):
@@ -513,6 +614,10 @@ def render_list(layout, object first_index, Py_ssize_t count, bint descending):
     if count <= 0:
         return []
     if layout.alphabet is not None:
+        if coded_here(layout):
+            buf = np.empty(count * (layout.length + 1), dtype=np.uint8)
+            _coded_into(buf, layout.length + 1, layout, first_index, count, descending)
+            return buf[:-1].tobytes().decode("ascii").split("\n")
         return _engine_py.render_list(layout, first_index, count, descending)
     if layout.perm is not None:
         if by_twin(layout, NATIVE_DIGITS):

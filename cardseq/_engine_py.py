@@ -90,13 +90,20 @@ def render_list(layout: Layout, first_index: int, count: int, descending: bool) 
 
 
 def _render_rows(rows: np.ndarray, layout: Layout, first_index: int, n: int, step: int) -> None:
-    head = len(layout.prefix)
-    tail = head + layout.width
     base = _base(layout)
     if layout.perm is None:
         digits = _counter_digits(layout.offset + first_index, n, layout.width, step, base)
     else:
         digits = _keyed_digits(layout, layout.perm, first_index, n, step)
+    write_rows(rows, layout, digits)
+
+
+def write_rows(rows: np.ndarray, layout: Layout, digits: np.ndarray) -> None:
+    """Lay prefix, counter (``digits``: each row's symbol values), check character,
+    suffix and newline into ``rows`` (one a number). The compiled engine hands code
+    series' counters it worked out here."""
+    head = len(layout.prefix)
+    tail = head + layout.width
     rows[:, :head] = np.frombuffer(layout.prefix, dtype=np.uint8)
     symbols = _symbols(layout)
     rows[:, head:tail] = symbols[digits]
@@ -164,7 +171,7 @@ def _keyed_digits(
     time through Python integers (correct, and much slower).
     """
     width, base = layout.width, _base(layout)
-    if width <= int64_symbols(base) and perm.vector:
+    if base**width <= 1 << 63 and perm.vector:
         indexes = (first_index + step * np.arange(n, dtype=np.int64)).astype(np.uint64)
         values = perm.forward_array(indexes).astype(np.int64) + layout.offset
         digits = np.empty((n, width), dtype=np.uint8)
@@ -239,7 +246,10 @@ def _int64_width(layout: Layout) -> int:
         return INT64_DIGITS
     if layout.perm is not None and not layout.perm.vector:
         return 0
-    return int64_symbols(layout.alphabet.base)
+    base, width = layout.alphabet.base, 1
+    while base ** (width + 1) <= 1 << 63:
+        width += 1
+    return width
 
 
 def _values(layout: Layout) -> np.ndarray:

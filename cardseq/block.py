@@ -180,13 +180,17 @@ class Block:
         )
         return out
 
-    def to_list(self, order: str = "asc") -> list[str]:
-        """The numbers as a list of ``str``."""
+    def to_list(self, order: str = "asc", *, grouped: bool = False) -> list[str]:
+        """The numbers as a list of ``str``; ``grouped``: as people read them
+        (``CardSeries.display``: the series' groups and separator)."""
         descending = _descending(order)
         check_fits(self.series, self.count)
-        return _engine.engine.render_list(
+        numbers = _engine.engine.render_list(
             self.series._layout, self._first(descending), self.count, descending
         )
+        if grouped and self.series.group:
+            return [self.series.display(number) for number in numbers]
+        return numbers
 
     def write(
         self,

@@ -33,6 +33,7 @@ from .errors import (
     InvalidCount,
     InvalidLength,
     InvalidOffset,
+    InvalidSeries,
     SchemaMismatch,
     StoreNotFound,
 )
@@ -44,7 +45,7 @@ from .params import OneOf, StrictFloat, StrictInt, When
 from .records import GenerationEntry, Lookup, StatusChange
 from .records_json import fields as json_fields
 from .records_json import json_line
-from .series import CardSeries, Cipher, Method
+from .series import MAX_LENGTH, SEPARATORS, CardSeries, Cipher, Method
 from .server.limits import (
     DEFAULT_MAX_BODY,
     DEFAULT_MAX_COUNT,
@@ -321,6 +322,29 @@ _METHODS = ", ".join(m.value for m in Method)
     "1,000,000 numbers, the ff1 extra).",
 )
 @click.option(
+    "--alphabet",
+    default="digits",
+    show_default=True,
+    metavar="NAME|SYMBOLS",
+    help="The counter's symbols: digits, crockford (base 32 without I, L, O, U), "
+    "unambiguous (no 0, 1, I, L, O), or 2 to 256 distinct letters and digits.",
+)
+@click.option(
+    "--group",
+    type=StrictInt(InvalidSeries, minimum=0, maximum=MAX_LENGTH),
+    default=0,
+    show_default=True,
+    metavar="N",
+    help="Show numbers in groups of N characters (display only; 0: no groups).",
+)
+@click.option(
+    "--separator",
+    type=OneOf(SEPARATORS),
+    default="-",
+    show_default=True,
+    help="What goes between groups: -, a space or a dot.",
+)
+@click.option(
     "--disabled",
     is_flag=True,
     help="Register the series with generation stopped (enable it later).",
@@ -342,6 +366,9 @@ def series_create(
     offset: int,
     method: str,
     cipher: str,
+    alphabet: str,
+    group: int,
+    separator: str,
     disabled: bool,
     exists_ok: bool,
     key_id: str | None,
@@ -363,6 +390,9 @@ def series_create(
         method=method,
         key_id=key_id,
         cipher=cipher,
+        alphabet=alphabet,
+        group=group,
+        separator=separator,
     )
     with _opened(db, keys_file, creates=True) as service:
         series_id = service.create_series(definition, enabled=not disabled, exists_ok=exists_ok)
@@ -639,6 +669,10 @@ def series_show(series_ref: str, as_json: bool, db: str | None, keys_file: str |
         "reservations": reservations,
         "first number": _first_number(definition),
     }
+    if not definition.alphabet.digits:
+        lines["alphabet"] = definition.alphabet.spec
+    if definition.group and definition.bound:
+        lines["first number shown"] = definition.display(definition.format(0))
     if definition.method.keyed:
         lines["cipher"] = definition.cipher.value
     if definition.key_id is not None:

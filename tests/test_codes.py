@@ -271,3 +271,72 @@ def test_bulk_arrays_of_codes_have_the_series_length():
     array = series.block(0, 1000).to_numpy()
     assert array.dtype == np.dtype("S16")
     assert series.parse_many(array).indexes.tolist() == list(range(1000))
+
+
+def test_a_code_series_over_http_generated_and_looked_up_as_typed(shared_url):
+    from cardseq.server import create_app
+
+    from .test_server_inputs import Client
+
+    client = Client(create_app(shared_url, users_file=None))
+    try:
+        config = {"prefix": "GIFT", "length": 17, "alphabet": "crockford", "method": "DAMM",
+                  "group": 4}  # fmt: skip
+        made = client.post(
+            "/v2/card/series", json={"code": "GIFT", "cardGenerationConfiguration": config}
+        )
+        assert made.status_code == 200, made.text
+        series_id = made.json()["entity"]
+        answer = client.get(f"/v2/card/series/{series_id}").json()["cardGenerationConfiguration"]
+        assert (answer["alphabet"], answer["group"], answer["separator"]) == ("crockford", 4, "-")
+        numbers = client.post("/v2/card/generate", json={"seriesId": series_id, "count": 3}).json()
+        expected = CardSeries(
+            "GIFT", prefix="GIFT", length=17, alphabet="crockford", method="DAMM", group=4
+        )
+        assert sorted(numbers["data"]) == expected.block(0, 3).to_list()
+        number = numbers["data"][0]
+        typed = expected.display(number).lower().replace("0", "o")
+        assert client.get("/v2/card", params={"number": typed}).status_code == 404  # strict
+        card = client.get("/v2/card", params={"number": typed, "lenient": "true"})
+        assert card.status_code == 200, card.text
+        assert card.json()["cardNumber"] == number
+        bad = {"code": "BAD", "cardGenerationConfiguration": {"length": 12, "alphabet": "ABA"}}
+        refused = client.post("/v2/card/series", json=bad)
+        assert refused.status_code == 400
+        assert refused.json()["errors"][0]["code"] == 3000
+        assert "alphabet" in refused.json()["errors"][0]["message"]
+        plain = client.post(
+            "/v2/card/series",
+            json={"code": "D", "cardGenerationConfiguration": {"prefix": "9", "length": 12}},
+        )
+        config = client.get(f"/v2/card/series/{plain.json()['entity']}").json()[
+            "cardGenerationConfiguration"
+        ]
+        assert set(config) == {"prefix", "suffix", "offset", "length", "method"}  # the reference's
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("method", ["DEFAULT", "DAMM", "RANDOM_DAMM", "LUHN", "RANDOM"])
+@pytest.mark.parametrize("alpha", ["crockford", "unambiguous", "AB3", BASE36])
+@pytest.mark.parametrize("width", [3, 12, 16, 26])
+def test_the_compiled_and_pure_engines_write_the_same_bytes(alpha, method, width):
+    """The compiled engine works out code counters itself (up to 128 bits, SipHash
+    or none) and leaves the rest to the pure one: either way, the same bytes."""
+    from cardseq import _engine_py
+
+    c = pytest.importorskip("cardseq._engine_c") if not cardseq._engine.NO_EXTENSIONS else None
+    if c is None or (method.endswith("DAMM") and not _fits(alpha, method)):
+        return
+    series = _series(alpha, method, width)
+    layout = series._layout
+    few = min(700, series.capacity)
+    for first, count, descending in ((0, few, False), (series.capacity - 1, few, True)):
+        ours = np.empty(count * (series.length + 1), dtype=np.uint8)
+        theirs = np.empty_like(ours)
+        c.render_into(ours, series.length + 1, layout, first, count, descending)
+        _engine_py.render_into(theirs, series.length + 1, layout, first, count, descending)
+        assert ours.tobytes() == theirs.tobytes()
+        assert c.render_list(layout, first, count, descending) == _engine_py.render_list(
+            layout, first, count, descending
+        )

@@ -419,7 +419,11 @@ def create_app(store_url: str, settings: AppSettings | None = None, **options: A
     async def get_card(request: Request) -> Response:
         """GET /v2/card?number=: a card's series, status, label and customer."""
         query = models.read_params(models.CardQuery, request.query_params)
-        return wire.respond(200, wire.card(await opened.get().card(query.number)))
+        service, number = opened.get(), query.number
+        if query.lenient == "true":  # the series' own form of what was typed, if any has it
+            (found,) = await service.lookup_many([number], lenient=True)
+            number = found.number if found is not None else number
+        return wire.respond(200, wire.card(await service.card(number)))
 
     @answers()
     async def change_status(request: Request) -> Response:

@@ -45,6 +45,7 @@ from ..series import (
     MAX_LENGTH,
     METHOD_ALIASES,
     MIN_LENGTH,
+    SEPARATORS,
     CardSeries,
     Cipher,
     Method,
@@ -119,6 +120,25 @@ class GenerationConfiguration(Request, kw_only=True):
             " 1,000,000 numbers)",
         ),
     ] = Cipher.SIPHASH.value
+    alphabet: Annotated[
+        str,
+        documented(
+            description="cardseq's own field: the counter's symbols, digits (the default),"
+            " crockford, unambiguous, or 2 to 256 distinct letters and digits"
+        ),
+    ] = "digits"
+    group: Annotated[
+        int,
+        documented(
+            minimum=0,
+            maximum=MAX_LENGTH,
+            description="cardseq's own field: display numbers in groups of this size (0: none)",
+        ),
+    ] = 0
+    separator: Annotated[
+        str,
+        documented(enum=list(SEPARATORS), description="cardseq's own field: between groups"),
+    ] = "-"
 
 
 class SeriesRequest(Request, kw_only=True):
@@ -154,6 +174,9 @@ class SeriesRequest(Request, kw_only=True):
             method=config.method,
             key_id=self.code if _keyed(config.method) else None,
             cipher=config.cipher,
+            alphabet=config.alphabet,
+            group=config.group,
+            separator=config.separator,
         )
 
     def details(self) -> dict[str, Any]:
@@ -263,6 +286,13 @@ class SeriesPath(msgspec.Struct):
 
 class CardQuery(msgspec.Struct):
     number: Number
+    lenient: Annotated[
+        Literal["true", "false"],
+        Meta(
+            description="cardseq's own parameter: true reads the number as a person typed"
+            " it (case, separators and look-alikes folded, as the series allows)"
+        ),
+    ] = "false"
 
 
 class StatusLogQuery(msgspec.Struct):
@@ -326,6 +356,13 @@ class Configuration(msgspec.Struct):
     cipher: (
         Annotated[Cipher, Meta(description="cardseq's own field: there for ff1")] | UnsetType
     ) = UNSET
+    alphabet: (
+        Annotated[str, Meta(description="cardseq's own field: there for a code series")] | UnsetType
+    ) = UNSET
+    group: Annotated[int, Meta(description="cardseq's own field: there when set")] | UnsetType = (
+        UNSET
+    )
+    separator: str | UnsetType = UNSET
 
 
 class Series(msgspec.Struct):
@@ -517,6 +554,11 @@ ERRORS: dict[str, type[CardSeqError]] = {
     "offset": InvalidOffset,
     "length": InvalidLength,
     "method": InvalidSeries,
+    "cipher": InvalidSeries,
+    "alphabet": InvalidSeries,
+    "group": InvalidSeries,
+    "separator": InvalidSeries,
+    "lenient": InvalidArgument,
     "seriesId": InvalidSeries,
     "seriesID": InvalidSeries,
     "id": InvalidSeries,

@@ -159,13 +159,17 @@ def series(view: records.SeriesDetails) -> models.Series:
     """A series as created, with its configuration and the details it was given (those
     the answer has a field for: a library caller may have kept others)."""
     info, s = view.info, view.info.series
+    unset = msgspec.UNSET
     config = models.Configuration(
         s.prefix,
         s.suffix,
         s.offset,
         s.length,
         s.method,
-        s.cipher if s.cipher is not Cipher.SIPHASH else msgspec.UNSET,
+        s.cipher if s.cipher is not Cipher.SIPHASH else unset,
+        s.alphabet.spec if not s.alphabet.digits else unset,
+        s.group or unset,
+        s.separator if s.group else unset,
     )
     details = {name: value for name, value in view.details.items() if name in _DETAILS}
     return models.Series(info.id, s.code, config, info.enabled, **details)
