@@ -19,6 +19,7 @@ from libc.string cimport memcmp, memcpy, memset
 import numpy as np
 
 from . import _engine_py, checkdigit
+from . import alphabets as _alphabets
 from .permutation import ROUNDS as _ROUNDS
 
 
@@ -53,11 +54,13 @@ cdef extern from "Python.h":
     void* PyUnicode_DATA(object op)
 
 
-# Same values as checkdigit.NONE, LUHN and MOD7.
+# Same values as checkdigit.NONE, LUHN, MOD7, ISO7064 and DAMM.
 cdef enum:
     NO_CHECK = 0
     LUHN = 1
     MOD7 = 2
+    ISO7064 = 3
+    DAMM = 4
 
 cdef enum:
     RUN_DIGITS = 2  # a run covers the last two counter digits...
@@ -538,6 +541,120 @@ def _coded_symbols(layout, object first_index, Py_ssize_t count, bint descending
     return out
 
 
+_AUTOMATA = {LUHN: "luhn", ISO7064: "iso7064", DAMM: "damm"}
+
+
+cdef inline int run_state(const int* step, Py_ssize_t states, Py_ssize_t base, int state,
+                          const unsigned char* values, Py_ssize_t n,
+                          Py_ssize_t distance) noexcept nogil:
+    # The check automaton after ``n`` symbol values, the first at ``distance`` from the
+    # payload's end (then one less each).
+    cdef Py_ssize_t i
+    for i in range(n):
+        state = step[((distance - i) % 2) * states * base + state * base + values[i]]
+    return state
+
+
+def _coded_runs_into(out, Py_ssize_t stride, layout, object first_index, Py_ssize_t count,
+                     bint descending):
+    """A sequential code series' numbers, as the digit loop writes them: records that
+    differ in their last one or two symbols are built once, then copied run after run,
+    the columns of the higher symbols patched where the counter carried, and the check
+    column worked out from the automaton's state after those symbols."""
+    cdef Py_ssize_t j, k, value, pos, n, first_changed
+    cdef Py_ssize_t width = layout.width, head = len(layout.prefix)
+    cdef Py_ssize_t base = layout.alphabet.base
+    cdef Py_ssize_t low_n = 2 if width >= 2 and base * base <= 4096 else 1
+    cdef Py_ssize_t size = base ** low_n
+    cdef Py_ssize_t high_n = width - low_n
+    cdef Py_ssize_t length = layout.length
+    if stride < length:
+        raise ValueError(f"stride {stride} is shorter than the number ({length})")
+    cdef unsigned char[::1] buf = out
+    if buf.shape[0] < count * stride:
+        raise ValueError(f"buffer of {buf.shape[0]} bytes is too small for {count} records")
+    if count <= 0:
+        return
+    symbols_text = layout.alphabet.symbols.encode("ascii")
+    cdef const unsigned char* symbols = symbols_text
+    cdef bint has_check = layout.check != NO_CHECK
+    # the automaton (a dummy one without a check)
+    if has_check:
+        step_table, final_table, start = _alphabets.check_automaton(_AUTOMATA[layout.check], base)
+        prefix_values = [layout.alphabet.symbols.index(c) for c in layout.check_prefix]
+        state0 = start
+        for at, symbol_value in enumerate(prefix_values):
+            distance = width + len(prefix_values) - 1 - at
+            state0 = int(step_table[distance % 2, state0, symbol_value])
+    else:
+        step_table, final_table, state0 = np.zeros((2, 1, base), np.int32), np.zeros(1, np.int32), 0
+    step_table = np.ascontiguousarray(step_table, dtype=np.int32)
+    final_table = np.ascontiguousarray(final_table, dtype=np.int32)
+    cdef const int[:, :, ::1] steps = step_table
+    cdef const int[::1] finals = final_table
+    cdef Py_ssize_t states = steps.shape[1]
+    cdef int start_state = state0
+    counter = layout.offset + first_index
+    high_value, low = divmod(counter, size)
+    high = bytearray(max(high_n, 1))
+    for at in range(high_n - 1, -1, -1):
+        high_value, high[at] = divmod(high_value, base)
+    cdef unsigned char[::1] hv = high
+    # the run's records, and each one's low symbol values
+    template = (layout.prefix + symbols_text[:1] * width + (symbols_text[:1] if has_check else b"")
+                + layout.suffix + b"\n" * (stride - length))
+    records = bytearray(template * size)
+    lows = bytearray(size * low_n)
+    cdef unsigned char* rec = records
+    cdef unsigned char* lv = lows
+    for j in range(size):
+        value = size - 1 - j if descending else j
+        for k in range(low_n - 1, -1, -1):
+            lv[j * low_n + k] = value % base
+            rec[j * stride + head + high_n + k] = symbols[value % base]
+            value //= base
+    for k in range(high_n):
+        for j in range(size):
+            rec[j * stride + head + k] = symbols[hv[k]]
+    cdef unsigned char* dst = &buf[0]
+    cdef Py_ssize_t left = count
+    cdef int state, s
+    cdef Py_ssize_t check_at = head + width
+    pos = size - 1 - low if descending else low
+    with nogil:
+        while True:
+            if has_check:
+                state = run_state(&steps[0, 0, 0], states, base, start_state, &hv[0],
+                                  high_n, width - 1)
+                for j in range(size):
+                    s = run_state(&steps[0, 0, 0], states, base, state, lv + j * low_n,
+                                  low_n, low_n - 1)
+                    rec[j * stride + check_at] = symbols[finals[s]]
+            n = min(size - pos, left)
+            memcpy(dst, rec + pos * stride, n * stride)
+            dst += n * stride
+            left -= n
+            if not left:
+                break
+            pos = 0
+            # the next run: the high symbols move by one (the caller stays in range)
+            k = high_n - 1
+            if descending:
+                while hv[k] == 0:
+                    hv[k] = base - 1
+                    k -= 1
+                hv[k] -= 1
+            else:
+                while hv[k] == base - 1:
+                    hv[k] = 0
+                    k -= 1
+                hv[k] += 1
+            first_changed = k
+            for k in range(first_changed, high_n):
+                for j in range(size):
+                    rec[j * stride + head + k] = symbols[hv[k]]
+
+
 cdef bint coded_here(layout):
     # A code series this module counts for: 128-bit counters, no cipher or SipHash.
     return (
@@ -581,6 +698,8 @@ def render_into(out, Py_ssize_t stride, layout, object first_index, Py_ssize_t c
     if count <= 0:
         return
     if layout.alphabet is not None:  # a code series: counters here, columns in the twin
+        if layout.perm is None and layout.width >= 1:
+            return _coded_runs_into(out, stride, layout, first_index, count, descending)
         if coded_here(layout):
             return _coded_into(out, stride, layout, first_index, count, descending)
         return _engine_py.render_into(out, stride, layout, first_index, count, descending)

@@ -275,3 +275,35 @@ def luhn_array(values: np.ndarray, base: int, prefix_total: int) -> np.ndarray:
             value = value // base + value % base
         total += value
     return (base - total % base) % base
+
+
+# ---- the check as an automaton ---------------------------------------------------------
+
+
+def check_automaton(kind: str, base: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """The check ``kind`` (``iso7064``, ``damm``, ``luhn``) as a machine the compiled
+    engine steps through a number's symbols: ``(step, final, start)``, where
+    ``step[d % 2][state][value]`` is the state after a symbol at distance ``d`` from
+    the payload's end, ``final[state]`` the check value, ``start`` the state before
+    any symbol. The same values as the functions above, a symbol at a time."""
+    states = base + 1 if kind == "iso7064" else base
+    step = np.zeros((2, states, base), dtype=np.int32)
+    final = np.zeros(states, dtype=np.int32)
+    for state in range(states):
+        for value in range(base):
+            if kind == "iso7064":
+                p = (state + value) % base or base
+                step[:, state, value] = (2 * p) % (base + 1)
+            elif kind == "damm":
+                step[:, state, value] = _damm_step(state, value, base)
+            else:  # luhn: the symbol at an even distance from the end is doubled
+                step[0, state, value] = (state + _doubled(value, base)) % base
+                step[1, state, value] = (state + value) % base
+        if kind == "iso7064":
+            final[state] = (base + 1 - state) % base
+        elif kind == "damm":
+            a = _damm_times_a(base)[state]
+            final[state] = (-a) % base if base % 2 else a
+        else:
+            final[state] = (base - state) % base
+    return step, final, base if kind == "iso7064" else 0
