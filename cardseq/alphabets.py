@@ -49,14 +49,18 @@ class Alphabet:
     symbols: str
     name: str | None = None
     """The named alphabet this is (``NAMED``), or None for a custom one."""
-    table: np.ndarray = field(init=False, repr=False, compare=False)
-    """The value of each byte (0..255) as a symbol, 255 for a byte that is none."""
+    _table: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         table = np.full(256, 255, dtype=np.uint8)
         for value, symbol in enumerate(self.symbols):
             table[ord(symbol)] = value
-        object.__setattr__(self, "table", table)
+        object.__setattr__(self, "_table", table)
+
+    @property
+    def table(self) -> np.ndarray:
+        """The value of each byte (0..255) as a symbol, 255 for a byte that is none."""
+        return self._table
 
     def __repr__(self) -> str:
         return repr(self.spec)

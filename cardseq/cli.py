@@ -669,6 +669,8 @@ def series_show(series_ref: str, as_json: bool, db: str | None, keys_file: str |
         "reservations": reservations,
         "first number": _first_number(definition),
     }
+    lines["well-formed numbers"] = definition.well_formed
+    lines["chance a random well-formed guess is reserved"] = f"{info.guess_chance:.3g}"
     if not definition.alphabet.digits:
         lines["alphabet"] = definition.alphabet.spec
     if definition.group and definition.bound:

@@ -441,6 +441,12 @@ class CardSeries:
         return cipher
 
     @property
+    def well_formed(self) -> int:
+        """How many strings have the series' shape and a right check character: what a
+        guesser who knows the format picks from (``SeriesInfo.guess_chance``)."""
+        return int(self.alphabet.base**self.counter_width)
+
+    @property
     def bound(self) -> bool:
         """False for a keyed series whose key is not loaded: it cannot format or parse."""
         return self.key is not None or not self.method.keyed

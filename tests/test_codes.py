@@ -342,3 +342,15 @@ def test_the_compiled_and_pure_engines_write_the_same_bytes(alpha, method, width
         assert c.render_list(layout, first, count, descending) == _engine_py.render_list(
             layout, first, count, descending
         )
+
+
+def test_the_odds_of_a_guess_are_reserved_over_well_formed(tmp_path):
+    series = CardSeries("O", length=13, alphabet="crockford", method="RANDOM_DAMM", key_id="o")
+    assert series.well_formed == 32**12  # the check character is fixed by the rest
+    assert CardSeries("P", prefix="9", length=10).well_formed == 10**9
+    with open_store(f"sqlite:///{tmp_path / 'o.db'}", keys={"o": bytes(16)}) as store:
+        store.create_series(series)
+        store.reserve("O", 1000)
+        info = store.series("O")
+    assert info.guess_chance == 1000 / 32**12
+    assert info.issued_share == 1000 / series.capacity

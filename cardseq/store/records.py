@@ -54,6 +54,20 @@ class SeriesInfo:
     def remaining(self) -> int:
         return self.series.capacity - self.next_index
 
+    @property
+    def issued_share(self) -> float:
+        """The share of the series' capacity reserved so far."""
+        return self.next_index / self.series.capacity
+
+    @property
+    def guess_chance(self) -> float:
+        """The chance that one well-formed guess, drawn at random, is a number reserved
+        so far: reserved / ``CardSeries.well_formed``. An upper bound (numbers released
+        unused count as reserved); the keyed methods spread the reserved ones over the
+        whole space, the sequential ones do not (a neighbour of a known number is
+        likely reserved too)."""
+        return self.next_index / self.series.well_formed
+
 
 #: The ledger's two kinds of row as the API names them, and as the ``kind`` column
 #: stores them: a release is stored as 'unused', the first schema's word for it.
