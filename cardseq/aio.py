@@ -691,6 +691,12 @@ class AsyncCardService:
         number). ``lenient`` reads them as typed at a till (``CardSeries.normalize``)."""
         return await self._driver.drive(self.sync._lookup_many(numbers, lenient=lenient))
 
+    async def suggest(self, number: str) -> list[Lookup]:
+        """The issued numbers one typing slip away from ``number`` (one character
+        replaced, or two neighbours swapped, read leniently), in any series of its
+        length: for support staff facing a number that fails its check."""
+        return await self._driver.drive(self.sync._suggest(number))
+
     async def card(self, number: Any) -> Card:
         """A card's details: series, index, status, label, generation time, customer."""
         return await self._driver.drive(self.sync._card(number))

@@ -783,6 +783,28 @@ def card_show(number: str, as_json: bool, db: str | None, keys_file: str | None)
         click.echo(f"{name.replace('_', ' ')}: {'-' if shown is None else shown}")
 
 
+@card.command("suggest")
+@click.argument("number")
+@json_option
+@db_option
+@keys_option
+def card_suggest(number: str, as_json: bool, db: str | None, keys_file: str | None) -> None:
+    """Print the issued numbers one typing slip away from NUMBER (a character replaced,
+    or two neighbours swapped): what a customer probably meant. Exit 1 when none."""
+    with _opened(db, keys_file) as service:
+        found = service.suggest(number)
+    if as_json:
+        _json_lines(found)
+    for lookup in [] if as_json else found:
+        info = lookup.info
+        click.echo(
+            f"{lookup.number}: series {info.series.code} (id {info.id}), index {lookup.index}"
+        )
+    if not found:
+        click.echo(f"no issued number is one slip away from {number}", err=True)
+        click.get_current_context().exit(1)
+
+
 def _status_row(c: StatusChange) -> list[str]:
     changed = c.changed_on.isoformat()
     return [c.from_status, c.to_status, c.label, c.customer_id or "-", c.actor or "-", changed]

@@ -597,6 +597,23 @@ class CardSeries:
             text[: len(self.prefix)] + self.alphabet.fold(text[len(self.prefix) : end]) + text[end:]
         )
 
+    def near(self, number: str) -> list[str]:
+        """The numbers of this series one typing slip away from ``number`` (read
+        leniently): one character of the counter or check replaced, or two neighbours
+        swapped. For support staff: ``CardService.suggest`` keeps the issued ones."""
+        text = self.normalize(number)
+        if not isinstance(text, str) or len(text) != self.length:
+            return []
+        start, stop = len(self.prefix), self.length - len(self.suffix)
+        tries: set[str] = set()
+        for at in range(start, stop):
+            for symbol in self.alphabet.symbols:
+                tries.add(text[:at] + symbol + text[at + 1 :])
+            if at + 1 < stop:
+                tries.add(text[:at] + text[at + 1] + text[at] + text[at + 2 :])
+        tries.discard(text)
+        return sorted(t for t in tries if self.is_valid(t))
+
     def parse_many(self, numbers: Any, *, lenient: bool = False) -> Parsed:
         """The indexes of many numbers, and why each invalid one is not of the series.
 

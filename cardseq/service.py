@@ -384,6 +384,20 @@ class CardService:
         number). ``lenient`` reads them as typed at a till (``CardSeries.normalize``)."""
         return (yield from self.store._lookup_many(numbers, lenient=lenient))
 
+    @operation
+    def _suggest(self, number: str) -> Op[list[Lookup]]:
+        """The issued numbers one typing slip away from ``number`` (one character
+        replaced, or two neighbours swapped, read leniently), in any series of its
+        length: for support staff facing a number that fails its check."""
+        candidates = [
+            near
+            for info in (yield from self.store._list_series())
+            if info.series.bound
+            for near in info.series.near(number)
+        ]
+        found = yield from self.store._lookup_many(candidates)
+        return [f for f in found if f is not None and f.state == "reserved"]
+
     def _locate(self, number: Any) -> Op[tuple[SeriesInfo, int, LedgerEntry]]:
         """A generated card's series, index and reservation; 3010 for any other number."""
         found = yield from self._lookup(number)
@@ -768,6 +782,12 @@ class CardService:
         no series has it (a batch is answered whole, not stopped at its first unknown
         number). ``lenient`` reads them as typed at a till (``CardSeries.normalize``)."""
         return self._drive(self._lookup_many(numbers, lenient=lenient))
+
+    def suggest(self, number: str) -> list[Lookup]:
+        """The issued numbers one typing slip away from ``number`` (one character
+        replaced, or two neighbours swapped, read leniently), in any series of its
+        length: for support staff facing a number that fails its check."""
+        return self._drive(self._suggest(number))
 
     def card(self, number: Any) -> Card:
         """A card's details: series, index, status, label, generation time, customer."""

@@ -354,3 +354,24 @@ def test_the_odds_of_a_guess_are_reserved_over_well_formed(tmp_path):
         info = store.series("O")
     assert info.guess_chance == 1000 / 32**12
     assert info.issued_share == 1000 / series.capacity
+
+
+def test_suggest_names_the_issued_codes_one_slip_away(shared_url):
+    from cardseq import CardService
+
+    series = CardSeries("S", prefix="S", length=10, alphabet="crockford", method="DAMM")
+    with open_store(shared_url) as store:
+        service = CardService(store)
+        service.create_series(series)
+        issued = service.generate("S", 50).numbers
+        code = issued[7]
+        swapped = code[:3] + code[4] + code[3] + code[5:]
+        if swapped != code:  # a swap of neighbours: the one issued code it can be
+            assert [f.number for f in service.suggest(swapped.lower())] == [code]
+        typo = code[:5] + ("X" if code[5] != "X" else "Y") + code[6:]
+        found = [f.number for f in service.suggest(typo)]
+        assert code in found and all(f in issued for f in found)
+        assert all(f.state == "reserved" for f in service.suggest(typo))
+        never = series.format(series.capacity - 1)  # valid, but not issued
+        assert service.suggest(never[:-1] + ("0" if never[-1] != "0" else "1")) == []
+        assert series.near("too short") == []

@@ -68,6 +68,7 @@ def sync_service(service: CardService, series: CardSeries) -> None:
     service.set_default_label("SUSPENDED", "LOST")
     lookup: Lookup = service.lookup(generated.numbers[0])
     many: list[Lookup | None] = service.lookup_many(generated.numbers)
+    slips: list[Lookup] = service.suggest(generated.numbers[0])
     card: Card = service.card(generated.numbers[0])
     cards = [
         service.change_status(card.number, "ACTIVE", customer_id="c1", actor="ann"),
@@ -79,7 +80,7 @@ def sync_service(service: CardService, series: CardSeries) -> None:
     ]
     changes = service.status_log(card.number, limit=5).items
     changed_by: str | None = changes[0].actor
-    print(info, everything, details, count, block, log, exported, labels, lookup, many)
+    print(info, everything, details, count, block, log, exported, labels, lookup, many, slips)
     print(by, changed_by)
     print([c.status for c in cards], [c.to_status for c in changes])
 
@@ -148,6 +149,7 @@ async def async_service(service: AsyncCardService) -> None:
     await service.set_default_label("SUSPENDED", "LOST")
     lookup: Lookup = await service.lookup(generated.numbers[0])
     many: list[Lookup | None] = await service.lookup_many(generated.numbers, lenient=True)
+    slips: list[Lookup] = await service.suggest(generated.numbers[0])
     card: Card = await service.card(generated.numbers[0])
     cards = [
         await service.change_status(card.number, "ACTIVE", customer_id="c1"),
@@ -161,6 +163,7 @@ async def async_service(service: AsyncCardService) -> None:
     store: AsyncStore = service.store
     cap: int | None = service.max_count
     print(info, everything, details, count, block, log, one, exported, labels, lookup, many)
+    print(slips)
     print([c.status for c in cards], [c.to_status for c in changes], store, cap)
 
 
