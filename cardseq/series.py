@@ -567,7 +567,8 @@ class CardSeries:
         digits = body[: layout.width]
         expected = self._check(digits)
         if expected and body[-1] != expected:
-            raise bad("check digit", f"has check character {body[-1]}, expected {expected}")
+            word = "check digit" if self.alphabet.digits else "check character"
+            raise bad("check digit", f"has {word} {body[-1]}, expected {expected}")
         counter = self.alphabet.decode(digits)
         if counter < layout.offset:
             raise bad("range", f"has counter {counter}, below the series offset {layout.offset}")
