@@ -17,6 +17,7 @@ import numpy as np
 
 from . import _engine, checkdigit
 from .columns import (
+    GROUPED,
     INDEX,
     NUMBER,
     NUMBER_ONLY,
@@ -224,7 +225,11 @@ class Block:
             "actor": actor,
         }
         row = row_format(fmt, chosen, values)  # type: ignore[arg-type]
-        widths = {NUMBER: self.series.length, INDEX: len(str(self.stop - 1))}
+        widths = {
+            NUMBER: self.series.length,
+            GROUPED: len(self.series.display("0" * self.series.length)),
+            INDEX: len(str(self.stop - 1)),
+        }
         widest = sum(len(p) if isinstance(p, bytes) else widths[p] for p in row.parts)
         per_chunk = max(1, chunk_bytes // widest)
         # (one spare row: the engine pads the last number's record to a full stride)
@@ -250,23 +255,34 @@ class Block:
     ) -> int:
         """Write the rows of ``n`` numbers from index ``first``, whose indexes all have
         ``index_digits`` digits (so every row has the same length)."""
-        widths = {NUMBER: self.series.length, INDEX: index_digits}
+        series = self.series
+        grouping = _grouping(series)
+        widths = {NUMBER: series.length, GROUPED: len(grouping), INDEX: index_digits}
         stride = sum(len(p) if isinstance(p, bytes) else widths[p] for p in row.parts)
         rows = flat[: (n + 1) * stride].reshape(n + 1, stride)
-        at = 0
+        places: dict[str, int] = {}
         constants = []
+        at = 0
         for part in row.parts:
             if isinstance(part, bytes):
                 constants.append((at, part))
                 at += len(part)
-            elif part == NUMBER:
-                # The engine writes each number `stride` bytes apart and pads the rest
-                # of each stride: the other fields go in afterwards.
-                _render(flat[at:], stride, self.series._layout, first, n, descending)
-                at += self.series.length
             else:
-                rows[:n, at : at + index_digits] = _index_digits(first, n, index_digits, descending)
-                at += index_digits
+                places[part] = at
+                at += widths[part]
+        # The number first: the engine writes each one `stride` bytes apart and pads the
+        # rest of each stride, over whatever another field put there before it.
+        number_at = places[NUMBER]
+        _render(flat[number_at:], stride, series._layout, first, n, descending)
+        if INDEX in places:
+            at = places[INDEX]
+            rows[:n, at : at + index_digits] = _index_digits(first, n, index_digits, descending)
+        if GROUPED in places:  # the number's bytes, with the separators between
+            at = places[GROUPED]
+            picked = np.where(grouping < 0, number_at, number_at + grouping)
+            shown = rows[:n, picked]
+            shown[:, grouping < 0] = ord(series.separator)
+            rows[:n, at : at + len(grouping)] = shown
         for at, part in constants:
             rows[:n, at : at + len(part)] = np.frombuffer(part, dtype=np.uint8)
         fp.write(flat[: n * stride].data)
@@ -284,6 +300,20 @@ class Block:
         else:
             for first in range(self.start, self.stop, per_chunk):
                 yield first, min(per_chunk, self.stop - first)
+
+
+def _grouping(series: CardSeries) -> np.ndarray:
+    """Where each byte of a grouped number comes from: a position in the number, or -1
+    for a separator (``CardSeries.display``)."""
+    positions = list(range(series.length))
+    if series.group:
+        size = series.group
+        positions = [
+            p
+            for start in range(0, series.length, size)
+            for p in [-1, *positions[start : start + size]]
+        ][1:]
+    return np.array(positions, dtype=np.intp)
 
 
 def _parsed(columns: object) -> bool:

@@ -28,9 +28,19 @@ from .errors import InvalidArgument
 #: Output formats: one number a line; CSV with a header; one JSON object a line.
 FORMATS: Final = ("txt", "csv", "jsonl")
 #: The fields a column can hold besides a constant (``NAME=VALUE``).
-FIELDS: Final = ("number", "series_code", "index", "status_label", "request_id", "actor")
-#: The two fields that differ from row to row: ``RowFormat.parts`` names them.
+FIELDS: Final = (
+    "number",
+    "grouped",
+    "series_code",
+    "index",
+    "status_label",
+    "request_id",
+    "actor",
+)
+#: The fields that differ from row to row: ``RowFormat.parts`` names them. ``grouped``
+#: is the number as the series displays it (``CardSeries.display``).
 NUMBER: Final = "number"
+GROUPED: Final = "grouped"
 INDEX: Final = "index"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,49}")
 _CSV_SPECIAL = re.compile(r'[",\r\n]')
@@ -116,7 +126,7 @@ def row_format(fmt: str, columns: Sequence[Column], values: Mapping[str, str | N
         )
     texts: list[str | None] = []
     for column in columns:
-        if column.value is not None or column.name in (NUMBER, INDEX):
+        if column.value is not None or column.name in (NUMBER, GROUPED, INDEX):
             texts.append(column.value)
             continue
         text = values.get(column.name)
@@ -132,8 +142,8 @@ def row_format(fmt: str, columns: Sequence[Column], values: Mapping[str, str | N
     if fmt == "jsonl":
         for k, (column, text) in enumerate(zip(columns, texts, strict=True)):
             key = ("{" if k == 0 else ", ") + json.dumps(column.name) + ": "
-            if column.value is None and column.name == NUMBER:
-                pieces += [f'{key}"'.encode(), NUMBER, b'"']
+            if column.value is None and column.name in (NUMBER, GROUPED):
+                pieces += [f'{key}"'.encode(), column.name, b'"']
             elif column.value is None and column.name == INDEX:
                 pieces += [key.encode(), INDEX]
             else:
@@ -144,7 +154,7 @@ def row_format(fmt: str, columns: Sequence[Column], values: Mapping[str, str | N
         for k, (column, text) in enumerate(zip(columns, texts, strict=True)):
             if k:
                 pieces.append(b",")
-            if column.value is None and column.name in (NUMBER, INDEX):
+            if column.value is None and column.name in (NUMBER, GROUPED, INDEX):
                 pieces.append(column.name)
             else:
                 assert text is not None
@@ -172,4 +182,13 @@ def _merged(pieces: list[bytes | str]) -> tuple[bytes | str, ...]:
     return tuple(merged)
 
 
-__all__ = ["FIELDS", "FORMATS", "INDEX", "NUMBER", "Column", "RowFormat", "parse_columns"]
+__all__ = [
+    "FIELDS",
+    "FORMATS",
+    "GROUPED",
+    "INDEX",
+    "NUMBER",
+    "Column",
+    "RowFormat",
+    "parse_columns",
+]

@@ -205,3 +205,30 @@ def test_check_fits_refuses_what_memory_cannot_hold_and_skips_the_check_when_sma
 
     monkeypatch.setattr(cardseq.block, "memory_available", unread)
     check_fits(series, 1000)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_every_order_of_the_columns_writes_whole_rows(fmt):
+    """On main `--columns index,number` lost every index but the first: the engine
+    pads each number's record to the next one's start, over a field written before it.
+    Every order of the varying and constant fields, over several chunks."""
+    import csv
+    import io
+    import itertools
+    import json
+
+    series = CardSeries("ORD", prefix="6", length=16, method="LUHN", group=4)
+    block = series.block(95, 30)  # indexes of two and three digits
+    numbers = block.to_list()
+    for names in itertools.permutations(["index", "number", "series_code", "grouped"]):
+        out = io.BytesIO()
+        block.write(out, fmt=fmt, columns=",".join(names), chunk_bytes=200)
+        text = out.getvalue().decode()
+        if fmt == "csv":
+            rows = list(csv.DictReader(io.StringIO(text)))
+        else:
+            rows = [json.loads(line) for line in text.splitlines()]
+        assert [str(r["index"]) for r in rows] == [str(i) for i in range(95, 125)], names
+        assert [r["number"] for r in rows] == numbers, names
+        assert [r["grouped"] for r in rows] == [series.display(n) for n in numbers], names
+        assert {r["series_code"] for r in rows} == {"ORD"}, names

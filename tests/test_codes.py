@@ -375,3 +375,31 @@ def test_suggest_names_the_issued_codes_one_slip_away(shared_url):
         never = series.format(series.capacity - 1)  # valid, but not issued
         assert service.suggest(never[:-1] + ("0" if never[-1] != "0" else "1")) == []
         assert series.near("too short") == []
+
+
+@pytest.mark.parametrize("separator", ["-", " ", "."])
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_files_carry_the_grouped_form_beside_the_number(tmp_path, separator, order):
+    import csv
+    import io
+    import json
+
+    series = CardSeries(
+        "G", prefix="GX", length=15, alphabet="crockford", method="DAMM", group=4,
+        separator=separator,
+    )  # fmt: skip
+    block = series.block(1000, 2500)
+    out = io.BytesIO()
+    block.write(out, order, fmt="csv", columns="grouped,index,number", chunk_bytes=1000)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue().decode())))
+    numbers = block.to_list(order)
+    assert [r["number"] for r in rows] == numbers
+    assert [r["grouped"] for r in rows] == [series.display(n) for n in numbers]
+    assert rows[0]["grouped"].count(separator) == 3  # 15 characters: 4 + 4 + 4 + 3
+    lines = io.BytesIO()
+    block.write(lines, order, fmt="jsonl", columns="number,grouped")
+    shown = [json.loads(line)["grouped"] for line in lines.getvalue().splitlines()]
+    assert shown == block.to_list(order, grouped=True)
+    assert [series.parse(g, lenient=True) for g in shown[:5]] == [
+        series.parse(n) for n in numbers[:5]
+    ]
