@@ -789,8 +789,11 @@ def card_show(number: str, as_json: bool, db: str | None, keys_file: str | None)
 @db_option
 @keys_option
 def card_suggest(number: str, as_json: bool, db: str | None, keys_file: str | None) -> None:
-    """Print the issued numbers one typing slip away from NUMBER (a character replaced,
-    or two neighbours swapped): what a customer probably meant. Exit 1 when none."""
+    """Print issued numbers one typing slip from NUMBER.
+
+    A slip is one character replaced, or two neighbours swapped: what a customer who
+    read out NUMBER probably meant. Exit status 1 when there is none.
+    """
     with _opened(db, keys_file) as service:
         found = service.suggest(number)
     if as_json:
