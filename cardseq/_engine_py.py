@@ -15,6 +15,7 @@ from . import alphabets, checkdigit
 
 if TYPE_CHECKING:
     from .alphabets import Alphabet
+    from .blocked import Blocklist
     from .permutation import CycleWalk
 
 # Numbers per pass: bounds the temporary int64 arrays (8 bytes per number each).
@@ -41,6 +42,9 @@ class Layout(NamedTuple):
     #: None: decimal digits with Luhn or mod 7 (the engines' own loops); else the
     #: alphabet of a code series, or digits under an ISO 7064 check (``coded``)
     alphabet: Alphabet | None = None
+    #: a code series' blocked words (``blocked``): its callers hand the engines the
+    #: layout without them and drop the void counters themselves
+    blocked: Blocklist | None = None
 
     @property
     def length(self) -> int:
@@ -236,6 +240,8 @@ def _check_values(digits: np.ndarray, layout: Layout, alphabet: Alphabet) -> np.
 # Why a row is not a number of the series: ``bulk.Reason`` names them. A row whose
 # reason is set already (by the caller: wrong length, not a string) is left alone.
 OK, BAD_TYPE, BAD_LENGTH, BAD_PREFIX, BAD_SUFFIX, BAD_DIGITS, BAD_CHECK_DIGIT, BAD_RANGE = range(8)
+#: spells a blocked word (``blocked.parse_rows`` sets it; the engines never do)
+BAD_BLOCKED = 8
 #: Counters up to this many digits give int64 indexes; wider ones, Python ints.
 INT64_DIGITS = 18
 

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from . import _engine, checkdigit
+from . import _engine, blocked, checkdigit
 from .columns import (
     GROUPED,
     INDEX,
@@ -103,7 +103,11 @@ def check_fits(
 def _render(
     out: Any, stride: int, layout: _engine.Layout, first: int, count: int, descending: bool
 ) -> None:
-    """The engine's ``render_into``, split over threads for large keyed ranges."""
+    """The engine's ``render_into``, split over threads for large keyed ranges (a
+    series with blocked words: ``blocked.render_into`` over it)."""
+    if layout.blocked is not None:
+        blocked.render_into(_render, out, stride, layout, first, count, descending)
+        return
     render_into = _engine.engine.render_into
     threads = _threads() if layout.perm is not None and count >= PARALLEL_MIN else 1
     if threads == 1:
@@ -128,6 +132,12 @@ def _render(
         ]
         for job in jobs:
             job.result()
+
+
+def _render_list(layout: _engine.Layout, first: int, count: int, descending: bool) -> list[str]:
+    if layout.blocked is not None:
+        return blocked.render_list(_render, layout, first, count, descending)
+    return _engine.engine.render_list(layout, first, count, descending)
 
 
 @dataclass(frozen=True)
@@ -163,7 +173,7 @@ class Block:
 
     def __iter__(self) -> Iterator[str]:
         for first, n in self._chunks("asc", WRITE_CHUNK_BYTES // self.series.length):
-            yield from _engine.engine.render_list(self.series._layout, first, n, False)
+            yield from _render_list(self.series._layout, first, n, False)
 
     def to_numpy(self, order: str = "asc") -> np.ndarray:
         """The numbers as a NumPy array of dtype ``S{length}`` (ASCII bytes)."""
@@ -186,9 +196,7 @@ class Block:
         (``CardSeries.display``: the series' groups and separator)."""
         descending = _descending(order)
         check_fits(self.series, self.count)
-        numbers = _engine.engine.render_list(
-            self.series._layout, self._first(descending), self.count, descending
-        )
+        numbers = _render_list(self.series._layout, self._first(descending), self.count, descending)
         if grouped and self.series.group:
             return [self.series.display(number) for number in numbers]
         return numbers

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from . import _engine
+from . import _engine, blocked
 from ._engine_py import (
+    BAD_BLOCKED,
     BAD_CHECK_DIGIT,
     BAD_DIGITS,
     BAD_LENGTH,
@@ -54,6 +55,7 @@ class Reason(enum.IntEnum):
     DIGITS = BAD_DIGITS  # a non-digit between prefix and suffix
     CHECK_DIGIT = BAD_CHECK_DIGIT  # the check digit is wrong
     RANGE = BAD_RANGE  # the counter is below the series' offset
+    BLOCKED = BAD_BLOCKED  # it spells one of the series' blocked words
 
     @property
     def label(self) -> str:
@@ -70,6 +72,7 @@ _LABELS = {
     Reason.DIGITS: "digits",
     Reason.CHECK_DIGIT: "check digit",
     Reason.RANGE: "range",
+    Reason.BLOCKED: "blocked",
 }
 
 
@@ -99,7 +102,10 @@ def parse_many(series: CardSeries, numbers: Any) -> Parsed:
     indexes = np.full(len(reasons), -1, dtype=index_dtype(layout))
     if indexes.dtype == object:
         indexes[:] = None
-    _engine.engine.parse_rows(rows, layout, reasons, indexes)
+    if layout.blocked is None:
+        _engine.engine.parse_rows(rows, layout, reasons, indexes)
+    else:
+        blocked.parse_rows(_engine.engine.parse_rows, rows, layout, reasons, indexes)
     return Parsed(indexes, reasons)
 
 

@@ -13,13 +13,13 @@ import contextlib
 import dataclasses
 import enum
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import KW_ONLY, dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from . import alphabets, bulk, checkdigit, ff1
+from . import alphabets, blocked, bulk, checkdigit, ff1
 from ._engine import Layout
 from .alphabets import Alphabet
 from .bulk import Parsed
@@ -239,6 +239,9 @@ class CardSeries:
     alphabet: Alphabet = alphabets.DIGITS
     """The counter's symbols (``alphabets``): ``digits``, ``crockford``,
     ``unambiguous``, or a string of them."""
+    blocked: tuple[str, ...] = ()
+    """Words no code may spell (``blocked``): a code series' void counters are skipped,
+    and ``capacity`` counts the codes left. ``"default"`` takes cardseq's list."""
     group: int = 0
     """Display only: the number in groups of this many characters (0: none)."""
     separator: str = "-"
@@ -264,6 +267,7 @@ class CardSeries:
             key_id: str | None = ...,
             cipher: Cipher | str = ...,
             alphabet: Alphabet | str = ...,
+            blocked: str | Iterable[str] | None = ...,
             group: int = ...,
             separator: str = ...,
         ) -> None: ...
@@ -352,20 +356,22 @@ class CardSeries:
                 else Permutation(key, space - offset)
             )
         coded = not alpha.digits or method.check in (checkdigit.ISO7064, checkdigit.DAMM)
-        set_(
-            self,
-            "_layout",
-            Layout(
-                self.prefix.encode("ascii"),
-                self.suffix.encode("ascii"),
-                width,
-                method.check,
-                check_prefix,
-                offset,
-                perm,
-                alpha if coded else None,
-            ),
+        layout = Layout(
+            self.prefix.encode("ascii"),
+            self.suffix.encode("ascii"),
+            width,
+            method.check,
+            check_prefix,
+            offset,
+            perm,
+            alpha if coded else None,
         )
+        words = blocked.words(self.blocked, alpha, self.prefix + self.suffix)
+        set_(self, "blocked", words)
+        if words:
+            layout = layout._replace(blocked=blocked.blocklist(words, layout))
+            set_(self, "capacity", layout.blocked.capacity)  # type: ignore[union-attr]
+        set_(self, "_layout", layout)
 
     def _check_display(self, alpha: Alphabet) -> None:
         group = as_int(self.group)
@@ -447,6 +453,12 @@ class CardSeries:
         return int(self.alphabet.base**self.counter_width)
 
     @property
+    def skipped(self) -> int:
+        """Counters from the offset left out because their codes spell a blocked word
+        (0 without blocked words): ``capacity`` plus this is the space from the offset."""
+        return int(self.alphabet.base**self.counter_width) - self.offset - self.capacity
+
+    @property
     def bound(self) -> bool:
         """False for a keyed series whose key is not loaded: it cannot format or parse."""
         return self.key is not None or not self.method.keyed
@@ -482,6 +494,8 @@ class CardSeries:
             config["cipher"] = self.cipher.value
         if not self.alphabet.digits:
             config["alphabet"] = self.alphabet.spec
+        if self.blocked:
+            config["blocked"] = list(self.blocked)
         if self.group:
             config["group"] = self.group
             config["separator"] = self.separator
@@ -505,7 +519,12 @@ class CardSeries:
         i = self.check_index(index)
         self.require_key()
         layout = self._layout
-        value = layout.perm.forward(i) if layout.perm else i
+        if layout.blocked is None:
+            value = layout.perm.forward(i) if layout.perm else i
+        else:
+            value = layout.blocked.counter_at(i) - layout.offset
+            if layout.perm:
+                value = blocked.walk(layout, layout.perm.forward, layout.perm.forward(value))
         digits = self.alphabet.encode(layout.offset + value, layout.width)
         return f"{self.prefix}{digits}{self._check(digits)}{self.suffix}"
 
@@ -573,7 +592,14 @@ class CardSeries:
         if counter < layout.offset:
             raise bad("range", f"has counter {counter}, below the series offset {layout.offset}")
         value = counter - layout.offset
-        return layout.perm.inverse(value) if layout.perm else value
+        if layout.blocked is None:
+            return layout.perm.inverse(value) if layout.perm else value
+        word = layout.blocked.spelled(text)
+        if word:
+            raise bad("blocked", f"spells the blocked word {word!r}: no code of the series does")
+        if layout.perm:
+            value = blocked.walk(layout, layout.perm.inverse, layout.perm.inverse(value))
+        return layout.blocked.index_of(layout.offset + value)
 
     def is_valid(self, number: Any, *, lenient: bool = False) -> bool:
         """True when ``number`` is a number of this series. Never raises."""

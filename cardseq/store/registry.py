@@ -72,6 +72,15 @@ class Registry(Database):
         """
         if not isinstance(series, CardSeries):
             raise InvalidSeries.bad("series", series, "is not a CardSeries")
+        if series.blocked:
+            # A store that forgot the words would hand out other codes at the same
+            # indexes: until the registry records them, it refuses such a series.
+            raise InvalidSeries.bad(
+                "blocked",
+                ",".join(series.blocked),
+                "is not yet recorded by stores: a series with blocked words is for"
+                " the library alone (CardSeries.block) in this release",
+            )
         key_fingerprint = self._key_fingerprint(series)
         body = self._create_body(series, enabled, details, exists_ok, key_fingerprint)
         return (yield Transaction(body, write=True))  # type: ignore[no-any-return]
