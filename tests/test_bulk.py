@@ -134,6 +134,7 @@ def test_index_types_and_reasons():
         "digits",
         "check digit",
         "range",
+        "blocked",
     ]
 
 
