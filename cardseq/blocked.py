@@ -207,7 +207,7 @@ class Blocklist:
         for j in range(self.width):
             step, after = self.steps[(self.width - 1 - j) % 2], self.counts[j + 1]
             column = digits[:, j].astype(np.intp)
-            for a in range(int(column.max()) if len(column) else 0):
+            for a in range(max(column.tolist(), default=0)):
                 below = column > a
                 found[below] += after[self.by_symbol[node[below], a], step[check[below], a]]
             node, check = self.by_symbol[node, column], step[check, column]
