@@ -330,6 +330,14 @@ _METHODS = ", ".join(m.value for m in Method)
     "unambiguous (no 0, 1, I, L, O), or 2 to 256 distinct letters and digits.",
 )
 @click.option(
+    "--blocked",
+    default="",
+    metavar="WORDS|default",
+    help="For a code series: words no code may spell, comma-separated, matched "
+    "anywhere and in any case (default: cardseq's list of 63 English words); codes "
+    "that would spell one are skipped, so capacity counts only the others.",
+)
+@click.option(
     "--group",
     type=StrictInt(InvalidSeries, minimum=0, maximum=MAX_LENGTH),
     default=0,
@@ -367,6 +375,7 @@ def series_create(
     method: str,
     cipher: str,
     alphabet: str,
+    blocked: str,
     group: int,
     separator: str,
     disabled: bool,
@@ -391,6 +400,7 @@ def series_create(
         key_id=key_id,
         cipher=cipher,
         alphabet=alphabet,
+        blocked=blocked,
         group=group,
         separator=separator,
     )
@@ -673,6 +683,9 @@ def series_show(series_ref: str, as_json: bool, db: str | None, keys_file: str |
     lines["chance a random well-formed guess is reserved"] = f"{info.guess_chance:.3g}"
     if not definition.alphabet.digits:
         lines["alphabet"] = definition.alphabet.spec
+    if definition.blocked:
+        lines["blocked words"] = ",".join(definition.blocked)
+        lines["codes skipped for them"] = definition.skipped
     if definition.group and definition.bound:
         lines["first number shown"] = definition.display(definition.format(0))
     if definition.method.keyed:

@@ -153,6 +153,7 @@ def series_row(series: CardSeries, series_id: int = 1, next_index: int = 0) -> t
         None if series.cipher == "siphash" else series.cipher.value,
         None if series.alphabet.digits else series.alphabet.symbols,
         None,
+        ",".join(series.blocked) or None,
     )
 
 

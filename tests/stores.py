@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+from typing import Any
 
 from cardseq.aio import AsyncStore
 from cardseq.store import Store, open_store
@@ -21,6 +22,28 @@ def store_url(kind: str, tmp_path, request) -> str:
     if kind == "sqlite":
         return f"sqlite:///{tmp_path}/cards.db"
     return request.getfixturevalue("postgres_url")
+
+
+def take_back(url: str, version: int, *statements: str) -> None:
+    """Make the store at ``url`` (SQLite or PostgreSQL) one of schema ``version``: run
+    ``statements`` (the columns that version lacks dropped), then record the version."""
+    import sqlite3
+
+    import psycopg
+
+    conn: Any
+    if url.startswith("sqlite:///"):
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+    else:
+        conn = psycopg.connect(url, autocommit=True)
+    try:
+        for statement in statements:
+            conn.execute(statement)
+        conn.execute(f"UPDATE cardseq_schema SET version = {version}")
+        if isinstance(conn, sqlite3.Connection):
+            conn.commit()
+    finally:
+        conn.close()
 
 
 def check_ledger(store: Store, series) -> list[tuple[int, int]]:

@@ -11,10 +11,8 @@ import logging
 import os
 import pwd
 import socket
-import sqlite3
 import threading
 
-import psycopg
 import pytest
 from click.testing import CliRunner
 
@@ -27,7 +25,7 @@ from cardseq.store.records import process_actor
 
 from .server_helpers import Server, add_user
 from .server_helpers import cardseq as command
-from .stores import open_api, store_url
+from .stores import open_api, store_url, take_back
 from .test_group_commit import reserve_in_one_batch
 
 #: who this test process is: the account it runs as, on this host
@@ -241,20 +239,12 @@ def test_export_columns_write_the_actor(tmp_path):
 def _make_version_3(url: str) -> None:
     """Take a store back to schema version 3: no actor columns (its rows were written
     before cardseq recorded actors)."""
-    if url.startswith("sqlite:///"):
-        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
-        run = conn.execute
-    else:
-        conn = psycopg.connect(url, autocommit=True)
-        run = conn.execute  # type: ignore[assignment]
-    try:
-        run("ALTER TABLE cardseq_ledger DROP COLUMN actor")
-        run("ALTER TABLE cardseq_status_log DROP COLUMN actor")
-        run("UPDATE cardseq_schema SET version = 3")
-        if isinstance(conn, sqlite3.Connection):
-            conn.commit()
-    finally:
-        conn.close()
+    take_back(
+        url,
+        3,
+        "ALTER TABLE cardseq_ledger DROP COLUMN actor",
+        "ALTER TABLE cardseq_status_log DROP COLUMN actor",
+    )
 
 
 def test_a_version_3_store_is_migrated_and_its_rows_have_no_actor(shared_url, tmp_path):

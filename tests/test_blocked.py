@@ -8,13 +8,24 @@ searched for the words, independently of the automaton that counts them.
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
+from click.testing import CliRunner
 
 from cardseq import CardSeries, _engine, _engine_py, blocked
 from cardseq.bulk import Reason
-from cardseq.errors import InvalidNumber, InvalidSeries
+from cardseq.cli import main
+from cardseq.errors import (
+    InvalidNumber,
+    InvalidSeries,
+    SchemaMismatch,
+    SeriesExhausted,
+    SeriesExists,
+)
 from cardseq.store import open_store
+
+from .stores import take_back
 
 SMALL = [
     {"prefix": "A", "length": 5, "alphabet": "crockford", "blocked": "BC,X0"},
@@ -40,10 +51,15 @@ def allowed_codes(series: CardSeries) -> list[str]:
         if series.alphabet.decode(counter) < series.offset:
             continue
         code = series.prefix + counter + series._check(counter) + series.suffix
-        folded = series.alphabet.fold(code).upper()
-        if not any(word in folded for word in series.blocked):
+        if not _spells(series, code):
             out.append(code)
     return out
+
+
+def _spells(series: CardSeries, code: str) -> bool:
+    """Whether ``code`` holds one of the series' words, once folded as people type."""
+    folded = series.alphabet.fold(code).upper()
+    return any(word in folded for word in series.blocked)
 
 
 @pytest.fixture(params=["compiled", "pure"])
@@ -144,11 +160,126 @@ def test_bad_words_are_refused_with_3000(fields: dict, says: str) -> None:
     assert says in str(caught.value)
 
 
-def test_a_store_refuses_what_it_would_not_record() -> None:
-    series = CardSeries("S", length=8, alphabet="crockford", blocked="XX")
-    with open_store("memory://") as store, pytest.raises(InvalidSeries) as caught:
+def test_a_store_records_the_words_and_hands_out_only_the_allowed_codes(shared_url) -> None:
+    """A keyed series with blocked words, reserved to exhaustion in a store: every
+    allowed code once, none that spells a word, and the words kept across openings."""
+    keys = {"w": bytes(range(16))}
+    fields = {**SMALL[3], "key_id": "w"}
+    series = CardSeries("W", **fields)
+    want = set(allowed_codes(series.with_key(keys["w"])))
+    assert series.capacity == len(want) and series.skipped > 0
+    got: list[str] = []
+    with open_store(shared_url, keys=keys) as store:
         store.create_series(series)
-    assert caught.value.field == "blocked"
+        for count in (1, 999, series.capacity - 1000):
+            got += store.reserve("W", count).to_list()
+        with pytest.raises(SeriesExhausted):
+            store.reserve("W", 1)
+    assert len(got) == len(set(got)) and set(got) == want
+    assert not any(_spells(series, code) for code in got)
+    with open_store(shared_url, keys=keys) as store:
+        kept = store.series("W")
+        assert kept.series.blocked == series.blocked == ("BAD", "CAB", "FF")
+        assert kept.series.to_dict() == series.to_dict()
+        assert (kept.next_index, kept.remaining) == (series.capacity, 0)
+        assert store.create_series(series, exists_ok=True) == kept.id
+        with pytest.raises(SeriesExists):  # other words: another definition
+            store.create_series(CardSeries("W", **{**fields, "blocked": "BAD,CAB"}), exists_ok=True)
+        assert [kept.series.parse(c) for c in got[:5]] == [0, 1, 2, 3, 4]
+
+
+def test_a_version_6_store_is_migrated_to_record_blocked_words(shared_url) -> None:
+    """Schema version 7 adds the ``blocked`` column: an older store, migrated, keeps
+    its code series unchanged and then takes one with blocked words."""
+    from cardseq.store.schema import SCHEMA_VERSION
+
+    plain = CardSeries("P", prefix="P", length=8, alphabet="crockford")
+    with open_store(shared_url) as store:
+        store.create_series(plain)
+        first = store.reserve("P", 3).to_list()
+    take_back(shared_url, 6, "ALTER TABLE cardseq_series DROP COLUMN blocked")
+    with pytest.raises(SchemaMismatch) as info:
+        open_store(shared_url, migrate=False)
+    assert (info.value.found, info.value.expected) == (6, SCHEMA_VERSION) == (6, 7)
+    words = CardSeries("B", prefix="B", length=8, alphabet="crockford", blocked="XX,Y0")
+    with open_store(shared_url) as store:
+        assert store.series("P").series.blocked == ()
+        assert first + store.reserve("P", 2).to_list() == plain.block(0, 5).to_list()
+        store.create_series(words)
+    with open_store(shared_url) as store:
+        assert store.series("B").series.blocked == ("XX", "Y0")
+        assert store.reserve("B", 4).to_list() == words.block(0, 4).to_list()
+
+
+def test_the_cli_creates_shows_and_generates_a_series_with_blocked_words(tmp_path) -> None:
+    db = f"sqlite:///{tmp_path}/cards.db"
+    runner = CliRunner(env={"CARDSEQ_DB": db})
+
+    def run(*args: str) -> str:
+        result = runner.invoke(main, list(args))
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    made = run(
+        "series", "create", "GIFT", "--prefix", "G", "--length", "6", "--alphabet",
+        "ABCDEF", "--blocked", "bad, cab ff",
+    )  # fmt: skip
+    series = CardSeries("GIFT", prefix="G", length=6, alphabet="ABCDEF", blocked="BAD,CAB,FF")
+    assert f"capacity {series.capacity}," in made
+    shown = run("series", "show", "GIFT")
+    assert "blocked words: BAD,CAB,FF\n" in shown
+    assert f"codes skipped for them: {series.skipped}\n" in shown
+    as_json = json.loads(run("series", "show", "GIFT", "--json"))
+    assert as_json["series"]["blocked"] == ["BAD", "CAB", "FF"]
+    out = tmp_path / "codes.txt"
+    run("generate", "GIFT", "--count", str(series.capacity), "--out", str(out))
+    codes = out.read_text().split()
+    assert sorted(codes) == sorted(allowed_codes(series))
+    refused = runner.invoke(
+        main, ["series", "create", "NUM", "--length", "8", "--blocked", "default"]
+    )
+    assert refused.exit_code != 0 and "Traceback" not in refused.output
+    assert "3000" in refused.output and "blocked" in refused.output
+
+
+def test_the_http_series_body_takes_blocked_words(shared_url) -> None:
+    from cardseq.server import create_app
+
+    from .test_server_inputs import Client
+
+    client = Client(create_app(shared_url, users_file=None))
+    try:
+        config = {"prefix": "G", "length": 6, "alphabet": "ABCDEF", "blocked": ["bad", "CAB", "ff"]}
+        made = client.post(
+            "/v2/card/series", json={"code": "GIFT", "cardGenerationConfiguration": config}
+        )
+        assert made.status_code == 200, made.text
+        series_id = made.json()["entity"]
+        answer = client.get(f"/v2/card/series/{series_id}").json()["cardGenerationConfiguration"]
+        assert answer["blocked"] == ["BAD", "CAB", "FF"]
+        series = CardSeries("GIFT", prefix="G", length=6, alphabet="ABCDEF", blocked="BAD,CAB,FF")
+        numbers = client.post(
+            "/v2/card/generate", json={"seriesId": series_id, "count": series.capacity}
+        ).json()["data"]
+        assert sorted(numbers) == sorted(allowed_codes(series))
+        over = client.post("/v2/card/generate", json={"seriesId": series_id, "count": 1})
+        assert over.json()["errors"][0]["code"] == 702
+        for words in ("default", "x"):  # digits cannot block; a word of one letter
+            body = {"code": f"B{words}", "cardGenerationConfiguration": {
+                "length": 8, "alphabet": "digits" if words == "default" else "crockford",
+                "blocked": words}}  # fmt: skip
+            refused = client.post("/v2/card/series", json=body)
+            assert refused.status_code == 400, refused.text
+            problem = refused.json()["errors"][0]
+            assert problem["code"] == 3000 and "blocked" in problem["message"]
+        document = client.get("/openapi.json").json()
+        schemas = document["components"]["schemas"]
+        assert (
+            "cardseq's own field"
+            in schemas["GenerationConfiguration"]["properties"]["blocked"]["description"]
+        )
+    finally:
+        client.close()
 
 
 def test_words_are_matched_whatever_the_case_and_recorded_folded() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Any
 
 import numpy as np
 import pytest
@@ -344,28 +343,16 @@ def test_over_http_cipher_is_cardseqs_own_field(shared_url):
 def test_a_version_4_store_keeps_its_keyed_series_numbers(shared_url):
     """Schema version 5 adds the cipher column: a store from before, migrated, reads its
     keyed series as siphash, and they go on with the numbers they had."""
-    import sqlite3
-
-    import psycopg
-
     from cardseq.store.schema import SCHEMA_VERSION
+
+    from .stores import take_back
 
     key = bytes(range(32))
     series = CardSeries("OLD", prefix="5", length=16, method="RANDOM_LUHN", key_id="old")
     with open_store(shared_url, keys={"old": key}) as store:
         store.create_series(series)
         first = store.reserve("OLD", 2).to_list()
-    if shared_url.startswith("sqlite:///"):
-        conn: Any = sqlite3.connect(shared_url.removeprefix("sqlite:///"))
-    else:
-        conn = psycopg.connect(shared_url, autocommit=True)
-    try:
-        conn.execute("ALTER TABLE cardseq_series DROP COLUMN cipher")
-        conn.execute("UPDATE cardseq_schema SET version = 4")
-        if isinstance(conn, sqlite3.Connection):
-            conn.commit()
-    finally:
-        conn.close()
+    take_back(shared_url, 4, "ALTER TABLE cardseq_series DROP COLUMN cipher")
     with pytest.raises(cardseq.SchemaMismatch) as info:
         open_store(shared_url, keys={"old": key}, migrate=False)
     assert (info.value.found, info.value.expected) == (4, SCHEMA_VERSION)

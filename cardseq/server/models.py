@@ -127,6 +127,14 @@ class GenerationConfiguration(Request, kw_only=True):
             " crockford, unambiguous, or 2 to 256 distinct letters and digits"
         ),
     ] = "digits"
+    blocked: Annotated[
+        list[str] | str,
+        documented(
+            description="cardseq's own field: for a code series, words no code may spell"
+            ' (a list, a comma-separated string, or "default" for cardseq\'s list of'
+            " English words); codes that would spell one are skipped"
+        ),
+    ] = ""
     group: Annotated[
         int,
         documented(
@@ -175,6 +183,7 @@ class SeriesRequest(Request, kw_only=True):
             key_id=self.code if _keyed(config.method) else None,
             cipher=config.cipher,
             alphabet=config.alphabet,
+            blocked=config.blocked,
             group=config.group,
             separator=config.separator,
         )
@@ -363,6 +372,12 @@ class Configuration(msgspec.Struct):
         UNSET
     )
     separator: str | UnsetType = UNSET
+    blocked: (
+        Annotated[
+            list[str], Meta(description="cardseq's own field: there when the series blocks words")
+        ]
+        | UnsetType
+    ) = UNSET
 
 
 class Series(msgspec.Struct):
@@ -556,6 +571,7 @@ ERRORS: dict[str, type[CardSeqError]] = {
     "method": InvalidSeries,
     "cipher": InvalidSeries,
     "alphabet": InvalidSeries,
+    "blocked": InvalidSeries,
     "group": InvalidSeries,
     "separator": InvalidSeries,
     "lenient": InvalidArgument,

@@ -170,6 +170,7 @@ def series(view: records.SeriesDetails) -> models.Series:
         s.alphabet.spec if not s.alphabet.digits else unset,
         s.group or unset,
         s.separator if s.group else unset,
+        list(s.blocked) or unset,
     )
     details = {name: value for name, value in view.details.items() if name in _DETAILS}
     return models.Series(info.id, s.code, config, info.enabled, **details)

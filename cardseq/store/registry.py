@@ -37,8 +37,8 @@ from .records import MAX_ID, SeriesInfo, SeriesRef, now, to_time
 
 SERIES_COLUMNS = (
     "SELECT id, code, prefix, suffix, length, start_offset, method, key, enabled,"
-    " next_index, created_at, key_id, key_fingerprint, cipher, alphabet, display"
-    " FROM cardseq_series"
+    " next_index, created_at, key_id, key_fingerprint, cipher, alphabet, display,"
+    " blocked FROM cardseq_series"
 )
 
 
@@ -72,15 +72,6 @@ class Registry(Database):
         """
         if not isinstance(series, CardSeries):
             raise InvalidSeries.bad("series", series, "is not a CardSeries")
-        if series.blocked:
-            # A store that forgot the words would hand out other codes at the same
-            # indexes: until the registry records them, it refuses such a series.
-            raise InvalidSeries.bad(
-                "blocked",
-                ",".join(series.blocked),
-                "is not yet recorded by stores: a series with blocked words is for"
-                " the library alone (CardSeries.block) in this release",
-            )
         key_fingerprint = self._key_fingerprint(series)
         body = self._create_body(series, enabled, details, exists_ok, key_fingerprint)
         return (yield Transaction(body, write=True))  # type: ignore[no-any-return]
@@ -135,8 +126,8 @@ class Registry(Database):
         row = yield self._fetch_one(
             "INSERT INTO cardseq_series (code, prefix, suffix, length, start_offset, method,"
             " key_id, key_fingerprint, enabled, next_index, capacity, created_at, cipher,"
-            " alphabet, display)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            " alphabet, display, blocked)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 series.code,
                 series.prefix,
@@ -153,6 +144,7 @@ class Registry(Database):
                 None if series.cipher is Cipher.SIPHASH else series.cipher.value,
                 None if series.alphabet.digits else series.alphabet.symbols,
                 f"{series.group}{series.separator}" if series.group else None,
+                ",".join(series.blocked) or None,
             ),
         )
         series_id = int(row[0])
@@ -313,6 +305,7 @@ class Registry(Database):
             cipher,
             alphabet,
             display,
+            blocked,
         ) = row
         series = self._cache.get(series_id)
         if series is None:
@@ -326,6 +319,7 @@ class Registry(Database):
                 key_id=key_id,
                 cipher=cipher or Cipher.SIPHASH,
                 alphabet=alphabet or "digits",
+                blocked=blocked.split(",") if blocked else (),
                 **_display(display),
             )
             found = self.keys.find(key_id) if key_id is not None and key is None else None

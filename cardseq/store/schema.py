@@ -4,7 +4,8 @@
 id and fingerprint (``cardseq.keys``). A database from before may hold keys there until
 they are exported. ``actor`` (who reserved, released or changed a card) is NULL on the
 rows written before version 4. ``cipher`` is NULL for cardseq's own permutation (every
-keyed series before version 5).
+keyed series before version 5). ``blocked`` is NULL for a series without blocked words
+(every series before version 7).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ CREATE TABLE IF NOT EXISTS cardseq_series (
     created_at {time} NOT NULL,
     cipher TEXT,
     alphabet TEXT,
-    display TEXT
+    display TEXT,
+    blocked TEXT
 );
 CREATE TABLE IF NOT EXISTS cardseq_ledger (
     id {id_column},
@@ -136,6 +138,13 @@ def _v5_to_v6(store: Database, cur: Any) -> None:
     _add_text_columns(store, cur, "cardseq_series", ("alphabet", "display"))
 
 
+def _v6_to_v7(store: Database, cur: Any) -> None:
+    """Version 7 records a code series' blocked words (``blocked``: the words joined by
+    commas; NULL: none, every series before). They decide which counter each index
+    names, so a store that forgot them would hand out other codes."""
+    _add_text_columns(store, cur, "cardseq_series", ("blocked",))
+
+
 def _add_text_columns(store: Database, cur: Any, table: str, columns: tuple[str, ...]) -> None:
     """Add the nullable text ``columns`` that ``table`` lacks (a table the schema script
     has just made, in this opening transaction, has them already)."""
@@ -148,7 +157,7 @@ def _add_text_columns(store: Database, cur: Any, table: str, columns: tuple[str,
 #: The step that takes a database from version ``n`` to ``n + 1`` is ``MIGRATIONS[n - 1]``.
 #: A change to the tables adds its step here, and the schema script the new tables.
 Migration = Callable[["Database", Any], None]
-MIGRATIONS: list[Migration] = [_v1_to_v2, _v2_to_v3, _v3_to_v4, _v4_to_v5, _v5_to_v6]
+MIGRATIONS: list[Migration] = [_v1_to_v2, _v2_to_v3, _v3_to_v4, _v4_to_v5, _v5_to_v6, _v6_to_v7]
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 
 
