@@ -449,7 +449,10 @@ class CardSeries:
     @property
     def well_formed(self) -> int:
         """How many strings have the series' shape and a right check character: what a
-        guesser who knows the format picks from (``SeriesInfo.guess_chance``)."""
+        guesser who knows the format picks from (``SeriesInfo.guess_chance``). Codes
+        that spell a blocked word are left out: a guesser who knows the words skips them."""
+        if self._layout.blocked is not None:
+            return self._layout.blocked.total
         return int(self.alphabet.base**self.counter_width)
 
     @property

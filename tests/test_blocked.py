@@ -12,6 +12,8 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cardseq import CardSeries, _engine, _engine_py, blocked
 from cardseq.bulk import Reason
@@ -78,6 +80,8 @@ def test_every_index_is_a_distinct_allowed_code_that_decodes_back(fields: dict, 
     assert series.capacity == len(want)
     assert series.skipped == series.alphabet.base**series.counter_width - series.offset - len(want)
     assert series.skipped > 0  # the words do take codes out
+    # a guesser skips the codes that spell a word, below the offset too
+    assert series.well_formed == len(allowed_codes(CardSeries("T", **{**fields, "offset": 0})))
     codes = series.block(0, series.capacity).to_list()
     assert sorted(codes) == sorted(want)  # distinct, allowed, and all of them
     if not series.method.keyed:
@@ -111,6 +115,33 @@ def test_a_code_that_spells_a_word_is_refused_with_the_word() -> None:
     assert caught.value.reason == "blocked" and "'X0'" in str(caught.value)
     assert Reason(series.parse_many(["ABC12"]).reasons[0]) is Reason.BLOCKED
     assert not series.is_valid("ABC12")
+
+
+KEYED_WIDE = CardSeries(
+    "K", prefix="GIFT", length=20, alphabet="crockford", blocked="default",
+    method="RANDOM_DAMM", key=bytes(range(16)),
+)  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    a=st.integers(0, KEYED_WIDE.capacity - 64),
+    b=st.integers(0, KEYED_WIDE.capacity - 64),
+    n=st.integers(1, 64),
+)
+def test_blocks_anywhere_round_trip_and_never_share_a_code(a: int, b: int, n: int) -> None:
+    """Property: two blocks of a keyed 32^15 space with the default words decode back
+    to their indexes, spell no word, and share codes only where their indexes do."""
+    series, found = KEYED_WIDE, KEYED_WIDE._layout.blocked
+    assert found is not None
+    first, second = series.block(a, n).to_list(), series.block(b, n).to_list()
+    assert series.parse_many(first + second).indexes.tolist() == [
+        *range(a, a + n),
+        *range(b, b + n),
+    ]
+    assert not any(found.spelled(code) for code in first + second)
+    shared = set(range(a, a + n)) & set(range(b, b + n))
+    assert len(set(first) & set(second)) == len(shared)
 
 
 def test_large_spaces_count_exactly_and_round_trip() -> None:

@@ -115,7 +115,7 @@ def run(
     n = settings.n
     rows: list[Row] = []
     tasks = []
-    for build in (cases.sequential, cases.unguessable):
+    for build in (cases.sequential, cases.unguessable, cases.codes):
         tasks.append(build(n))
         progress(f"measuring: {tasks[-1].title}")
         rows += measure_task(tasks[-1], settings)

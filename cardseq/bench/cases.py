@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..alphabets import CROCKFORD
 from ..extras import install
 from ..series import CardSeries
 
@@ -239,21 +240,16 @@ def unguessable(n: int) -> Task:
                 guarantees=keyed,
                 note="FFX-A2 (not a NIST mode) of a 16-digit counter, one number a call",
             ),
-            case_with(
-                "sqids",
-                "sqids",
-                lambda sqids: _sqids(sqids, small),
-                tool="sqids encode",
-                count=small,
-                guarantees=Guarantees("yes", "no", "no (16 or more)", "no (obfuscated)"),
-                note="digits alphabet, min_length 16; decodable by anyone with the alphabet",
-            ),
-            Case(
-                "secrets.randbelow + set",
-                None,
+            _sqids_case(
                 small,
-                lambda: _random_unique(small),
-                Guarantees("within one set", "no", "yes", "yes"),
+                "digits alphabet, min_length 16; decodable by anyone with the alphabet",
+                alphabet="0123456789",
+                min_length=LENGTH,
+            ),
+            _drawn_case(
+                "secrets.randbelow + set",
+                small,
+                lambda: f"{secrets.randbelow(10**LENGTH):0{LENGTH}d}",
                 "the voucher-generator approach: draw, retry on a repeat",
             ),
         ],
@@ -277,17 +273,125 @@ def _pyffx(pyffx: Any, count: int) -> Callable[[], object]:
     return lambda: [f"{cipher.encrypt(i):0{LENGTH}d}" for i in range(count)]
 
 
-def _sqids(sqids: Any, count: int) -> Callable[[], object]:
-    coder = sqids.Sqids(alphabet="0123456789", min_length=LENGTH)
-    return lambda: [coder.encode([i]) for i in range(count)]
+def _sqids_case(count: int, note: str, prefix: str = "", **options: Any) -> Case:
+    """``sqids`` encoding ``count`` counters, ``options`` its settings."""
+    return case_with(
+        "sqids",
+        "sqids",
+        lambda sqids: _sqids(sqids.Sqids(**options), count, prefix),
+        tool="sqids encode",
+        count=count,
+        guarantees=Guarantees("yes", "no", "no (16 or more)", "no (obfuscated)"),
+        note=note,
+    )
 
 
-def _random_unique(count: int) -> set[str]:
+def _sqids(coder: Any, count: int, prefix: str) -> Callable[[], object]:
+    return lambda: [prefix + coder.encode([i]) for i in range(count)]
+
+
+def _drawn_case(tool: str, count: int, draw: Callable[[], str], note: str) -> Case:
+    """Random draws until ``count`` distinct ones are in a set: unique only there."""
+    return Case(
+        tool, None, count, lambda: _draw_unique(count, draw),
+        Guarantees("within one set", "no", "yes", "yes"), note,
+    )  # fmt: skip
+
+
+def _draw_unique(count: int, draw: Callable[[], str]) -> set[str]:
     seen: set[str] = set()
-    draw, top = secrets.randbelow, 10**LENGTH
     while len(seen) < count:
-        seen.add(f"{draw(top):0{LENGTH}d}")
+        seen.add(draw())
     return seen
+
+
+#: the codes task: ``GIFT`` + 11 Crockford symbols + a check character, 16 in all
+CODE_PREFIX, CODE_LENGTH = "GIFT", 16
+
+
+def code_series(method: str = "RANDOM_DAMM", **more: Any) -> CardSeries:
+    """The series the codes task writes (keyed ones under a fixed benchmark key)."""
+    key = bytes(16) if method.startswith("RANDOM") else None
+    return CardSeries(
+        "CODES", prefix=CODE_PREFIX, length=CODE_LENGTH, alphabet="crockford",
+        method=method, key=key, **more,
+    )  # fmt: skip
+
+
+def codes(n: int) -> Task:
+    """Alphanumeric codes that people type, as vouchers and gift codes are."""
+    small = max(1, n // 10)
+    keyed = Guarantees("yes", "no", "yes", "yes (keyed)")
+    plain = code_series("DAMM").block(0, n)
+    blocked = code_series(blocked="default").block(0, n)
+    return Task(
+        "codes",
+        "Codes people type",
+        f"{CODE_LENGTH}-character codes {CODE_PREFIX} + 11 Crockford base32 symbols + a check"
+        " character, in memory",
+        [
+            Case(
+                "cardseq RANDOM_DAMM to_list",
+                "cardseq",
+                n,
+                code_series().block(0, n).to_list,
+                keyed,
+                "keyed permutation, Damm check character",
+                reference=True,
+            ),
+            Case(
+                "cardseq RANDOM_DAMM to_numpy",
+                "cardseq",
+                n,
+                code_series().block(0, n).to_numpy,
+                keyed,
+                "S16 array",
+            ),
+            Case(
+                "cardseq RANDOM_DAMM, blocked words",
+                "cardseq",
+                n,
+                blocked.to_list,
+                keyed,
+                "the default list of 63 words: no code spells one",
+            ),
+            Case(
+                "cardseq DAMM (sequential) to_list",
+                "cardseq",
+                n,
+                plain.to_list,
+                SEQUENTIAL,
+                "counter order, Damm check character",
+            ),
+            case_with(
+                "base32_crockford",
+                "base32-crockford",
+                lambda b32: _crockford(b32, small),
+                tool="base32-crockford encode",
+                count=small,
+                guarantees=SEQUENTIAL,
+                note="counter zero-padded, its mod 37 check symbol (may be *~$=U)",
+            ),
+            _sqids_case(
+                small,
+                "its default alphabet (62, case matters) and blocklist, min_length 12",
+                prefix=CODE_PREFIX,
+                min_length=CODE_LENGTH - len(CODE_PREFIX),
+            ),
+            _drawn_case(
+                "secrets.choice + set",
+                small,
+                lambda: CODE_PREFIX + "".join(secrets.choice(CROCKFORD.symbols) for _ in range(12)),
+                "the voucher-generator approach over Crockford's symbols: draw, retry",
+            ),
+        ],
+    )
+
+
+def _crockford(b32: Any, count: int) -> Callable[[], object]:
+    width = CODE_LENGTH - len(CODE_PREFIX) - 1
+    encode = b32.encode
+    return lambda: [f"{CODE_PREFIX}{encode(i, checksum=True):0>{width + 1}}" for i in range(count)]
 
 
 def validation(n: int) -> Task:

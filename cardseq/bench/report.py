@@ -29,6 +29,7 @@ PACKAGES = (
     "pyffx",
     "cryptography",
     "sqids",
+    "base32-crockford",
     "psycopg",
     "matplotlib",
 )
