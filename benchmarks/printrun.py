@@ -14,6 +14,8 @@ alone, without the disk. Exits 1 when a target is missed:
 - its speed in bytes/s at least 0.8x the single column's: the same speed class. (Its
   rows are about four times as long, so its numbers/s is about a quarter; both ratios
   are printed.)
+- ``--columns number,pin`` (6-digit PINs under a PIN key, issue 24): at most 2x the time
+  of the single column, peak RSS at most 100 MB.
 """
 
 from __future__ import annotations
@@ -37,7 +39,10 @@ from cardseq import CardSeries  # noqa: E402
 
 CLI = [sys.executable, "-m", "cardseq"]
 COLUMNS = "number,status_label,request_id"
-CASES = {"number (single column)": "number", COLUMNS: COLUMNS}
+PINS = "number,pin"
+CASES = {"number (single column)": "number", COLUMNS: COLUMNS, PINS: PINS}
+#: the PIN key, from the environment as an operator would give it
+ENV = {**os.environ, "CARDSEQ_KEY_GIFT_PIN": bytes(range(32)).hex()}
 REQUEST_ID = "c0ffee00-1234-4abc-8def-0123456789ab"  # as long as a generated one
 
 
@@ -47,7 +52,7 @@ def run_cli(db: str, n: int, columns: str, out: str) -> tuple[float, float, int]
     command += ["--format", "csv", "--columns", columns, "--out", out, "--db", db]
     command += ["--request-id", f"{REQUEST_ID}-{time.monotonic_ns()}"[:36]]
     began = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
     _, status, usage = os.wait4(child.pid, 0)
     took = time.perf_counter() - began
     stderr = child.stderr.read().decode() if child.stderr else ""
@@ -101,11 +106,16 @@ def main() -> int:
                 "16",
                 "--method",
                 "LUHN",
+                "--pin-length",
+                "6",
+                "--pin-key-id",
+                "gift-pin",
                 "--db",
                 db,
             ],
             check=True,
             capture_output=True,
+            env=ENV,
         )
         times: dict[str, list[float]] = {name: [] for name in CASES}
         peaks: dict[str, list[float]] = {name: [] for name in CASES}
@@ -137,8 +147,18 @@ def main() -> int:
             f" rows {sizes[COLUMNS] / sizes[single]:.2f}x as long;"
             f" peak RSS {peak:.1f} MB (target <= 100: {'ok' if ok_peak else 'MISSED'})"
         )
+        slower = rate[single] / rate[PINS]
+        pin_peak = max(peaks[PINS])
+        ok_pins = slower <= 2 and pin_peak <= 100
+        failed |= not ok_pins
+        print(
+            f"  with PINs / single column: {slower:.2f}x the time (target <= 2x),"
+            f" peak RSS {pin_peak:.1f} MB: {'ok' if ok_pins else 'MISSED'}"
+        )
 
-    block = CardSeries("GIFT", prefix="600000", length=16, method="LUHN").block(0, n)
+    block = CardSeries(
+        "GIFT", prefix="600000", length=16, method="LUHN", pin_length=6, pin_key=bytes(range(32))
+    ).block(0, n)
     took = medians(
         {
             name: lambda columns=columns: block.write(

@@ -11,3 +11,12 @@ def render_list(layout: Layout, first_index: int, count: int, descending: bool) 
 def parse_rows(
     rows: np.ndarray, layout: Layout, reasons: np.ndarray, indexes: np.ndarray
 ) -> None: ...
+def pins_into(
+    out: WritableBuffer,
+    stride: int,
+    state: tuple[int, int, int, int],
+    first_index: int,
+    count: int,
+    descending: bool,
+    length: int,
+) -> None: ...

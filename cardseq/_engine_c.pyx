@@ -277,24 +277,64 @@ cdef inline void sipround(uint64_t* v) noexcept nogil:
     v[2] = rotl(v[2], 32)
 
 
-cdef inline uint64_t siphash13(const uint64_t* state, uint64_t word) noexcept nogil:
-    # SipHash-1-3 of one word: permutation.siphash() with its default rounds.
+cdef inline uint64_t siphash(const uint64_t* state, uint64_t word, int c, int d) noexcept nogil:
+    # SipHash-c-d of one word: permutation.siphash(). Inlined with constant rounds.
     cdef uint64_t v[4]
     cdef uint64_t last = (<uint64_t>8) << 56
+    cdef int _r
     v[0] = state[0]
     v[1] = state[1]
     v[2] = state[2]
     v[3] = state[3] ^ word
-    sipround(v)
+    for _r in range(c):
+        sipround(v)
     v[0] ^= word
     v[3] ^= last
-    sipround(v)
+    for _r in range(c):
+        sipround(v)
     v[0] ^= last
     v[2] ^= 0xFF
-    sipround(v)
-    sipround(v)
-    sipround(v)
+    for _r in range(d):
+        sipround(v)
     return v[0] ^ v[1] ^ v[2] ^ v[3]
+
+
+cdef inline uint64_t siphash13(const uint64_t* state, uint64_t word) noexcept nogil:
+    # the permutation's rounds
+    return siphash(state, word, 1, 3)
+
+
+cdef inline uint64_t siphash24(const uint64_t* state, uint64_t word) noexcept nogil:
+    # the PINs' PRF
+    return siphash(state, word, 2, 4)
+
+
+def pins_into(out, Py_ssize_t stride, tuple state, object first_index, Py_ssize_t count,
+              bint descending, int length):
+    """Write the PINs of ``count`` cards, ``length`` digits every ``stride`` bytes (see
+    the twin)."""
+    if count <= 0:
+        return
+    cdef unsigned char[::1] buf = out
+    if buf.shape[0] < (count - 1) * stride + length:
+        raise ValueError(f"buffer of {buf.shape[0]} bytes is too small for {count} PINs")
+    cdef uint64_t st[4]
+    cdef int k
+    for k in range(4):
+        st[k] = state[k]
+    cdef uint64_t first = first_index
+    cdef uint64_t modulus = int(10) ** length  # a Python int: exact
+    cdef Py_ssize_t i, at
+    cdef uint64_t value
+    cdef unsigned char* dst = &buf[0]
+    with nogil:
+        for i in range(count):
+            value = siphash24(st, first - <uint64_t>i if descending else first + <uint64_t>i)
+            value %= modulus
+            at = i * stride + length - 1
+            for k in range(length):
+                dst[at - k] = <unsigned char>(48 + value % 10)
+                value //= 10
 
 
 DEF LANES = 16

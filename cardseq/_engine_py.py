@@ -330,3 +330,34 @@ def _parse_chunk(
     if layout.perm is not None:
         values = layout.perm.inverse_array(values.astype(np.uint64)).astype(np.int64)
     indexes[todo[~low]] = values
+
+
+def pins_into(
+    out: WritableBuffer,
+    stride: int,
+    state: tuple[int, int, int, int],
+    first_index: int,
+    count: int,
+    descending: bool,
+    length: int,
+) -> None:
+    """Write the PINs of ``count`` cards into ``out``, ``length`` digits every ``stride``
+    bytes: SipHash-2-4 of each index (a 64-bit word) from the keyed ``state``, modulo
+    ``10**length`` (``cardseq.pins``). Indexes must fit 64 bits; the caller checks."""
+    if count <= 0:
+        return
+    from .permutation import siphash
+
+    flat = np.frombuffer(out, dtype=np.uint8)
+    if flat.size < (count - 1) * stride + length:
+        raise ValueError(f"buffer of {flat.size} bytes is too small for {count} PINs")
+    rows = np.lib.stride_tricks.as_strided(flat, (count, length), (stride, 1), writeable=True)
+    step = -1 if descending else 1
+    for done in range(0, count, _CHUNK):
+        n = min(_CHUNK, count - done)
+        first = first_index + step * done
+        indexes = np.arange(first, first + step * n, step, dtype=np.uint64)
+        values = siphash(state, indexes, 2, 4) % np.uint64(10**length)
+        for j in range(length - 1, -1, -1):
+            rows[done : done + n, j] = (values % np.uint64(10)).astype(np.uint8) + _ZERO
+            values //= np.uint64(10)

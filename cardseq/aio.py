@@ -377,6 +377,21 @@ class AsyncStore:
             )
         )
 
+    async def pin_check(self, series_id: int, index: int, right: bool, attempts: int) -> str:
+        """Count one PIN check of a card, atomically: ``locked`` (nothing written) when
+        it already failed ``attempts`` times in a row; else ``right`` (its failures
+        forgotten) or ``wrong`` (one more failure kept). Only cards that failed a check
+        have a row."""
+        return await self._driver.drive(self.sync._pin_check(series_id, index, right, attempts))
+
+    async def pin_failures(self, series_id: int, index: int) -> int:
+        """A card's failed PIN checks in a row (0: none since its last right one)."""
+        return await self._driver.drive(self.sync._pin_failures(series_id, index))
+
+    async def reset_pin_failures(self, series_id: int, index: int) -> int:
+        """Forget a card's failed PIN checks (unlocking it); return how many there were."""
+        return await self._driver.drive(self.sync._reset_pin_failures(series_id, index))
+
     async def logged_changes(
         self, series_id: int, index: int, *, limit: int = DEFAULT_LIMIT, after: int = 0
     ) -> Page[LoggedChange]:
@@ -743,6 +758,29 @@ class AsyncCardService:
     ) -> Page[StatusChange]:
         """A card's status changes, oldest first, a page at a time (as ``generation_log``)."""
         return await self._driver.drive(self.sync._status_log(number, limit=limit, after=after))
+
+    async def verify_pin(self, number: Any, pin: Any) -> bool:
+        """Whether ``pin`` is the PIN of the generated card ``number`` (compared in
+        constant time). A wrong PIN counts against the card: after its series'
+        ``pin_attempts`` failures in a row, checks are refused (713, ``PinLocked``),
+        the right PIN too, until an operator's ``reset_pin``. A right PIN forgets the
+        failures. The PIN is never in an error, a log or the ledger."""
+        return await self._driver.drive(self.sync._verify_pin(number, pin))
+
+    async def series_with_pins(self, series: SeriesRef) -> CardSeries:
+        """The series bound to its PIN key, for writing PINs: 3000 for a series without
+        PINs, 706 when no key source has the PIN key, 707 for another key. A print run
+        asks before it reserves, so that a missing key loses no numbers."""
+        return await self._driver.drive(self.sync._series_with_pins(series))
+
+    async def pin_failures(self, number: Any) -> int:
+        """How many PIN checks of card ``number`` failed in a row (its series'
+        ``pin_attempts`` of them lock it)."""
+        return await self._driver.drive(self.sync._pin_failures(number))
+
+    async def reset_pin(self, number: Any) -> int:
+        """Unlock card ``number``: forget its failed PIN checks; return how many."""
+        return await self._driver.drive(self.sync._reset_pin(number))
 
     # ---- end of generated methods ----
 

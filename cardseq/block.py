@@ -15,21 +15,27 @@ from typing import IO, Any
 
 import numpy as np
 
-from . import _engine, blocked, checkdigit
+from . import _engine, blocked, checkdigit, pins
 from .columns import (
+    BOX,
     GROUPED,
     INDEX,
     NUMBER,
     NUMBER_ONLY,
+    PIN,
+    POSITION,
     Column,
     RowFormat,
     parse_columns,
     row_format,
 )
 from .errors import CountTooLarge, InvalidArgument, SeriesExhausted
+from .integers import as_int
 from .series import CardSeries, positive_count
 
 ORDERS = ("asc", "desc")
+#: the most cards a box may hold (``Block.write``'s ``box_size``)
+MAX_BOX = 1_000_000
 WRITE_CHUNK_BYTES = 4 << 20
 # Keyed numbers cost CPU, not memory bandwidth: past this many, a call spreads them
 # over the cores (the engine releases the GIL). CARDSEQ_THREADS=1 keeps one thread.
@@ -201,6 +207,16 @@ class Block:
             return [self.series.display(number) for number in numbers]
         return numbers
 
+    def pins(self, order: str = "asc") -> list[str]:
+        """The cards' PINs, in the order of ``to_list`` (``CardSeries.pin``): for a
+        series with PINs whose PIN key is loaded."""
+        descending = _descending(order)
+        state = self.series.require_pins()
+        check_fits(self.series, self.count)
+        digits = pins.pin_digits(state, self._first(descending), self.count,
+                                 self.series.pin_length, descending)  # fmt: skip
+        return digits.view(f"S{self.series.pin_length}").reshape(-1).astype(str).tolist()
+
     def write(
         self,
         fp: IO[bytes] | Any,
@@ -211,6 +227,7 @@ class Block:
         status_label: str | None = None,
         request_id: str | None = None,
         actor: str | None = None,
+        box_size: int | None = None,
         chunk_bytes: int = WRITE_CHUNK_BYTES,
         progress: Callable[[int], object] | None = None,
     ) -> int:
@@ -220,7 +237,10 @@ class Block:
         ``jsonl`` (``{"number": "..."}``). ``columns`` (csv and jsonl) puts more beside
         each number: ``"number,index,series_code,status_label,request_id,actor,NAME=VALUE"``
         in any order and choice (``cardseq.columns``); ``status_label``, ``request_id``
-        and ``actor`` are the reservation's, for their columns. Memory stays near
+        and ``actor`` are the reservation's, for their columns. ``pin`` needs a series
+        with PINs and its PIN key; ``box`` and ``position`` need ``box_size``, the cards a
+        box holds: boxes are counted from the block's first index, whatever the order,
+        so a reservation written again gets the same boxes. Memory stays near
         ``chunk_bytes`` whatever the count; ``progress(n)`` is called after each chunk
         with the numbers written in it. Returns the number of bytes written.
         """
@@ -233,10 +253,15 @@ class Block:
             "actor": actor,
         }
         row = row_format(fmt, chosen, values)  # type: ignore[arg-type]
+        if PIN in row.parts:
+            self.series.require_pins()  # before the header: no file half written
+        boxes = self._boxes(row, box_size)
         widths = {
             NUMBER: self.series.length,
             GROUPED: len(self.series.display("0" * self.series.length)),
             INDEX: len(str(self.stop - 1)),
+            PIN: self.series.pin_length,
+            **boxes,
         }
         widest = sum(len(p) if isinstance(p, bytes) else widths[p] for p in row.parts)
         per_chunk = max(1, chunk_bytes // widest)
@@ -246,7 +271,9 @@ class Block:
         written = len(row.header)
         for first, n in self._chunks(order, per_chunk):
             for start, count, digits in _runs(first, n, descending, row.has_index):
-                written += self._write_rows(fp, flat, row, digits, start, count, descending)
+                written += self._write_rows(
+                    fp, flat, row, digits, start, count, descending, box_size, boxes
+                )
             if progress is not None:
                 progress(n)
         return written
@@ -260,12 +287,20 @@ class Block:
         first: int,
         n: int,
         descending: bool,
+        box_size: int | None = None,
+        boxes: dict[str, int] | None = None,
     ) -> int:
         """Write the rows of ``n`` numbers from index ``first``, whose indexes all have
         ``index_digits`` digits (so every row has the same length)."""
         series = self.series
         grouping = _grouping(series)
-        widths = {NUMBER: series.length, GROUPED: len(grouping), INDEX: index_digits}
+        widths = {
+            NUMBER: series.length,
+            GROUPED: len(grouping),
+            INDEX: index_digits,
+            PIN: series.pin_length,
+            **(boxes or {}),
+        }
         stride = sum(len(p) if isinstance(p, bytes) else widths[p] for p in row.parts)
         rows = flat[: (n + 1) * stride].reshape(n + 1, stride)
         places: dict[str, int] = {}
@@ -285,6 +320,21 @@ class Block:
         if INDEX in places:
             at = places[INDEX]
             rows[:n, at : at + index_digits] = _index_digits(first, n, index_digits, descending)
+        if PIN in places:
+            at = places[PIN]
+            state = series.require_pins()
+            rows[:n, at : at + series.pin_length] = pins.pin_digits(
+                state, first, n, series.pin_length, descending
+            )
+        if boxes and box_size:
+            step = -1 if descending else 1
+            into = np.arange(
+                first - self.start, first - self.start + step * n, step, dtype=np.int64
+            )
+            for name, values in ((BOX, into // box_size + 1), (POSITION, into % box_size + 1)):
+                if name in places:
+                    at = places[name]
+                    rows[:n, at : at + boxes[name]] = _decimal(values, boxes[name])
         if GROUPED in places:  # the number's bytes, with the separators between
             at = places[GROUPED]
             picked = np.where(grouping < 0, number_at, number_at + grouping)
@@ -295,6 +345,23 @@ class Block:
             rows[:n, at : at + len(part)] = np.frombuffer(part, dtype=np.uint8)
         fp.write(flat[: n * stride].data)
         return n * stride
+
+    def _boxes(self, row: RowFormat, box_size: int | None) -> dict[str, int]:
+        """The widths of the box columns ``row`` has (701 without a usable ``box_size``)."""
+        wanted = [name for name in (BOX, POSITION) if name in row.parts]
+        if not wanted and box_size is None:
+            return {}
+        size = as_int(box_size)
+        if size is None or not 1 <= size <= MAX_BOX:
+            raise InvalidArgument.bad(
+                "box_size", box_size, f"must be an integer from 1 to {MAX_BOX} (cards a box)"
+            )
+        if not wanted:
+            raise InvalidArgument.bad(
+                "box_size", box_size, "needs a box or position column to write"
+            )
+        widths = {BOX: len(str(-(-self.count // size))), POSITION: len(str(size))}
+        return {name: widths[name] for name in wanted}
 
     def _first(self, descending: bool) -> int:
         return self.stop - 1 if descending else self.start
@@ -344,6 +411,16 @@ def _runs(first: int, n: int, descending: bool, split: bool) -> Iterator[tuple[i
         yield first, take, digits
         first += step * take
         n -= take
+
+
+def _decimal(values: np.ndarray, width: int) -> np.ndarray:
+    """Non-negative int64 ``values`` as zero-padded ASCII digits, shape (n, width)."""
+    out = np.empty((len(values), width), dtype=np.uint8)
+    rest = values.copy()
+    for j in range(width - 1, -1, -1):
+        out[:, j] = rest % 10 + 48
+        rest //= 10
+    return out
 
 
 def _index_digits(first: int, n: int, digits: int, descending: bool) -> np.ndarray:

@@ -23,9 +23,9 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from . import __version__, printrun
-from .block import ORDERS, Block
-from .columns import FIELDS, FORMATS, Column, parse_columns, row_format
+from . import __version__, manifest, printrun
+from .block import MAX_BOX, ORDERS, Block
+from .columns import BOX, FIELDS, FORMATS, PIN, POSITION, Column, parse_columns, row_format
 from .errors import (
     CardSeqError,
     CountTooLarge,
@@ -353,6 +353,30 @@ _METHODS = ", ".join(m.value for m in Method)
     help="What goes between groups: -, a space or a dot.",
 )
 @click.option(
+    "--pin-length",
+    type=StrictInt(InvalidSeries, minimum=0, maximum=12),
+    default=0,
+    show_default=True,
+    metavar="N",
+    help="Give each card a PIN of N digits (4 to 12; 0: none), derived from its index "
+    "under the PIN key: stored nowhere, written into print files with --columns pin.",
+)
+@click.option(
+    "--pin-key-id",
+    default=None,
+    metavar="ID",
+    help="With --pin-length: the id of the PIN key (never the number key), which a key "
+    "source must supply to write or check PINs (cardseq keys new makes one).",
+)
+@click.option(
+    "--pin-attempts",
+    type=StrictInt(InvalidSeries, minimum=1, maximum=100),
+    default=5,
+    show_default=True,
+    metavar="N",
+    help="With --pin-length: failed PIN checks in a row that lock a card.",
+)
+@click.option(
     "--disabled",
     is_flag=True,
     help="Register the series with generation stopped (enable it later).",
@@ -378,6 +402,9 @@ def series_create(
     blocked: str,
     group: int,
     separator: str,
+    pin_length: int,
+    pin_key_id: str | None,
+    pin_attempts: int,
     disabled: bool,
     exists_ok: bool,
     key_id: str | None,
@@ -403,6 +430,9 @@ def series_create(
         blocked=blocked,
         group=group,
         separator=separator,
+        pin_length=pin_length,
+        pin_key_id=pin_key_id,
+        pin_attempts=pin_attempts,
     )
     with _opened(db, keys_file, creates=True) as service:
         series_id = service.create_series(definition, enabled=not disabled, exists_ok=exists_ok)
@@ -693,6 +723,11 @@ def series_show(series_ref: str, as_json: bool, db: str | None, keys_file: str |
     if definition.key_id is not None:
         lines["key id"] = definition.key_id
         lines["key fingerprint"] = info.key_fingerprint or "-"
+    if definition.pin_length:
+        lines["PIN digits"] = definition.pin_length
+        lines["PIN attempts before a card locks"] = definition.pin_attempts
+        lines["PIN key id"] = definition.pin_key_id or "-"
+        lines["PIN key fingerprint"] = info.pin_key_fingerprint or "-"
     for key, value in lines.items():
         click.echo(f"{key}: {value}".rstrip())
 
@@ -821,6 +856,44 @@ def card_suggest(number: str, as_json: bool, db: str | None, keys_file: str | No
         click.get_current_context().exit(1)
 
 
+@card.command("verify-pin")
+@click.argument("number")
+@click.option(
+    "--pin-stdin",
+    is_flag=True,
+    help="Read the PIN from the first line of stdin (else it is asked for, unechoed).",
+)
+@db_option
+@keys_option
+def card_verify_pin(number: str, pin_stdin: bool, db: str | None, keys_file: str | None) -> None:
+    """Check a PIN of the card NUMBER: exit 0 if right, 1 if wrong.
+
+    The PIN is never an argument (a command line is seen by other users and kept in
+    shell history). A wrong PIN counts: after the series' allowed failures in a row the
+    card is locked (error 713) until card reset-pin.
+    """
+    if pin_stdin:
+        pin = sys.stdin.readline().rstrip("\r\n")
+    else:
+        pin = click.prompt("PIN", hide_input=True, err=True)
+    with _opened(db, keys_file) as service:
+        right = service.verify_pin(number, pin)
+    click.echo("PIN right" if right else "PIN wrong", err=True)
+    if not right:
+        click.get_current_context().exit(1)
+
+
+@card.command("reset-pin")
+@click.argument("number")
+@db_option
+@keys_option
+def card_reset_pin(number: str, db: str | None, keys_file: str | None) -> None:
+    """Unlock the card NUMBER: forget its failed PIN checks."""
+    with _opened(db, keys_file) as service:
+        forgotten = service.reset_pin(number)
+    click.echo(f"card {number}: {forgotten} failed PIN check(s) forgotten", err=True)
+
+
 def _status_row(c: StatusChange) -> list[str]:
     changed = c.changed_on.isoformat()
     return [c.from_status, c.to_status, c.label, c.customer_id or "-", c.actor or "-", changed]
@@ -894,17 +967,35 @@ def _output_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 "and NAME=VALUE for a constant (quote an item holding a comma: "
                 "'number,\"client=Acme, Inc.\"').",
             ),
+            click.option(
+                "--box-size",
+                type=StrictInt(minimum=1, maximum=MAX_BOX),
+                default=None,
+                metavar="N",
+                help="csv and jsonl: N cards a box; adds the columns box and position "
+                "(counted from 1 over the reservation, so an export gives the same boxes).",
+            ),
         )
     ):
         command = option(command)
     return command
 
 
-def _row_check(fmt: str, columns: str) -> tuple[Column, ...]:
-    """The columns, checked with the format before anything is reserved (701)."""
+def _row_check(fmt: str, columns: str, box_size: int | None) -> tuple[Column, ...]:
+    """The columns (with box and position for ``--box-size``), checked with the format
+    before anything is reserved (701)."""
     chosen = parse_columns(columns)
+    if box_size is not None:
+        chosen += tuple(Column(name) for name in (BOX, POSITION) if Column(name) not in chosen)
     row_format(fmt, chosen, dict.fromkeys(FIELDS, ""))
     return chosen
+
+
+def _check_pins(service: CardService, series_id: int, chosen: tuple[Column, ...]) -> None:
+    """With a ``pin`` column: the series has PINs and its PIN key is here (3000, 706,
+    707 otherwise), asked before anything is reserved or written."""
+    if any(c.name == PIN and c.value is None for c in chosen):
+        service.series_with_pins(series_id)
 
 
 def _interactive() -> bool:
@@ -987,6 +1078,7 @@ def _write_block(
     order: str,
     fmt: str,
     columns: tuple[Column, ...],
+    box_size: int | None,
     entry: GenerationEntry,
     after_failure: Sequence[str],
 ) -> None:
@@ -1002,6 +1094,8 @@ def _write_block(
             fmt=fmt,
             columns=columns,
             entry=entry,
+            box_size=box_size,
+            with_manifest=True,
             progress=progress,
         )
     if failed is None:
@@ -1022,7 +1116,13 @@ def _reserved_line(entry: GenerationEntry, code: str) -> str:
 
 
 def _export_command(
-    series_ref: str, request_id: str, out: str, order: str, fmt: str, columns: str
+    series_ref: str,
+    request_id: str,
+    out: str,
+    order: str,
+    fmt: str,
+    columns: str,
+    box_size: int | None = None,
 ) -> str:
     """The ``cardseq export`` command that writes a reservation again like this run."""
     words = ["cardseq", "export", series_ref, "--request-id", request_id]
@@ -1034,6 +1134,8 @@ def _export_command(
         words += ["--columns", columns]
     if order != "asc":
         words += ["--order", order]
+    if box_size is not None:
+        words += ["--box-size", str(box_size)]
     return _command_line(*words)
 
 
@@ -1086,6 +1188,7 @@ def generate(
     out: str,
     fmt: str,
     columns: str,
+    box_size: int | None,
     request_id: str | None,
     yes: bool,
     confirm_above: int,
@@ -1099,13 +1202,14 @@ def generate(
     appears at --out only once it is complete: a failed or interrupted run leaves none,
     and says how to write the reservation again (with cardseq export).
     """
-    chosen = _row_check(fmt, columns)
+    chosen = _row_check(fmt, columns, box_size)
     rid = request_id if request_id is not None else str(uuid.uuid4())
     target = None
     reserving = False
     try:
         with printrun.stoppable(), _opened(db, keys_file) as service:
             info = service.series(series_ref)
+            _check_pins(service, info.id, chosen)
             if out != "-":
                 printrun.check_output(out, service.store, keys_file)
             _confirm(info, count, confirm_above, yes)
@@ -1121,7 +1225,7 @@ def generate(
             said = f"interrupted by {stop.name} before reserving: nothing was reserved"
         else:
             listed = _command_line("cardseq", "ledger", series_ref, "--request-id", rid)
-            written = _export_command(series_ref, rid, out, order, fmt, columns)
+            written = _export_command(series_ref, rid, out, order, fmt, columns, box_size)
             said = (
                 f"interrupted by {stop.name} while reserving; if the reservation was"
                 f" committed,\nit is listed by: {listed}\nand written by: {written}"
@@ -1148,11 +1252,13 @@ def generate(
         order=order,
         fmt=fmt,
         columns=chosen,
+        box_size=box_size,
         entry=entry,
         after_failure=[
             "the numbers stay reserved and are never handed out again: "
             + _reserved_line(entry, code),
-            "write them again with: " + _export_command(series_ref, rid, out, order, fmt, columns),
+            "write them again with: "
+            + _export_command(series_ref, rid, out, order, fmt, columns, box_size),
         ],
     )
     if target is not None:
@@ -1185,6 +1291,7 @@ def export(
     out: str,
     fmt: str,
     columns: str,
+    box_size: int | None,
     db: str | None,
     keys_file: str | None,
 ) -> None:
@@ -1196,9 +1303,10 @@ def export(
     """
     if (request_id is None) == (ledger_id is None):
         raise click.UsageError("give --request-id ID or --ledger-id N (one of them)")
-    chosen = _row_check(fmt, columns)
+    chosen = _row_check(fmt, columns, box_size)
     with _opened(db, keys_file) as service:
         entry = service.reservation(series_ref, request_id=request_id, ledger_id=ledger_id)
+        _check_pins(service, entry.series_id, chosen)
         block = service.export(entry.series_id, ledger_id=entry.id)
         if out != "-":
             printrun.check_output(out, service.store, keys_file)
@@ -1210,6 +1318,7 @@ def export(
         order=order,
         fmt=fmt,
         columns=chosen,
+        box_size=box_size,
         entry=entry,
         after_failure=["export reserves nothing: run it again"],
     )
@@ -1219,6 +1328,34 @@ def export(
             f" to {out}",
             err=True,
         )
+
+
+@main.command("verify-file")
+@click.argument("path", metavar="FILE")
+@click.option(
+    "--manifest",
+    "manifest_path",
+    default=None,
+    metavar="PATH",
+    help="The file's manifest. [default: FILE.manifest.json]",
+)
+@db_option
+@keys_option
+def verify_file(
+    path: str, manifest_path: str | None, db: str | None, keys_file: str | None
+) -> None:
+    """Check a print file against its manifest and the store's ledger.
+
+    Every line must hold the number of the reservation that the manifest's order puts
+    there (none changed, repeated or missing), the count must match, then the SHA-256.
+    The first difference is error 714, naming the line; exit 0 when the file is whole.
+    """
+    with _opened(db, keys_file) as service:
+        found = manifest.verify(service, path, manifest_path)
+    click.echo(
+        f"{path}: {found.count} numbers of series {found.series_code}, ledger id"
+        f" {found.ledger_id} (request id {found.request_id}), sha256 {found.sha256}: whole",
+    )
 
 
 # ---- validate ----------------------------------------------------------------------

@@ -31,6 +31,9 @@ FORMATS: Final = ("txt", "csv", "jsonl")
 FIELDS: Final = (
     "number",
     "grouped",
+    "pin",
+    "box",
+    "position",
     "series_code",
     "index",
     "status_label",
@@ -42,6 +45,15 @@ FIELDS: Final = (
 NUMBER: Final = "number"
 GROUPED: Final = "grouped"
 INDEX: Final = "index"
+#: the card's PIN (``CardSeries.pin``): a series with PINs and its PIN key only
+PIN: Final = "pin"
+#: a card's box, counted from 1 over the reservation, and its place in the box (from 1),
+#: for ``box_size`` cards a box; both zero-padded to one width for the whole block
+BOX: Final = "box"
+POSITION: Final = "position"
+#: the fields that vary by row, and those of them written as JSON strings
+VARYING: Final = (NUMBER, GROUPED, INDEX, PIN, BOX, POSITION)
+_TEXTS: Final = (NUMBER, GROUPED, PIN, BOX, POSITION)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,49}")
 _CSV_SPECIAL = re.compile(r'[",\r\n]')
 _SPEC_FIELD = "columns"
@@ -126,7 +138,7 @@ def row_format(fmt: str, columns: Sequence[Column], values: Mapping[str, str | N
         )
     texts: list[str | None] = []
     for column in columns:
-        if column.value is not None or column.name in (NUMBER, GROUPED, INDEX):
+        if column.value is not None or column.name in VARYING:
             texts.append(column.value)
             continue
         text = values.get(column.name)
@@ -142,7 +154,7 @@ def row_format(fmt: str, columns: Sequence[Column], values: Mapping[str, str | N
     if fmt == "jsonl":
         for k, (column, text) in enumerate(zip(columns, texts, strict=True)):
             key = ("{" if k == 0 else ", ") + json.dumps(column.name) + ": "
-            if column.value is None and column.name in (NUMBER, GROUPED):
+            if column.value is None and column.name in _TEXTS:
                 pieces += [f'{key}"'.encode(), column.name, b'"']
             elif column.value is None and column.name == INDEX:
                 pieces += [key.encode(), INDEX]
@@ -154,7 +166,7 @@ def row_format(fmt: str, columns: Sequence[Column], values: Mapping[str, str | N
         for k, (column, text) in enumerate(zip(columns, texts, strict=True)):
             if k:
                 pieces.append(b",")
-            if column.value is None and column.name in (NUMBER, GROUPED, INDEX):
+            if column.value is None and column.name in VARYING:
                 pieces.append(column.name)
             else:
                 assert text is not None
@@ -183,11 +195,15 @@ def _merged(pieces: list[bytes | str]) -> tuple[bytes | str, ...]:
 
 
 __all__ = [
+    "BOX",
     "FIELDS",
     "FORMATS",
     "GROUPED",
     "INDEX",
     "NUMBER",
+    "PIN",
+    "POSITION",
+    "VARYING",
     "Column",
     "RowFormat",
     "parse_columns",

@@ -176,6 +176,20 @@ class OutputError(CardSeqError):
     code = 711
 
 
+class PinLocked(CardSeqError):
+    """A card's PIN checks are locked: it failed as many times in a row as its series
+    allows (``CardService.reset_pin`` unlocks it)."""
+
+    code = 713
+
+
+class FileMismatch(CardSeqError, ValueError):
+    """A print file that differs from its manifest or the ledger: a line changed,
+    repeated or missing, another count, or another checksum (``cardseq verify-file``)."""
+
+    code = 714
+
+
 class InvalidSeries(CardSeqError, ValueError):
     """Unknown or invalid card series (including an unknown method or a bad code)."""
 

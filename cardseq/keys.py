@@ -186,22 +186,23 @@ class KeyRing:
         with self._lock:
             self._cache[check_key_id(key_id)] = key
 
-    def check(self, series: str, key_id: str, expected: str) -> bytes:
+    def check(self, series: str, key_id: str, expected: str, *, field: str = "key_id") -> bytes:
         """The key ``key_id`` of series ``series``, if its fingerprint is ``expected``;
-        else ``KeyNotFound`` or ``KeyMismatch``, naming the series and the key id."""
+        else ``KeyNotFound`` or ``KeyMismatch``, naming the series and the key id (the
+        series' ``field`` that holds it)."""
         key = self.find(key_id)
         if key is None:
             raise KeyNotFound(
                 f"series {series!r} needs key {key_id!r}, which no key source has: set"
                 f" ${env_var(key_id)} or give a keys file (--keys-file, ${KEYS_FILE_ENV})",
-                field="key_id",
+                field=field,
                 value=key_id,
             )
         if fingerprint(key) != expected:
             raise KeyMismatch(
                 f"key {key_id!r} given for series {series!r} is not the key the series was"
                 f" created with (fingerprint {fingerprint(key)}, registered {expected})",
-                field="key_id",
+                field=field,
                 value=key_id,
             )
         return key

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO
 
+from . import manifest
 from .block import Block
 from .columns import Column
 from .errors import OutputError
@@ -123,6 +124,20 @@ class WriteFailure:
     """The reader of stdout went away (a command then silences stdout before exiting)."""
 
 
+def _write_manifest(described: dict[str, object], out: str) -> None:
+    """The manifest of the whole file ``out``; a failure says the file is whole."""
+    path = manifest.path_for(out)
+    try:
+        manifest.write(described, path)
+    except OutputError as error:
+        raise OutputError(
+            f"{out} is whole, but its manifest {path} could not be written: {error.message}"
+            " (cardseq export writes both again)",
+            field="--out",
+            value=path,
+        ) from None
+
+
 def write(
     block: Block,
     out: str,
@@ -132,10 +147,14 @@ def write(
     fmt: str,
     columns: Sequence[Column],
     entry: GenerationEntry,
+    box_size: int | None = None,
+    with_manifest: bool = False,
     progress: Callable[[int], object] | None = None,
 ) -> WriteFailure | None:
     """Write ``block`` (of the reservation ``entry``) to ``target``, or to stdout when
     None, and put the file in place; ``out`` is the output as the caller named it.
+    ``with_manifest``: a regular file gets its manifest beside it once it is whole
+    (``cardseq.manifest``).
 
     Run it inside ``stoppable()``: a signal or a failed write discards the file (nothing
     is left at ``out``) and returns the ``WriteFailure``; a signal that comes once the
@@ -145,6 +164,9 @@ def write(
     with stoppable():  # (the cleanup inside it: a second signal cannot cut it short)
         try:
             fp = binary_stdout() if target is None else target.fp
+            hashed = None
+            if with_manifest and target is not None and not target.in_place:
+                fp = hashed = manifest.HashingWriter(fp)
             block.write(
                 fp,
                 order,
@@ -153,12 +175,19 @@ def write(
                 status_label=entry.label,
                 request_id=entry.request_id,
                 actor=entry.actor or "",  # (empty: reserved before actors were kept)
+                box_size=box_size,
                 progress=progress,
             )
             if target is None:
                 fp.flush()
             else:
                 target.commit()
+            if hashed is not None:
+                described = manifest.build(
+                    block, entry, out, fmt=fmt, columns=columns, order=order,
+                    box_size=box_size, written=hashed,
+                )  # fmt: skip
+                _write_manifest(described, out)
         except Interrupted as stop:
             if target is not None and target.done:
                 return None  # the signal came after the last step: the file is whole
@@ -176,6 +205,8 @@ def write(
             return None
     if target is None or target.in_place:
         left = f"{where} got part of them"
+    elif target.done:
+        left = f"{out} holds every number"
     else:
         left = f"nothing was left at {out}"
     return WriteFailure(message, left, status, broken)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
+import hmac
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import KW_ONLY, dataclass, field
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from . import alphabets, blocked, bulk, checkdigit, ff1
+from . import alphabets, blocked, bulk, checkdigit, ff1, pins
 from ._engine import Layout
 from .alphabets import Alphabet
 from .bulk import Parsed
@@ -216,6 +217,25 @@ def readings_overlap(a: str, b: str) -> bool:
     return patterns_overlap(fold_case(a), fold_case(b))
 
 
+def _secret(name: str, key: object, id_name: str, key_id: str | None) -> bytes | None:
+    """A secret key field checked: bytes of a usable size (a fresh one when neither key
+    nor id is given; None for an id alone: a store binds it). Messages name the key's
+    type or size, never its bytes."""
+    if key_id is not None:
+        check_key_id(key_id, InvalidSeries)
+    if key is None:
+        return None if key_id is not None else secrets.token_bytes(32)
+    if isinstance(key, (bytearray, memoryview)):
+        key = bytes(key)
+    if not isinstance(key, bytes):
+        raise InvalidSeries(f"{name} must be bytes, not {type(key).__name__}", field=name)
+    if not MIN_KEY <= len(key) <= MAX_KEY:
+        raise InvalidSeries(
+            f"{name} has {len(key)} bytes; it must have {MIN_KEY} to {MAX_KEY}", field=name
+        )
+    return key
+
+
 @dataclass(frozen=True)
 class CardSeries:
     """A validated card series. Invalid fields raise the matching ``CardSeqError``."""
@@ -246,10 +266,21 @@ class CardSeries:
     """Display only: the number in groups of this many characters (0: none)."""
     separator: str = "-"
     """Display only: what goes between groups (``-``, a space or ``.``)."""
+    pin_length: int = 0
+    """Digits of each card's PIN (4..12; 0: no PINs): a keyed function of the card's
+    index under the PIN key (``cardseq.pins``), stored nowhere."""
+    pin_key: bytes | None = field(default=None, repr=False)
+    """The PINs' secret (16..64 bytes), never the number key. If None: with a
+    ``pin_key_id``, a store binds it; without, a fresh 32 bytes from ``secrets``."""
+    pin_key_id: str | None = field(default=None, repr=False)
+    """The id of the PIN key in the operator's key sources."""
+    pin_attempts: int = 5
+    """Failed PIN checks in a row that lock a card (``CardService.verify_pin``)."""
 
     counter_width: int = field(init=False, compare=False)
     capacity: int = field(init=False, repr=False, compare=False)
     _layout: Layout = field(init=False, repr=False, compare=False)
+    _pins: pins.PinState | None = field(init=False, repr=False, compare=False)
 
     if TYPE_CHECKING:
         # What the generated __init__ takes: __post_init__ turns a method's name into a
@@ -270,6 +301,10 @@ class CardSeries:
             blocked: str | Iterable[str] | None = ...,
             group: int = ...,
             separator: str = ...,
+            pin_length: int = ...,
+            pin_key: bytes | bytearray | memoryview | None = ...,
+            pin_key_id: str | None = ...,
+            pin_attempts: int = ...,
         ) -> None: ...
 
     def __post_init__(self) -> None:
@@ -372,6 +407,7 @@ class CardSeries:
             layout = layout._replace(blocked=blocked.blocklist(words, layout))
             set_(self, "capacity", layout.blocked.capacity)  # type: ignore[union-attr]
         set_(self, "_layout", layout)
+        self._check_pins()
 
     def _check_display(self, alpha: Alphabet) -> None:
         group = as_int(self.group)
@@ -401,19 +437,41 @@ class CardSeries:
                         f"{name} is only for the RANDOM methods, not {method}", field=name
                     )
             return None
-        if self.key_id is not None:
-            check_key_id(self.key_id, InvalidSeries)
-        if key is None:
-            return None if self.key_id is not None else secrets.token_bytes(32)
-        if isinstance(key, (bytearray, memoryview)):
-            key = bytes(key)
-        if not isinstance(key, bytes):
-            raise InvalidSeries(f"key must be bytes, not {type(key).__name__}", field="key")
-        if not MIN_KEY <= len(key) <= MAX_KEY:
-            raise InvalidSeries(
-                f"key has {len(key)} bytes; it must have {MIN_KEY} to {MAX_KEY}", field="key"
+        return _secret("key", key, "key_id", self.key_id)
+
+    def _check_pins(self) -> None:
+        """Set the PIN fields: a length of 0 (no PIN key then) or 4..12, and its key."""
+        length = as_int(self.pin_length)
+        if length is None or not (length == 0 or pins.MIN_PIN <= length <= pins.MAX_PIN):
+            raise InvalidSeries.bad(
+                "pin_length",
+                self.pin_length,
+                f"must be 0 (no PINs) or {pins.MIN_PIN} to {pins.MAX_PIN} digits",
             )
-        return key
+        attempts = as_int(self.pin_attempts)
+        if attempts is None or not 1 <= attempts <= pins.MAX_ATTEMPTS:
+            raise InvalidSeries.bad(
+                "pin_attempts",
+                self.pin_attempts,
+                f"must be an integer from 1 to {pins.MAX_ATTEMPTS}",
+            )
+        key = None
+        if length == 0:
+            for name in ("pin_key", "pin_key_id"):
+                if getattr(self, name) is not None:
+                    raise InvalidSeries(f"{name} is only for a series with PINs", field=name)
+        else:
+            key = _secret("pin_key", self.pin_key, "pin_key_id", self.pin_key_id)
+            if key is not None and self.key is not None and hmac.compare_digest(key, self.key):
+                raise InvalidSeries(
+                    "pin_key is the number key: a series' PINs need a key of their own",
+                    field="pin_key",
+                )
+        set_ = object.__setattr__
+        set_(self, "pin_length", length)
+        set_(self, "pin_attempts", attempts)
+        set_(self, "pin_key", key)
+        set_(self, "_pins", None if key is None else pins.pin_state(key, self.code))
 
     def _checked_cipher(
         self, method: Method, key: bytes | None, capacity: int, width: int
@@ -470,6 +528,31 @@ class CardSeries:
         """This definition bound to ``key``."""
         return dataclasses.replace(self, key=key)
 
+    def with_pin_key(self, pin_key: bytes) -> CardSeries:
+        """This definition bound to ``pin_key``, its PINs' key."""
+        return dataclasses.replace(self, pin_key=pin_key)
+
+    def pin(self, index: int) -> str:
+        """The PIN of the card at ``index`` (``pin_length`` digits; ``cardseq.pins``)."""
+        state = self.require_pins()
+        return pins.pin(state, self.check_index(index), self.pin_length)
+
+    def require_pins(self) -> pins.PinState:
+        """The PINs' keyed state: 3000 for a series without PINs, ``KeyNotFound`` when
+        its PIN key is not loaded (naming the PIN key id)."""
+        if not self.pin_length:
+            raise InvalidSeries.bad(
+                "pin_length", 0, f"series {self.code!r} has no PINs (pin_length 0)"
+            )
+        if self._pins is None:
+            raise KeyNotFound(
+                f"series {self.code!r} has no PIN key loaded (PIN key id"
+                f" {self.pin_key_id!r}): give the key sources that key, see docs/security.md",
+                field="pin_key_id",
+                value=self.pin_key_id,
+            )
+        return self._pins
+
     def require_key(self) -> None:
         """``KeyNotFound`` for an unbound series (naming it and its key id)."""
         if not self.bound:
@@ -502,8 +585,15 @@ class CardSeries:
         if self.group:
             config["group"] = self.group
             config["separator"] = self.separator
+        if self.pin_length:
+            config["pin_length"] = self.pin_length
+            config["pin_attempts"] = self.pin_attempts
+            if self.pin_key_id is not None:
+                config["pin_key_id"] = self.pin_key_id
         if include_key and self.key is not None:
             config["key"] = self.key.hex()
+        if include_key and self.pin_key is not None:
+            config["pin_key"] = self.pin_key.hex()
         return config
 
     def check_index(self, index: Any, name: str = "index") -> int:

@@ -12,6 +12,7 @@ with the cards in use, not with the cards generated.
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 from collections.abc import Iterable
 from typing import Any, TypeVar, overload
 
@@ -21,7 +22,9 @@ from .errors import (
     CardNotFound,
     CountTooLarge,
     InvalidArgument,
+    InvalidSeries,
     InvalidStatusLabel,
+    PinLocked,
     ReservationNotFound,
     StatusUnchanged,
     TransitionNotAllowed,
@@ -523,6 +526,54 @@ class CardService:
         page = yield from self.store._logged_changes(info.id, index, limit=limit, after=after)
         return page.map(lambda change: StatusChange(number, *change))
 
+    # ---- PINs ------------------------------------------------------------------------
+
+    @operation
+    def _verify_pin(self, number: Any, pin: Any) -> Op[bool]:
+        """Whether ``pin`` is the PIN of the generated card ``number`` (compared in
+        constant time). A wrong PIN counts against the card: after its series'
+        ``pin_attempts`` failures in a row, checks are refused (713, ``PinLocked``),
+        the right PIN too, until an operator's ``reset_pin``. A right PIN forgets the
+        failures. The PIN is never in an error, a log or the ledger."""
+        if not isinstance(pin, str):
+            raise InvalidArgument(f"pin must be a string of digits, not {type(pin).__name__}",
+                                  field="pin")  # fmt: skip
+        info, index, _ = yield from self._locate(number)
+        series = yield from self.store._pin_bound(info.id)
+        right = hmac.compare_digest(series.pin(index).encode(), pin.encode("utf-8", "replace"))
+        outcome = yield from self.store._pin_check(info.id, index, right, series.pin_attempts)
+        if outcome == "locked":
+            raise PinLocked(
+                f"card {number!r} is locked: its PIN failed {series.pin_attempts} checks in"
+                " a row; an operator unlocks it (cardseq card reset-pin)",
+                field="cardNumber",
+                value=number,
+            )
+        return bool(outcome == "right")
+
+    @operation
+    def _series_with_pins(self, series: SeriesRef) -> Op[CardSeries]:
+        """The series bound to its PIN key, for writing PINs: 3000 for a series without
+        PINs, 706 when no key source has the PIN key, 707 for another key. A print run
+        asks before it reserves, so that a missing key loses no numbers."""
+        info = yield from self.store._series(series)
+        if not info.series.pin_length:
+            raise InvalidSeries.bad("pin", info.series.code, "is a series without PINs")
+        return (yield from self.store._pin_bound(info.id))
+
+    @operation
+    def _pin_failures(self, number: Any) -> Op[int]:
+        """How many PIN checks of card ``number`` failed in a row (its series'
+        ``pin_attempts`` of them lock it)."""
+        info, index, _ = yield from self._locate(number)
+        return (yield from self.store._pin_failures(info.id, index))
+
+    @operation
+    def _reset_pin(self, number: Any) -> Op[int]:
+        """Unlock card ``number``: forget its failed PIN checks; return how many."""
+        info, index, _ = yield from self._locate(number)
+        return (yield from self.store._reset_pin_failures(info.id, index))
+
     # ---- public methods, generated from the operations by tools/facades.py ----
     def create_series(
         self,
@@ -835,6 +886,29 @@ class CardService:
     ) -> Page[StatusChange]:
         """A card's status changes, oldest first, a page at a time (as ``generation_log``)."""
         return self._drive(self._status_log(number, limit=limit, after=after))
+
+    def verify_pin(self, number: Any, pin: Any) -> bool:
+        """Whether ``pin`` is the PIN of the generated card ``number`` (compared in
+        constant time). A wrong PIN counts against the card: after its series'
+        ``pin_attempts`` failures in a row, checks are refused (713, ``PinLocked``),
+        the right PIN too, until an operator's ``reset_pin``. A right PIN forgets the
+        failures. The PIN is never in an error, a log or the ledger."""
+        return self._drive(self._verify_pin(number, pin))
+
+    def series_with_pins(self, series: SeriesRef) -> CardSeries:
+        """The series bound to its PIN key, for writing PINs: 3000 for a series without
+        PINs, 706 when no key source has the PIN key, 707 for another key. A print run
+        asks before it reserves, so that a missing key loses no numbers."""
+        return self._drive(self._series_with_pins(series))
+
+    def pin_failures(self, number: Any) -> int:
+        """How many PIN checks of card ``number`` failed in a row (its series'
+        ``pin_attempts`` of them lock it)."""
+        return self._drive(self._pin_failures(number))
+
+    def reset_pin(self, number: Any) -> int:
+        """Unlock card ``number``: forget its failed PIN checks; return how many."""
+        return self._drive(self._reset_pin(number))
 
     # ---- end of generated methods ----
 

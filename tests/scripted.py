@@ -154,6 +154,10 @@ def series_row(series: CardSeries, series_id: int = 1, next_index: int = 0) -> t
         None if series.alphabet.digits else series.alphabet.symbols,
         None,
         ",".join(series.blocked) or None,
+        series.pin_length or None,
+        series.pin_attempts if series.pin_length else None,
+        series.pin_key_id,
+        None,
     )
 
 

@@ -24,24 +24,34 @@ def store_url(kind: str, tmp_path, request) -> str:
     return request.getfixturevalue("postgres_url")
 
 
-def take_back(url: str, version: int, *statements: str) -> None:
-    """Make the store at ``url`` (SQLite or PostgreSQL) one of schema ``version``: run
-    ``statements`` (the columns that version lacks dropped), then record the version."""
+def _connect(url: str) -> Any:
+    """A plain connection to the store at ``url`` (SQLite or PostgreSQL), autocommitting."""
     import sqlite3
 
     import psycopg
 
-    conn: Any
     if url.startswith("sqlite:///"):
-        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
-    else:
-        conn = psycopg.connect(url, autocommit=True)
+        return sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    return psycopg.connect(url, autocommit=True)
+
+
+def query(url: str, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` in the store at ``url``, read behind cardseq's back."""
+    conn = _connect(url)
+    try:
+        return [tuple(row) for row in conn.execute(sql).fetchall()]
+    finally:
+        conn.close()
+
+
+def take_back(url: str, version: int, *statements: str) -> None:
+    """Make the store at ``url`` (SQLite or PostgreSQL) one of schema ``version``: run
+    ``statements`` (the columns that version lacks dropped), then record the version."""
+    conn = _connect(url)
     try:
         for statement in statements:
             conn.execute(statement)
         conn.execute(f"UPDATE cardseq_schema SET version = {version}")
-        if isinstance(conn, sqlite3.Connection):
-            conn.commit()
     finally:
         conn.close()
 

@@ -231,7 +231,7 @@ def test_a_version_6_store_is_migrated_to_record_blocked_words(shared_url) -> No
     take_back(shared_url, 6, "ALTER TABLE cardseq_series DROP COLUMN blocked")
     with pytest.raises(SchemaMismatch) as info:
         open_store(shared_url, migrate=False)
-    assert (info.value.found, info.value.expected) == (6, SCHEMA_VERSION) == (6, 7)
+    assert (info.value.found, info.value.expected) == (6, SCHEMA_VERSION)
     words = CardSeries("B", prefix="B", length=8, alphabet="crockford", blocked="XX,Y0")
     with open_store(shared_url) as store:
         assert store.series("P").series.blocked == ()

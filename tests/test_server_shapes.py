@@ -11,7 +11,7 @@ from cardseq.server import create_app, models, wire
 from .test_server_inputs import Client
 
 #: the requests that reach every documented answer kind: (method, path, options)
-_GIFT = {"prefix": "9", "length": 12}
+_GIFT = {"prefix": "9", "length": 12, "pinLength": 4}
 _KEYED = {"length": 12, "method": "RANDOM", "cipher": "ff1"}
 NUMBER = "<the first number generated>"
 REQUESTS = [
@@ -25,6 +25,7 @@ REQUESTS = [
     ("PUT", "/v2/card", {"json": {"cardNumber": NUMBER, "statusLabel": "ACTIVE",
                                   "customerId": "c1"}}),
     ("GET", "/v2/card/statusLog", {"params": {"number": NUMBER}}),
+    ("POST", "/v2/card/pin", {"json": {"cardNumber": NUMBER, "pin": "0000"}}),
     ("GET", "/v2/card/generation/logs", {"params": {"seriesId": "1"}}),
     ("GET", "/healthz", {}),
     ("POST", "/v2/card/generate", {"json": {"seriesId": 1, "count": 0}}),
@@ -51,7 +52,11 @@ def _documented(document: dict, method: str, path: str, status: int) -> type[msg
 
 @pytest.fixture
 def client(tmp_path):
-    app = create_app(f"sqlite:///{tmp_path / 's.db'}", users_file=None, keys={"K": bytes(16)})
+    app = create_app(
+        f"sqlite:///{tmp_path / 's.db'}",
+        users_file=None,
+        keys={"K": bytes(16), "G.pin": bytes(range(16))},
+    )
     client = Client(app)
     yield client
     client.close()

@@ -434,6 +434,13 @@ def create_app(store_url: str, settings: AppSettings | None = None, **options: A
         )
         return wire.entity(card, warnings)
 
+    @answers()
+    async def verify_pin(request: Request) -> Response:
+        """POST /v2/card/pin: whether a PIN is the card's (cardseq's own route)."""
+        asked, warnings = models.read_body(models.PinRequest, await body(request))
+        right = await opened.get().verify_pin(asked.cardNumber, asked.pin)
+        return wire.pin_checked(right, warnings)
+
     @answers(not_found=(3010,))
     async def status_log(request: Request) -> Response:
         """GET /v2/card/statusLog?number=: a card's status changes, oldest first."""
@@ -501,6 +508,7 @@ def create_app(store_url: str, settings: AppSettings | None = None, **options: A
         Route("/v2/card/generate", generate, methods=["POST"]),
         Route("/v2/card", get_card, methods=["GET"]),
         Route("/v2/card", change_status, methods=["PUT"]),
+        Route("/v2/card/pin", verify_pin, methods=["POST"]),
         Route("/v2/card/statusLog", status_log, methods=["GET"]),
         Route("/v2/card/generation/logs", generation_log, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),

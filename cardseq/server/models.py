@@ -39,6 +39,7 @@ from ..errors import (
     clip,
 )
 from ..integers import json_int, text_int
+from ..pins import MAX_ATTEMPTS, MAX_PIN, MIN_PIN
 from ..series import (
     MAX_AFFIX,
     MAX_CODE,
@@ -147,6 +148,33 @@ class GenerationConfiguration(Request, kw_only=True):
         str,
         documented(enum=list(SEPARATORS), description="cardseq's own field: between groups"),
     ] = "-"
+    pinLength: Annotated[
+        int,
+        documented(
+            minimum=0,
+            maximum=MAX_PIN,
+            description=f"cardseq's own field: digits of each card's PIN ({MIN_PIN} to"
+            f" {MAX_PIN}; 0: none), derived from the card under the PIN key, stored nowhere",
+        ),
+    ] = 0
+    pinKeyId: (
+        Annotated[
+            str,
+            documented(
+                description="cardseq's own field: the id of the PIN key in the server's key"
+                " sources (default: the series code and '.pin'); never the number key"
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    pinAttempts: Annotated[
+        int,
+        documented(
+            minimum=1,
+            maximum=MAX_ATTEMPTS,
+            description="cardseq's own field: failed PIN checks in a row that lock a card",
+        ),
+    ] = 5
 
 
 class SeriesRequest(Request, kw_only=True):
@@ -186,6 +214,15 @@ class SeriesRequest(Request, kw_only=True):
             blocked=config.blocked,
             group=config.group,
             separator=config.separator,
+            pin_length=config.pinLength,
+            pin_key_id=(
+                None
+                if not config.pinLength
+                else f"{self.code}.pin"
+                if config.pinKeyId is UNSET
+                else config.pinKeyId
+            ),
+            pin_attempts=config.pinAttempts,
         )
 
     def details(self) -> dict[str, Any]:
@@ -264,6 +301,16 @@ class StatusRequest(Request, kw_only=True):
 
     def customer(self) -> str | None:
         return None if self.customerId is UNSET else str(self.customerId)
+
+
+class PinRequest(Request, kw_only=True):
+    """cardseq's own: a PIN to check against a card's (``CardService.verify_pin``)."""
+
+    cardNumber: str
+    pin: Annotated[
+        str,
+        Meta(max_length=64, description="the PIN as the card holder gave it; never logged"),
+    ]
 
 
 def _text(value: str) -> bool:
@@ -378,6 +425,11 @@ class Configuration(msgspec.Struct):
         ]
         | UnsetType
     ) = UNSET
+    pinLength: (
+        Annotated[int, Meta(description="cardseq's own field: there for PINs")] | UnsetType
+    ) = UNSET
+    pinKeyId: str | UnsetType = UNSET
+    pinAttempts: int | UnsetType = UNSET
 
 
 class Series(msgspec.Struct):
@@ -415,6 +467,18 @@ class Card(msgspec.Struct):
 
 class CardUpdated(msgspec.Struct):
     entity: Card
+    warnings: Warnings
+    errors: NoErrors
+
+
+class PinChecked(msgspec.Struct):
+    entity: Annotated[
+        bool,
+        Meta(
+            description="true: the PIN is the card's; false: it is not, and the failure"
+            " counts toward the card's lock (error 713)"
+        ),
+    ]
     warnings: Warnings
     errors: NoErrors
 
@@ -474,7 +538,7 @@ class Health(msgspec.Struct):
     status: Literal["ok"]
 
 
-REQUESTS = (SeriesRequest, GenerateRequest, StatusRequest)
+REQUESTS = (SeriesRequest, GenerateRequest, StatusRequest, PinRequest)
 ANSWERS = (
     Health,
     ErrorEnvelope,
@@ -483,6 +547,7 @@ ANSWERS = (
     Generated,
     Card,
     CardUpdated,
+    PinChecked,
     StatusLog,
     GenerationLog,
 )
@@ -572,6 +637,9 @@ ERRORS: dict[str, type[CardSeqError]] = {
     "cipher": InvalidSeries,
     "alphabet": InvalidSeries,
     "blocked": InvalidSeries,
+    "pinLength": InvalidSeries,
+    "pinKeyId": InvalidSeries,
+    "pinAttempts": InvalidSeries,
     "group": InvalidSeries,
     "separator": InvalidSeries,
     "lenient": InvalidArgument,
@@ -582,6 +650,7 @@ ERRORS: dict[str, type[CardSeqError]] = {
     "statusLabel": InvalidStatusLabel,
     "requestId": InvalidArgument,
     "cardNumber": CardNotFound,
+    "pin": InvalidArgument,
     "number": CardNotFound,
     "customerId": InvalidCustomer,
     "limit": InvalidArgument,

@@ -288,6 +288,21 @@ def build_openapi(
                 ),
             },
         },
+        "/v2/card/pin": {
+            "post": {
+                "operationId": "verify-card-pin",
+                "summary": "cardseq's own route: whether a PIN is a card's; a wrong one"
+                " counts toward locking the card (713)",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref(models.PinRequest.__name__)}},
+                },
+                "responses": answers(
+                    _json(_ref(models.PinChecked.__name__), "whether the PIN is right"),
+                    body=True,
+                ),
+            }
+        },
         "/v2/card/statusLog": {
             "get": {
                 "operationId": "card-status-log",

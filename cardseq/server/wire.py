@@ -28,9 +28,9 @@ log = logging.getLogger("cardseq.server")
 #: Codes a well-formed request can still meet because of what the store holds: a code or
 #: label taken, a series unknown, disabled or used up, a card missing or in another
 #: status, a key absent, a replayed request id whose numbers were released, or that a
-#: reservation with other parameters holds.
+#: reservation with other parameters holds, a card locked by failed PIN checks.
 STATE_CODES = frozenset(
-    {702, 703, 705, 706, 707, 712, 3000, 3002, 3006, 3010, 3012, 3017, 3018, 3019, 3038}
+    {702, 703, 705, 706, 707, 712, 713, 3000, 3002, 3006, 3010, 3012, 3017, 3018, 3019, 3038}
 )
 #: Codes for fields that are each valid but do not fit together, which JSON Schema cannot
 #: say: a length too short for the prefix, suffix and check digit, an offset past the
@@ -74,6 +74,10 @@ def entity(value: int | records.Card, warnings: Sequence[models.Warning] = ()) -
     if isinstance(value, int):
         return respond(200, models.SeriesCreated(value, list(warnings), []))
     return respond(200, models.CardUpdated(card(value), list(warnings), []))
+
+
+def pin_checked(right: bool, warnings: Sequence[models.Warning]) -> Response:
+    return respond(200, models.PinChecked(right, list(warnings), []))
 
 
 def generated(numbers: list[str], warnings: Sequence[models.Warning]) -> Response:
@@ -171,6 +175,9 @@ def series(view: records.SeriesDetails) -> models.Series:
         s.group or unset,
         s.separator if s.group else unset,
         list(s.blocked) or unset,
+        s.pin_length or unset,
+        s.pin_key_id if s.pin_length and s.pin_key_id is not None else unset,
+        s.pin_attempts if s.pin_length else unset,
     )
     details = {name: value for name, value in view.details.items() if name in _DETAILS}
     return models.Series(info.id, s.code, config, info.enabled, **details)

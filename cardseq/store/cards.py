@@ -155,6 +155,62 @@ class Cards(Database):
         return True
 
     @operation
+    def _pin_check(self, series_id: int, index: int, right: bool, attempts: int) -> Op[str]:
+        """Count one PIN check of a card, atomically: ``locked`` (nothing written) when
+        it already failed ``attempts`` times in a row; else ``right`` (its failures
+        forgotten) or ``wrong`` (one more failure kept). Only cards that failed a check
+        have a row."""
+        body = self._pin_body(series_id, index, right, attempts)
+        return (yield Transaction(body, write=True))  # type: ignore[no-any-return]
+
+    def _pin_body(self, series_id: int, index: int, right: bool, attempts: int) -> Body[str]:
+        yield from self._lock_card(series_id, index)
+        key = (series_id, self._to_db(index))
+        failures = yield from self._pin_failures_row(series_id, index)
+        if failures >= attempts:
+            return "locked"
+        if right:
+            if failures:
+                yield self._do(
+                    "DELETE FROM cardseq_pin_failures WHERE series_id = ? AND idx = ?", key
+                )
+            return "right"
+        yield self._do(
+            "INSERT INTO cardseq_pin_failures (series_id, idx, failures, updated_at)"
+            " VALUES (?, ?, 1, ?) ON CONFLICT (series_id, idx) DO UPDATE"
+            " SET failures = cardseq_pin_failures.failures + 1, updated_at = excluded.updated_at",
+            (*key, now()),
+        )
+        return "wrong"
+
+    def _pin_failures_row(self, series_id: int, index: int) -> Body[int]:
+        row = yield self._fetch_one(
+            "SELECT failures FROM cardseq_pin_failures WHERE series_id = ? AND idx = ?",
+            (series_id, self._to_db(index)),
+        )
+        return int(row[0]) if row else 0
+
+    @operation
+    def _pin_failures(self, series_id: int, index: int) -> Op[int]:
+        """A card's failed PIN checks in a row (0: none since its last right one)."""
+        return (yield Transaction(self._pin_failures_row(series_id, index)))  # type: ignore[no-any-return]
+
+    @operation
+    def _reset_pin_failures(self, series_id: int, index: int) -> Op[int]:
+        """Forget a card's failed PIN checks (unlocking it); return how many there were."""
+        return (yield Transaction(self._reset_body(series_id, index), write=True))  # type: ignore[no-any-return]
+
+    def _reset_body(self, series_id: int, index: int) -> Body[int]:
+        yield from self._lock_card(series_id, index)
+        failures = yield from self._pin_failures_row(series_id, index)
+        if failures:
+            yield self._do(
+                "DELETE FROM cardseq_pin_failures WHERE series_id = ? AND idx = ?",
+                (series_id, self._to_db(index)),
+            )
+        return failures
+
+    @operation
     @formerly("status_log")
     def _logged_changes(
         self, series_id: int, index: int, *, limit: int = DEFAULT_LIMIT, after: int = 0
@@ -235,6 +291,21 @@ class Cards(Database):
                 series_id, index, expected, status, label, customer_id, actor=actor
             )
         )
+
+    def pin_check(self, series_id: int, index: int, right: bool, attempts: int) -> str:
+        """Count one PIN check of a card, atomically: ``locked`` (nothing written) when
+        it already failed ``attempts`` times in a row; else ``right`` (its failures
+        forgotten) or ``wrong`` (one more failure kept). Only cards that failed a check
+        have a row."""
+        return self._drive(self._pin_check(series_id, index, right, attempts))
+
+    def pin_failures(self, series_id: int, index: int) -> int:
+        """A card's failed PIN checks in a row (0: none since its last right one)."""
+        return self._drive(self._pin_failures(series_id, index))
+
+    def reset_pin_failures(self, series_id: int, index: int) -> int:
+        """Forget a card's failed PIN checks (unlocking it); return how many there were."""
+        return self._drive(self._reset_pin_failures(series_id, index))
 
     def logged_changes(
         self, series_id: int, index: int, *, limit: int = DEFAULT_LIMIT, after: int = 0

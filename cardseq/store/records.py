@@ -49,6 +49,7 @@ class SeriesInfo:
     next_index: int  # reserved so far: indexes below it are taken
     created_at: dt.datetime
     key_fingerprint: str | None = None  # of a keyed series' key (cardseq.keys)
+    pin_key_fingerprint: str | None = None  # of the PIN key of a series with PINs
 
     @property
     def remaining(self) -> int:

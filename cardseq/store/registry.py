@@ -38,7 +38,7 @@ from .records import MAX_ID, SeriesInfo, SeriesRef, now, to_time
 SERIES_COLUMNS = (
     "SELECT id, code, prefix, suffix, length, start_offset, method, key, enabled,"
     " next_index, created_at, key_id, key_fingerprint, cipher, alphabet, display,"
-    " blocked FROM cardseq_series"
+    " blocked, pin_length, pin_attempts, pin_key_id, pin_key_fingerprint FROM cardseq_series"
 )
 
 
@@ -73,7 +73,10 @@ class Registry(Database):
         if not isinstance(series, CardSeries):
             raise InvalidSeries.bad("series", series, "is not a CardSeries")
         key_fingerprint = self._key_fingerprint(series)
-        body = self._create_body(series, enabled, details, exists_ok, key_fingerprint)
+        pin_fingerprint = self._pin_fingerprint(series)
+        body = self._create_body(
+            series, enabled, details, exists_ok, key_fingerprint, pin_fingerprint
+        )
         return (yield Transaction(body, write=True))  # type: ignore[no-any-return]
 
     def _create_body(
@@ -83,6 +86,7 @@ class Registry(Database):
         details: dict[str, Any] | None,
         exists_ok: bool,
         key_fingerprint: str | None,
+        pin_fingerprint: str | None,
     ) -> Body[int]:
         yield from self._lock_registry()
         row = yield self._fetch_one(f"{SERIES_COLUMNS} WHERE code = ?", (series.code,))
@@ -90,10 +94,11 @@ class Registry(Database):
             existing = self._series_info(row)
             if not exists_ok:
                 raise SeriesExists.bad("code", series.code, "is already a series code")
-            if (existing.series.to_dict(), existing.key_fingerprint) != (
-                series.to_dict(),
-                key_fingerprint,
-            ):
+            if (
+                existing.series.to_dict(),
+                existing.key_fingerprint,
+                existing.pin_key_fingerprint,
+            ) != (series.to_dict(), key_fingerprint, pin_fingerprint):
                 raise SeriesExists.bad(
                     "code", series.code, "is already the code of another definition"
                 )
@@ -126,8 +131,10 @@ class Registry(Database):
         row = yield self._fetch_one(
             "INSERT INTO cardseq_series (code, prefix, suffix, length, start_offset, method,"
             " key_id, key_fingerprint, enabled, next_index, capacity, created_at, cipher,"
-            " alphabet, display, blocked)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            " alphabet, display, blocked, pin_length, pin_attempts, pin_key_id,"
+            " pin_key_fingerprint)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " RETURNING id",
             (
                 series.code,
                 series.prefix,
@@ -145,6 +152,10 @@ class Registry(Database):
                 None if series.alphabet.digits else series.alphabet.symbols,
                 f"{series.group}{series.separator}" if series.group else None,
                 ",".join(series.blocked) or None,
+                series.pin_length or None,
+                series.pin_attempts if series.pin_length else None,
+                series.pin_key_id,
+                pin_fingerprint,
             ),
         )
         series_id = int(row[0])
@@ -177,19 +188,62 @@ class Registry(Database):
                 " see docs/security.md)",
                 field="key_id",
             )
-        key = self.keys.find(series.key_id)
-        if key is None:  # the ring's error, with its advice
-            self.keys.check(series.code, series.key_id, "")
-        assert key is not None
-        if series.key is not None and not hmac.compare_digest(series.key, key):
-            raise KeyMismatch(
-                f"the key of series {series.code!r} is not key {series.key_id!r} of the"
-                " key sources",
-                field="key_id",
-                value=series.key_id,
-            )
+        key = self._source_key(series.code, series.key_id, series.key, "key_id")
         series.with_key(key)  # the key fits the series' cipher (ff1: an AES key's size)
         return fingerprint(key)
+
+    def _source_key(self, code: str, key_id: str, given: bytes | None, field: str) -> bytes:
+        """Key ``key_id`` from the key sources (the ring's error, with its advice, when
+        none has it), which must equal the series' own key ``given``, if it has one."""
+        key = self.keys.find(key_id)
+        if key is None:
+            self.keys.check(code, key_id, "", field=field)
+        assert key is not None
+        if given is not None and not hmac.compare_digest(given, key):
+            raise KeyMismatch(
+                f"the {field} {key_id!r} of series {code!r} names a key of the key sources"
+                " other than the series' own",
+                field=field,
+                value=key_id,
+            )
+        return key
+
+    def _pin_fingerprint(self, series: CardSeries) -> str | None:
+        """The fingerprint to register for a series' PIN key: from the key sources by its
+        ``pin_key_id`` (equal to the series' own PIN key, if given), never the number key."""
+        if not series.pin_length:
+            return None
+        if series.pin_key_id is None:
+            raise InvalidSeries(
+                f"series {series.code!r} has PINs: a store needs its pin_key_id, the id of"
+                " a PIN key the operator supplies (never the number key; docs/security.md)",
+                field="pin_key_id",
+            )
+        key = self._source_key(series.code, series.pin_key_id, series.pin_key, "pin_key_id")
+        if series.key_id == series.pin_key_id or (
+            series.key_id is not None
+            and (number_key := self.keys.find(series.key_id)) is not None
+            and hmac.compare_digest(number_key, key)
+        ):
+            raise InvalidSeries.bad(
+                "pin_key_id",
+                series.pin_key_id,
+                "names the number key: a series' PINs need a key of their own",
+            )
+        return fingerprint(key)
+
+    def _pin_bound(self, series_id: int) -> Op[CardSeries]:
+        """The series with its PIN key loaded, or the error that says why it cannot be
+        (3000 without PINs, 706 without the key, 707 for another key)."""
+        series = yield from self._bound(series_id)
+        if series._pins is not None or not series.pin_length:
+            return series
+        row = yield self._read_one(
+            "SELECT pin_key_fingerprint FROM cardseq_series WHERE id = ?", (series_id,)
+        )
+        assert series.pin_key_id is not None and row is not None
+        key = self.keys.check(series.code, series.pin_key_id, row[0], field="pin_key_id")
+        return self._cached(series_id, series.with_pin_key(key))
 
     def _lock_registry(self) -> Body[None]:  # a hook: SQLite needs no lock
         """Serialise series creation (the overlap check reads all series)."""
@@ -306,6 +360,10 @@ class Registry(Database):
             alphabet,
             display,
             blocked,
+            pin_length,
+            pin_attempts,
+            pin_key_id,
+            pin_fingerprint,
         ) = row
         series = self._cache.get(series_id)
         if series is None:
@@ -321,10 +379,17 @@ class Registry(Database):
                 alphabet=alphabet or "digits",
                 blocked=blocked.split(",") if blocked else (),
                 **_display(display),
+                pin_length=pin_length or 0,
+                pin_attempts=pin_attempts or 5,
+                pin_key_id=pin_key_id,
             )
             found = self.keys.find(key_id) if key_id is not None and key is None else None
             if series.bound or (found is not None and fingerprint(found) == key_fingerprint):
-                series = self._cached(series_id, series.with_key(found) if found else series)
+                series = series.with_key(found) if found else series
+                pin = self.keys.find(pin_key_id) if pin_key_id is not None else None
+                if pin is not None and fingerprint(pin) == pin_fingerprint:
+                    series = series.with_pin_key(pin)
+                series = self._cached(series_id, series)
         return SeriesInfo(
             series_id,
             series,
@@ -332,6 +397,7 @@ class Registry(Database):
             int(next_index),
             to_time(created),
             key_fingerprint,
+            pin_fingerprint,
         )
 
     @operation

@@ -5,7 +5,8 @@ id and fingerprint (``cardseq.keys``). A database from before may hold keys ther
 they are exported. ``actor`` (who reserved, released or changed a card) is NULL on the
 rows written before version 4. ``cipher`` is NULL for cardseq's own permutation (every
 keyed series before version 5). ``blocked`` is NULL for a series without blocked words
-(every series before version 7).
+(every series before version 7), the ``pin_*`` columns for a series without PINs (every
+series before version 8).
 """
 
 from __future__ import annotations
@@ -42,7 +43,11 @@ CREATE TABLE IF NOT EXISTS cardseq_series (
     cipher TEXT,
     alphabet TEXT,
     display TEXT,
-    blocked TEXT
+    blocked TEXT,
+    pin_length INTEGER,
+    pin_attempts INTEGER,
+    pin_key_id TEXT,
+    pin_key_fingerprint TEXT
 );
 CREATE TABLE IF NOT EXISTS cardseq_ledger (
     id {id_column},
@@ -87,6 +92,13 @@ CREATE TABLE IF NOT EXISTS cardseq_status_log (
     actor TEXT
 );
 CREATE INDEX IF NOT EXISTS cardseq_status_log_card ON cardseq_status_log (series_id, idx);
+CREATE TABLE IF NOT EXISTS cardseq_pin_failures (
+    series_id {ref} NOT NULL REFERENCES cardseq_series(id),
+    idx {big} NOT NULL,
+    failures INTEGER NOT NULL,
+    updated_at {time} NOT NULL,
+    PRIMARY KEY (series_id, idx)
+);
 """
 
 
@@ -145,19 +157,37 @@ def _v6_to_v7(store: Database, cur: Any) -> None:
     _add_text_columns(store, cur, "cardseq_series", ("blocked",))
 
 
-def _add_text_columns(store: Database, cur: Any, table: str, columns: tuple[str, ...]) -> None:
-    """Add the nullable text ``columns`` that ``table`` lacks (a table the schema script
-    has just made, in this opening transaction, has them already)."""
+def _v7_to_v8(store: Database, cur: Any) -> None:
+    """Version 8 records a series' PINs: their length and allowed failures, the PIN
+    key's id and fingerprint (NULL: no PINs, every series before), and the failed
+    checks of the cards that had one (a new table)."""
+    _add_text_columns(store, cur, "cardseq_series", ("pin_key_id", "pin_key_fingerprint"))
+    _add_text_columns(store, cur, "cardseq_series", ("pin_length", "pin_attempts"), kind="INTEGER")
+
+
+def _add_text_columns(
+    store: Database, cur: Any, table: str, columns: tuple[str, ...], *, kind: str = "TEXT"
+) -> None:
+    """Add the nullable ``columns`` (of type ``kind``) that ``table`` lacks (a table the
+    schema script has just made, in this opening transaction, has them already)."""
     have = {d[0] for d in store._run(cur, f"SELECT * FROM {table} LIMIT 0").description}
     for column in columns:
         if column not in have:
-            store._run(cur, f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+            store._run(cur, f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
 
 #: The step that takes a database from version ``n`` to ``n + 1`` is ``MIGRATIONS[n - 1]``.
 #: A change to the tables adds its step here, and the schema script the new tables.
 Migration = Callable[["Database", Any], None]
-MIGRATIONS: list[Migration] = [_v1_to_v2, _v2_to_v3, _v3_to_v4, _v4_to_v5, _v5_to_v6, _v6_to_v7]
+MIGRATIONS: list[Migration] = [
+    _v1_to_v2,
+    _v2_to_v3,
+    _v3_to_v4,
+    _v4_to_v5,
+    _v5_to_v6,
+    _v6_to_v7,
+    _v7_to_v8,
+]
 SCHEMA_VERSION = len(MIGRATIONS) + 1
 
 

@@ -41,11 +41,13 @@ def sync_store(store: Store, series: CardSeries, since: dt.datetime) -> None:
     store.set_card_status(series_id, 0, "ACTIVE", "EXPIRED", "EXPIRED", None, actor="clerk")
     log = store.logged_changes(series_id, 0, limit=10, after=0)
     who: str | None = log.items[0][5]
+    outcome: str = store.pin_check(series_id, 0, False, 5)
+    failed: int = store.pin_failures(series_id, 0) + store.reset_pin_failures(series_id, 0)
     version: int | None = store.schema_version()
     found_at: int | None = store.schema_found
     store.close()
     print(details, found, written, entries, entry, within, lookup, many, labels, state)
-    print(changed, log.items, version, found_at, listed, blocks, who)
+    print(changed, log.items, version, found_at, listed, blocks, who, outcome, failed)
 
 
 def sync_service(service: CardService, series: CardSeries) -> None:
@@ -80,6 +82,11 @@ def sync_service(service: CardService, series: CardSeries) -> None:
     ]
     changes = service.status_log(card.number, limit=5).items
     changed_by: str | None = changes[0].actor
+    with_pins: CardSeries = service.series_with_pins("GIFT")
+    right: bool = service.verify_pin(card.number, with_pins.pin(lookup.index))
+    failures: int = service.pin_failures(card.number) + service.reset_pin(card.number)
+    pins: list[str] = exported.pins("desc")
+    print(right, failures, pins, with_pins.with_pin_key(bytes(16)).require_pins())
     print(info, everything, details, count, block, log, exported, labels, lookup, many, slips)
     print(by, changed_by)
     print([c.status for c in cards], [c.to_status for c in changes])
@@ -119,11 +126,15 @@ async def async_store(series: CardSeries, since: dt.datetime) -> None:
             series_id, 0, "NOT_ISSUED", "ACTIVE", "A", None, actor="clerk"
         )
         log = await store.logged_changes(series_id, 0)
+        outcome: str = await store.pin_check(series_id, 0, True, 3)
+        failed: int = await store.pin_failures(series_id, 0)
+        failed += await store.reset_pin_failures(series_id, 0)
         version: int | None = await store.schema_version()
         url: str = store.url
         sync: Store = store.sync
         print(details, found, written, entries, entry, within, lookup, many, labels, state)
         print(changed, log.items, version, url, sync, listed, store.schema_found, blocks)
+        print(outcome, failed)
         await async_service(AsyncCardService(store, max_count=100, keys=None))
         async with AsyncSegmentAllocator(store, "GIFT", step=1000, prefetch_at=0.5) as numbers:
             first: str = await numbers.next()
@@ -160,6 +171,10 @@ async def async_service(service: AsyncCardService) -> None:
         await service.delete(generated.numbers[1]),
     ]
     changes = (await service.status_log(card.number)).items
+    with_pins: CardSeries = await service.series_with_pins("GIFT")
+    right: bool = await service.verify_pin(card.number, with_pins.pin(lookup.index))
+    failures: int = await service.pin_failures(card.number) + await service.reset_pin(card.number)
+    print(right, failures)
     store: AsyncStore = service.store
     cap: int | None = service.max_count
     print(info, everything, details, count, block, log, one, exported, labels, lookup, many)
