@@ -40,6 +40,7 @@ from collections.abc import Iterable
 from typing import overload
 
 from .deprecation import deprecated, renamed
+from .odds import GuessOdds
 from .records import Card, Generated, GenerationEntry, Label, Lookup, SeriesDetails, StatusChange
 from .series import CardSeries
 from .store.records import DEFAULT_LIMIT, CardState, LedgerEntry, LoggedChange, Page, SeriesInfo
@@ -376,6 +377,11 @@ class AsyncStore:
                 series_id, index, expected, status, label, customer_id, actor=actor
             )
         )
+
+    async def count_cards(self, series_id: int, status: str) -> int:
+        """How many cards of a series have ``status`` now (of those whose status changed:
+        a card still NOT_ISSUED has no row)."""
+        return await self._driver.drive(self.sync._count_cards(series_id, status))
 
     async def pin_check(self, series_id: int, index: int, right: bool, attempts: int) -> str:
         """Count one PIN check of a card, atomically: ``locked`` (nothing written) when
@@ -766,6 +772,12 @@ class AsyncCardService:
         the right PIN too, until an operator's ``reset_pin``. A right PIN forgets the
         failures. The PIN is never in an error, a log or the ledger."""
         return await self._driver.drive(self.sync._verify_pin(number, pin))
+
+    async def guess_odds(self, series: SeriesRef, *, rate: float | None = None) -> GuessOdds:
+        """How long ``series`` lasts against a bot that tries well-formed numbers (and
+        PINs) at ``rate`` a second (default: the server's default per-client rate
+        limit), with warnings for what makes it weaker (``cardseq.odds``)."""
+        return await self._driver.drive(self.sync._guess_odds(series, rate=rate))
 
     async def series_with_pins(self, series: SeriesRef) -> CardSeries:
         """The series bound to its PIN key, for writing PINs: 3000 for a series without

@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import ipaddress
 import itertools
+import math
 import os
 import shlex
 import sys
@@ -23,7 +24,7 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from . import __version__, manifest, printrun
+from . import __version__, manifest, odds, printrun
 from .block import MAX_BOX, ORDERS, Block
 from .columns import BOX, FIELDS, FORMATS, PIN, POSITION, Column, parse_columns, row_format
 from .errors import (
@@ -40,6 +41,7 @@ from .errors import (
 from .extras import needed, require
 from .files import refuse_overwrite
 from .keys import KEYS_FILE_ENV, check_key_id, new_key, write_keys_file
+from .odds import DEFAULT_RATE
 from .outfile import OutputFile, write_failed
 from .params import OneOf, StrictFloat, StrictInt, When
 from .records import GenerationEntry, Lookup, StatusChange
@@ -89,6 +91,21 @@ class CardSeqGroup(click.Group):
             # Point stdout at /dev/null so the interpreter's final flush cannot complain.
             _silence_stdout()
             ctx.exit(1)
+
+    #: the command groups under it are of this class too (their help as below)
+    group_class = type
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Each command's whole summary, wrapped under its name, never cut to fit one line
+        with '...' (click's way, which a long command name makes worse)."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 def _silence_stdout() -> None:
@@ -730,6 +747,74 @@ def series_show(series_ref: str, as_json: bool, db: str | None, keys_file: str |
         lines["PIN key fingerprint"] = info.pin_key_fingerprint or "-"
     for key, value in lines.items():
         click.echo(f"{key}: {value}".rstrip())
+
+
+@series.command("audit")
+@click.argument("series_ref", metavar="SERIES")
+@click.option(
+    "--rate",
+    type=float,
+    default=None,
+    metavar="R",
+    help=f"Tries a second of the bot to reckon with. [default: {DEFAULT_RATE:g}, the"
+    " server's default per-client rate limit]",
+)
+@json_option
+@db_option
+@keys_option
+def series_audit(
+    series_ref: str, rate: float | None, as_json: bool, db: str | None, keys_file: str | None
+) -> None:
+    """How long SERIES would last against a bot guessing its cards.
+
+    The space of its numbers, how many are issued and active, the share of well-formed
+    strings, its PINs and their lock, and the expected time to find a card (and its
+    PIN) at --rate tries a second; warnings say what makes it weaker.
+    """
+    with _opened(db, keys_file) as service:
+        found = service.guess_odds(series_ref, rate=rate)
+    figures = {
+        "series": found.code,
+        "strings of its form": found.shapes,
+        "well-formed (a right check character)": f"{found.well_formed}"
+        f" ({found.well_formed_share:.3g} of them)",
+        "issued (reserved so far)": found.issued,
+        "active": found.active,
+        "chance one random well-formed try is a card": f"{found.hit_chance:.3g}",
+        "tries a second": f"{found.rate:g}",
+        "expected to find a card": f"{found.tries_for_a_card:.3g} tries,"
+        f" {odds.duration(found.seconds_for_a_card)}",
+        "PIN": f"{found.pin_length} digits, a card locks after {found.pin_attempts} wrong"
+        if found.pin_length
+        else "none",
+        "expected to find a card and its PIN": f"{found.tries_for_a_card_and_pin:.3g} tries,"
+        f" {odds.duration(found.seconds_for_a_card_and_pin)}",
+    }
+    if as_json:
+        click.echo(
+            json_line(
+                {
+                    **{f: getattr(found, f) for f in json_fields(found)},
+                    # (None: never, with no card issued; JSON has no infinity)
+                    **{
+                        name: None if math.isinf(value) else value
+                        for name in (
+                            "hit_chance",
+                            "tries_for_a_card",
+                            "seconds_for_a_card",
+                            "tries_for_a_card_and_pin",
+                            "seconds_for_a_card_and_pin",
+                        )
+                        for value in [getattr(found, name)]
+                    },
+                }
+            )
+        )
+        return
+    for key, value in figures.items():
+        click.echo(f"{key}: {value}")
+    for warning in found.warnings:
+        click.echo(f"warning: {warning}")
 
 
 def _set_enabled(series_ref: str, db: str | None, enabled: bool) -> None:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import math
 from collections.abc import Iterable
 from typing import Any, TypeVar, overload
 
+from . import checkdigit, odds
 from .block import Block, check_fits
 from .deprecation import deprecated, formerly, renamed
 from .errors import (
@@ -31,6 +33,7 @@ from .errors import (
     clip,
 )
 from .keys import KeySource, keyring
+from .odds import DEFAULT_RATE, GuessOdds
 from .records import (
     Card,
     Generated,
@@ -552,6 +555,44 @@ class CardService:
         return bool(outcome == "right")
 
     @operation
+    def _guess_odds(self, series: SeriesRef, *, rate: float | None = None) -> Op[GuessOdds]:
+        """How long ``series`` lasts against a bot that tries well-formed numbers (and
+        PINs) at ``rate`` a second (default: the server's default per-client rate
+        limit), with warnings for what makes it weaker (``cardseq.odds``)."""
+        guesses = DEFAULT_RATE if rate is None else rate
+        if (
+            isinstance(guesses, bool)
+            or not isinstance(guesses, int | float)
+            or not (0 < guesses < math.inf)
+        ):
+            raise InvalidArgument.bad("rate", rate, "must be a positive number of tries a second")
+        view = yield from self._series_details(series)
+        info, definition = view.info, view.info.series
+        active = yield from self.store._count_cards(info.id, "ACTIVE")
+        kind = view.details.get("type")
+        warnings = []
+        if not definition.method.keyed:
+            warnings.append(
+                f"method {definition.method} is sequential: a neighbour of one known card"
+                " is a card, so a bot that knows one does far better than these odds"
+            )
+        if not definition.pin_length and kind != "DIGITAL":
+            taken = "" if kind == "PHYSICAL" else " (its type is not recorded: taken as physical)"
+            warnings.append(f"no PIN: the number alone redeems a card{taken}")
+        has_check = definition.method.check != checkdigit.NONE
+        return odds.guess_odds(
+            definition.code,
+            shapes=definition.alphabet.base ** (definition.counter_width + has_check),
+            well_formed=definition.well_formed,
+            issued=info.next_index,
+            active=active,
+            rate=float(guesses),
+            pin_length=definition.pin_length,
+            pin_attempts=definition.pin_attempts if definition.pin_length else 0,
+            warnings=tuple(warnings),
+        )
+
+    @operation
     def _series_with_pins(self, series: SeriesRef) -> Op[CardSeries]:
         """The series bound to its PIN key, for writing PINs: 3000 for a series without
         PINs, 706 when no key source has the PIN key, 707 for another key. A print run
@@ -894,6 +935,12 @@ class CardService:
         the right PIN too, until an operator's ``reset_pin``. A right PIN forgets the
         failures. The PIN is never in an error, a log or the ledger."""
         return self._drive(self._verify_pin(number, pin))
+
+    def guess_odds(self, series: SeriesRef, *, rate: float | None = None) -> GuessOdds:
+        """How long ``series`` lasts against a bot that tries well-formed numbers (and
+        PINs) at ``rate`` a second (default: the server's default per-client rate
+        limit), with warnings for what makes it weaker (``cardseq.odds``)."""
+        return self._drive(self._guess_odds(series, rate=rate))
 
     def series_with_pins(self, series: SeriesRef) -> CardSeries:
         """The series bound to its PIN key, for writing PINs: 3000 for a series without

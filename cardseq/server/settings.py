@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ..errors import InvalidArgument
 from ..keys import KeySource
+from ..odds import DEFAULT_RATE
 from . import limits
 from .limits import (
     MAX_BODY,
@@ -30,8 +31,9 @@ from .limits import (
 from .logs import FORMATS, LEVELS
 from .peers import default_limit
 
-#: each user's token bucket (anonymous requests: each address's)
-DEFAULT_RATE, DEFAULT_BURST = 1000.0, 2000
+#: each user's token bucket (anonymous requests: each address's); the rate is also the
+#: guess rate ``cardseq series audit`` assumes by default
+DEFAULT_BURST = 2000
 #: seconds a client has to send a request body once its headers came
 DEFAULT_BODY_TIMEOUT = 30.0
 #: seconds a client has to send a request's headers, and to start the next request

@@ -155,6 +155,16 @@ class Cards(Database):
         return True
 
     @operation
+    def _count_cards(self, series_id: int, status: str) -> Op[int]:
+        """How many cards of a series have ``status`` now (of those whose status changed:
+        a card still NOT_ISSUED has no row)."""
+        row = yield self._read_one(
+            "SELECT COUNT(*) FROM cardseq_cards WHERE series_id = ? AND status = ?",
+            (series_id, status),
+        )
+        return int(row[0])
+
+    @operation
     def _pin_check(self, series_id: int, index: int, right: bool, attempts: int) -> Op[str]:
         """Count one PIN check of a card, atomically: ``locked`` (nothing written) when
         it already failed ``attempts`` times in a row; else ``right`` (its failures
@@ -291,6 +301,11 @@ class Cards(Database):
                 series_id, index, expected, status, label, customer_id, actor=actor
             )
         )
+
+    def count_cards(self, series_id: int, status: str) -> int:
+        """How many cards of a series have ``status`` now (of those whose status changed:
+        a card still NOT_ISSUED has no row)."""
+        return self._drive(self._count_cards(series_id, status))
 
     def pin_check(self, series_id: int, index: int, right: bool, attempts: int) -> str:
         """Count one PIN check of a card, atomically: ``locked`` (nothing written) when

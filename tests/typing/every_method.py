@@ -9,6 +9,7 @@ import datetime as dt
 from cardseq import Block, CardSeries, CardService
 from cardseq.aio import AsyncCardService, AsyncSegmentAllocator, AsyncStore
 from cardseq.allocator import SegmentAllocator
+from cardseq.odds import GuessOdds
 from cardseq.records import Card, Generated, GenerationEntry, Label, Lookup, SeriesDetails
 from cardseq.store import LedgerEntry, Page, SeriesInfo, Store, open_store
 
@@ -42,12 +43,13 @@ def sync_store(store: Store, series: CardSeries, since: dt.datetime) -> None:
     log = store.logged_changes(series_id, 0, limit=10, after=0)
     who: str | None = log.items[0][5]
     outcome: str = store.pin_check(series_id, 0, False, 5)
+    active: int = store.count_cards(series_id, "ACTIVE")
     failed: int = store.pin_failures(series_id, 0) + store.reset_pin_failures(series_id, 0)
     version: int | None = store.schema_version()
     found_at: int | None = store.schema_found
     store.close()
     print(details, found, written, entries, entry, within, lookup, many, labels, state)
-    print(changed, log.items, version, found_at, listed, blocks, who, outcome, failed)
+    print(changed, log.items, version, found_at, listed, blocks, who, outcome, failed, active)
 
 
 def sync_service(service: CardService, series: CardSeries) -> None:
@@ -87,6 +89,8 @@ def sync_service(service: CardService, series: CardSeries) -> None:
     failures: int = service.pin_failures(card.number) + service.reset_pin(card.number)
     pins: list[str] = exported.pins("desc")
     print(right, failures, pins, with_pins.with_pin_key(bytes(16)).require_pins())
+    odds: GuessOdds = service.guess_odds("GIFT", rate=50.0)
+    print(odds.seconds_for_a_card_and_pin, odds.warnings)
     print(info, everything, details, count, block, log, exported, labels, lookup, many, slips)
     print(by, changed_by)
     print([c.status for c in cards], [c.to_status for c in changes])
@@ -129,6 +133,7 @@ async def async_store(series: CardSeries, since: dt.datetime) -> None:
         outcome: str = await store.pin_check(series_id, 0, True, 3)
         failed: int = await store.pin_failures(series_id, 0)
         failed += await store.reset_pin_failures(series_id, 0)
+        failed += await store.count_cards(series_id, "ACTIVE")
         version: int | None = await store.schema_version()
         url: str = store.url
         sync: Store = store.sync
@@ -174,7 +179,8 @@ async def async_service(service: AsyncCardService) -> None:
     with_pins: CardSeries = await service.series_with_pins("GIFT")
     right: bool = await service.verify_pin(card.number, with_pins.pin(lookup.index))
     failures: int = await service.pin_failures(card.number) + await service.reset_pin(card.number)
-    print(right, failures)
+    odds: GuessOdds = await service.guess_odds("GIFT")
+    print(right, failures, odds.tries_for_a_card)
     store: AsyncStore = service.store
     cap: int | None = service.max_count
     print(info, everything, details, count, block, log, one, exported, labels, lookup, many)
