@@ -24,7 +24,7 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from . import __version__, manifest, odds, printrun
+from . import __version__, manifest, odds, printrun, proof
 from .block import MAX_BOX, ORDERS, Block
 from .columns import BOX, FIELDS, FORMATS, PIN, POSITION, Column, parse_columns, row_format
 from .errors import (
@@ -1066,6 +1066,23 @@ def _output_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def _reservation_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--request-id`` and ``--ledger-id``: which past reservation (one of them)."""
+    command = click.option(
+        "--ledger-id",
+        type=StrictInt(minimum=1, maximum=MAX_ID),
+        default=None,
+        metavar="N",
+        help="The reservation's ledger id, instead of its request id.",
+    )(command)
+    return click.option(
+        "--request-id",
+        default=None,
+        metavar="ID",
+        help="The reservation's request id (as cardseq ledger lists it).",
+    )(command)
+
+
 def _row_check(fmt: str, columns: str, box_size: int | None) -> tuple[Column, ...]:
     """The columns (with box and position for ``--box-size``), checked with the format
     before anything is reserved (701)."""
@@ -1352,19 +1369,7 @@ def generate(
 
 @main.command()
 @click.argument("series_ref", metavar="SERIES")
-@click.option(
-    "--request-id",
-    default=None,
-    metavar="ID",
-    help="The reservation's request id (as cardseq ledger lists it).",
-)
-@click.option(
-    "--ledger-id",
-    type=StrictInt(minimum=1, maximum=MAX_ID),
-    default=None,
-    metavar="N",
-    help="The reservation's ledger id, instead of its request id.",
-)
+@_reservation_options
 @_output_options
 @db_option
 @keys_option
@@ -1413,6 +1418,54 @@ def export(
             f" to {out}",
             err=True,
         )
+
+
+@main.command("proof")
+@click.argument("series_ref", metavar="SERIES")
+@_reservation_options
+@click.option(
+    "--count",
+    "-n",
+    type=StrictInt(minimum=1, maximum=proof.MAX_CARDS),
+    default=8,
+    show_default=True,
+    help="How many of the reservation's first cards to draw.",
+)
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    metavar="FILE",
+    help="The proof: FILE.pdf (eight cards a page) or FILE.png (one image).",
+)
+@db_option
+@keys_option
+def proof_sheet(
+    series_ref: str,
+    request_id: str | None,
+    ledger_id: int | None,
+    count: int,
+    out: str,
+    db: str | None,
+    keys_file: str | None,
+) -> None:
+    """Draw the first cards of a reservation for a print buyer to sign off.
+
+    Each card at its real size: the number as printed and grouped, a Code 128 barcode
+    of it, and the PIN masked (its length only). Needs the print extra
+    (pip install 'cardseq[print]'); reserves nothing.
+    """
+    if (request_id is None) == (ledger_id is None):
+        raise click.UsageError("give --request-id ID or --ledger-id N (one of them)")
+    proof.check(out, count)
+    with _opened(db, keys_file) as service:
+        entry = service.reservation(series_ref, request_id=request_id, ledger_id=ledger_id)
+        block = service.export(entry.series_id, ledger_id=entry.id)
+        printrun.check_output(out, service.store, keys_file)
+    pages = proof.render(block, entry, out, count=count)
+    shown = min(count, block.count)
+    click.echo(f"drew {shown} cards of series {block.series.code} on {pages} page(s): {out}",
+               err=True)  # fmt: skip
 
 
 @main.command("verify-file")

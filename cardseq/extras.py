@@ -17,6 +17,7 @@ from .errors import MissingExtra
 MODULES = {
     "postgres": frozenset({"psycopg"}),
     "ff1": frozenset({"cryptography"}),
+    "print": frozenset({"barcode", "PIL"}),
     "server": frozenset(
         {"starlette", "granian", "msgspec", "prometheus_client", "swagger_ui_bundle"}
     ),

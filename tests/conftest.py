@@ -200,3 +200,22 @@ def shared_url(request, tmp_path) -> str:
     """The URL of a new store that other threads and processes can open too (a SQLite
     file, PostgreSQL)."""
     return store_url(request.param, tmp_path, request)
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    """``cardseq`` run in ``tmp_path`` on a SQLite store there: ``cli(*args, code=0)``
+    asserts the exit status and returns click's result."""
+    from click.testing import CliRunner
+
+    from cardseq.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner(env={"CARDSEQ_DB": f"sqlite:///{tmp_path}/cards.db"})
+
+    def run(*args: str, code: int = 0):
+        result = runner.invoke(main, list(args))
+        assert result.exit_code == code, result.output
+        return result
+
+    return run

@@ -109,6 +109,8 @@ def test_a_module_of_no_extra_missing_is_not_disguised():
 def test_each_extras_modules_are_what_it_installs():
     assert requirements("postgres") == {"psycopg"}
     assert requirements("ff1") == set(MODULES["ff1"]) == {"cryptography"}
+    assert requirements("print") == {"python-barcode", "pillow"}  # imported as barcode, PIL
+    assert MODULES["print"] == {"barcode", "PIL"}
     assert requirements("server") == {
         "starlette",
         "granian",

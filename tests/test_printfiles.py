@@ -8,26 +8,17 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from cardseq import CardSeries
-from cardseq.cli import main
 from cardseq.errors import InvalidArgument
 
 PIN_KEY = bytes(range(32))
 
 
 @pytest.fixture
-def run(tmp_path, monkeypatch):
+def run(cli, monkeypatch):
     monkeypatch.setenv("CARDSEQ_KEY_PINS", PIN_KEY.hex())
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner(env={"CARDSEQ_DB": f"sqlite:///{tmp_path}/cards.db"})
-
-    def run(*args: str, code: int = 0):
-        result = runner.invoke(main, list(args))
-        assert result.exit_code == code, result.output
-        return result
-
+    run = cli
     run("series", "create", "GIFT", "--prefix", "6037", "--length", "16", "--method",
         "LUHN", "--pin-length", "6", "--pin-key-id", "pins")  # fmt: skip
     return run
