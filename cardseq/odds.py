@@ -10,10 +10,10 @@ of numbers and ``attempts`` of PINs. A sequential series is worse than this: a
 neighbour of one known card is a card, so the figures are for a keyed series, and the
 audit says so.
 
->>> odds = guess_odds("G", well_formed=10**9, issued=10**6, rate=100.0)
+>>> odds = estimate("G", well_formed=10**9, issued=10**6, rate=100.0)
 >>> odds.tries_for_a_card, odds.seconds_for_a_card
 (1000.0, 10.0)
->>> with_pin = guess_odds("G", well_formed=10**9, issued=10**6, rate=100.0,
+>>> with_pin = estimate("G", well_formed=10**9, issued=10**6, rate=100.0,
 ...                       pin_length=4, pin_attempts=5)
 >>> with_pin.tries_for_a_card_and_pin  # 2000 cards found, each 1000 + 5 tries
 2010000.0
@@ -80,7 +80,7 @@ class GuessOdds:
         return self.tries_for_a_card_and_pin / self.rate
 
 
-def guess_odds(
+def estimate(
     code: str,
     *,
     well_formed: int,
@@ -121,4 +121,4 @@ def duration(seconds: float) -> str:
     return f"{seconds:.3g} seconds"
 
 
-__all__ = ["DEFAULT_RATE", "GuessOdds", "duration", "guess_odds"]
+__all__ = ["DEFAULT_RATE", "GuessOdds", "duration", "estimate"]

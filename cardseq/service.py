@@ -580,7 +580,7 @@ class CardService:
             taken = "" if kind == "PHYSICAL" else " (its type is not recorded: taken as physical)"
             warnings.append(f"no PIN: the number alone redeems a card{taken}")
         has_check = definition.method.check != checkdigit.NONE
-        return odds.guess_odds(
+        return odds.estimate(
             definition.code,
             shapes=definition.alphabet.base ** (definition.counter_width + has_check),
             well_formed=definition.well_formed,
