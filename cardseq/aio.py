@@ -156,6 +156,12 @@ class AsyncStore:
         """Deprecated: ``details`` under its old name (it warns)."""
         return await self._driver.drive(self.sync._details(ref))
 
+    async def pin_keys(self, series: SeriesRef) -> list[tuple[int, str, str]]:
+        """(first index, key id, fingerprint) of each PIN key a series has had, from
+        index 0: a card's PIN is under the last one whose first index is at most its
+        own. Empty for a series without PINs."""
+        return await self._driver.drive(self.sync._pin_keys(series))
+
     @overload
     async def series_id(self, series: SeriesRef) -> int: ...
     @overload
@@ -279,6 +285,13 @@ class AsyncStore:
         and one that two series read so is 3006 (``SeriesOverlap``): only a store from
         before such pairs were refused can hold them."""
         return await self._driver.drive(self.sync._lookup_many(numbers, lenient=lenient))
+
+    async def rotate_pin_key(self, series: SeriesRef, pin_key_id: str) -> int:
+        """Move a series with PINs to the PIN key ``pin_key_id`` for the cards reserved
+        from now on; return the first index under it. The cards before keep their PINs
+        (their key stays needed). The key must be in the key sources, and be neither the
+        number key nor the series' current PIN key (3000)."""
+        return await self._driver.drive(self.sync._rotate_pin_key(series, pin_key_id))
 
     async def reserve(
         self,
@@ -784,6 +797,21 @@ class AsyncCardService:
         PINs, 706 when no key source has the PIN key, 707 for another key. A print run
         asks before it reserves, so that a missing key loses no numbers."""
         return await self._driver.drive(self.sync._series_with_pins(series))
+
+    async def with_pins(self, block: Block) -> Block:
+        """``block`` bound to the PIN keys of its cards, as the store holds them now: ask
+        after the block is reserved, so that a move to a new PIN key made before it (by
+        any process) is seen. 3000 without PINs, 706 or 707 for a key."""
+        return await self._driver.drive(self.sync._with_pins(block))
+
+    async def rotate_pin_key(self, series: SeriesRef, pin_key_id: str) -> int:
+        """Give the cards reserved from now on the PIN key ``pin_key_id`` (a key source
+        must have it); return the first index under it. Cards before keep their PINs."""
+        return await self._driver.drive(self.sync._rotate_pin_key(series, pin_key_id))
+
+    async def pin_keys(self, series: SeriesRef) -> list[tuple[int, str, str]]:
+        """(first index, key id, fingerprint) of each PIN key the series has had."""
+        return await self._driver.drive(self.sync._pin_keys(series))
 
     async def pin_failures(self, number: Any) -> int:
         """How many PIN checks of card ``number`` failed in a row (its series'

@@ -211,9 +211,9 @@ class Block:
         """The cards' PINs, in the order of ``to_list`` (``CardSeries.pin``): for a
         series with PINs whose PIN key is loaded."""
         descending = _descending(order)
-        state = self.series.require_pins()
+        schedule = self.series.require_pins()
         check_fits(self.series, self.count)
-        digits = pins.pin_digits(state, self._first(descending), self.count,
+        digits = pins.pin_digits(schedule, self._first(descending), self.count,
                                  self.series.pin_length, descending)  # fmt: skip
         return digits.view(f"S{self.series.pin_length}").reshape(-1).astype(str).tolist()
 
@@ -322,9 +322,9 @@ class Block:
             rows[:n, at : at + index_digits] = _index_digits(first, n, index_digits, descending)
         if PIN in places:
             at = places[PIN]
-            state = series.require_pins()
+            schedule = series.require_pins()
             rows[:n, at : at + series.pin_length] = pins.pin_digits(
-                state, first, n, series.pin_length, descending
+                schedule, first, n, series.pin_length, descending
             )
         if boxes and box_size:
             step = -1 if descending else 1

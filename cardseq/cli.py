@@ -705,6 +705,7 @@ def series_show(series_ref: str, as_json: bool, db: str | None, keys_file: str |
     with _opened(db, keys_file) as service:
         info = service.series(series_ref)
         reservations = 0 if as_json else service.count_reservations(info.id)
+        pin_keys = [] if as_json else service.pin_keys(info.id)
     if as_json:
         click.echo(json_line(info))
         return
@@ -745,8 +746,37 @@ def series_show(series_ref: str, as_json: bool, db: str | None, keys_file: str |
         lines["PIN attempts before a card locks"] = definition.pin_attempts
         lines["PIN key id"] = definition.pin_key_id or "-"
         lines["PIN key fingerprint"] = info.pin_key_fingerprint or "-"
+        for start, key_id, key_fingerprint in pin_keys[1:]:
+            lines[f"PIN key from index {start}"] = f"{key_id} ({key_fingerprint})"
     for key, value in lines.items():
         click.echo(f"{key}: {value}".rstrip())
+
+
+@series.command("rotate-pin-key")
+@click.argument("series_ref", metavar="SERIES")
+@click.option(
+    "--pin-key-id",
+    required=True,
+    metavar="ID",
+    help="The new PIN key's id: a key source must have it (never the number key).",
+)
+@db_option
+@keys_option
+def series_rotate_pin_key(
+    series_ref: str, pin_key_id: str, db: str | None, keys_file: str | None
+) -> None:
+    """Give the cards of SERIES reserved from now on a new PIN key.
+
+    The cards reserved before keep their PINs, under the keys they had: keep those keys
+    in the key sources as long as the cards are in use.
+    """
+    with _opened(db, keys_file) as service:
+        start = service.rotate_pin_key(series_ref, pin_key_id)
+    click.echo(
+        f"series {series_ref}: PIN key {pin_key_id} from index {start} on; the cards"
+        " before keep their PINs",
+        err=True,
+    )
 
 
 @series.command("audit")
@@ -1100,6 +1130,14 @@ def _check_pins(service: CardService, series_id: int, chosen: tuple[Column, ...]
         service.series_with_pins(series_id)
 
 
+def _pinned(service: CardService, block: Block, chosen: tuple[Column, ...]) -> Block:
+    """With a ``pin`` column: ``block`` bound to its cards' PIN keys, read once it is
+    reserved (a move to a new PIN key made before it is then seen)."""
+    if any(c.name == PIN and c.value is None for c in chosen):
+        return service.with_pins(block)
+    return block
+
+
 def _interactive() -> bool:
     """Whether a person can answer a question on stdin."""
     return sys.stdin.isatty()
@@ -1320,6 +1358,7 @@ def generate(
             reserving = True
             block = service.reserve(info.id, count, status_label, request_id=rid)
             entry = service.reservation(info.id, request_id=rid)
+            block = _pinned(service, block, chosen)
     except printrun.Interrupted as stop:
         if target is not None:
             target.discard()
@@ -1397,7 +1436,7 @@ def export(
     with _opened(db, keys_file) as service:
         entry = service.reservation(series_ref, request_id=request_id, ledger_id=ledger_id)
         _check_pins(service, entry.series_id, chosen)
-        block = service.export(entry.series_id, ledger_id=entry.id)
+        block = _pinned(service, service.export(entry.series_id, ledger_id=entry.id), chosen)
         if out != "-":
             printrun.check_output(out, service.store, keys_file)
     target = None if out == "-" else OutputFile(out)

@@ -14,7 +14,7 @@ import dataclasses
 import enum
 import hmac
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -280,7 +280,7 @@ class CardSeries:
     counter_width: int = field(init=False, compare=False)
     capacity: int = field(init=False, repr=False, compare=False)
     _layout: Layout = field(init=False, repr=False, compare=False)
-    _pins: pins.PinState | None = field(init=False, repr=False, compare=False)
+    _pins: pins.Schedule | None = field(init=False, repr=False, compare=False)
 
     if TYPE_CHECKING:
         # What the generated __init__ takes: __post_init__ turns a method's name into a
@@ -471,7 +471,7 @@ class CardSeries:
         set_(self, "pin_length", length)
         set_(self, "pin_attempts", attempts)
         set_(self, "pin_key", key)
-        set_(self, "_pins", None if key is None else pins.pin_state(key, self.code))
+        set_(self, "_pins", None if key is None else ((0, pins.pin_state(key, self.code)),))
 
     def _checked_cipher(
         self, method: Method, key: bytes | None, capacity: int, width: int
@@ -532,13 +532,25 @@ class CardSeries:
         """This definition bound to ``pin_key``, its PINs' key."""
         return dataclasses.replace(self, pin_key=pin_key)
 
+    def with_pin_schedule(self, keys: Sequence[tuple[int, bytes]]) -> CardSeries:
+        """This definition with PIN key ``keys[k][1]`` for the cards from index
+        ``keys[k][0]`` on (the first from 0: the series' own ``pin_key``), as a store
+        records a series moved to new PIN keys (``CardService.rotate_pin_key``)."""
+        starts = [start for start, _ in keys]
+        if not starts or starts[0] != 0 or starts != sorted(set(starts)):
+            raise InvalidArgument.bad("keys", starts, "must start at index 0 and rise")
+        bound = dataclasses.replace(self, pin_key=keys[0][1])
+        schedule = tuple((start, pins.pin_state(key, self.code)) for start, key in keys)
+        object.__setattr__(bound, "_pins", schedule)
+        return bound
+
     def pin(self, index: int) -> str:
         """The PIN of the card at ``index`` (``pin_length`` digits; ``cardseq.pins``)."""
-        state = self.require_pins()
-        return pins.pin(state, self.check_index(index), self.pin_length)
+        schedule = self.require_pins()
+        return pins.pin(schedule, self.check_index(index), self.pin_length)
 
-    def require_pins(self) -> pins.PinState:
-        """The PINs' keyed state: 3000 for a series without PINs, ``KeyNotFound`` when
+    def require_pins(self) -> pins.Schedule:
+        """The PINs' keyed schedule: 3000 for a series without PINs, ``KeyNotFound`` when
         its PIN key is not loaded (naming the PIN key id)."""
         if not self.pin_length:
             raise InvalidSeries.bad(

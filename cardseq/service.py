@@ -603,6 +603,28 @@ class CardService:
         return (yield from self.store._pin_bound(info.id))
 
     @operation
+    def _with_pins(self, block: Block) -> Op[Block]:
+        """``block`` bound to the PIN keys of its cards, as the store holds them now: ask
+        after the block is reserved, so that a move to a new PIN key made before it (by
+        any process) is seen. 3000 without PINs, 706 or 707 for a key."""
+        if not block.series.pin_length:
+            raise InvalidSeries.bad("pin", block.series.code, "is a series without PINs")
+        series_id = yield from self.store._series_id(block.series.code)
+        bound = yield from self.store._pin_bound(series_id)
+        return Block(bound, block.start, block.count)
+
+    @operation
+    def _rotate_pin_key(self, series: SeriesRef, pin_key_id: str) -> Op[int]:
+        """Give the cards reserved from now on the PIN key ``pin_key_id`` (a key source
+        must have it); return the first index under it. Cards before keep their PINs."""
+        return (yield from self.store._rotate_pin_key(series, pin_key_id))
+
+    @operation
+    def _pin_keys(self, series: SeriesRef) -> Op[list[tuple[int, str, str]]]:
+        """(first index, key id, fingerprint) of each PIN key the series has had."""
+        return (yield from self.store._pin_keys(series))
+
+    @operation
     def _pin_failures(self, number: Any) -> Op[int]:
         """How many PIN checks of card ``number`` failed in a row (its series'
         ``pin_attempts`` of them lock it)."""
@@ -947,6 +969,21 @@ class CardService:
         PINs, 706 when no key source has the PIN key, 707 for another key. A print run
         asks before it reserves, so that a missing key loses no numbers."""
         return self._drive(self._series_with_pins(series))
+
+    def with_pins(self, block: Block) -> Block:
+        """``block`` bound to the PIN keys of its cards, as the store holds them now: ask
+        after the block is reserved, so that a move to a new PIN key made before it (by
+        any process) is seen. 3000 without PINs, 706 or 707 for a key."""
+        return self._drive(self._with_pins(block))
+
+    def rotate_pin_key(self, series: SeriesRef, pin_key_id: str) -> int:
+        """Give the cards reserved from now on the PIN key ``pin_key_id`` (a key source
+        must have it); return the first index under it. Cards before keep their PINs."""
+        return self._drive(self._rotate_pin_key(series, pin_key_id))
+
+    def pin_keys(self, series: SeriesRef) -> list[tuple[int, str, str]]:
+        """(first index, key id, fingerprint) of each PIN key the series has had."""
+        return self._drive(self._pin_keys(series))
 
     def pin_failures(self, number: Any) -> int:
         """How many PIN checks of card ``number`` failed in a row (its series'

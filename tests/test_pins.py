@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -61,7 +62,7 @@ def test_a_pin_is_its_definition(index: int, length: int, code: str) -> None:
     series = CardSeries(code, length=40, pin_length=length, pin_key=PIN_KEY)
     if index < series.capacity:
         assert series.pin(index) == oracle(PIN_KEY, code, index, length)
-    assert pins.pin(pins.pin_state(PIN_KEY, code), index, length) == oracle(
+    assert pins.pin(((0, pins.pin_state(PIN_KEY, code)),), index, length) == oracle(
         PIN_KEY, code, index, length
     )
 
@@ -244,6 +245,50 @@ def test_without_the_pin_key_nothing_is_verified_or_reserved(kind, tmp_path, req
         assert caught.value.field == "pin_key_id"
 
 
+def test_a_schedule_of_keys_splits_a_block_where_the_key_changes() -> None:
+    """A series moved to a new PIN key at index 1000: a block across the move takes each
+    card's PIN from its own key, in both orders, on both engines."""
+    moved = gift(key=NUMBER_KEY).with_pin_schedule([(0, PIN_KEY), (1000, OTHER_PIN_KEY)])
+    want = [oracle(PIN_KEY if i < 1000 else OTHER_PIN_KEY, "GIFT", i, 6) for i in range(990, 1010)]
+    assert [moved.pin(i) for i in range(990, 1010)] == want
+    assert moved.block(990, 20).pins() == want
+    assert moved.block(990, 20).pins("desc") == want[::-1]
+    with pytest.raises(InvalidArgument):
+        gift().with_pin_schedule([(5, PIN_KEY)])  # a schedule starts at index 0
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_series_moved_to_a_new_pin_key_keeps_the_old_cards_pins(kind, tmp_path, request):
+    url = store_url(kind, tmp_path, request)
+    keys = {**KEYS, "pins2": OTHER_PIN_KEY}
+    with open_store(url, keys=keys) as store:
+        service = CardService(store)
+        service.create_series(gift())
+        old = service.generate("GIFT", 5).numbers
+        with pytest.raises(InvalidSeries):
+            service.rotate_pin_key("GIFT", "pins")  # the key it has
+        with pytest.raises(InvalidSeries):
+            service.rotate_pin_key("GIFT", "num")  # the number key
+        with pytest.raises(KeyNotFound):
+            service.rotate_pin_key("GIFT", "absent")
+        assert service.rotate_pin_key("GIFT", "pins2") == 5
+        assert [k[:2] for k in service.pin_keys("GIFT")] == [(0, "pins"), (5, "pins2")]
+        new = service.generate("GIFT", 5).numbers
+        block = service.with_pins(service.export("GIFT", ledger_id=2))
+        assert block.pins() == [oracle(OTHER_PIN_KEY, "GIFT", i, 6) for i in range(5, 10)]
+    with open_store(url, keys=keys) as store:  # another process: reads the moves
+        service = CardService(store)
+        for number in old + new:
+            index = service.lookup(number).index
+            key = PIN_KEY if index < 5 else OTHER_PIN_KEY
+            assert service.verify_pin(number, oracle(key, "GIFT", index, 6)), number
+        old_block = service.with_pins(service.export("GIFT", ledger_id=1))
+        assert old_block.pins() == [oracle(PIN_KEY, "GIFT", i, 6) for i in range(5)]
+    with open_store(url, keys=KEYS) as store:  # without the new key: refused, not guessed
+        with pytest.raises(KeyNotFound):
+            CardService(store).verify_pin(old[0], "000000")
+
+
 def test_a_version_7_store_is_migrated_for_pins(shared_url) -> None:
     from cardseq.store.schema import SCHEMA_VERSION
 
@@ -254,6 +299,7 @@ def test_a_version_7_store_is_migrated_for_pins(shared_url) -> None:
         shared_url,
         7,
         "DROP TABLE cardseq_pin_failures",
+        "DROP TABLE cardseq_pin_keys",
         *(f"ALTER TABLE cardseq_series DROP COLUMN {c}"
           for c in ("pin_length", "pin_attempts", "pin_key_id", "pin_key_fingerprint")),
     )  # fmt: skip
@@ -366,3 +412,23 @@ def test_the_server_creates_series_with_pins_and_checks_them(shared_url, caplog)
         assert pin not in json.dumps(document) and pin not in caplog.text
     finally:
         client.close()
+
+
+def test_the_command_moves_a_series_to_a_new_pin_key(cli, monkeypatch) -> None:
+    monkeypatch.setenv("CARDSEQ_KEY_PINS", PIN_KEY.hex())
+    monkeypatch.setenv("CARDSEQ_KEY_PINS2", OTHER_PIN_KEY.hex())
+    cli("series", "create", "G", "--prefix", "9", "--length", "12", "--pin-length", "4",
+        "--pin-key-id", "pins")  # fmt: skip
+    columns = ["--format", "csv", "--columns", "index,pin,number"]
+    cli("generate", "G", "-n", "3", *columns, "--out", "a.csv", "--request-id", "a")
+    said = cli("series", "rotate-pin-key", "G", "--pin-key-id", "pins2").stderr
+    assert "series G: PIN key pins2 from index 3 on" in said
+    cli("generate", "G", "-n", "3", *columns, "--out", "b.csv")
+    cli("export", "G", "--request-id", "a", *columns, "--out", "again.csv")
+    rows = [line.split(",")[:2] for name in ("a.csv", "b.csv") for line in
+            Path(name).read_text().splitlines()[1:]]  # fmt: skip
+    assert rows == [
+        [str(i), oracle(PIN_KEY if i < 3 else OTHER_PIN_KEY, "G", i, 4)] for i in range(6)
+    ]
+    assert Path("again.csv").read_text() == Path("a.csv").read_text()
+    assert "PIN key from index 3: pins2 (" in cli("series", "show", "G").stdout

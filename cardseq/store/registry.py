@@ -220,30 +220,59 @@ class Registry(Database):
                 field="pin_key_id",
             )
         key = self._source_key(series.code, series.pin_key_id, series.pin_key, "pin_key_id")
-        if series.key_id == series.pin_key_id or (
+        self._not_the_number_key(series, series.pin_key_id, key)
+        return fingerprint(key)
+
+    def _not_the_number_key(self, series: CardSeries, pin_key_id: str, key: bytes) -> None:
+        """3000 when PIN key ``pin_key_id`` (``key``) is the series' number key."""
+        if series.key_id == pin_key_id or (
             series.key_id is not None
             and (number_key := self.keys.find(series.key_id)) is not None
             and hmac.compare_digest(number_key, key)
         ):
             raise InvalidSeries.bad(
                 "pin_key_id",
-                series.pin_key_id,
+                pin_key_id,
                 "names the number key: a series' PINs need a key of their own",
             )
-        return fingerprint(key)
 
     def _pin_bound(self, series_id: int) -> Op[CardSeries]:
-        """The series with its PIN key loaded, or the error that says why it cannot be
-        (3000 without PINs, 706 without the key, 707 for another key)."""
+        """The series with its PIN keys loaded, each from the index it starts at, read
+        now (a key the series moved to in another process is seen), or the error that
+        says why it cannot be: 706 without a key, 707 for another key under its id."""
         series = yield from self._bound(series_id)
-        if series._pins is not None or not series.pin_length:
+        if not series.pin_length:
             return series
-        row = yield self._read_one(
-            "SELECT pin_key_fingerprint FROM cardseq_series WHERE id = ?", (series_id,)
+        keys = yield Transaction(self._pin_key_rows(series_id))
+        schedule = [
+            (start, self.keys.check(series.code, key_id, fp, field="pin_key_id"))
+            for start, key_id, fp in keys
+        ]
+        return self._cached(series_id, series.with_pin_schedule(schedule))
+
+    def _pin_key_rows(self, series_id: int) -> Body[list[tuple[int, str, str]]]:
+        """(first index, key id, fingerprint) of each of a series' PIN keys, from 0."""
+        first = yield self._fetch_one(
+            "SELECT pin_key_id, pin_key_fingerprint FROM cardseq_series WHERE id = ?",
+            (series_id,),
         )
-        assert series.pin_key_id is not None and row is not None
-        key = self.keys.check(series.code, series.pin_key_id, row[0], field="pin_key_id")
-        return self._cached(series_id, series.with_pin_key(key))
+        rows = yield self._fetch_all(
+            "SELECT from_index, key_id, key_fingerprint FROM cardseq_pin_keys WHERE series_id = ?",
+            (series_id,),
+        )
+        keys = {0: (first[0], first[1])}  # the series' own, unless a move at 0 replaced it
+        keys.update({int(start): (key_id, fp) for start, key_id, fp in rows})
+        return [(start, *keys[start]) for start in sorted(keys)]
+
+    @operation
+    def _pin_keys(self, series: SeriesRef) -> Op[list[tuple[int, str, str]]]:
+        """(first index, key id, fingerprint) of each PIN key a series has had, from
+        index 0: a card's PIN is under the last one whose first index is at most its
+        own. Empty for a series without PINs."""
+        info = yield from self._series(series)
+        if not info.series.pin_length:
+            return []
+        return (yield Transaction(self._pin_key_rows(info.id)))  # type: ignore[no-any-return]
 
     def _lock_registry(self) -> Body[None]:  # a hook: SQLite needs no lock
         """Serialise series creation (the overlap check reads all series)."""
@@ -385,11 +414,8 @@ class Registry(Database):
             )
             found = self.keys.find(key_id) if key_id is not None and key is None else None
             if series.bound or (found is not None and fingerprint(found) == key_fingerprint):
-                series = series.with_key(found) if found else series
-                pin = self.keys.find(pin_key_id) if pin_key_id is not None else None
-                if pin is not None and fingerprint(pin) == pin_fingerprint:
-                    series = series.with_pin_key(pin)
-                series = self._cached(series_id, series)
+                # (PIN keys are bound by _pin_bound alone, which reads them all)
+                series = self._cached(series_id, series.with_key(found) if found else series)
         return SeriesInfo(
             series_id,
             series,
@@ -470,6 +496,12 @@ class Registry(Database):
     def series_details(self, ref: SeriesRef) -> dict[str, Any]:
         """Deprecated: ``details`` under its old name (it warns)."""
         return self._drive(self._details(ref))
+
+    def pin_keys(self, series: SeriesRef) -> list[tuple[int, str, str]]:
+        """(first index, key id, fingerprint) of each PIN key a series has had, from
+        index 0: a card's PIN is under the last one whose first index is at most its
+        own. Empty for a series without PINs."""
+        return self._drive(self._pin_keys(series))
 
     @overload
     def series_id(self, series: SeriesRef) -> int: ...

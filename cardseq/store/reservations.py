@@ -28,7 +28,7 @@ from ..errors import (
     SeriesExhausted,
     clip,
 )
-from ..keys import KeySource
+from ..keys import KeySource, check_key_id, fingerprint
 from ..series import CardSeries, positive_count, whole_number
 from .batch import GroupCommit, Outcome
 from .database import DuplicateRequest
@@ -77,6 +77,45 @@ class Reservations(Ledger):
         """Advance an enabled series that has ``count`` indexes left by that many;
         return the first, or None when it cannot (disabled, exhausted). Runs in the
         caller's transaction."""
+
+    @operation
+    def _rotate_pin_key(self, series: SeriesRef, pin_key_id: str) -> Op[int]:
+        """Move a series with PINs to the PIN key ``pin_key_id`` for the cards reserved
+        from now on; return the first index under it. The cards before keep their PINs
+        (their key stays needed). The key must be in the key sources, and be neither the
+        number key nor the series' current PIN key (3000)."""
+        info = yield from self._series(series)
+        definition = info.series
+        key_id = check_key_id(pin_key_id, InvalidSeries)
+        if not definition.pin_length:
+            raise InvalidSeries.bad(
+                "pin_key_id", key_id, f"is for series with PINs, not {definition.code!r}"
+            )
+        key = self._source_key(definition.code, key_id, None, "pin_key_id")
+        self._not_the_number_key(definition, key_id, key)
+        body = self._rotate_body(info.id, key_id, fingerprint(key))
+        return (yield Transaction(body, write=True))  # type: ignore[no-any-return]
+
+    def _rotate_body(self, series_id: int, key_id: str, key_fingerprint: str) -> Body[int]:
+        yield from self._lock_series(series_id)  # no reservation in between
+        row = yield self._fetch_one(
+            "SELECT next_index FROM cardseq_series WHERE id = ?", (series_id,)
+        )
+        start = int(row[0])
+        keys = yield from self._pin_key_rows(series_id)
+        if keys[-1][2] == key_fingerprint:
+            raise InvalidSeries.bad("pin_key_id", key_id, "is the series' PIN key already")
+        # no card since the last move: the key of that move is replaced
+        yield self._do(
+            "DELETE FROM cardseq_pin_keys WHERE series_id = ? AND from_index = ?",
+            (series_id, self._to_db(start)),
+        )
+        yield self._do(
+            "INSERT INTO cardseq_pin_keys (series_id, from_index, key_id, key_fingerprint,"
+            " created_at) VALUES (?, ?, ?, ?, ?)",
+            (series_id, self._to_db(start), key_id, key_fingerprint, now()),
+        )
+        return start
 
     def _grouped(self, request: Any) -> Block:
         return self._batches.submit(request)
@@ -343,6 +382,13 @@ class Reservations(Ledger):
         yield from ()
 
     # ---- public methods, generated from the operations by tools/facades.py ----
+    def rotate_pin_key(self, series: SeriesRef, pin_key_id: str) -> int:
+        """Move a series with PINs to the PIN key ``pin_key_id`` for the cards reserved
+        from now on; return the first index under it. The cards before keep their PINs
+        (their key stays needed). The key must be in the key sources, and be neither the
+        number key nor the series' current PIN key (3000)."""
+        return self._drive(self._rotate_pin_key(series, pin_key_id))
+
     def reserve(
         self,
         series: SeriesRef,

@@ -92,6 +92,14 @@ CREATE TABLE IF NOT EXISTS cardseq_status_log (
     actor TEXT
 );
 CREATE INDEX IF NOT EXISTS cardseq_status_log_card ON cardseq_status_log (series_id, idx);
+CREATE TABLE IF NOT EXISTS cardseq_pin_keys (
+    series_id {ref} NOT NULL REFERENCES cardseq_series(id),
+    from_index {big} NOT NULL,
+    key_id TEXT NOT NULL,
+    key_fingerprint TEXT NOT NULL,
+    created_at {time} NOT NULL,
+    PRIMARY KEY (series_id, from_index)
+);
 CREATE TABLE IF NOT EXISTS cardseq_pin_failures (
     series_id {ref} NOT NULL REFERENCES cardseq_series(id),
     idx {big} NOT NULL,
@@ -159,8 +167,9 @@ def _v6_to_v7(store: Database, cur: Any) -> None:
 
 def _v7_to_v8(store: Database, cur: Any) -> None:
     """Version 8 records a series' PINs: their length and allowed failures, the PIN
-    key's id and fingerprint (NULL: no PINs, every series before), and the failed
-    checks of the cards that had one (a new table)."""
+    key's id and fingerprint (NULL: no PINs, every series before), the keys it moved to
+    and from which index (a new table), and the failed checks of the cards that had one
+    (another)."""
     _add_text_columns(store, cur, "cardseq_series", ("pin_key_id", "pin_key_fingerprint"))
     _add_text_columns(store, cur, "cardseq_series", ("pin_length", "pin_attempts"), kind="INTEGER")
 

@@ -87,7 +87,10 @@ def sync_service(service: CardService, series: CardSeries) -> None:
     with_pins: CardSeries = service.series_with_pins("GIFT")
     right: bool = service.verify_pin(card.number, with_pins.pin(lookup.index))
     failures: int = service.pin_failures(card.number) + service.reset_pin(card.number)
-    pins: list[str] = exported.pins("desc")
+    pins: list[str] = service.with_pins(exported).pins("desc")
+    moved: int = service.rotate_pin_key("GIFT", "pins-2027")
+    keys: list[tuple[int, str, str]] = service.pin_keys("GIFT")
+    print(moved, keys, with_pins.with_pin_schedule([(0, bytes(16)), (moved, bytes(32))]))
     print(right, failures, pins, with_pins.with_pin_key(bytes(16)).require_pins())
     odds: GuessOdds = service.guess_odds("GIFT", rate=50.0)
     print(odds.seconds_for_a_card_and_pin, odds.warnings)
@@ -180,6 +183,8 @@ async def async_service(service: AsyncCardService) -> None:
     right: bool = await service.verify_pin(card.number, with_pins.pin(lookup.index))
     failures: int = await service.pin_failures(card.number) + await service.reset_pin(card.number)
     odds: GuessOdds = await service.guess_odds("GIFT")
+    bound: Block = await service.with_pins(block)
+    print(await service.rotate_pin_key("GIFT", "p2"), await service.pin_keys("GIFT"), bound)
     print(right, failures, odds.tries_for_a_card)
     store: AsyncStore = service.store
     cap: int | None = service.max_count
