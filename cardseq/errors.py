@@ -60,6 +60,17 @@ class StoreNotDurable(StoreError):
     off): a crash could lose committed reservations and issue their numbers again."""
 
 
+class StandbyNotSynchronous(StoreNotDurable):
+    """A PostgreSQL primary that streams to a standby without waiting for it (no
+    ``synchronous_standby_names``): promoted after a crash, that standby would lack the
+    last reservations, and their numbers would be issued again."""
+
+
+class FormerPrimary(StoreError):
+    """A PostgreSQL server on an older timeline than one this store has seen: a former
+    primary back after a failover, which must not take reservations."""
+
+
 class SchemaMismatch(StoreError):
     """The database's tables are not at the schema version this cardseq needs, and the
     store was opened without migrating (``migrate=False``): run ``cardseq db migrate``

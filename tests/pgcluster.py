@@ -151,6 +151,34 @@ class PostgresCluster:
         # The server's stderr (its log) goes to logfile in the temp dir.
         self._run("pg_ctl", "-D", self.datadir, "-l", self.logfile, "-w", "-t", "60", "start")
 
+    def standby(self, name: str) -> PostgresCluster:
+        """A streaming standby of this (running) server, made with ``pg_basebackup -R``
+        and started on a port of its own; it reports itself as ``name``
+        (``application_name``, what ``synchronous_standby_names`` lists)."""
+        other = PostgresCluster(self.settings)
+        source = f"host=127.0.0.1 port={self.port} user=postgres application_name={name}"
+        other._run("pg_basebackup", "-D", other.datadir, "-R", "-X", "stream", "-d", source)
+        with open(os.path.join(other.datadir, "postgresql.conf"), "a") as f:
+            f.write(f"\nport = {other.port}\nunix_socket_directories = '{other.dir}'\n")
+        other._initialised = True
+        other.start()
+        return other
+
+    def set(self, **settings: str) -> None:
+        """Change server settings now (ALTER SYSTEM, then a reload)."""
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            for name, value in settings.items():
+                conn.execute(
+                    sql.SQL("ALTER SYSTEM SET {} = {}").format(
+                        sql.Identifier(name), sql.Literal(value)
+                    )
+                )
+            conn.execute("SELECT pg_reload_conf()")
+
+    def promote(self) -> None:
+        """Make this standby a primary (a new timeline), and wait until it is."""
+        self._run("pg_ctl", "-D", self.datadir, "-w", "promote")
+
     def stop(self, mode: str = "fast") -> None:
         """Stop the server; mode "immediate" is a crash: the next start does crash recovery."""
         self._run("pg_ctl", "-D", self.datadir, "-w", "-m", mode, "stop")

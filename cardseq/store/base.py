@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 
-from ..errors import StoreError
+from ..errors import CardSeqError, StoreError
 from .cards import Cards
 from .database import DuplicateRequest
 from .ops import Op, Transaction, operation
@@ -77,17 +77,26 @@ def _never(error: BaseException) -> bool:
     return False
 
 
+def _none(error: BaseException) -> CardSeqError | None:
+    return None
+
+
 @contextlib.contextmanager
 def translate(
     *errors: type[BaseException],
     duplicate_request: Callable[[BaseException], bool] = _never,
+    refused: Callable[[BaseException], CardSeqError | None] = _none,
 ) -> Iterator[None]:
-    """Turn a driver's ``errors`` into ``StoreError`` (code 500), and those that
+    """Turn a driver's ``errors`` into ``StoreError`` (code 500), those that
     ``duplicate_request`` recognises (the ledger's unique request ids) into
-    ``DuplicateRequest``, which ``reserve`` answers."""
+    ``DuplicateRequest``, which ``reserve`` answers, and those that ``refused`` names
+    (a server the store will not write to) into its error."""
     try:
         yield
     except errors as error:
+        refusal = refused(error)
+        if refusal is not None:
+            raise refusal from error
         kind = DuplicateRequest if duplicate_request(error) else StoreError
         raise kind(f"store error: {type(error).__name__}: {error}".strip()) from error
 

@@ -26,7 +26,15 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
-from ..errors import InvalidArgument, StoreError, StoreNotDurable, StoreUnreachable
+from ..errors import (
+    CardSeqError,
+    FormerPrimary,
+    InvalidArgument,
+    StandbyNotSynchronous,
+    StoreError,
+    StoreNotDurable,
+    StoreUnreachable,
+)
 from ..extras import needed
 from ..keys import KeySource
 from .base import Store, check_schema, now, schema, translate
@@ -38,8 +46,11 @@ from .reservations import Request
 REQUEST_ID_CONSTRAINT = "cardseq_ledger_request_id_key"
 CONNECT_TIMEOUT = 5  # seconds, when the URL sets no connect_timeout
 UNSAFE_OPTION = "unsafe_durability"
+ASYNC_OPTION = "allow_async_standby"
 #: URL options read by cardseq, not libpq
-OPTIONS = (UNSAFE_OPTION, "max_connections", "statement_timeout")
+OPTIONS = (UNSAFE_OPTION, "max_connections", "statement_timeout", ASYNC_OPTION)
+#: the SQLSTATEs of the write guard's refusals (class CS: cardseq's own)
+ASYNC_STANDBY, OLDER_TIMELINE = "CS001", "CS002"
 # Server settings without which a committed transaction may not survive a crash.
 CRASH_SAFETY = ("fsync", "full_page_writes")
 
@@ -53,15 +64,44 @@ _SCHEMA = schema(
     start_key="start",
 )
 
-# First statement of every write transaction. Any value but "off" waits for the local flush;
-# a stronger one (remote_apply, for synchronous standbys) is kept.
+# First statement of every write transaction. "off" would not wait for the local flush,
+# "local" not for synchronous standbys: both become "on"; a stronger one (remote_write,
+# remote_apply) is kept.
 _SYNCHRONOUS = (
     "SELECT set_config('synchronous_commit', 'on', true)"
-    " WHERE current_setting('synchronous_commit') = 'off'"
+    " WHERE current_setting('synchronous_commit') IN ('off', 'local')"
+)
+
+# The server's timeline, 0 on a standby (its WAL functions refuse during recovery).
+TIMELINE = (
+    "SELECT CASE WHEN pg_is_in_recovery() THEN 0"
+    " ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END"
 )
 
 # How a write transaction begins: one round trip for both statements.
 BEGIN_WRITE = f"BEGIN; {_SYNCHRONOUS}"
+
+
+def begin_write(check_standbys: bool, timeline: int) -> str:
+    """``BEGIN_WRITE`` and the write guard, in the same round trip: a primary that
+    streams to a standby it does not wait for (``check_standbys``), or a server on a
+    timeline older than ``timeline``, refuses the transaction with cardseq's SQLSTATE."""
+    standbys = (
+        "current_setting('synchronous_standby_names') = ''"
+        " AND EXISTS (SELECT 1 FROM pg_stat_replication)"
+        if check_standbys
+        else "false"
+    )
+    return (
+        f"{BEGIN_WRITE}; DO $guard$ BEGIN"
+        f" IF {standbys} THEN RAISE EXCEPTION USING ERRCODE = '{ASYNC_STANDBY}',"
+        " MESSAGE = 'cardseq: a standby that commits do not wait for'; END IF;"
+        f" IF NOT pg_is_in_recovery() AND ({TIMELINE.removeprefix('SELECT ')}) < {int(timeline)}"
+        f" THEN RAISE EXCEPTION USING ERRCODE = '{OLDER_TIMELINE}',"
+        " MESSAGE = 'cardseq: a timeline older than one seen'; END IF;"
+        " END $guard$"
+    )
+
 
 _TAKE = """
 UPDATE cardseq_series SET next_index = next_index + %(count)s
@@ -121,6 +161,10 @@ class PostgresStore(Store):
         self._conninfo, self._unsafe = settings.conninfo, settings.unsafe
         self._where, self._timeout = settings.where, settings.connect_timeout
         self._statement_timeout = settings.statement_timeout
+        self._allow_async = settings.allow_async
+        #: the newest timeline a connection of this store has met (its fence: no older)
+        self._timeline = 0
+        self._timeline_lock = threading.Lock()
         self._size, self._wait = settings.max_connections or max_connections, timeout
         self._pool: _Connections | None = None
         self._pid = 0
@@ -132,7 +176,7 @@ class PostgresStore(Store):
 
     def _open(self, migrate: bool) -> None:
         if not migrate:
-            with self._reading() as cur:
+            with self._transaction() as cur:  # (a write's guard: refused standbys, timelines)
                 self._play(cur, self._check_crash_safety())
                 self.schema_found = check_schema(self, cur)
             return
@@ -187,15 +231,58 @@ class PostgresStore(Store):
             conn = self._psycopg.connect(self._conninfo, autocommit=True)
         except self._psycopg.Error as error:
             raise self._unreachable(error) from error
-        setup = self._session_setup()
-        if setup is not None:
-            try:
-                with translate(self._psycopg.Error):
+        try:
+            with translate(self._psycopg.Error):
+                setup = self._session_setup()
+                if setup is not None:
                     conn.execute(setup.sql, setup.args)
-            except BaseException:
-                conn.close()
-                raise
+                row = conn.execute(TIMELINE).fetchone()
+                self.met_timeline(row[0] if row else 0)
+        except BaseException:
+            conn.close()
+            raise
         return conn
+
+    def met_timeline(self, timeline: int) -> None:
+        """Record the timeline of a server a new connection reached (0: a standby);
+        ``FormerPrimary`` when it is older than one this store has met: a primary
+        from before a failover, come back."""
+        with self._timeline_lock:
+            if timeline and timeline < self._timeline:
+                raise self._older_timeline(timeline)
+            self._timeline = max(self._timeline, int(timeline))
+
+    def _older_timeline(self, timeline: int | None) -> FormerPrimary:
+        found = f"timeline {timeline}" if timeline else "an older timeline"
+        return FormerPrimary(
+            f"the PostgreSQL server at {self._where} is on {found}, older than timeline"
+            f" {self._timeline} that this store has met: a former primary back after a"
+            " failover; it takes no reservations (its own clients must be fenced off by the"
+            " failover manager)",
+            field="db",
+            value=self.url,
+        )
+
+    def write_begin(self) -> str:
+        """How this store's write transactions begin (``begin_write``)."""
+        return begin_write(not self._allow_async, self._timeline)
+
+    def refusal(self, error: BaseException) -> CardSeqError | None:
+        """The coded error for a write the guard refused (by its SQLSTATE), else None."""
+        state = getattr(error, "sqlstate", None)
+        if state == OLDER_TIMELINE:
+            return self._older_timeline(None)
+        if state != ASYNC_STANDBY:
+            return None
+        return StandbyNotSynchronous(
+            f"the PostgreSQL server at {self._where} streams to a standby but waits for"
+            " none (synchronous_standby_names is empty): after a failover to it, the last"
+            " reservations would be lost and their numbers issued again. Name the standby"
+            " in synchronous_standby_names (Patroni: synchronous_mode), or add"
+            f" ?{ASYNC_OPTION}=1 to the store URL to accept that loss",
+            field="db",
+            value=self.url,
+        )
 
     def _unreachable(self, error: BaseException) -> StoreUnreachable:
         """The error for a connection that could not be made."""
@@ -223,7 +310,7 @@ class PostgresStore(Store):
         return self._pool
 
     def _transaction(self) -> contextlib.AbstractContextManager[Any]:
-        return self._begin(BEGIN_WRITE)
+        return self._begin(self.write_begin())
 
     def _reading(self) -> contextlib.AbstractContextManager[Any]:
         return self._begin("BEGIN")  # row versions: a reader waits for no writer
@@ -232,7 +319,7 @@ class PostgresStore(Store):
     def _begin(self, begin: str) -> Iterator[Any]:
         psycopg = self._psycopg
         with (
-            translate(psycopg.Error, duplicate_request=duplicate_request),
+            translate(psycopg.Error, duplicate_request=duplicate_request, refused=self.refusal),
             self._connections().connection(begin) as conn,
             conn.cursor() as cur,
         ):
@@ -414,6 +501,7 @@ class _Settings(NamedTuple):
     connect_timeout: int
     max_connections: int | None
     statement_timeout: int | None
+    allow_async: bool
 
 
 def _settings(url: str, shown: str) -> _Settings:
@@ -424,9 +512,10 @@ def _settings(url: str, shown: str) -> _Settings:
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
     conninfo, options = take_options(url, OPTIONS)
-    unsafe = options.get(UNSAFE_OPTION, "0")
-    if unsafe not in ("0", "1"):
-        raise InvalidArgument.bad("db", shown, f"has {UNSAFE_OPTION}={unsafe}: must be 0 or 1")
+    unsafe, allow_async = (options.get(name, "0") for name in (UNSAFE_OPTION, ASYNC_OPTION))
+    for name, value in ((UNSAFE_OPTION, unsafe), (ASYNC_OPTION, allow_async)):
+        if value not in ("0", "1"):
+            raise InvalidArgument.bad("db", shown, f"has {name}={value}: must be 0 or 1")
     try:
         params = conninfo_to_dict(conninfo)
     except (psycopg.Error, UnicodeError) as error:  # ("%De": bytes that are not UTF-8)
@@ -443,7 +532,7 @@ def _settings(url: str, shown: str) -> _Settings:
         f"{params.get('host') or 'localhost'}:{params.get('port') or 5432}"
         f"/{params.get('dbname') or params.get('user') or ''}"
     )
-    size, statement = (options.get(name) for name in OPTIONS[1:])
+    size, statement = (options.get(name) for name in OPTIONS[1:3])
     return _Settings(
         make_conninfo(conninfo, connect_timeout=seconds),
         unsafe == "1",
@@ -455,6 +544,7 @@ def _settings(url: str, shown: str) -> _Settings:
         None
         if statement is None
         else option_int(shown, "statement_timeout", statement, minimum=0, unit="milliseconds"),
+        allow_async == "1",
     )
 
 

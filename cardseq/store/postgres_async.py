@@ -21,7 +21,7 @@ from .async_driver import AsyncDriver, AsyncGroupCommit
 from .base import translate
 from .batch import Outcome
 from .ops import Body, Transaction, check_text, fetched
-from .postgres import BEGIN_WRITE, PostgresStore, duplicate_request, unusable
+from .postgres import TIMELINE, PostgresStore, duplicate_request, unusable
 
 T = TypeVar("T")
 
@@ -46,19 +46,24 @@ class PostgresDriver(AsyncDriver):
             conn = await psycopg.AsyncConnection.connect(self.store._conninfo, autocommit=True)
         except psycopg.Error as error:
             raise self.store._unreachable(error) from error
-        setup = self.store._session_setup()
-        if setup is not None:
-            try:
-                with translate(psycopg.Error):
+        try:
+            with translate(psycopg.Error):
+                setup = self.store._session_setup()
+                if setup is not None:
                     await conn.execute(setup.sql, setup.args)
-            except BaseException:
-                await conn.close()
-                raise
+                found = await (await conn.execute(TIMELINE)).fetchone()
+                self.store.met_timeline(found[0])
+        except BaseException:
+            await conn.close()
+            raise
         return conn
 
     async def _transaction(self, step: Transaction[T]) -> T:
-        with translate(self._psycopg.Error, duplicate_request=duplicate_request):
-            async with self._pool.connection(BEGIN_WRITE if step.write else "BEGIN") as conn:
+        with translate(
+            self._psycopg.Error, duplicate_request=duplicate_request, refused=self.store.refusal
+        ):
+            begin = self.store.write_begin() if step.write else "BEGIN"
+            async with self._pool.connection(begin) as conn:
                 cur = conn.cursor()
                 try:
                     result = await _play(cur, step.body)
