@@ -71,6 +71,15 @@ class FormerPrimary(StoreError):
     primary back after a failover, which must not take reservations."""
 
 
+class CommitUnknown(StoreError):
+    """The connection broke while a reservation committed: it may or may not be in the
+    ledger, so its block is not returned. ``value`` is its request id (one was made
+    for a call that gave none): a retry with it returns the block if the commit
+    happened, and reserves it once if it did not."""
+
+    code = 715
+
+
 class SchemaMismatch(StoreError):
     """The database's tables are not at the schema version this cardseq needs, and the
     store was opened without migrating (``migrate=False``): run ``cardseq db migrate``

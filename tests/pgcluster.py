@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -9,6 +10,8 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
+from collections.abc import Iterator
 from typing import Self
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -165,7 +168,9 @@ class PostgresCluster:
         return other
 
     def set(self, **settings: str) -> None:
-        """Change server settings now (ALTER SYSTEM, then a reload)."""
+        """Change server settings now (ALTER SYSTEM, then a reload), and wait until the
+        server's processes have them: a reload signals them, and returns before they
+        act on it."""
         with psycopg.connect(self.url, autocommit=True) as conn:
             for name, value in settings.items():
                 conn.execute(
@@ -174,6 +179,16 @@ class PostgresCluster:
                     )
                 )
             conn.execute("SELECT pg_reload_conf()")
+        for _ in range(100):
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                seen = [
+                    conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(n))).fetchone()
+                    for n in settings
+                ]
+            if seen == [(v,) for v in settings.values()]:
+                break
+            time.sleep(0.02)
+        time.sleep(0.3)  # the idle backends of other connections act on it too
 
     def promote(self) -> None:
         """Make this standby a primary (a new timeline), and wait until it is."""
@@ -201,3 +216,45 @@ class PostgresCluster:
 
     def __exit__(self, *exc: object) -> None:
         self.cleanup()
+
+
+def streaming(primary: PostgresCluster, name: str) -> None:
+    """Wait until standby ``name`` streams from ``primary``."""
+    for _ in range(200):
+        with psycopg.connect(primary.url, autocommit=True) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM pg_stat_replication WHERE application_name = %s"
+                " AND state = 'streaming'",
+                (name,),
+            ).fetchone()
+        if found:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"standby {name} never streamed")
+
+
+@contextlib.contextmanager
+def failover_pair(
+    connect_timeout: int = 2,
+) -> Iterator[tuple[PostgresCluster, PostgresCluster, str]]:
+    """A primary and its synchronous standby ``s1``, started here, with the two-host URL
+    (``target_session_attrs=read-write``) that follows a failover; removed at the end."""
+    primary = PostgresCluster()
+    primary.start()
+    standby = None
+    try:
+        standby = primary.standby("s1")
+        streaming(primary, "s1")
+        primary.set(synchronous_standby_names="s1")
+        yield (
+            primary,
+            standby,
+            (
+                f"postgresql://postgres@127.0.0.1:{primary.port},127.0.0.1:{standby.port}"
+                f"/postgres?target_session_attrs=read-write&connect_timeout={connect_timeout}"
+            ),
+        )
+    finally:
+        if standby is not None:
+            standby.cleanup()
+        primary.cleanup()

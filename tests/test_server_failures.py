@@ -80,13 +80,15 @@ def names_nothing(answer: httpx.Response, secrets: tuple[str, ...]) -> None:
 )
 def test_a_failing_store_names_no_connection_details(tmp_path, monkeypatch, caplog, fault) -> None:
     """Whatever the store raises with its DSN in the message, every route answers 500
-    with code 500 and a message that names none of it; the log names all of it."""
+    (503 for a store that cannot be reached now) with code 500 and a message that names
+    none of it; the log names all of it."""
     fail_with(monkeypatch, fault, *METHODS)
     client = Client(create_app(f"sqlite:///{tmp_path / 'f.db'}", users_file=None))
+    status = 503 if isinstance(fault, StoreUnreachable) else 500
     try:
         for method, path, body in ROUTES:
             answer = request(client, method, path, body)
-            message = fails(answer, 500, 500)
+            message = fails(answer, status, 500)
             names_nothing(answer, SECRETS)
             if isinstance(fault, StoreError):
                 assert f"the store failed ({type(fault).__name__})" in message
@@ -100,8 +102,8 @@ def test_a_failing_store_names_no_connection_details(tmp_path, monkeypatch, capl
 
 @pytest.mark.heavy
 def test_a_stopped_postgres_server_is_named_in_the_log_only(tmp_path: Path, postgres_cluster):
-    """An authenticated client of a server whose PostgreSQL server stopped gets 500 (503
-    from /healthz) on every route, naming neither the database's host, port, name nor
+    """An authenticated client of a server whose PostgreSQL server stopped gets 503 (and
+    /healthz too) on every route, naming neither the database's host, port, name nor
     role; the server's log names them."""
     name = f"cardseq_stopped_{os.getpid()}"
     url = postgres_cluster.create_database(name)
@@ -123,7 +125,7 @@ def test_a_stopped_postgres_server_is_named_in_the_log_only(tmp_path: Path, post
                 postgres_cluster.start()
         log = server.log()
     for answer in answers:
-        assert "the store failed (StoreUnreachable)" in fails(answer, 500, 500)
+        assert "the store failed (StoreUnreachable)" in fails(answer, 503, 500)
         names_nothing(answer, secrets)
     fails(health, 503, 500)
     names_nothing(health, secrets)

@@ -171,7 +171,12 @@ def build_openapi(
             ),
             "429": _rate_limited(),
             "500": _error("an internal error or a store failure (code 500)"),
-            "503": _error(f"{_USERS_BROKEN}; or {_KEYS_BROKEN}" if auth else _KEYS_BROKEN),
+            "503": _error(
+                (f"{_USERS_BROKEN}; or {_KEYS_BROKEN}" if auth else _KEYS_BROKEN)
+                + "; or the store cannot be reached now (code 500: a database server down,"
+                " no primary during a failover); or a reservation whose commit was cut off"
+                " (code 715): retry with its requestId"
+            ),
         }
         if auth:
             responses["401"] = _unauthorized()

@@ -16,7 +16,7 @@ import msgspec
 from starlette.responses import Response
 
 from .. import records
-from ..errors import BrokenFile, CardSeqError
+from ..errors import BrokenFile, CardSeqError, CommitUnknown, StoreUnreachable
 from ..series import Cipher
 from ..store.base import Page
 from . import models
@@ -125,8 +125,12 @@ STORE_FAILURE = (
 
 
 def status_of(error: CardSeqError, *, not_found: tuple[int, ...] = ()) -> int:
-    """500 for a store failure (code 500); 404 for the codes that mean the path or query
-    named something that does not exist; 400 for any other domain error."""
+    """503 for a store that cannot be reached now (a database server down, no primary
+    during a failover: a retry may succeed); 500 for another store failure (code 500);
+    404 for the codes that mean the path or query named something that does not exist;
+    400 for any other domain error."""
+    if isinstance(error, StoreUnreachable):
+        return 503
     if error.code == 500:
         return 500
     return 404 if error.code in not_found else 400
@@ -139,6 +143,16 @@ def error(
     kind of failure (``STORE_FAILURE``); the caller logs the message. A file of the
     server's own that cannot be read whole (``BrokenFile``: a keys file) is not the
     caller's fault: 503, and the message, which names the file, goes to the log only."""
+    if isinstance(exc, CommitUnknown):  # the caller needs its request id; the log, where
+        log.error("a reservation's commit was cut off: %s", exc.message)
+        return failure(
+            503,
+            exc.code,
+            f"the store's connection broke while reservation {exc.value!r} committed: it may"
+            f" or may not be made; retry with requestId {exc.value!r}, which returns its"
+            " numbers if it was made and makes it once if not",
+            warnings,
+        )
     if isinstance(exc, BrokenFile):
         what = (exc.field or "file").replace("_", " ")
         log.error("refusing what needs the %s until it is fixed: %s", what, exc.message)

@@ -12,8 +12,13 @@ server running with ``fsync`` or ``full_page_writes`` off is refused at open unl
 URL says ``unsafe_durability=1``. A server that cannot be reached fails the call within
 ``connect_timeout`` seconds (a libpq URL parameter, default ``CONNECT_TIMEOUT``).
 
+A primary that streams to a standby it does not wait for, or a server on a timeline older
+than one the store has met (a former primary), is refused by every write transaction's
+first round trip; a commit cut off is ``CommitUnknown`` (docs/high-availability.md).
+
 cardseq's own URL options: ``max_connections`` (the pool's size), ``statement_timeout``
-(milliseconds, set on each connection) and ``unsafe_durability``.
+(milliseconds, set on each connection), ``unsafe_durability`` and
+``allow_async_standby``.
 """
 
 from __future__ import annotations
@@ -24,10 +29,11 @@ import os
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from ..errors import (
     CardSeqError,
+    CommitUnknown,
     FormerPrimary,
     InvalidArgument,
     StandbyNotSynchronous,
@@ -130,6 +136,14 @@ SELECT %(series_id)s, start, %(count)s, %(label)s, 'reserved', %(request_id)s, %
 FROM taken
 RETURNING start, id
 """
+
+
+E = TypeVar("E", bound=StoreError)
+
+
+def _reason(error: BaseException) -> str:
+    """A driver error's message on one line."""
+    return " ".join(str(error).split())
 
 
 class PostgresStore(Store):
@@ -254,13 +268,17 @@ class PostgresStore(Store):
 
     def _older_timeline(self, timeline: int | None) -> FormerPrimary:
         found = f"timeline {timeline}" if timeline else "an older timeline"
-        return FormerPrimary(
-            f"the PostgreSQL server at {self._where} is on {found}, older than timeline"
-            f" {self._timeline} that this store has met: a former primary back after a"
-            " failover; it takes no reservations (its own clients must be fenced off by the"
-            " failover manager)",
-            field="db",
-            value=self.url,
+        return self._about_server(
+            FormerPrimary,
+            f"is on {found}, older than timeline {self._timeline} that this store has met: a"
+            " former primary back after a failover; it takes no reservations (its own"
+            " clients must be fenced off by the failover manager)",
+        )
+
+    def commit_unknown(self, error: BaseException) -> CommitUnknown:
+        """The error for a connection lost while it committed."""
+        return self._about_server(
+            CommitUnknown, f"lost the connection while it committed ({_reason(error)})"
         )
 
     def write_begin(self) -> str:
@@ -274,22 +292,24 @@ class PostgresStore(Store):
             return self._older_timeline(None)
         if state != ASYNC_STANDBY:
             return None
-        return StandbyNotSynchronous(
-            f"the PostgreSQL server at {self._where} streams to a standby but waits for"
-            " none (synchronous_standby_names is empty): after a failover to it, the last"
-            " reservations would be lost and their numbers issued again. Name the standby"
-            " in synchronous_standby_names (Patroni: synchronous_mode), or add"
-            f" ?{ASYNC_OPTION}=1 to the store URL to accept that loss",
-            field="db",
-            value=self.url,
+        return self._about_server(
+            StandbyNotSynchronous,
+            "streams to a standby but waits for none (synchronous_standby_names is empty):"
+            " after a failover to it, the last reservations would be lost and their numbers"
+            " issued again. Name the standby in synchronous_standby_names (Patroni:"
+            f" synchronous_mode), or add ?{ASYNC_OPTION}=1 to the store URL to accept that"
+            " loss",
         )
+
+    def _about_server(self, kind: type[E], says: str) -> E:
+        """A ``kind`` of error about this store's server: where it is, never a password."""
+        return kind(f"the PostgreSQL server at {self._where} {says}", field="db", value=self.url)
 
     def _unreachable(self, error: BaseException) -> StoreUnreachable:
         """The error for a connection that could not be made."""
-        reason = " ".join(str(error).split())
         return StoreUnreachable(
             f"cannot connect to the PostgreSQL server at {self._where} (connect_timeout"
-            f" {self._timeout} s, set in the store URL): {reason}",
+            f" {self._timeout} s, set in the store URL): {_reason(error)}",
             field="db",
             value=self.url,
         )
@@ -330,7 +350,12 @@ class PostgresStore(Store):
                     with contextlib.suppress(psycopg.Error):
                         conn.execute("ROLLBACK")
                 raise
-            cur.execute("COMMIT")
+            try:
+                cur.execute("COMMIT")
+            except psycopg.Error as error:
+                if conn.broken and begin != "BEGIN":  # a write: it may have happened
+                    raise self.commit_unknown(error) from error
+                raise
 
     def _to_db(self, value: int) -> int:
         return value

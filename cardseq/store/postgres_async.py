@@ -72,7 +72,12 @@ class PostgresDriver(AsyncDriver):
                         with contextlib.suppress(self._psycopg.Error):
                             await conn.execute("ROLLBACK")
                     raise
-                await cur.execute("COMMIT")
+                try:
+                    await cur.execute("COMMIT")
+                except self._psycopg.Error as error:
+                    if conn.broken and step.write:  # a write: it may have happened
+                        raise self.store.commit_unknown(error) from error
+                    raise
                 return result
 
     def _grouped(self, request: Any) -> Awaitable[Any]:

@@ -12,12 +12,14 @@ import abc
 import dataclasses
 import itertools
 import logging
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from ..block import Block
 from ..errors import (
     CardSeqError,
+    CommitUnknown,
     GenerationDisabled,
     InvalidArgument,
     InvalidRelease,
@@ -60,6 +62,22 @@ class Request:
     label: str
     request_id: str | None
     actor: str  # who asked: recorded in its ledger row, whoever else shares the batch
+    made_up: bool = False  # the request id was made here: no earlier reservation has it
+
+
+#: how the request ids cardseq makes for calls that gave none begin
+MADE_UP_PREFIX = "cardseq-"
+
+
+def _unknown(error: CommitUnknown, request_id: str | None) -> CommitUnknown:
+    """``error`` told to the request of ``request_id``."""
+    return CommitUnknown(
+        f"{error.message}: reservation {request_id!r} may or may not be in the ledger;"
+        " retry with request_id=" + repr(request_id) + ", which returns its block if the"
+        " commit happened and reserves it once if it did not",
+        field="request_id",
+        value=request_id,
+    )
 
 
 class Reservations(Ledger):
@@ -143,7 +161,11 @@ class Reservations(Ledger):
         who = check_actor(actor)
         series_id = yield from self._series_id(series)
         definition = yield from self._series_definition(series)  # a given definition must match
-        request = Request(series_id, definition, count, label, request_id, who)
+        # A call without a request id gets one, so that a commit whose outcome is
+        # unknown (CommitUnknown) can always be retried.
+        made_up = request_id is None
+        rid = f"{MADE_UP_PREFIX}{uuid.uuid4()}" if request_id is None else request_id
+        request = Request(series_id, definition, count, label, rid, who, made_up)
         return (yield Grouped(request))  # type: ignore[no-any-return]
 
     def _reserve_batch(self, requests: Sequence[Request]) -> Op[list[Outcome[Block]]]:
@@ -165,7 +187,10 @@ class Reservations(Ledger):
         return (yield from self._commit_batch(requests))
 
     def _commit_batch(self, requests: Sequence[Request]) -> Op[list[Outcome[Block]]]:
-        outcomes, taken = yield Transaction(self._batch_body(requests), write=True)
+        try:
+            outcomes, taken = yield Transaction(self._batch_body(requests), write=True)
+        except CommitUnknown as unknown:  # each request is told its own id
+            return [Outcome(error=_unknown(unknown, r.request_id)) for r in requests]
         for request, start, ledger_id in taken:  # committed: now they may be told
             _log_reservation(request, start, ledger_id)
         return [outcomes[i] for i in range(len(requests))]
@@ -206,7 +231,7 @@ class Reservations(Ledger):
         of it since (``_held``: the caller holds only the rest); before that, whether
         it may reserve (its label)."""
         yield from self._check_generation_label(request.label)
-        if request.request_id is None:
+        if request.request_id is None or request.made_up:
             return None
         prior = yield from self._prior(request.request_id)
         if prior is None:
