@@ -154,12 +154,14 @@ class PostgresCluster:
         # The server's stderr (its log) goes to logfile in the temp dir.
         self._run("pg_ctl", "-D", self.datadir, "-l", self.logfile, "-w", "-t", "60", "start")
 
-    def standby(self, name: str) -> PostgresCluster:
+    def standby(self, name: str, via: int | None = None) -> PostgresCluster:
         """A streaming standby of this (running) server, made with ``pg_basebackup -R``
         and started on a port of its own; it reports itself as ``name``
-        (``application_name``, what ``synchronous_standby_names`` lists)."""
+        (``application_name``, what ``synchronous_standby_names`` lists). ``via``: a
+        port that relays to this server, which the standby then streams through."""
         other = PostgresCluster(self.settings)
-        source = f"host=127.0.0.1 port={self.port} user=postgres application_name={name}"
+        port = self.port if via is None else via
+        source = f"host=127.0.0.1 port={port} user=postgres application_name={name}"
         other._run("pg_basebackup", "-D", other.datadir, "-R", "-X", "stream", "-d", source)
         with open(os.path.join(other.datadir, "postgresql.conf"), "a") as f:
             f.write(f"\nport = {other.port}\nunix_socket_directories = '{other.dir}'\n")

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import multiprocessing
 import socket
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -22,6 +26,7 @@ from cardseq.store import open_store
 
 from .pgcluster import PostgresCluster, database_url, failover_pair, streaming
 from .stores import APIS, AwaitedStore
+from .workers import reserve_through_failover
 
 # (the session's server is not used: its fixture fails these tests in CI, never skips)
 pytestmark = pytest.mark.usefixtures("postgres_cluster")
@@ -129,24 +134,181 @@ def test_a_former_primary_is_fenced_off_by_its_timeline() -> None:
         assert "timeline 1" in str(caught.value) and "timeline 2" in str(caught.value)
 
 
+# ---- several processes through failovers -------------------------------------------
+
+
+def _wait_for(done: Callable[[], bool], seconds: float = 90) -> None:
+    deadline = time.time() + seconds
+    while not done():
+        assert time.time() < deadline, "the processes made no progress"
+        time.sleep(0.05)
+
+
+def _received(folder: Path) -> list[tuple[str, int, int, float]]:
+    return [
+        (rid, int(start), int(count), float(at))
+        for path in folder.glob("*.txt")
+        for rid, start, count, at in (line.split() for line in path.read_text().splitlines())
+    ]
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("round_", range(5))
+def test_processes_go_on_through_a_failover_and_nothing_is_lost_or_repeated(
+    tmp_path, round_
+) -> None:
+    """Three processes reserve through a two-host URL; the primary is crashed mid-load
+    and its synchronous standby promoted. Every block a process received is in the new
+    primary's ledger under its request id, and no index was received twice."""
+    context = multiprocessing.get_context("spawn")
+    stop = tmp_path / "stop"
+    with failover_pair() as (primary, standby, url):
+        with open_store(url) as store:
+            store.create_series(GIFT)
+        workers = [
+            context.Process(
+                target=reserve_through_failover,
+                args=(url, "GIFT", str(tmp_path / f"p{k}.txt"), f"r{round_}p{k}", str(stop)),
+            )
+            for k in range(3)
+        ]
+        for worker in workers:
+            worker.start()
+        _wait_for(lambda: len({rid[:4] for rid, *_ in _received(tmp_path)}) == 3)  # all load
+        crashed = time.time()
+        primary.stop("immediate")
+        standby.promote()
+        _wait_for(
+            lambda: len({rid[:4] for rid, *_, at in _received(tmp_path) if at > crashed}) == 3
+        )
+        stop.touch()
+        for worker in workers:
+            worker.join(timeout=120)
+            assert worker.exitcode == 0
+        with psycopg.connect(standby.url) as conn:
+            ledger = {
+                (rid, int(start), int(count))
+                for rid, start, count in conn.execute(
+                    "SELECT request_id, start, count FROM cardseq_ledger WHERE kind = 'reserved'"
+                )
+            }
+    received = _received(tmp_path)
+    assert any(at < crashed for *_, at in received) and any(at > crashed for *_, at in received)
+    assert {(rid, start, count) for rid, start, count, _ in received} <= ledger  # none lost
+    spans = sorted((start, start + count) for _, start, count, _ in received)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))  # none received twice
+
+
+class Relay:
+    """A TCP relay on a free local port to a server on this machine: ``_serve`` pumps
+    each connection's two directions."""
+
+    def __init__(self, port: int) -> None:
+        self.upstream = ("127.0.0.1", port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            self._serve(client, socket.create_connection(self.upstream))
+
+    def _serve(self, client: socket.socket, server: socket.socket) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+class HoldingRelay(Relay):
+    """A relay that passes everything on until ``hold()``: from then on what the server
+    sends is kept back (a standby streaming through it falls behind, as one does across
+    a slow link)."""
+
+    def __init__(self, port: int) -> None:
+        self.holding = threading.Event()
+        super().__init__(port)
+
+    def hold(self) -> None:
+        self.holding.set()
+
+    def _serve(self, client: socket.socket, server: socket.socket) -> None:
+        threading.Thread(target=self._pump, args=(client, server, False), daemon=True).start()
+        threading.Thread(target=self._pump, args=(server, client, True), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, held: bool) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := source.recv(65536):
+                while held and self.holding.is_set():
+                    time.sleep(0.01)
+                sink.sendall(chunk)
+        for end in (source, sink):
+            with contextlib.suppress(OSError):
+                end.close()
+
+
+def test_with_the_opt_in_an_asynchronous_standby_loses_what_it_lacked() -> None:
+    """What the refusal prevents, shown: with ``allow_async_standby=1`` a reservation
+    committed on the primary but not yet streamed is lost when its standby is promoted,
+    and the new primary hands out the same numbers again."""
+    primary = PostgresCluster()
+    primary.start()
+    relay = HoldingRelay(primary.port)
+    standby = None
+    try:
+        standby = primary.standby("s1", via=relay.port)
+        streaming(primary, "s1")
+        url = (
+            f"postgresql://postgres@127.0.0.1:{primary.port},127.0.0.1:{standby.port}"
+            "/postgres?target_session_attrs=read-write&connect_timeout=2"
+        )
+        with pytest.raises(StandbyNotSynchronous):
+            open_store(url)
+        with open_store(url + "&allow_async_standby=1") as store:
+            store.create_series(GIFT)
+            kept = store.reserve("GIFT", 10, request_id="kept")
+            for _ in range(200):  # the standby has it
+                with contextlib.suppress(psycopg.Error), psycopg.connect(standby.url) as conn:
+                    if conn.execute("SELECT count(*) FROM cardseq_ledger").fetchone() == (1,):
+                        break
+                time.sleep(0.05)
+            else:
+                raise AssertionError("the standby never had the first reservation")
+            relay.hold()
+            lost = store.reserve("GIFT", 10, request_id="lost")  # the primary's alone
+            primary.stop("immediate")
+            standby.promote()
+            again = store.reserve("GIFT", 10, request_id="again")
+        assert (kept.start, lost.start, again.start) == (0, 10, 10)  # handed out twice
+        with psycopg.connect(standby.url) as conn:
+            ids = [r for (r,) in conn.execute("SELECT request_id FROM cardseq_ledger ORDER BY id")]
+        assert ids == ["kept", "again"]
+    finally:
+        relay.close()
+        if standby is not None:
+            standby.cleanup()
+        primary.cleanup()
+
+
 # ---- a commit whose outcome is unknown ------------------------------------------------
 
 
-class CuttingProxy:
+class CuttingProxy(Relay):
     """A TCP relay in front of a PostgreSQL server that, once armed, cuts the next
     connection that sends ``COMMIT`` after writing a ledger row: ``after`` passes the
     COMMIT on and drops the answer (the transaction commits, the client cannot know),
     ``before`` drops the COMMIT itself (the server rolls back when the connection
     closes)."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self.upstream = (host, port)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
+    def __init__(self, port: int) -> None:
         self.mode: str | None = None
         self.cuts = 0
         self._lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(port)
 
     def arm(self, mode: str) -> None:
         with self._lock:
@@ -157,16 +319,10 @@ class CuttingProxy:
             mode, self.mode = self.mode, None
             return mode
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(self.upstream)
-            muted = threading.Event()
-            threading.Thread(target=self._up, args=(client, server, muted), daemon=True).start()
-            threading.Thread(target=self._down, args=(server, client, muted), daemon=True).start()
+    def _serve(self, client: socket.socket, server: socket.socket) -> None:
+        muted = threading.Event()
+        threading.Thread(target=self._up, args=(client, server, muted), daemon=True).start()
+        threading.Thread(target=self._down, args=(server, client, muted), daemon=True).start()
 
     def _up(self, client: socket.socket, server: socket.socket, muted: threading.Event) -> None:
         wrote = False
@@ -199,14 +355,11 @@ class CuttingProxy:
         except OSError:
             pass
 
-    def close(self) -> None:
-        self.listener.close()
-
 
 @pytest.mark.parametrize("api", APIS)
 def test_a_commit_cut_off_is_unknown_and_its_retry_settles_it(postgres_url, api) -> None:
     parts = urlsplit(postgres_url)
-    proxy = CuttingProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
+    proxy = CuttingProxy(parts.port or 5432)
     url = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy.port}"))
     store = open_store(url) if api == "sync" else AwaitedStore(url)
     try:

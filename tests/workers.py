@@ -38,3 +38,34 @@ def reserve_forever(url: str, series: str, api: str = "sync") -> None:
 
 if __name__ == "__main__":
     reserve_forever(*sys.argv[1:4])
+
+
+def reserve_through_failover(url: str, series: str, out: str, name: str, stop: str) -> None:
+    """Reserve blocks of 10 until the file ``stop`` exists, each under its own request
+    id, retried with that id through failures (a failover: no primary for a while, a
+    commit cut off); write each block received as ``request_id start count time``,
+    flushed, to ``out``."""
+    import os
+    import time
+
+    from cardseq import StoreError
+    from cardseq.store import open_store
+
+    store = open_store(url)
+    with open(out, "a") as received:
+        k = 0
+        while not os.path.exists(stop):
+            request_id = f"{name}-{k}"
+            deadline = time.time() + 60
+            while True:
+                try:
+                    block = store.reserve(series, 10, request_id=request_id)
+                    break
+                except StoreError:
+                    if time.time() > deadline:
+                        raise
+                    time.sleep(0.02)
+            received.write(f"{request_id} {block.start} {block.count} {time.time()}\n")
+            received.flush()
+            k += 1
+    store.close()
