@@ -21,7 +21,12 @@ import pytest
 
 from cardseq import CardSeries
 from cardseq.aio import AsyncStore
-from cardseq.errors import CommitUnknown, FormerPrimary, StandbyNotSynchronous
+from cardseq.errors import (
+    CommitUnknown,
+    FormerPrimary,
+    StandbyNotSynchronous,
+    StoreUnreachable,
+)
 from cardseq.store import open_store
 
 from .pgcluster import PostgresCluster, database_url, failover_pair, streaming
@@ -132,6 +137,26 @@ def test_a_former_primary_is_fenced_off_by_its_timeline() -> None:
         with pytest.raises(FormerPrimary) as caught:
             store.reserve("GIFT", 5)  # libpq picks the first writable host: the old one
         assert "timeline 1" in str(caught.value) and "timeline 2" in str(caught.value)
+
+
+def test_the_async_api_waits_out_no_primary_and_follows_the_failover() -> None:
+    """Through the async API: while there is no primary a call fails at once with
+    ``StoreUnreachable`` (503 at the server), reserving nothing; once the standby is
+    promoted the store reaches it by itself and the numbering goes on."""
+    with failover_pair(connect_timeout=1) as (primary, standby, url):
+        store = AwaitedStore(url)
+        try:
+            store.create_series(GIFT)
+            assert store.reserve("GIFT", 5).start == 0
+            primary.stop("immediate")
+            began = time.perf_counter()
+            with pytest.raises(StoreUnreachable):
+                store.reserve("GIFT", 5)  # the standby is read-only, the primary gone
+            assert time.perf_counter() - began < 5  # two hosts, a 1 s timeout each at most
+            standby.promote()
+            assert store.reserve("GIFT", 5).start == 5
+        finally:
+            store.close()
 
 
 # ---- several processes through failovers -------------------------------------------
