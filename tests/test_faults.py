@@ -100,7 +100,10 @@ def test_postgres_crash_and_restart_under_load(postgres_cluster, api):
     for t in threads:
         t.join(30)
     assert errors, "the crash went unnoticed"
-    assert all(isinstance(e, cardseq.StoreError) and e.code == 500 for e in errors), errors[:3]
+    # (a commit cut off by the crash: 715, its retry settles it)
+    assert all(isinstance(e, cardseq.StoreError) and e.code in (500, 715) for e in errors), errors[
+        :3
+    ]
     assert any(t > restarted for t, _, _ in blocks), "the store did not recover"
     ranges = sorted((s, c) for _, s, c in blocks)
     for (s, c), (after, _) in itertools.pairwise(ranges):
