@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 import numpy as np
 
 from . import alphabets, checkdigit
+from .permutation import siphash
 
 if TYPE_CHECKING:
     from .alphabets import Alphabet
@@ -346,8 +347,6 @@ def pins_into(
     ``10**length`` (``cardseq.pins``). Indexes must fit 64 bits; the caller checks."""
     if count <= 0:
         return
-    from .permutation import siphash
-
     flat = np.frombuffer(out, dtype=np.uint8)
     if flat.size < (count - 1) * stride + length:
         raise ValueError(f"buffer of {flat.size} bytes is too small for {count} PINs")

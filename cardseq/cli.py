@@ -1123,17 +1123,21 @@ def _row_check(fmt: str, columns: str, box_size: int | None) -> tuple[Column, ..
     return chosen
 
 
+def _has_pins(chosen: tuple[Column, ...]) -> bool:
+    return Column(PIN) in chosen
+
+
 def _check_pins(service: CardService, series_id: int, chosen: tuple[Column, ...]) -> None:
     """With a ``pin`` column: the series has PINs and its PIN key is here (3000, 706,
     707 otherwise), asked before anything is reserved or written."""
-    if any(c.name == PIN and c.value is None for c in chosen):
+    if _has_pins(chosen):
         service.series_with_pins(series_id)
 
 
 def _pinned(service: CardService, block: Block, chosen: tuple[Column, ...]) -> Block:
     """With a ``pin`` column: ``block`` bound to its cards' PIN keys, read once it is
     reserved (a move to a new PIN key made before it is then seen)."""
-    if any(c.name == PIN and c.value is None for c in chosen):
+    if _has_pins(chosen):
         return service.with_pins(block)
     return block
 

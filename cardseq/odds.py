@@ -10,11 +10,12 @@ of numbers and ``attempts`` of PINs. A sequential series is worse than this: a
 neighbour of one known card is a card, so the figures are for a keyed series, and the
 audit says so.
 
->>> odds = estimate("G", well_formed=10**9, issued=10**6, rate=100.0)
+>>> odds = GuessOdds("G", shapes=10**10, well_formed=10**9, issued=10**6, active=0,
+...                  rate=100.0)
 >>> odds.tries_for_a_card, odds.seconds_for_a_card
 (1000.0, 10.0)
->>> with_pin = estimate("G", well_formed=10**9, issued=10**6, rate=100.0,
-...                       pin_length=4, pin_attempts=5)
+>>> with_pin = GuessOdds("G", shapes=10**10, well_formed=10**9, issued=10**6, active=0,
+...                      rate=100.0, pin_length=4, pin_attempts=5)
 >>> with_pin.tries_for_a_card_and_pin  # 2000 cards found, each 1000 + 5 tries
 2010000.0
 """
@@ -80,32 +81,6 @@ class GuessOdds:
         return self.tries_for_a_card_and_pin / self.rate
 
 
-def estimate(
-    code: str,
-    *,
-    well_formed: int,
-    issued: int,
-    rate: float,
-    shapes: int | None = None,
-    active: int = 0,
-    pin_length: int = 0,
-    pin_attempts: int = 0,
-    warnings: tuple[str, ...] = (),
-) -> GuessOdds:
-    """The figures, from the counts (``CardService.guess_odds`` reads them from a store)."""
-    return GuessOdds(
-        code,
-        shapes if shapes is not None else well_formed,
-        well_formed,
-        issued,
-        active,
-        rate,
-        pin_length,
-        pin_attempts,
-        warnings,
-    )
-
-
 def duration(seconds: float) -> str:
     """``seconds`` in the largest unit that keeps it readable.
 
@@ -121,4 +96,4 @@ def duration(seconds: float) -> str:
     return f"{seconds:.3g} seconds"
 
 
-__all__ = ["DEFAULT_RATE", "GuessOdds", "duration", "estimate"]
+__all__ = ["DEFAULT_RATE", "GuessOdds", "duration"]

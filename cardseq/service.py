@@ -17,7 +17,7 @@ import math
 from collections.abc import Iterable
 from typing import Any, TypeVar, overload
 
-from . import checkdigit, odds
+from . import checkdigit
 from .block import Block, check_fits
 from .deprecation import deprecated, formerly, renamed
 from .errors import (
@@ -580,7 +580,7 @@ class CardService:
             taken = "" if kind == "PHYSICAL" else " (its type is not recorded: taken as physical)"
             warnings.append(f"no PIN: the number alone redeems a card{taken}")
         has_check = definition.method.check != checkdigit.NONE
-        return odds.estimate(
+        return GuessOdds(
             definition.code,
             shapes=definition.alphabet.base ** (definition.counter_width + has_check),
             well_formed=definition.well_formed,
@@ -607,10 +607,7 @@ class CardService:
         """``block`` bound to the PIN keys of its cards, as the store holds them now: ask
         after the block is reserved, so that a move to a new PIN key made before it (by
         any process) is seen. 3000 without PINs, 706 or 707 for a key."""
-        if not block.series.pin_length:
-            raise InvalidSeries.bad("pin", block.series.code, "is a series without PINs")
-        series_id = yield from self.store._series_id(block.series.code)
-        bound = yield from self.store._pin_bound(series_id)
+        bound = yield from self._series_with_pins(block.series.code)
         return Block(bound, block.start, block.count)
 
     @operation
